@@ -1,0 +1,118 @@
+"""Run-to-run comparison of two JSON reports: what broke, what was fixed, what newly blocks the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from readiness.reports.view import blocking, format_value, truncate
+
+SCHEMA = "readiness.diff/v1"
+BAD = ("fail", "error")
+UNRESOLVED = ("fail", "error", "manual", "waived")
+_MISSING = object()
+HEADINGS = (("new_blocking", "New blocking"), ("new_failures", "New failures"), ("fixed", "Fixed"),
+            ("changed_status", "Other status changes"), ("added", "Added"), ("removed", "Removed"))
+
+
+def _run(report: Mapping[str, Any]) -> dict[str, Any]:
+    return {"started_at": report["started_at"], "verdict": report["summary"]["verdict"],
+            "blocking": report["summary"]["blocking"], "fail_on": report["fail_on"],
+            "checklist_sha256": report["checklist"]["sha256"], "tool_version": report["tool"]["version"]}
+
+
+def _entry(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    ref = new if new is not None else old
+    assert ref is not None
+    return {"id": ref["id"], "section": ref["section"], "title": ref["title"], "level": ref["level"],
+            "old_status": old["status"] if old else None, "new_status": new["status"] if new else None,
+            "message": ref["message"], **extra}
+
+
+def _evidence_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    changes = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        before, after = old.get(key, _MISSING), new.get(key, _MISSING)
+        if before != after:
+            kind = "added" if before is _MISSING else "removed" if after is _MISSING else "changed"
+            changes.append({"key": key, "change": kind, "old": None if before is _MISSING else before,
+                            "new": None if after is _MISSING else after})
+    return changes
+
+
+def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Item by item, keyed by id. ``new_blocking``: blocking in ``new`` and not in ``old`` (or not there).
+
+    ``changed_status`` lists every status change, including those also listed in ``new_failures`` (now fail or
+    error, and neither before) and ``fixed`` (now pass, and fail, error, manual or waived before).
+    """
+    before = {r["id"]: r for r in old["results"]}
+    after = {r["id"]: r for r in new["results"]}
+    diff: dict[str, Any] = {"schema": SCHEMA, "old": _run(old), "new": _run(new), "new_blocking": [],
+                            "new_failures": [], "fixed": [], "changed_status": [], "changed_evidence": [],
+                            "added": [], "removed": []}
+    for id_, n in after.items():
+        o = before.get(id_)
+        if blocking(n, new["fail_on"]) and not (o is not None and blocking(o, old["fail_on"])):
+            diff["new_blocking"].append(_entry(o, n))
+        if o is None:
+            diff["added"].append(_entry(None, n))
+            if n["status"] in BAD:
+                diff["new_failures"].append(_entry(None, n))
+            continue
+        if n["status"] != o["status"]:
+            diff["changed_status"].append(_entry(o, n))
+            if n["status"] in BAD and o["status"] not in BAD:
+                diff["new_failures"].append(_entry(o, n))
+            elif n["status"] == "pass" and o["status"] in UNRESOLVED:
+                diff["fixed"].append(_entry(o, n))
+        changes = _evidence_changes(o.get("evidence") or {}, n.get("evidence") or {})
+        if changes:
+            diff["changed_evidence"].append(_entry(o, n, changes=changes))
+    diff["removed"] = [_entry(o, None) for id_, o in before.items() if id_ not in after]
+    return diff
+
+
+def exit_code(diff: Mapping[str, Any]) -> int:
+    """1 when something blocks now that did not before: the same meaning as ``readiness audit``'s gate."""
+    return 1 if diff["new_blocking"] else 0
+
+
+def _line(e: Mapping[str, Any]) -> str:
+    move = f"{e['old_status'] or '(new)'} -> {e['new_status'] or '(removed)'}"
+    message, _ = truncate(" ".join(str(e["message"]).split()), 140)
+    return f"  {e['id']} [{e['level']}] {move}: {message}"
+
+
+def _value(value: Any) -> str:
+    return truncate(" ".join(format_value(value).split()), 80)[0]
+
+
+def _change(c: Mapping[str, Any]) -> str:
+    if c["change"] == "changed":
+        return f"    {c['key']}: {_value(c['old'])} -> {_value(c['new'])}"
+    return f"    {c['key']}: {c['change']} ({_value(c['new'] if c['change'] == 'added' else c['old'])})"
+
+
+def render_text(diff: Mapping[str, Any]) -> str:
+    old, new = diff["old"], diff["new"]
+    lines = [f"readiness diff: {old['started_at']} ({old['verdict']}, {old['blocking']} blocking) -> "
+             f"{new['started_at']} ({new['verdict']}, {new['blocking']} blocking)"]
+    if old["checklist_sha256"] != new["checklist_sha256"]:
+        lines.append("note: the two runs used different checklists")
+    if old["fail_on"] != new["fail_on"]:
+        lines.append(f"note: the gate changed from --fail-on {old['fail_on']} to --fail-on {new['fail_on']}")
+    shown: set[str] = set()  # each item once, under the first heading it belongs to
+    for key, title in HEADINGS:
+        entries = [e for e in diff[key] if e["id"] not in shown]
+        shown.update(e["id"] for e in entries)
+        if entries:
+            lines += ["", f"{title} ({len(entries)}):", *(_line(e) for e in entries)]
+    if diff["changed_evidence"]:
+        lines += ["", f"Evidence changed ({len(diff['changed_evidence'])}):"]
+        for e in diff["changed_evidence"]:
+            lines += [f"  {e['id']}:", *(_change(c) for c in e["changes"])]
+    if not any(diff[k] for k in ("changed_status", "changed_evidence", "added", "removed", "new_blocking")):
+        lines.append("No change.")
+    verdict = "new blocking items, exit 1" if diff["new_blocking"] else "nothing newly blocks, exit 0"
+    return "\n".join([*lines, "", f"Gate: {verdict}."]) + "\n"

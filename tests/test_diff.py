@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+
+import reportdata
+
+from readiness import diffing
+
+
+def changed(edit, **finish_kwargs):
+    """The sample report and a later run of it where ``edit`` changed some results."""
+    results = reportdata.sample_results()
+    edit({r["id"]: r for r in results}, results)
+    return reportdata.sample_report(), reportdata.finish(results, **finish_kwargs)
+
+
+def ids(entries):
+    return [e["id"] for e in entries]
+
+
+def test_identical_reports_have_no_change_and_exit_0():
+    report = reportdata.sample_report()
+    diff = diffing.compare(report, report)
+    assert not any(diff[k] for k in ("new_blocking", "new_failures", "fixed", "changed_status",
+                                     "changed_evidence", "added", "removed"))
+    assert diffing.exit_code(diff) == 0
+    assert "No change." in diffing.render_text(diff)
+
+
+def test_a_passing_required_item_that_fails_is_a_new_blocking_failure():
+    def edit(by_id, _):
+        by_id["redis.persistence"].update(status="fail", message="appendonly is no",
+                                          evidence={"appendonly": "no", "aof_enabled": 0})
+    old, new = changed(edit)
+    diff = diffing.compare(old, new)
+    assert ids(diff["new_failures"]) == ["redis.persistence"]
+    assert ids(diff["new_blocking"]) == ["redis.persistence"]
+    assert diff["new_blocking"][0]["old_status"] == "pass" and diff["new_blocking"][0]["new_status"] == "fail"
+    assert diffing.exit_code(diff) == 1
+    text = diffing.render_text(diff)
+    assert "New blocking (1):\n  redis.persistence [required] pass -> fail: appendonly is no" in text
+    assert "Gate: new blocking items, exit 1." in text
+
+
+def test_a_new_optional_failure_is_reported_but_does_not_block():
+    def edit(by_id, _):
+        by_id["s3.roundtrip"].update(status="fail", message="PutObject denied")
+    diff = diffing.compare(*changed(edit))
+    assert ids(diff["new_failures"]) == ["s3.roundtrip"]
+    assert diff["new_blocking"] == []
+    assert diffing.exit_code(diff) == 0
+
+
+def test_an_item_already_blocking_is_not_new_even_if_its_status_changes():
+    def edit(by_id, _):
+        by_id["redis.eviction-policy"].update(status="error", message="connection refused")
+    diff = diffing.compare(*changed(edit))
+    assert ids(diff["changed_status"]) == ["redis.eviction-policy"]
+    assert diff["new_failures"] == [] and diff["new_blocking"] == []
+    assert diffing.exit_code(diff) == 0
+
+
+def test_fixes_and_attestations_are_listed_as_fixed():
+    def edit(by_id, _):
+        by_id["redis.eviction-policy"].update(status="pass", message="maxmemory_policy is noeviction",
+                                              evidence={"maxmemory_policy": "noeviction"})
+        by_id["ops.restore-drill"].update(status="pass", message="attested")
+    diff = diffing.compare(*changed(edit))
+    assert ids(diff["fixed"]) == ["redis.eviction-policy", "ops.restore-drill"]
+    assert diffing.exit_code(diff) == 0
+    assert "Fixed (2):" in diffing.render_text(diff)
+
+
+def test_changed_evidence_lists_each_key():
+    def edit(by_id, _):
+        by_id["clickhouse.ttl"]["evidence"] = {"table": "runs", "ttl": None, "rows": 190000000,
+                                               "engine": "MergeTree"}
+        by_id["redis.eviction-policy"]["evidence"] = {"maxmemory_policy": "volatile-lru"}
+    diff = diffing.compare(*changed(edit))
+    by_id = {e["id"]: e["changes"] for e in diff["changed_evidence"]}
+    assert by_id["clickhouse.ttl"] == [
+        {"key": "rows", "change": "changed", "old": 182734411, "new": 190000000},
+        {"key": "engine", "change": "added", "old": None, "new": "MergeTree"}]
+    assert by_id["redis.eviction-policy"] == [
+        {"key": "maxmemory_policy", "change": "changed", "old": "allkeys-lru", "new": "volatile-lru"},
+        {"key": "maxmemory", "change": "removed", "old": 4294967296, "new": None}]
+    text = diffing.render_text(diff)
+    assert "    rows: 182734411 -> 190000000" in text and "    engine: added (MergeTree)" in text
+
+
+def test_added_and_removed_items():
+    def edit(_, results):
+        results[:] = [r for r in results if r["id"] != "postgres.ssl"]
+        results.append(reportdata.result("redis.tls", "required", "error", "TLS handshake timed out"))
+    diff = diffing.compare(*changed(edit))
+    assert ids(diff["removed"]) == ["postgres.ssl"]
+    assert ids(diff["added"]) == ["redis.tls"]
+    assert ids(diff["new_failures"]) == ["redis.tls"]
+    assert ids(diff["new_blocking"]) == ["redis.tls"]
+    assert diffing.exit_code(diff) == 1
+
+
+def test_an_expired_waiver_makes_a_new_blocking_failure():
+    def edit(by_id, _):
+        by_id["s3.lifecycle"].update(status="fail", message="waiver expired on 2026-03-01")
+        by_id["s3.lifecycle"]["waiver"]["expired"] = True
+    diff = diffing.compare(*changed(edit))
+    assert ids(diff["new_blocking"]) == ["s3.lifecycle"]
+    assert diff["new_blocking"][0]["old_status"] == "waived"
+
+
+def test_a_stricter_gate_makes_existing_failures_newly_blocking():
+    diff = diffing.compare(reportdata.sample_report(), reportdata.sample_report(fail_on="recommended"))
+    assert ids(diff["new_blocking"]) == ["postgres.ssl", "clickhouse.ttl", "kubernetes.pdb",
+                                         "ops.oncall"]
+    note = "note: the gate changed from --fail-on required to --fail-on recommended"
+    assert note in diffing.render_text(diff)
+
+
+def test_reports_without_blocking_flags_are_judged_by_their_gate():
+    def edit(by_id, _):
+        by_id["redis.persistence"].update(status="fail")
+    old, new = changed(edit, with_blocking=False)
+    assert "blocking" not in new["results"][0]
+    diff = diffing.compare(old, new)
+    assert ids(diff["new_blocking"]) == ["redis.persistence"]
+
+
+def test_diff_is_json_serialisable_and_says_what_it_is():
+    diff = diffing.compare(reportdata.sample_report(), reportdata.big_report(50))
+    again = json.loads(json.dumps(diff))
+    assert again["schema"] == "readiness.diff/v1"
+    assert again["new"]["verdict"] == "not-ready"
+    assert len(again["removed"]) == 20 and len(again["added"]) == 50
+    assert "note: the two runs used different checklists" not in diffing.render_text(diff)
