@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from readiness.reports.view import blocking, format_value, truncate
+from readiness.errors import ConfigError
+from readiness.reports.view import LEVELS, STATUSES, blocking, format_value, truncate
 
 SCHEMA = "readiness.diff/v1"
 BAD = ("fail", "error")
@@ -13,6 +17,60 @@ UNRESOLVED = ("fail", "error", "manual", "waived")
 _MISSING = object()
 HEADINGS = (("new_blocking", "New blocking"), ("new_failures", "New failures"), ("fixed", "Fixed"),
             ("changed_status", "Other status changes"), ("added", "Added"), ("removed", "Removed"))
+
+
+@lru_cache(maxsize=1)
+def _required_keys() -> tuple[list[str], list[str], list[str]]:
+    schema = json.loads((Path(__file__).parent / "schema" / "report-v1.json").read_text(encoding="utf-8"))
+    summary = schema["properties"]["summary"]["required"]
+    return schema["required"], summary, schema["$defs"]["result"]["required"]
+
+
+def read_report(path: str) -> dict[str, Any]:
+    """A saved JSON report (for ``diff`` and ``render``), checked for the shape the renderers rely on."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            report = json.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the report {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ConfigError(f"{path} is not a JSON report: {exc}") from None
+    problem = _shape_problem(report)
+    if problem:
+        raise ConfigError(f"{path} is not a readiness.report/v1 report: {problem}")
+    return report
+
+
+def _shape_problem(report: Any) -> str | None:
+    top, in_summary, per_result = _required_keys()
+    if not isinstance(report, dict):
+        return "the top level is not an object"
+    if report.get("schema") != "readiness.report/v1":
+        return f"its schema is {report.get('schema')!r}"
+    missing = [k for k in top if k not in report]
+    if missing:
+        return f"it has no {', '.join(missing)}"
+    for key, inner in (("checklist", ("name", "version", "sha256")), ("tool", ("name", "version"))):
+        if not isinstance(report[key], dict) or not set(inner) <= report[key].keys():
+            return f"its {key} lacks one of {', '.join(inner)}"
+    targets = report["targets"]
+    if not isinstance(targets, dict) or not all(isinstance(v, dict) for v in targets.values()):
+        return "its targets are not settings by backend"
+    if report["fail_on"] not in ("required", "recommended", "optional", "never"):
+        return f"its fail_on is {report['fail_on']!r}"
+    if not isinstance(report["summary"], dict) or not set(in_summary) <= report["summary"].keys():
+        return f"its summary lacks one of {', '.join(in_summary)}"
+    if not isinstance(report["results"], list):
+        return "results is not a list"
+    for n, r in enumerate(report["results"]):
+        if not isinstance(r, dict):
+            return f"results[{n}] is not an object"
+        missing = [k for k in per_result if k not in r]
+        if missing:
+            return f"results[{n}] has no {', '.join(missing)}"
+        if r["status"] not in STATUSES or r["level"] not in LEVELS:
+            return f"results[{n}] ({r['id']}) has status {r['status']!r} and level {r['level']!r}"
+    return None
 
 
 def _run(report: Mapping[str, Any]) -> dict[str, Any]:

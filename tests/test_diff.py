@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import reportdata
 
 from readiness import diffing
+from readiness.errors import ConfigError
 
 
 def changed(edit, **finish_kwargs):
@@ -133,3 +135,34 @@ def test_diff_is_json_serialisable_and_says_what_it_is():
     assert again["new"]["verdict"] == "not-ready"
     assert len(again["removed"]) == 20 and len(again["added"]) == 50
     assert "note: the two runs used different checklists" not in diffing.render_text(diff)
+
+
+def test_read_report_accepts_a_saved_report(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(reportdata.sample_report()))
+    assert diffing.read_report(str(path)) == reportdata.sample_report()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (None, "cannot read the report"),
+    ("{not json", "is not a JSON report"),
+    ("[]", "the top level is not an object"),
+    (json.dumps({"schema": "other/v2"}), "its schema is 'other/v2'"),
+    (json.dumps({"schema": "readiness.report/v1"}), "it has no tool, checklist"),
+])
+def test_read_report_rejects_what_is_not_a_report_in_one_sentence(tmp_path, content, says):
+    path = tmp_path / "r.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        diffing.read_report(str(path))
+    assert says in info.value.text and "\n" not in info.value.text
+
+
+def test_read_report_names_the_broken_result(tmp_path):
+    report = reportdata.sample_report()
+    del report["results"][3]["status"]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    with pytest.raises(ConfigError, match=r"results\[3\] has no status"):
+        diffing.read_report(str(path))
