@@ -38,7 +38,7 @@
       s.classList.toggle("filtered-out", s.querySelector("article.item:not(.filtered-out)") === null);
     });
     shown.textContent = count + " of " + items.length + " items shown";
-    empty.classList.toggle("filtered-out", count !== 0);
+    empty.hidden = count !== 0;
   }
 
   function reset() {
