@@ -1,0 +1,293 @@
+"""Command line.  Only click is imported at start-up; everything else is imported by the command that needs it,
+so ``readiness --help`` and ``readiness validate`` never load a database client."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import click
+
+from readiness import __version__
+
+EXIT_READY, EXIT_BLOCKED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
+FORMATS = ("json", "html", "junit", "markdown")
+
+_checklist_opt = click.option("-c", "--checklist", "checklist", envvar="READINESS_CHECKLIST", metavar="FILE",
+                              help="Checklist YAML (default: the packaged checklist.yaml).")
+_targets_opt = click.option("-t", "--targets", "targets", envvar="READINESS_TARGETS", metavar="FILE",
+                            help="Targets YAML: where the stack is.")
+_waivers_opt = click.option("--waivers", metavar="FILE", help="Waivers YAML (a list of records).")
+_attest_opt = click.option("--attestations", metavar="FILE", help="Attestations YAML (a list of records).")
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    click.echo(f"readiness: {message}", err=True)
+    sys.exit(code)
+
+
+def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """User mistakes exit 2 with their own message; anything else is a bug: exit 3, traceback only with --debug."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from readiness.errors import ConfigError
+
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(f"configuration error:\n{exc.text}" if "\n" in exc.text else f"configuration error: {exc.text}")
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:
+            if os.environ.get("READINESS_DEBUG") or click.get_current_context().find_root().params.get("debug"):
+                import traceback
+
+                traceback.print_exc()
+            _fail(f"internal error: {type(exc).__name__}: {exc} (a bug; run with --debug for the traceback)",
+                  EXIT_INTERNAL)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="readiness")
+@click.option("--debug", is_flag=True, help="Show tracebacks of probe errors and internal errors.")
+def cli(debug: bool) -> None:
+    """Audit a self-hosted LLM-observability stack against a production-readiness checklist."""
+
+
+@cli.command()
+@_checklist_opt
+@_targets_opt
+@click.option("--profile", type=click.Choice(["production", "non-production"]),
+              help="Levels to apply (default: the targets file's, else production).")
+@click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]),
+              help="Product preset (default: the targets file's).")
+@click.option("--only", multiple=True, metavar="ID|SECTION", help="Run only these items or sections (glob ok).")
+@click.option("--skip", multiple=True, metavar="ID|SECTION", help="Skip these items or sections (glob ok).")
+@_waivers_opt
+@_attest_opt
+@click.option("--fail-on", type=click.Choice(["required", "recommended", "optional", "never"]), default="required",
+              show_default=True, help="Lowest level whose fail/error/manual items block the gate.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds per item.")
+@click.option("--deadline", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds for the whole run.")
+@click.option("--concurrency", type=click.IntRange(min=1, max=256), default=16, show_default=True)
+@click.option("--json", "json_out", metavar="FILE", help="Write the JSON report ('-' for stdout).")
+@click.option("--html", "html_out", metavar="FILE", help="Write the HTML report.")
+@click.option("--junit", "junit_out", metavar="FILE", help="Write JUnit XML.")
+@click.option("--markdown", "markdown_out", metavar="FILE", help="Write Markdown.")
+@click.option("--report", "extra_out", multiple=True, metavar="FORMAT=FILE",
+              help="Write any registered format (see `readiness probes --formats`).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary and what blocks.")
+@click.option("--color/--no-color", default=None, help="Colour the terminal output (default: on a TTY).")
+@_guard
+def audit(checklist: str | None, targets: str | None, profile: str | None, preset: str | None,
+          only: tuple[str, ...], skip: tuple[str, ...], waivers: str | None, attestations: str | None,
+          fail_on: str, timeout: float, deadline: float, concurrency: int, json_out: str | None,
+          html_out: str | None, junit_out: str | None, markdown_out: str | None, extra_out: tuple[str, ...],
+          quiet: bool, color: bool | None) -> None:
+    """Probe the stack and judge every checklist item. Exit 0 ready, 1 blocked, 2 bad input, 3 internal error."""
+    from readiness.audit import execute, load_inputs
+    from readiness.reports import text
+    from readiness.runner import Options
+
+    outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out},
+                       extra_out)
+    inputs = load_inputs(checklist, targets, waivers, attestations)
+    options = Options(profile=profile or inputs.targets.profile or "production",
+                      preset=preset or inputs.targets.preset, only=only, skip=skip, timeout=timeout,
+                      deadline=deadline, concurrency=concurrency)
+    to_stderr = "-" in outputs.values()
+    tty = (sys.stderr if to_stderr else sys.stdout).isatty()
+    color = tty if color is None else color
+    progress = _Progress(len(inputs.checklist.items)) if sys.stderr.isatty() and not os.environ.get("CI") else None
+    report, results = execute(inputs, options, fail_on, on_result=progress.step if progress else None)
+    if progress:
+        progress.close()
+    click.echo(text.render(report, color=color, quiet=quiet), nl=False, err=to_stderr, color=color)
+    debug = click.get_current_context().find_root().params.get("debug")
+    if debug:
+        for r in results:
+            if r.traceback:
+                click.echo(f"--- {r.id}\n{r.traceback}", err=True)
+    _write_outputs(report, outputs)
+    sys.exit(EXIT_READY if report["summary"]["verdict"] == "ready" else EXIT_BLOCKED)
+
+
+def _outputs(fixed: dict[str, str | None], extra: tuple[str, ...]) -> dict[str, str]:
+    from readiness.errors import ConfigError
+    from readiness.registry import reporter_names
+
+    outputs = {k: v for k, v in fixed.items() if v}
+    for spec in extra:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise ConfigError(f"--report {spec}: expected FORMAT=FILE")
+        outputs[name] = path
+    known = reporter_names()
+    for name in outputs:
+        if name not in known:
+            raise ConfigError(f"unknown report format {name!r} (known: {', '.join(known)})")
+    if list(outputs.values()).count("-") > 1:
+        raise ConfigError("only one report can be written to stdout ('-')")
+    return outputs
+
+
+def _write_outputs(report: dict[str, Any], outputs: dict[str, str]) -> None:
+    from readiness.registry import reporter
+
+    for name, path in outputs.items():
+        rendered = reporter(name).render(report)
+        if path == "-":
+            click.echo(rendered, nl=False)
+            continue
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(rendered)
+        except OSError as exc:
+            _fail(f"cannot write the {name} report to {path}: {exc.strerror or exc}", EXIT_INTERNAL)
+
+
+class _Progress:
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+
+    def step(self, result: Any) -> None:
+        self.done += 1
+        width = 30
+        filled = int(width * self.done / max(1, self.total))
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {result.id}"
+        click.echo(f"{line[:100]:<100}", nl=False, err=True)
+
+    def close(self) -> None:
+        click.echo("\r" + " " * 100 + "\r", nl=False, err=True)
+
+
+@cli.command()
+@_checklist_opt
+@_targets_opt
+@_waivers_opt
+@_attest_opt
+@_guard
+def validate(checklist: str | None, targets: str | None, waivers: str | None, attestations: str | None) -> None:
+    """Check the checklist, targets, waivers and attestations without probing anything."""
+    from readiness.audit import load_inputs, notices_for_inputs
+
+    inputs = load_inputs(checklist, targets, waivers, attestations)
+    for notice in notices_for_inputs(inputs):
+        click.echo(f"note: {notice}", err=True)
+    items = inputs.checklist.items
+    manual = sum(i.manual for i in items)
+    click.echo(f"{inputs.checklist.path}: valid: {len(items)} items in {len(inputs.checklist.sections)} sections "
+               f"({len(items) - manual} probed, {manual} manual)")
+    if targets:
+        click.echo(f"{targets}: valid: {', '.join(inputs.targets.configs) or 'no backends'}")
+    for path, records in ((waivers, inputs.waivers), (attestations, inputs.attestations)):
+        if path:
+            click.echo(f"{path}: valid: {len(records)} records")
+
+
+@cli.command("list")
+@_checklist_opt
+@click.option("--profile", type=click.Choice(["production", "non-production"]), default="production",
+              show_default=True)
+@_guard
+def list_items(checklist: str | None, profile: str) -> None:
+    """Every item: id, level, and its probe (or 'manual')."""
+    from readiness.checklist import load_checklist
+
+    cl = load_checklist(checklist)
+    width = max((len(i.id) for i in cl.items), default=10)
+    for section in cl.sections:
+        click.echo(f"{section.id}: {section.title}")
+        for item in section.items:
+            presets = f"  [{', '.join(item.presets)}]" if item.presets else ""
+            click.echo(f"  {item.id:<{width}}  {item.level_for(profile):<11}  {item.probe or 'manual'}{presets}")
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID")
+@_checklist_opt
+@_guard
+def explain(item_id: str, checklist: str | None) -> None:
+    """Why an item matters, how it is probed, and how to fix it."""
+    from readiness.checklist import load_checklist
+    from readiness.errors import ConfigError, did_you_mean
+
+    cl = load_checklist(checklist)
+    item = cl.find(item_id)
+    if item is None:
+        raise ConfigError(f"no item {item_id!r} in {cl.path}" + did_you_mean(item_id, [i.id for i in cl.items]))
+    level = item.level if isinstance(item.level, str) else ", ".join(f"{k}: {v}" for k, v in item.level.items())
+    click.echo(f"{item.id}: {item.title}\n")
+    click.echo(f"  section      {item.section}\n  level        {level}")
+    if item.presets:
+        click.echo(f"  presets      {', '.join(item.presets)}")
+    if item.manual:
+        click.echo("  probe        none: manual, satisfied by an attestation")
+    else:
+        click.echo(f"  probe        {item.probe}")
+        for key, value in item.params.items():
+            click.echo(f"    {key}: {_show(value)}")
+        for preset, values in item.preset_params.items():
+            click.echo(f"    for {preset}: " + ", ".join(f"{k}={_show(v)}" for k, v in values.items()))
+    click.echo(f"\nWhy:\n  {item.rationale}")
+    if item.remediation:
+        click.echo(f"\nFix:\n  {item.remediation}")
+    if item.source:
+        click.echo(f"\nSource:\n  {item.source}")
+
+
+def _show(value: Any) -> str:
+    from readiness.matchers import Expect
+
+    return value.describe() if isinstance(value, Expect) else repr(value)
+
+
+@cli.command()
+@click.option("--formats", is_flag=True, help="List report formats instead.")
+@_guard
+def probes(formats: bool) -> None:
+    """Every registered probe kind and its parameters."""
+    from readiness.registry import probes as registered
+    from readiness.registry import reporter_names
+
+    if formats:
+        for name in reporter_names():
+            click.echo(name)
+        return
+    reg = registered()
+    for kind in sorted(reg.probes):
+        p = reg.probes[kind]
+        click.echo(f"{kind}  (target: {p.target or 'none'})")
+        if p.summary:
+            click.echo(f"    {p.summary}")
+        for name, param in p.params.items():
+            default = "required" if param.required else f"default {param.default!r}"
+            hint = f": {param.help}" if param.help else ""
+            click.echo(f"    {name} ({param.type}, {default}){hint}")
+    for where, why in reg.broken.items():
+        click.echo(f"broken plugin {where}: {why}", err=True)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="readiness", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_CONFIG)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:  # `readiness list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BLOCKED)

@@ -1,0 +1,36 @@
+"""Errors a user can cause, reported as ``file:line:col: message`` and exit code 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import get_close_matches
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class ConfigError(Exception):
+    """One or more problems in a user's file or command line; nothing was audited."""
+
+    def __init__(self, problems: Iterable[Problem] | str):
+        if isinstance(problems, str):
+            self.problems: list[Problem] = []
+            self.text = problems
+        else:
+            self.problems = sorted(set(problems))
+            self.text = "\n".join(str(p) for p in self.problems)
+        super().__init__(self.text)
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    near = get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""

@@ -1,0 +1,68 @@
+"""The verdict for one item, kept apart from the checklist item (spec) and the probe's evidence (observation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("pass", "fail", "error", "skipped", "manual", "waived")
+BLOCKING_STATUSES = ("fail", "error", "manual")
+LEVEL_RANK = {"required": 3, "recommended": 2, "optional": 1}
+FAIL_ON = ("required", "recommended", "optional", "never")
+
+
+@dataclass
+class Result:
+    id: str
+    section: str
+    title: str
+    level: str
+    status: str
+    probe: str | None
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    rationale: str = ""
+    remediation: str = ""
+    duration_s: float = 0.0
+    waiver: dict[str, Any] | None = None
+    attestation: dict[str, Any] | None = None
+    blocking: bool = False
+    traceback: str | None = None  # shown with --debug, never written to reports
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("traceback")
+        out["duration_s"] = round(self.duration_s, 6)
+        return out
+
+
+def is_blocking(level: str, status: str, fail_on: str) -> bool:
+    if fail_on == "never" or status not in BLOCKING_STATUSES:
+        return False
+    return LEVEL_RANK[level] >= LEVEL_RANK[fail_on]
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Evidence as JSON values: whatever a client library hands back, reports must be able to show it."""
+    if depth > 12:
+        return str(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((jsonable(v, depth + 1) for v in value), key=str)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, depth + 1) for v in value]
+    return str(value)

@@ -1,0 +1,109 @@
+"""Validate a YAML mapping against a declared set of ``Param``s: probe parameters, target fields, waiver records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from readiness.errors import Problem, did_you_mean
+from readiness.matchers import Expect
+from readiness.probe import Param
+from readiness.yamlsrc import YMap, pos_of
+
+_TYPE_WORDS = {
+    "str": "a string", "int": "an integer", "number": "a number", "bool": "true or false", "list": "a list",
+    "str-list": "a list of strings", "int-list": "a list of integers", "dict": "a mapping",
+    "date": "a date (YYYY-MM-DD)", "path": "a file path", "expect": "a mapping of matchers", "any": "a value",
+}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
+    """The value in its declared type, or an error message."""
+    t = param.type
+    ok = True
+    if t in ("str", "path"):
+        ok = isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        value = str(value) if ok else value
+    elif t == "int":
+        ok = _is_int(value)
+    elif t == "number":
+        ok = _is_int(value) or isinstance(value, float)
+    elif t == "bool":
+        ok = isinstance(value, bool)
+    elif t == "list":
+        ok = isinstance(value, list)
+    elif t == "str-list":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif t == "int-list":
+        ok = isinstance(value, list) and all(_is_int(v) for v in value)
+    elif t == "dict":
+        ok = isinstance(value, Mapping)
+    elif t == "date":
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                ok = False
+        ok = ok and isinstance(value, dt.date)
+        if ok and isinstance(value, dt.datetime):
+            value = value.date()
+    elif t == "expect":
+        found = Expect.problems(value)
+        if found:
+            return value, "; ".join(msg for _, msg in found)
+        value = Expect(dict(value))
+    if not ok:
+        return value, f"must be {_TYPE_WORDS[t]}, not {_describe(value)}"
+    if param.choices and value not in param.choices:
+        return value, f"must be one of {', '.join(map(str, param.choices))}, not {value!r}" + did_you_mean(
+            value, [str(c) for c in param.choices])
+    return value, None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def validate(schema: Mapping[str, Param], raw: Any, file: str, what: str) -> tuple[dict[str, Any], list[Problem]]:
+    """Check ``raw`` (a YAML mapping) against ``schema``; defaults filled in. ``what`` names it in messages."""
+    problems: list[Problem] = []
+    if raw is None:
+        raw = YMap()
+    if not isinstance(raw, Mapping):
+        return {}, [Problem(file, *pos_of(raw), f"{what} must be a mapping, not {_describe(raw)}")]
+    out: dict[str, Any] = {}
+    for key in raw:
+        if key not in schema:
+            known = ", ".join(schema) or "none"
+            problems.append(Problem(file, *_key_pos(raw, key), f"unknown key {key!r} in {what}"
+                                    + (did_you_mean(key, schema) or f" (known: {known})")))
+    for name, param in schema.items():
+        if name not in raw:
+            if param.required:
+                problems.append(Problem(file, *pos_of(raw), f"{what} is missing {name!r}"))
+            else:
+                out[name] = param.default
+            continue
+        value, error = coerce(param, raw[name])
+        if error:
+            problems.append(Problem(file, *pos_of(raw, name), f"{what}: {name} {error}"))
+        out[name] = value
+    return out, problems
+
+
+def _key_pos(raw: Any, key: Any) -> tuple[int, int]:
+    return raw.key_at(key) if isinstance(raw, YMap) else pos_of(raw)

@@ -1,0 +1,218 @@
+"""Plan which items run, then run their probes concurrently with per-item timeouts and a global deadline.
+
+Fail-closed: the runner, not the probe, turns exceptions, timeouts and missing targets into ``error`` results;
+only a probe's explicit ``pass`` verdict becomes ``pass``.  Worker threads are daemons, so a probe stuck in a
+C call can neither stall the run past its deadline nor keep the process alive after it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from readiness.checklist import Checklist, Item
+from readiness.context import Context, Session, TargetUnavailable
+from readiness.errors import ConfigError
+from readiness.models import Result, jsonable
+from readiness.probe import Probe, Verdict
+from readiness.redact import Scrubber
+from readiness.registry import Registry, probes
+from readiness.targets import Targets
+
+
+@dataclass(frozen=True)
+class Options:
+    profile: str = "production"
+    preset: str | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    timeout: float = 10.0
+    deadline: float = 300.0
+    concurrency: int = 16
+
+
+@dataclass
+class Planned:
+    item: Item
+    level: str
+    status: str | None = None  # decided without running: skipped or manual
+    message: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _selected(item: Item, patterns: Iterable[str]) -> bool:
+    return any(item.id == p or item.section == p or fnmatch.fnmatchcase(item.id, p) for p in patterns)
+
+
+def plan(checklist: Checklist, options: Options) -> list[Planned]:
+    for flag, patterns in (("--only", options.only), ("--skip", options.skip)):
+        for pattern in patterns:
+            if not any(_selected(item, [pattern]) for item in checklist.items):
+                raise ConfigError(f"{flag} {pattern}: matches no item id or section of {checklist.path}")
+    out = []
+    for item in checklist.items:
+        p = Planned(item, item.level_for(options.profile))
+        if options.only and not _selected(item, options.only):
+            p.status, p.message = "skipped", f"not selected (--only {' '.join(options.only)})"
+        elif _selected(item, options.skip):
+            p.status, p.message = "skipped", f"excluded by --skip {' '.join(options.skip)}"
+        elif item.presets and options.preset not in item.presets:
+            only = ", ".join(item.presets)
+            p.status = "skipped"
+            p.message = (f"applies to {only} only (preset is {options.preset})" if options.preset
+                         else f"applies to {only} only; no preset set (preset: in the targets file, or --preset)")
+        elif item.profiles and options.profile not in item.profiles:
+            p.status, p.message = "skipped", f"applies to the {', '.join(item.profiles)} profile only"
+        elif item.manual:
+            p.status, p.message = "manual", "awaiting attestation"
+        else:
+            p.params = item.params_for(options.preset)
+        out.append(p)
+    return out
+
+
+def describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, (TargetUnavailable, ConfigError)):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if isinstance(exc, TimeoutError) and not first:
+        return "timed out"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _result(p: Planned, status: str, message: str, evidence: Mapping[str, Any] | None = None,
+            duration: float = 0.0, tb: str | None = None) -> Result:
+    item = p.item
+    return Result(item.id, item.section, item.title, p.level, status, item.probe, message,
+                  dict(evidence or {}), item.rationale, item.remediation, duration, traceback=tb)
+
+
+class _Job:
+    def __init__(self, index: int, planned: Planned, probe: Probe, timeout: float):
+        self.index, self.planned, self.probe, self.timeout = index, planned, probe, timeout
+        self.started: float | None = None
+
+
+def run(planned: list[Planned], targets: Targets, options: Options, registry: Registry | None = None,
+        on_result: Callable[[Result], None] | None = None) -> tuple[list[Result], dict[str, Session]]:
+    """Run every planned item; results in checklist order, and the sessions used (for round-trip counts)."""
+    reg = registry or probes()
+    scrub = targets.scrubber()
+    started_at = time.monotonic()
+    hard_deadline = started_at + options.deadline
+    sessions = {kind: Session(kind, cfg, max(0.2, options.timeout * 0.8)) for kind, cfg in targets.configs.items()}
+    results: list[Result | None] = [None] * len(planned)
+
+    def finish(index: int, result: Result) -> None:
+        result.message = scrub.text(result.message)
+        result.evidence = scrub(jsonable(result.evidence))
+        result.traceback = scrub.text(result.traceback) if result.traceback else None
+        results[index] = result
+        if on_result:
+            on_result(result)
+
+    jobs: list[_Job] = []
+    for index, p in enumerate(planned):
+        if p.status:
+            finish(index, _result(p, p.status, p.message))
+            continue
+        probe = reg.probes[p.item.probe or ""]
+        if probe.target and probe.target not in targets.configs:
+            finish(index, _result(p, "error", f"no {probe.target} target configured (add '{probe.target}:' to the "
+                                              f"targets file, or --skip {p.item.section})"))
+            continue
+        jobs.append(_Job(index, p, probe, p.item.timeout or options.timeout))
+
+    done: queue.Queue[tuple[_Job, Verdict | None, BaseException | None, str | None, float]] = queue.Queue()
+    todo: queue.Queue[_Job | None] = queue.Queue()
+    for job in jobs:
+        todo.put(job)
+
+    def work() -> None:
+        while True:
+            job = todo.get()
+            if job is None:
+                return
+            job.started = time.monotonic()
+            ctx = Context(job.planned.item.id, job.probe.target, sessions, targets.configs, options.preset,
+                          options.profile, job.timeout, min(job.started + job.timeout, hard_deadline))
+            verdict: Verdict | None = None
+            error: BaseException | None = None
+            tb = None
+            try:
+                verdict = job.probe(ctx, dict(job.planned.params))
+            except BaseException as exc:  # noqa: BLE001 - every failure of a probe becomes an error result
+                error, tb = exc, traceback.format_exc()
+            done.put((job, verdict, error, tb, time.monotonic() - job.started))
+
+    def spawn() -> None:
+        threading.Thread(target=work, daemon=True, name="readiness-probe").start()
+
+    for _ in range(min(max(1, options.concurrency), len(jobs))):
+        spawn()
+
+    pending = {job.index: job for job in jobs}
+    while pending:
+        now = time.monotonic()
+        expiries = [j.started + j.timeout for j in pending.values() if j.started is not None]
+        wake = min([hard_deadline, *expiries]) - now
+        try:
+            job, verdict, error, tb, duration = done.get(timeout=max(0.0, wake))
+        except queue.Empty:
+            now = time.monotonic()
+            for j in list(pending.values()):
+                if now >= hard_deadline:
+                    why = (f"timed out: the run's deadline of {options.deadline:g}s was reached" if j.started
+                           else f"not run: the run's deadline of {options.deadline:g}s was reached")
+                elif j.started is not None and now >= j.started + j.timeout:
+                    why = f"timed out after {j.timeout:g}s"
+                else:
+                    continue
+                session = sessions.get(j.probe.target or "")
+                if session is not None and session.connecting:
+                    why += f" while connecting to the {session.kind} target"
+                    session.poison(f"the {session.kind} target did not answer (an earlier item timed out "
+                                   f"connecting to it after {j.timeout:g}s)")
+                del pending[j.index]
+                finish(j.index, _result(j.planned, "error", why, duration=now - (j.started or now)))
+                if j.started is not None:
+                    spawn()  # the stuck worker is lost to the pool; keep the concurrency
+            continue
+        if job.index not in pending:
+            continue  # finished after its timeout was already reported
+        del pending[job.index]
+        finish(job.index, _judged(job.planned, verdict, error, tb, duration))
+    for _ in range(options.concurrency + len(jobs)):
+        todo.put(None)
+    return [r for r in results if r is not None], sessions
+
+
+def _judged(p: Planned, verdict: Verdict | None, error: BaseException | None, tb: str | None,
+            duration: float) -> Result:
+    if error is not None:
+        if isinstance(error, TargetUnavailable):
+            tb = None
+        return _result(p, "error", describe_exception(error), duration=duration, tb=tb)
+    if not isinstance(verdict, Verdict):
+        return _result(p, "error", f"probe {p.item.probe} returned {type(verdict).__name__}, not a verdict",
+                       duration=duration)
+    if verdict.status == "skipped" and not verdict.message:
+        return _result(p, "error", "probe skipped the item without a reason", duration=duration)
+    return _result(p, verdict.status, verdict.message or verdict.status, verdict.evidence, duration)
+
+
+def close_sessions(sessions: Mapping[str, Session], wait: float = 2.0) -> None:
+    """Close clients in the background: a hung close must not hold the exit."""
+    threads = [threading.Thread(target=s.close, daemon=True) for s in sessions.values()]
+    for t in threads:
+        t.start()
+    end = time.monotonic() + wait
+    for t in threads:
+        t.join(max(0.0, end - time.monotonic()))

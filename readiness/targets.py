@@ -1,0 +1,121 @@
+"""The targets file: where the stack is.  ``${VAR}`` / ``${VAR:-default}`` interpolation, validation, redaction."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from readiness.clients import KINDS
+from readiness.errors import ConfigError, Problem, did_you_mean
+from readiness.params import validate
+from readiness.redact import Scrubber, redact_config, secrets_in
+from readiness.yamlsrc import YList, YMap, load_file, pos_of
+
+PRESETS = ("langsmith", "langfuse", "langsight")
+PROFILES = ("production", "non-production")
+_TOP = ("name", "preset", "profile")
+_VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Targets:
+    configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    preset: str | None = None
+    profile: str | None = None
+    name: str | None = None
+    path: str | None = None
+
+    def redacted(self) -> dict[str, dict[str, Any]]:
+        return {kind: redact_config(cfg) for kind, cfg in self.configs.items()}
+
+    def scrubber(self) -> Scrubber:
+        found: set[str] = set()
+        for cfg in self.configs.values():
+            found |= secrets_in(cfg)
+        return Scrubber(found)
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Substitute variables; returns the text and the messages for what could not be substituted."""
+    errors: list[str] = []
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        body = m.group(1)
+        if body is None:
+            errors.append("unterminated ${ (write $$ for a literal $)")
+            return m.group(0)
+        name, sep, default = body.partition(":-")
+        if not _NAME.match(name):
+            errors.append(f"${{{body}}} is not a valid variable reference")
+            return m.group(0)
+        if name in env and (env[name] != "" or not sep):
+            return env[name]
+        if sep:
+            return default
+        errors.append(f"${{{name}}} is not set (export it, or write ${{{name}:-default}})")
+        return ""
+
+    return _VAR.sub(one, text), errors
+
+
+def _interpolate_tree(node: Any, file: str, env: Mapping[str, str], problems: list[Problem],
+                      where: tuple[int, int]) -> Any:
+    if isinstance(node, str):
+        value, errors = interpolate(node, env)
+        problems.extend(Problem(file, *where, msg) for msg in errors)
+        return value
+    if isinstance(node, YMap):
+        out = YMap()
+        out.pos, out.key_pos, out.value_pos = node.pos, node.key_pos, node.value_pos
+        for key, value in node.items():
+            out[key] = _interpolate_tree(value, file, env, problems, node.at(key))
+        return out
+    if isinstance(node, YList):
+        out_list = YList(_interpolate_tree(v, file, env, problems, node.at(i)) for i, v in enumerate(node))
+        out_list.pos, out_list.item_pos = node.pos, node.item_pos
+        return out_list
+    return node
+
+
+def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Targets:
+    name = os.fspath(path)
+    raw = load_file(name, "targets file")
+    if not isinstance(raw, Mapping):
+        kind = "a list" if isinstance(raw, list) else f"{type(raw).__name__} {raw!r}"[:60]
+        raise ConfigError([Problem(name, *pos_of(raw), f"a targets file must be a mapping of backends "
+                                                       f"({', '.join(KINDS)}), not {kind}")])
+    problems: list[Problem] = []
+    raw = _interpolate_tree(raw, name, os.environ if env is None else env, problems, pos_of(raw))
+    top: dict[str, Any] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    base = Path(name).resolve().parent
+    for key, value in raw.items():
+        at = raw.at(key)
+        if key in ("preset", "profile"):
+            choices = PRESETS if key == "preset" else PROFILES
+            if value not in choices:
+                problems.append(Problem(name, *at, f"{key} must be one of {', '.join(choices)}, not {value!r}"
+                                        + did_you_mean(value, choices)))
+            top[key] = value
+        elif key == "name":
+            top[key] = str(value)
+        elif key in KINDS:
+            cfg, found = validate(KINDS[key].fields, value, name, f"{key} target")
+            problems.extend(found)
+            for field_name, param in KINDS[key].fields.items():
+                if param.type == "path" and isinstance(cfg.get(field_name), str):
+                    cfg[field_name] = str((base / os.path.expanduser(cfg[field_name])))
+            configs[key] = cfg
+        else:
+            problems.append(Problem(name, *raw.key_at(key), f"unknown key {key!r} in targets file"
+                                    + (did_you_mean(key, (*_TOP, *KINDS)) or f" (known: {', '.join((*_TOP, *KINDS))})")))
+    if problems:
+        raise ConfigError(problems)
+    return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name)

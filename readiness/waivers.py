@@ -1,0 +1,117 @@
+"""Waivers (accepted risk, with an expiry) and attestations (a person vouches for what no probe can see)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from readiness.errors import ConfigError, Problem
+from readiness.models import Result
+from readiness.params import validate
+from readiness.probe import Param
+from readiness.yamlsrc import load_file, pos_of
+
+_WAIVER = {"id": Param("str"), "justification": Param("str"), "expires": Param("date"),
+           "approved_by": Param("str", None)}
+_ATTESTATION = {"id": Param("str"), "by": Param("str"), "date": Param("date"), "evidence": Param("str"),
+                "expires": Param("date", None)}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: str
+    justification: str
+    expires: dt.date
+    approved_by: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Attestation:
+    id: str
+    by: str
+    date: dt.date
+    evidence: str
+    expires: dt.date | None
+    line: int
+
+
+def _records(path: str, schema: dict[str, Param], what: str) -> list[tuple[dict, int]]:
+    raw = load_file(path, f"{what}s file")
+    if not isinstance(raw, list):
+        raise ConfigError([Problem(path, *pos_of(raw), f"a {what}s file must be a list of {what} records "
+                                                       f"({', '.join(schema)})")])
+    problems: list[Problem] = []
+    out = []
+    for index, entry in enumerate(raw):
+        record, found = validate(schema, entry, path, f"{what} {index + 1}")
+        for key in ("justification", "evidence", "by"):
+            if key in schema and isinstance(record.get(key), str) and not record[key].strip():
+                found.append(Problem(path, *pos_of(entry, key), f"{what} {index + 1}: {key} must not be empty"))
+        problems.extend(found)
+        out.append((record, pos_of(raw, index)[0]))
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def load_waivers(path: str | os.PathLike[str]) -> list[Waiver]:
+    return [Waiver(r["id"], r["justification"], r["expires"], r["approved_by"], line)
+            for r, line in _records(os.fspath(path), _WAIVER, "waiver")]
+
+
+def load_attestations(path: str | os.PathLike[str]) -> list[Attestation]:
+    return [Attestation(r["id"], r["by"], r["date"], r["evidence"], r["expires"], line)
+            for r, line in _records(os.fspath(path), _ATTESTATION, "attestation")]
+
+
+def unknown_ids(ids: Iterable[str], records: Iterable[Waiver | Attestation], path: str, what: str) -> list[str]:
+    known = set(ids)
+    return [f"{path}:{r.line}: {what} for unknown item id {r.id!r}" for r in records if r.id not in known]
+
+
+def apply(results: list[Result], waivers: list[Waiver], attestations: list[Attestation], today: dt.date,
+          waivers_path: str = "waivers", attestations_path: str = "attestations") -> list[str]:
+    """Apply in place; returns notices (unknown ids, records that matched nothing, expired records)."""
+    notices = unknown_ids([r.id for r in results], waivers, waivers_path, "waiver")
+    notices += unknown_ids([r.id for r in results], attestations, attestations_path, "attestation")
+    by_id = {r.id: r for r in results}
+    for a in attestations:
+        result = by_id.get(a.id)
+        if result is None:
+            continue
+        if result.status not in ("manual", "error"):
+            notices.append(f"{attestations_path}:{a.line}: attestation for {a.id} matched nothing "
+                           f"(the item is {result.status}; attestations cover manual items and items a probe "
+                           "could not decide)")
+            continue
+        record = {"by": a.by, "date": a.date.isoformat(), "evidence": a.evidence,
+                  "expires": a.expires.isoformat() if a.expires else None}
+        result.attestation = record
+        if a.expires and a.expires < today:
+            result.message = f"attestation by {a.by} expired on {a.expires.isoformat()}: attest again"
+            notices.append(f"{attestations_path}:{a.line}: attestation for {a.id} expired on {a.expires.isoformat()}")
+            continue
+        if result.status == "error":
+            result.evidence = {**result.evidence, "probe_said": result.message}
+        result.status = "pass"
+        result.message = f"attested by {a.by} on {a.date.isoformat()}: {a.evidence}"
+    for w in waivers:
+        result = by_id.get(w.id)
+        if result is None:
+            continue
+        if result.status not in ("fail", "error"):
+            notices.append(f"{waivers_path}:{w.line}: waiver for {w.id} matched nothing (the item is "
+                           f"{result.status}); remove it")
+            continue
+        record = {"justification": w.justification, "expires": w.expires.isoformat(),
+                  "approved_by": w.approved_by, "expired": w.expires < today}
+        result.waiver = record
+        if w.expires < today:
+            result.message = f"waiver expired on {w.expires.isoformat()}: {result.message}"
+            notices.append(f"{waivers_path}:{w.line}: waiver for {w.id} expired on {w.expires.isoformat()}")
+        else:
+            result.status = "waived"
+    return notices

@@ -1,0 +1,29 @@
+"""Run items of a checklist against targets from a test, in a few lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from readiness.audit import Inputs, execute, load_inputs
+from readiness.models import Result
+from readiness.runner import Options
+
+
+def write_yaml(path: Path, data: Any) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def audit(tmp_path: Path, targets: dict[str, Any], only: list[str], *, checklist: str | None = None,
+          preset: str | None = None, profile: str = "production", timeout: float = 10.0, fail_on: str = "required",
+          today: dt.date | None = None) -> tuple[dict[str, Result], dict[str, Any]]:
+    """Audit the default (or given) checklist narrowed to ``only``; results by id, and the report."""
+    targets_file = write_yaml(tmp_path / "targets.yaml", targets)
+    inputs: Inputs = load_inputs(checklist, str(targets_file))
+    options = Options(profile=profile, preset=preset or inputs.targets.preset, only=tuple(only), timeout=timeout)
+    report, results = execute(inputs, options, fail_on, today=today)
+    return {r.id: r for r in results}, report
