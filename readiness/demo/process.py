@@ -37,9 +37,12 @@ def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 30.0, proc: s
 class Server:
     """One server process.  ``user`` runs it through runuser (PostgreSQL and PgBouncer refuse root)."""
 
+    stop_signal = signal.SIGTERM  # PostgreSQL: SIGINT (a fast shutdown, not waiting for clients to leave)
+
     def __init__(self, name: str, argv: Sequence[str], workdir: Path, *, port: int | None = None,
                  user: str | None = None, env: dict[str, str] | None = None, host: str = "127.0.0.1"):
-        self.name, self.argv, self.workdir, self.port, self.user, self.host = name, list(argv), workdir, port, user, host
+        self.name, self.argv, self.workdir, self.port, self.user = name, list(argv), workdir, port, user
+        self.host = host
         self.env = {**os.environ, **(env or {})}
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,7 +65,7 @@ class Server:
         if self.proc is None or self.proc.poll() is not None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, self.stop_signal)
             self.proc.wait(timeout)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             try:

@@ -1,0 +1,315 @@
+"""PostgreSQL probes: one read-only session per target (readiness.clients.postgres), settings and activity fetched
+once and shared.  Pooling lives in postgres_pool.py, backups and disk in postgres_storage.py."""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+from typing import Any
+
+from readiness.checks._common import classify_host, globs_match, listing, plain
+
+from readiness.matchers import MISSING
+from readiness.probe import Param, Verdict, failed, passed, probe, undecided
+
+_OPT = None
+
+
+# --- facts shared by the postgres modules ------------------------------------------------------------------------
+
+def settings(ctx: Any) -> dict[str, dict[str, Any]]:
+    """Every row of pg_settings, by lower-case name: {"setting": ..., "unit": ...}; one query per target."""
+    def fetch(h: Any) -> dict[str, dict[str, Any]]:
+        rows = h.query("SELECT name, setting, unit, source FROM pg_settings")
+        return {name.lower(): {"name": name, "setting": setting, "unit": unit, "source": source}
+                for name, setting, unit, source in rows}
+
+    return ctx.fact("settings", fetch)
+
+
+def setting(ctx: Any, name: str, default: Any = MISSING) -> Any:
+    row = settings(ctx).get(name.lower())
+    return default if row is None else row["setting"]
+
+
+def activity(ctx: Any) -> list[dict[str, Any]]:
+    """Client backends in pg_stat_activity (age in seconds), one query per target."""
+    return ctx.fact("activity", lambda h: h.columns(
+        "SELECT pid, usename, application_name, state, client_addr::text AS client_addr, "
+        "extract(epoch FROM now() - backend_start)::float8 AS age_s, pid = pg_backend_pid() AS own "
+        "FROM pg_stat_activity WHERE backend_type = 'client backend'"))
+
+
+def extensions(ctx: Any) -> dict[str, str]:
+    return ctx.fact("extensions", lambda h: dict(h.query("SELECT extname, extversion FROM pg_extension")))
+
+
+# --- generic probes ----------------------------------------------------------------------------------------------
+
+@probe("postgres.setting", target="postgres", params={
+    "name": Param("str", help="a server setting (pg_settings / SHOW), e.g. max_connections, TimeZone, ssl"),
+    "expect": Param("expect", help="matchers the value must satisfy, e.g. {equals: UTC} or {min: '14'}"),
+})
+def setting_probe(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Any server setting judged by `expect` (all of pg_settings is read once per target)."""
+    row = settings(ctx).get(p["name"].lower())
+    if row is None:
+        return p["expect"].judge(p["name"], MISSING)
+    extra = {"unit": row["unit"]} if row["unit"] else {}
+    return p["expect"].judge(row["name"], row["setting"], source=row["source"], **extra)
+
+
+@probe("postgres.query", target="postgres", params={
+    "sql": Param("str", help="one read-only statement returning one row; its first column is judged"),
+    "expect": Param("expect", help="matchers the value must satisfy"),
+    "label": Param("str", "result", help="what the value is called in the message and evidence"),
+})
+def query(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """One read-only SQL statement returning one value, judged by `expect`.
+
+    Runs in the read-only session with the statement timeout; several statements are refused (extended protocol)."""
+    rows = ctx.fact(f"query:{p['sql']}", lambda h: h.query(p["sql"], binary=True))
+    if len(rows) > 1:
+        return undecided(f"the query returned {len(rows)} rows; it must return one (add LIMIT 1 or an aggregate)",
+                         rows=[list(r) for r in rows[:5]])
+    value = plain(rows[0][0]) if rows and rows[0] else MISSING
+    return p["expect"].judge(p["label"], value)
+
+
+# --- purpose-built probes ----------------------------------------------------------------------------------------
+
+@probe("postgres.session", target="postgres")
+def session(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Open the read-only session with the configured DSN.
+
+    Fails when the server answers but refuses sessions (too many clients, starting up, shutting down)."""
+    from readiness.clients.postgres import ServerRefused
+
+    try:
+        handle = ctx.client
+    except ServerRefused as exc:
+        return failed(str(exc))
+    ident = handle.identity
+    if handle.per_transaction:
+        how = "read-only transactions (the pooler does not pass startup options)"
+    else:
+        how = "default_transaction_read_only=on"
+    return passed(f"session open as {ident['user']} on {ident['database']} ({how})", user=ident["user"],
+                  database=ident["database"], server_version=ident["server_version"], read_only=how)
+
+
+@probe("postgres.managed", target="postgres", params={
+    "managed": Param("str-list", help="regexes of managed hosts (*.rds.amazonaws.com, *.postgres.database.azure.com)"),
+    "bundled": Param("str-list", help="regexes of bundled hosts (loopback, <release>-postgresql, *.svc.cluster.local)"),
+    "managed_settings": Param("str-list", ["rds.", "azure.", "cloudsql.", "alloydb.", "neon.", "supautils."],
+                              help="setting-name prefixes only managed services have"),
+})
+def managed(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Managed/external PostgreSQL (provider settings, an RDS instance, or the host name) rather than a bundled one."""
+    handle = ctx.client
+    host = handle.dialled[0] or "localhost"
+    provider = sorted({n for n in settings(ctx) if n.startswith(tuple(p["managed_settings"]))})
+    evidence: dict[str, Any] = {"host": host, "provider_settings": provider[:5]}
+    if provider:
+        return passed(f"the server is a managed service (it has {provider[0]}-style settings)", **evidence)
+    if ctx.config().get("rds_instance"):
+        return passed(f"RDS instance {ctx.config()['rds_instance']}", **evidence)
+    bundled = list(p["bundled"])
+    if ctx.has("kubernetes") and ctx.config("kubernetes").get("release"):
+        bundled.append("^{}-postgres".format(ctx.config("kubernetes")["release"]))
+    kind, pattern = classify_host(host, p["managed"], bundled)
+    evidence["pattern"] = pattern
+    if kind == "managed":
+        return passed(f"{host} is a managed PostgreSQL endpoint", **evidence)
+    if kind == "bundled":
+        return failed(f"{host} is a bundled PostgreSQL (in-cluster or on this host): production wants a managed one "
+                      "with backups, failover and upgrades handled", **evidence)
+    return undecided(f"cannot tell from {host} whether PostgreSQL is managed: add a pattern to 'managed' or "
+                     "'bundled', give rds_instance, or attest", **evidence)
+
+
+@probe("postgres.max-connections", target="postgres", params={
+    "min": Param("int", 100, help="expected peak concurrency"),
+    "workers": Param("int", _OPT, help="when set, the need is workers x pool_size x factor (LangSight)"),
+    "pool_size": Param("int", 50, help="connections per worker's pool"),
+    "factor": Param("number", 1.2, help="safety factor on workers x pool_size"),
+})
+def max_connections(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """max_connections covers the expected concurrency (`min`, or workers x pool_size x factor)."""
+    have = int(setting(ctx, "max_connections"))
+    if p["workers"]:
+        need = math.ceil(p["workers"] * p["pool_size"] * p["factor"])
+        why = f"{p['workers']} workers x {p['pool_size']} x {p['factor']}"
+    else:
+        need, why = p["min"], "the expected concurrency"
+    verdict = passed if have >= need else failed
+    return verdict(f"max_connections is {have}; {why} need {need}", max_connections=have, needed=need)
+
+
+@probe("postgres.connection-headroom", target="postgres", params={
+    "max_ratio": Param("number", 0.8, help="highest acceptable share of max_connections in use"),
+})
+def connection_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Client connections in use stay below `max_ratio` of max_connections."""
+    limit = int(setting(ctx, "max_connections"))
+    in_use = len(activity(ctx))
+    ratio = in_use / limit
+    by_user: dict[str, int] = {}
+    for row in activity(ctx):
+        by_user[row["usename"] or "?"] = by_user.get(row["usename"] or "?", 0) + 1
+    verdict = passed if ratio < p["max_ratio"] else failed
+    return verdict(f"{in_use} of {limit} connections in use ({ratio:.0%}; limit {p['max_ratio']:.0%})",
+                   in_use=in_use, max_connections=limit, reserved=setting(ctx, "superuser_reserved_connections"),
+                   by_user=by_user)
+
+
+@probe("postgres.connection-reuse", target="postgres", params={
+    "min_median_age_s": Param("number", 60, help="lowest acceptable median connection age, seconds"),
+    "users": Param("str-list", _OPT, help="only these users' connections (default: every client but the audit)"),
+    "exclude_applications": Param("str-list", ["readiness", "psql", "pg_dump*", "pgAdmin*"],
+                                  help="application_name globs not judged (tools, the audit itself)"),
+})
+def connection_reuse(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Application connections are long-lived (median age above the threshold), not opened per request."""
+    rows = [r for r in activity(ctx) if not r["own"]
+            and not globs_match(r["application_name"] or "", p["exclude_applications"])
+            and (p["users"] is None or r["usename"] in p["users"])]
+    if not rows:
+        return undecided("no application connection to judge (is the application running and pointed at this "
+                         "database?)", users=p["users"])
+    ages = sorted(r["age_s"] for r in rows)
+    mid = median(ages)
+    evidence = {"connections": len(rows), "median_age_s": round(mid, 1), "youngest_s": round(ages[0], 1),
+                "oldest_s": round(ages[-1], 1)}
+    if mid > p["min_median_age_s"]:
+        return passed(f"median connection age {mid:.0f}s over {len(rows)} connections (pooled)", **evidence)
+    return failed(f"median connection age {mid:.1f}s over {len(rows)} connections: the application opens "
+                  f"connections per request (threshold {p['min_median_age_s']:g}s)", **evidence)
+
+
+@probe("postgres.autovacuum", target="postgres", params={
+    "max_dead_ratio": Param("number", 0.2, help="highest acceptable n_dead_tup / n_live_tup"),
+    "min_dead_tuples": Param("int", 10000, help="dead tuples below this never fail a table"),
+})
+def autovacuum(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """autovacuum is on (globally and per table) and no table carries too many dead tuples."""
+    tables = ctx.fact("tables", lambda h: h.columns(
+        "SELECT s.schemaname || '.' || s.relname AS name, s.n_live_tup AS live, s.n_dead_tup AS dead, "
+        "s.last_autovacuum, coalesce(array_to_string(c.reloptions, ','), '') AS options "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"))
+    on = setting(ctx, "autovacuum")
+    bloated = {t["name"]: f"{t['dead']} dead / {t['live']} live" for t in tables
+               if t["dead"] > p["min_dead_tuples"] and t["dead"] / max(t["live"], 1) > p["max_dead_ratio"]}
+    disabled = [t["name"] for t in tables if "autovacuum_enabled=false" in t["options"].replace(" ", "").lower()
+                or "autovacuum_enabled=off" in t["options"].replace(" ", "").lower()]
+    evidence = {"autovacuum": on, "tables": len(tables), "bloated": bloated, "autovacuum_disabled_on": disabled}
+    problems = []
+    if on != "on":
+        problems.append(f"autovacuum is {on}")
+    if disabled:
+        problems.append(f"autovacuum is disabled on {listing(disabled, 5)}")
+    if bloated:
+        problems.append(f"{len(bloated)} table(s) above {p['max_dead_ratio']:.0%} dead tuples: "
+                        + listing(f"{k} ({v})" for k, v in bloated.items()))
+    if problems:
+        return failed("; ".join(problems), **evidence)
+    return passed(f"autovacuum on; none of {len(tables)} tables has more than {p['max_dead_ratio']:.0%} dead tuples",
+                  **evidence)
+
+
+@probe("postgres.wraparound", target="postgres", params={
+    "max_age": Param("int", 200_000_000, help="highest acceptable age(datfrozenxid) of any database"),
+})
+def wraparound(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """No database is close to transaction-id wraparound: max age(datfrozenxid) below `max_age`."""
+    rows = ctx.fact("xid-age", lambda h: h.query(
+        "SELECT datname, age(datfrozenxid), mxid_age(datminmxid) FROM pg_database ORDER BY 2 DESC"))
+    name, age, mxid = rows[0]
+    evidence = {"ages": {r[0]: r[1] for r in rows}, "oldest": name, "multixact_age": mxid, "max_age": p["max_age"]}
+    if age < p["max_age"]:
+        return passed(f"oldest unfrozen transaction id is {age:,} transactions old ({name}); limit {p['max_age']:,}",
+                      **evidence)
+    return failed(f"database {name} has age(datfrozenxid) {age:,} (limit {p['max_age']:,}): at 2^31 PostgreSQL "
+                  "stops accepting writes; vacuum (freeze) it now", **evidence)
+
+
+@probe("postgres.slow-query-visibility", target="postgres")
+def slow_query_visibility(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Slow queries can be found: pg_stat_statements installed and preloaded, or log_min_duration_statement set."""
+    preload = [x.strip() for x in str(setting(ctx, "shared_preload_libraries", "")).split(",")]
+    installed = "pg_stat_statements" in extensions(ctx)
+    log_ms = int(setting(ctx, "log_min_duration_statement", "-1"))
+    evidence = {"pg_stat_statements_installed": installed, "pg_stat_statements_preloaded":
+                "pg_stat_statements" in preload, "log_min_duration_statement": log_ms}
+    if installed and "pg_stat_statements" in preload:
+        return passed("pg_stat_statements is installed and collecting", **evidence)
+    if log_ms >= 0:
+        return passed(f"statements slower than {log_ms} ms are logged", **evidence)
+    why = ("pg_stat_statements is installed but not in shared_preload_libraries, so it collects nothing; "
+           if installed else "pg_stat_statements is not installed, ")
+    return failed(why + "and log_min_duration_statement is -1: slow queries leave no trace", **evidence)
+
+
+@probe("postgres.ssl", target="postgres")
+def ssl(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The audit's own connection is encrypted (libpq reports SSL in use), as the application's should be."""
+    handle = ctx.client
+    ident = handle.identity
+    sslmode = handle.dsn_params.get("sslmode", "prefer (the default)")
+    evidence = {"ssl_in_use": ident["ssl_in_use"], "sslmode": sslmode, "server_ssl": setting(ctx, "ssl")}
+    if ident["ssl_in_use"]:
+        return passed(f"the connection is encrypted (sslmode={sslmode})", **evidence)
+    return failed(f"the connection is not encrypted (sslmode={sslmode}, server ssl={evidence['server_ssl']}): "
+                  "credentials and data cross the network in clear", **evidence)
+
+
+@probe("postgres.migrations", target="postgres", params={
+    "prisma_table": Param("str", "_prisma_migrations", help="Prisma's migration table (Langfuse)"),
+    "alembic_table": Param("str", "alembic_version", help="Alembic's version table (LangSmith, LangSight)"),
+})
+def migrations(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """No unfinished migration: Prisma rows with neither finished_at nor rolled_back_at; Alembic has a version."""
+    found = ctx.fact(f"migration-tables:{p['prisma_table']}:{p['alembic_table']}", lambda h: h.query(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND c.relname IN (%s, %s) ORDER BY 1, 2", (p["prisma_table"],
+                                                                                p["alembic_table"])))
+    if not found:
+        return undecided(f"neither {p['prisma_table']} nor {p['alembic_table']} exists in this database: is the DSN "
+                         "the product's database, and has the product started once?")
+    evidence: dict[str, Any] = {}
+    problems = []
+    for schema, table in found:
+        name = f'"{schema}"."{table}"'
+        if table == p["prisma_table"]:
+            rows = ctx.fact(f"prisma:{name}", lambda h, name=name: h.columns(
+                f"SELECT migration_name, started_at, finished_at, rolled_back_at, logs IS NOT NULL AS has_logs "
+                f"FROM {name} ORDER BY started_at"))
+            stuck = [r["migration_name"] for r in rows if r["finished_at"] is None and r["rolled_back_at"] is None]
+            evidence[f"{schema}.{table}"] = {"applied": sum(r["finished_at"] is not None for r in rows),
+                                             "unfinished": stuck}
+            if stuck:
+                problems.append(f"Prisma migration(s) {listing(stuck, 3)} started and never finished (the app will "
+                                "refuse to migrate: resolve with prisma migrate resolve)")
+        else:
+            versions = ctx.fact(f"alembic:{name}", lambda h, name=name: [r[0] for r in h.query(
+                f"SELECT version_num FROM {name}")])
+            evidence[f"{schema}.{table}"] = {"versions": versions}
+            if not versions:
+                problems.append(f"{schema}.{table} is empty: the Alembic migrations never completed")
+    if problems:
+        return failed("; ".join(problems), **evidence)
+    return passed("migrations complete (" + ", ".join(f"{k}" for k in evidence) + ")", **evidence)
+
+
+@probe("postgres.extensions", target="postgres", params={
+    "required": Param("str-list", help="extensions the product needs"),
+})
+def required_extensions(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every extension the product needs is installed in its database."""
+    have = extensions(ctx)
+    missing = [e for e in p["required"] if e not in have]
+    evidence = {"installed": {e: have[e] for e in p["required"] if e in have}, "missing": missing}
+    if missing:
+        return failed(f"missing extension(s): {', '.join(missing)} (CREATE EXTENSION, as a superuser or with "
+                      "rds_superuser)", **evidence)
+    return passed(f"all {len(p['required'])} required extensions are installed", **evidence)

@@ -1,0 +1,465 @@
+"""Redis probes: INFO once per target (per node on a cluster), a bounded SCAN shared by the key probes, read
+commands only.  Connection, topology and the read-only guard live in readiness.clients.redis."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from readiness.checks._common import classify_host, globs_match, human_bytes, is_local, listing, parse_size
+
+from readiness.matchers import MISSING
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
+
+_OPT = None
+_STATUS_RANK = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
+_SCAN_LIMIT = Param("int", 10000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
+                                       "short by the limit cannot pass an item that needs every key")
+
+
+# --- facts -------------------------------------------------------------------------------------------------------
+
+def _info(ctx: Any, section: str | None = None) -> dict[str, dict[str, Any]]:
+    """INFO per node ({"host:port": {...}}), fetched once per target and section."""
+    if section:
+        return ctx.fact(f"info:{section}", lambda h: h.each("INFO", section))
+    return ctx.fact("info", lambda h: h.each("INFO"))
+
+
+def _scan(ctx: Any, limit: int) -> tuple[dict[str, list[str]], bool]:
+    return ctx.fact(f"scan:{limit}", lambda h: h.scan(limit))
+
+
+def _config(ctx: Any, name: str) -> dict[str, Any]:
+    """CONFIG GET per node; a refusal (managed Redis, rename-command) becomes an error that says what to do."""
+    def fetch(h: Any) -> dict[str, Any]:
+        from redis.exceptions import ResponseError
+
+        try:
+            return {node: reply.get(name, MISSING) if isinstance(reply, dict) else _pairs(reply).get(name, MISSING)
+                    for node, reply in h.each("CONFIG", "GET", name).items()}
+        except ResponseError as exc:
+            raise ConfigRefused(f"CONFIG GET {name} is refused by this server ({exc}): managed Redis (ElastiCache, "
+                                f"Memorystore, Azure Cache) and hardened configs disable CONFIG; read {name} from "
+                                "the provider's parameter group and attest, or waive this item") from None
+
+    return ctx.fact(f"config:{name}", fetch)
+
+
+class ConfigRefused(Exception):
+    pass
+
+
+def _pairs(flat: Any) -> dict[str, Any]:
+    if isinstance(flat, dict):
+        return flat
+    items = list(flat or [])
+    return {str(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
+def _lengths(ctx: Any, keys_by_node: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
+    """(type, length) of each key in one round trip per node; absent keys are ("none", 0)."""
+    answers = ctx.client.per_key(keys_by_node, "TYPE", "LLEN", "ZCARD", "XLEN", "SCARD", "HLEN")
+    out = {}
+    for key, (kind, *sizes) in answers.items():
+        kind = str(kind)
+        index = {"list": 0, "zset": 1, "stream": 2, "set": 3, "hash": 4}.get(kind)
+        out[key] = (kind, int(sizes[index]) if index is not None and isinstance(sizes[index], int) else 0)
+    return out
+
+
+def _by_node(ctx: Any, keys: list[str]) -> dict[str, list[str]]:
+    handle = ctx.client
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        out.setdefault(handle.node_for(key), []).append(key)
+    return out
+
+
+def _expand(ctx: Any, names: list[str], limit: int) -> tuple[dict[str, list[str]], bool]:
+    """Exact key names as they are; glob patterns through the shared scan."""
+    exact = [n for n in names if not any(c in n for c in "*?[")]
+    patterns = [n for n in names if n not in exact]
+    found = _by_node(ctx, exact)
+    complete = True
+    if patterns:
+        scanned, complete = _scan(ctx, limit)
+        for node, keys in scanned.items():
+            found.setdefault(node, []).extend(k for k in keys if globs_match(k, patterns) and k not in exact)
+    return found, complete
+
+
+def _per_node(infos: dict[str, dict[str, Any]], judge: Callable[[dict[str, Any]], Verdict]) -> Verdict:
+    """Judge each node; the worst verdict wins, named after its node when there are several."""
+    verdicts = {node: judge(info) for node, info in infos.items()}
+    if len(verdicts) == 1:
+        return next(iter(verdicts.values()))
+    node, worst = min(verdicts.items(), key=lambda kv: _STATUS_RANK[kv[1].status])
+    evidence = {n: dict(v.evidence) for n, v in verdicts.items()}
+    if worst.status == "pass":
+        return passed(f"every node: {worst.message}", nodes=evidence)
+    return Verdict(worst.status, f"{node}: {worst.message}", {"nodes": evidence})
+
+
+# --- generic probes ----------------------------------------------------------------------------------------------
+
+@probe("redis.info", target="redis", params={
+    "field": Param("str", help="an INFO field, e.g. maxmemory_policy, redis_version, evicted_keys"),
+    "expect": Param("expect", help="matchers the value must satisfy, e.g. {equals: noeviction}"),
+    "section": Param("str", _OPT, help="INFO section when the field is not in the default ones (commandstats ...)"),
+})
+def info(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Any INFO field judged by `expect` (on every node of a cluster).
+
+    INFO is fetched once per target and shared by every item that reads it."""
+    return _per_node(_info(ctx, p["section"]), lambda i: p["expect"].judge(p["field"], i.get(p["field"], MISSING)))
+
+
+@probe("redis.config", target="redis", params={
+    "parameter": Param("str", help="a CONFIG GET parameter, e.g. protected-mode, bind, appendonly"),
+    "expect": Param("expect", help="matchers the value must satisfy"),
+})
+def config(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Any CONFIG GET parameter judged by `expect`; an error, saying so, where CONFIG is refused (managed Redis)."""
+    try:
+        values = _config(ctx, p["parameter"])
+    except ConfigRefused as exc:
+        return undecided(str(exc))
+    return _per_node({n: {"v": v} for n, v in values.items()}, lambda i: p["expect"].judge(p["parameter"], i["v"]))
+
+
+# --- purpose-built probes ----------------------------------------------------------------------------------------
+
+@probe("redis.ping", target="redis")
+def ping(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Connect with the configured credentials and PING every node (the master through Sentinel; cluster primaries).
+
+    Fails when the server answers but refuses the session (max clients reached, loading, no master known)."""
+    from readiness.clients.redis import ServerRefused
+
+    try:
+        handle = ctx.client
+    except ServerRefused as exc:
+        return failed(str(exc))
+    ep = handle.endpoint
+    return passed(f"PING answered by {listing(handle.nodes)} ({ep.scheme}, {ep.topology})", nodes=list(handle.nodes),
+                  topology=ep.topology, tls=ep.tls, sentinels=list(handle.sentinels) or None)
+
+
+@probe("redis.auth-required", target="redis")
+def auth_required(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Open a second connection without credentials: passes when the server refuses it (NOAUTH, RESP2 or RESP3)."""
+    def attempt(handle: Any) -> tuple[str, str]:
+        from readiness.clients.redis import try_anonymous
+
+        return try_anonymous(handle)
+
+    outcome, said = ctx.fact("anonymous", attempt)
+    where = "{}:{}".format(*ctx.client.address)
+    if outcome == "refused":
+        return passed(f"a connection without credentials to {where} is refused", server_said=said)
+    if outcome == "accepted":
+        return failed(f"{where} accepts connections without credentials: anyone who reaches the port can read and "
+                      "delete queued work", server_said=said)
+    return undecided(f"{where} lets the default user in without a password but refused PING ({said}): check that "
+                     "the default user can read no keys (ACL GETUSER default) or disable it", server_said=said)
+
+
+@probe("redis.memory-headroom", target="redis", params={
+    "max_ratio": Param("number", 0.8, help="highest acceptable used_memory / maxmemory"),
+})
+def memory_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """used_memory / maxmemory below `max_ratio`; an unbounded maxmemory (0) fails: there is no headroom to speak of."""
+    def judge(i: dict[str, Any]) -> Verdict:
+        used, limit = i.get("used_memory"), i.get("maxmemory")
+        if not isinstance(used, int) or not isinstance(limit, int):
+            return undecided("INFO memory has no used_memory/maxmemory", used_memory=used, maxmemory=limit)
+        if limit == 0:
+            return failed(f"maxmemory is 0 (unbounded): Redis grows until the container or host kills it; used "
+                          f"{human_bytes(used)}", used_memory=used, maxmemory=0)
+        ratio = used / limit
+        verdict = passed if ratio < p["max_ratio"] else failed
+        return verdict(f"{ratio:.0%} of maxmemory used ({human_bytes(used)} of {human_bytes(limit)}; limit "
+                       f"{p['max_ratio']:.0%})", used_memory=used, maxmemory=limit, ratio=round(ratio, 4))
+
+    return _per_node(_info(ctx), judge)
+
+
+@probe("redis.maxclients", target="redis", params={
+    "workers": Param("int", 4, help="API worker processes (LANGSIGHT_WORKERS)"),
+    "per_worker": Param("int", 20, help="connections each worker's pool may open"),
+})
+def maxclients(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """maxclients >= workers x per_worker; read from INFO (Redis 7+) or CONFIG GET (error where CONFIG is refused)."""
+    need = p["workers"] * p["per_worker"]
+    infos = _info(ctx)
+    values = {node: i.get("maxclients") for node, i in infos.items()}
+    if any(v is None for v in values.values()):
+        try:
+            values = {n: int(v) if str(v).isdigit() else None for n, v in _config(ctx, "maxclients").items()}
+        except ConfigRefused as exc:
+            return undecided(f"INFO has no maxclients before Redis 7, and {exc}")
+
+    def judge(i: dict[str, Any]) -> Verdict:
+        have = i["v"]
+        verdict = passed if isinstance(have, int) and have >= need else failed
+        return verdict(f"maxclients is {have}, {p['workers']} workers x {p['per_worker']} need {need}",
+                       maxclients=have, needed=need)
+
+    return _per_node({n: {"v": v} for n, v in values.items()}, judge)
+
+
+_KNOWN_PREFIXES = ["bull:", "saq:", "asynq:", "langsight:"]
+
+
+@probe("redis.dedicated", target="redis", params={
+    "prefixes": Param("str-list", _KNOWN_PREFIXES, help="key prefixes the product writes (per preset)"),
+    "scan_limit": _SCAN_LIMIT,
+})
+def dedicated(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every sampled key starts with one of the product's prefixes, and no other logical database holds keys.
+
+    Samples with SCAN (bounded), never KEYS; INFO keyspace shows the other databases."""
+    db = ctx.client.endpoint.db
+    other_dbs = sorted({name for i in _info(ctx).values() for name, stats in i.items()
+                        if name.startswith("db") and name[2:].isdigit() and int(name[2:]) != db
+                        and isinstance(stats, dict) and stats.get("keys", 0) > 0})
+    scanned, complete = _scan(ctx, p["scan_limit"])
+    keys = [k for ks in scanned.values() for k in ks]
+    foreign = [k for k in keys if not k.startswith(tuple(p["prefixes"]))]
+    groups = Counter(k.split(":", 1)[0] + (":" if ":" in k else "") for k in foreign)
+    evidence = {"sampled": len(keys), "scan_complete": complete, "prefixes": p["prefixes"],
+                "foreign_prefixes": dict(groups.most_common(10)), "foreign_examples": foreign[:5],
+                "other_databases": other_dbs}
+    problems = []
+    if foreign:
+        problems.append(f"{len(foreign)} of {len(keys)} sampled keys belong to something else "
+                        f"({listing(f'{g}* x{n}' for g, n in groups.most_common(5))})")
+    if other_dbs:
+        problems.append(f"other logical databases hold keys ({', '.join(other_dbs)})")
+    if problems:
+        return failed("; ".join(problems) + ": the instance is shared", **evidence)
+    return passed(f"all {len(keys)} sampled keys in db{db} carry the product's prefixes; no other database holds "
+                  "keys", **evidence)
+
+
+@probe("redis.key-ttls", target="redis", params={
+    "match": Param("str", "langsight:*", help="glob of the keys that must expire"),
+    "exclude": Param("str-list", ["bull:*", "saq:*", "asynq:*"],
+                     help="globs never judged: queue structures keep keys without TTL on purpose"),
+    "scan_limit": _SCAN_LIMIT,
+})
+def key_ttls(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """No key matching `match` (queue structures excluded) lives without a TTL: a key with TTL -1 is a leak."""
+    scanned, complete = _scan(ctx, p["scan_limit"])
+    chosen = {n: [k for k in ks if globs_match(k, [p["match"]]) and not globs_match(k, p["exclude"])]
+              for n, ks in scanned.items()}
+    ttls = {k: answers[0] for k, answers in ctx.client.per_key(chosen, "TTL").items()}
+    leaks = sorted(k for k, ttl in ttls.items() if ttl == -1)
+    evidence = {"checked": len(ttls), "without_ttl": len(leaks), "examples": leaks[:10], "scan_complete": complete}
+    if leaks:
+        return failed(f"{len(leaks)} of {len(ttls)} {p['match']} keys have no TTL ({listing(leaks, 5)}): they "
+                      "accumulate until memory runs out", **evidence)
+    if not complete:
+        return undecided(f"the scan stopped at scan_limit={p['scan_limit']} keys before the end of the keyspace; "
+                         f"the {len(ttls)} keys seen all expire: raise scan_limit to judge them all", **evidence)
+    return passed(f"all {len(ttls)} {p['match']} keys carry a TTL", **evidence)
+
+
+@probe("redis.queue-depth", target="redis", params={
+    "queues": Param("str-list", help="queue keys (globs allowed): BullMQ bull:<queue>:wait, SAQ saq:<q>:queued, "
+                                     "asynq asynq:{<q>}:pending"),
+    "max": Param("int", 10000, help="highest acceptable backlog per queue"),
+    "scan_limit": _SCAN_LIMIT,
+})
+def queue_depth(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Each queue's backlog (LLEN/ZCARD/XLEN by key type) below `max`; an absent key is an empty queue."""
+    if not p["queues"]:
+        return not_applicable("this product keeps no job queue in Redis (queues: [])")
+    keys, complete = _expand(ctx, p["queues"], p["scan_limit"])
+    lengths = _lengths(ctx, keys)
+    depth = {k: n for k, (_, n) in sorted(lengths.items())}
+    deep = {k: n for k, n in depth.items() if n >= p["max"]}
+    evidence = {"depth": depth, "max": p["max"], "scan_complete": complete}
+    if deep:
+        return failed(f"backlog at or above {p['max']}: " + listing(f"{k}={n}" for k, n in deep.items()) +
+                      " (workers are not keeping up)", **evidence)
+    if not complete:
+        return undecided(f"the scan stopped at scan_limit={p['scan_limit']} keys: queues matching a pattern may have "
+                         "been missed; raise scan_limit or name the queue keys exactly", **evidence)
+    biggest = max(depth.values(), default=0)
+    return passed(f"largest backlog {biggest} across {len(depth)} queue keys (max {p['max']})", **evidence)
+
+
+@probe("redis.failed-jobs", target="redis", params={
+    "patterns": Param("str-list", ["bull:*:failed"], help="globs of failed/dead-letter job sets"),
+    "max": Param("int", 1000, help="highest acceptable number of entries per set"),
+    "scan_limit": _SCAN_LIMIT,
+})
+def failed_jobs(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Failed/dead-letter job sets (BullMQ bull:*:failed, asynq archived) hold fewer than `max` entries each."""
+    if not p["patterns"]:
+        return not_applicable("this product keeps no failed-job sets in Redis (patterns: [])")
+    keys, complete = _expand(ctx, p["patterns"], p["scan_limit"])
+    sizes = {k: n for k, (_, n) in sorted(_lengths(ctx, keys).items()) if n}
+    big = {k: n for k, n in sizes.items() if n >= p["max"]}
+    evidence = {"sizes": sizes, "max": p["max"], "scan_complete": complete}
+    if big:
+        return failed("failed-job sets have grown: " + listing(f"{k}={n}" for k, n in big.items()) +
+                      " (retry or clean them; they bloat memory)", **evidence)
+    if not complete:
+        return undecided(f"the scan stopped at scan_limit={p['scan_limit']} keys before the end: raise it to see "
+                         "every failed-job set", **evidence)
+    return passed(f"{len(sizes)} failed-job sets, none with {p['max']} entries or more", **evidence)
+
+
+@probe("redis.external", target="redis", params={
+    "managed": Param("str-list", help="regexes of managed/external hosts (ElastiCache, Azure Cache, Memorystore ...)"),
+    "bundled": Param("str-list", help="regexes of bundled hosts (loopback, <release>-redis, *.svc.cluster.local)"),
+})
+def external(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Decide from the host names whether Redis is managed/external (pass) or bundled in the cluster (fail)."""
+    handle = ctx.client
+    hosts = [h for h, _ in handle.endpoint.hosts] if handle.endpoint.unix_path is None else ["localhost"]
+    bundled = list(p["bundled"])
+    if ctx.has("kubernetes") and ctx.config("kubernetes").get("release"):
+        bundled.append("^{}-redis".format(ctx.config("kubernetes")["release"]))
+    kinds = {h: classify_host(h, p["managed"], bundled) for h in hosts}
+    evidence = {"hosts": {h: {"kind": k, "pattern": pat} for h, (k, pat) in kinds.items()}}
+    if any(k == "bundled" for k, _ in kinds.values()):
+        which = [h for h, (k, _) in kinds.items() if k == "bundled"]
+        return failed(f"{listing(which)} is a bundled Redis (in-cluster or on this host): production wants a managed "
+                      "or separately operated one", **evidence)
+    if all(k == "managed" for k, _ in kinds.values()):
+        return passed(f"{listing(hosts)} is a managed Redis endpoint", **evidence)
+    unknown = [h for h, (k, _) in kinds.items() if k is None]
+    return undecided(f"cannot tell from the host name whether {listing(unknown)} is external: add a pattern to "
+                     "'managed' or 'bundled' for it, or attest", **evidence)
+
+
+@probe("redis.tls", target="redis", params={
+    "local_hosts": Param("str-list", ["localhost", "127.0.0.1", "::1"],
+                         help="hosts whose plain traffic never leaves the machine"),
+})
+def tls(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Traffic is TLS (rediss://) unless every host is local (loopback or a unix socket)."""
+    handle = ctx.client
+    ep = handle.endpoint
+    hosts = [ep.unix_path] if ep.unix_path else [h for h, _ in ep.hosts] + list(handle.nodes)
+    evidence = {"scheme": ep.scheme, "hosts": sorted({h.rsplit(":", 1)[0] if ":" in h and h.count(":") == 1 else h
+                                                      for h in hosts})}
+    if ep.tls:
+        verify = ctx.config().get("verify", True) is not False
+        note = "" if verify else " (certificate NOT verified: set ca_file and verify: true)"
+        return passed(f"connected with TLS ({ep.scheme}://){note}", verify=verify, **evidence)
+    remote = [h for h in evidence["hosts"] if not is_local(h, p["local_hosts"])]
+    if not remote:
+        return passed("plain TCP, but only to this machine (traffic never leaves it)", **evidence)
+    return failed(f"plain TCP to {listing(remote)}: passwords and queued payloads cross the network unencrypted",
+                  **evidence)
+
+
+@probe("redis.ha", target="redis", params={
+    "min_replicas": Param("int", 1, help="replicas each master needs, linked and online"),
+})
+def ha(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """With Sentinel: the master is known to a quorum and has linked replicas; with Cluster: every primary has
+    replicas and the cluster state is ok.  Not applicable to a standalone URL."""
+    handle = ctx.client
+    ep = handle.endpoint
+    if ep.topology == "standalone":
+        return not_applicable(f"standalone Redis ({ep.scheme}://): no Sentinel or Cluster configured")
+    replicas = {node: _online_replicas(i) for node, i in _info(ctx).items()}
+    evidence: dict[str, Any] = {"topology": ep.topology, "replicas_online": replicas}
+    problems = [f"{node} has {n} linked replica(s), needs {p['min_replicas']}" for node, n in replicas.items()
+                if n < p["min_replicas"]]
+    if ep.topology == "sentinel":
+        state = ctx.fact("sentinel", lambda h: {s: {"master": _pairs(h.call(s, "SENTINEL", "MASTER", ep.master)),
+                                                    "quorum": _try(h.call, s, "SENTINEL", "CKQUORUM", ep.master)}
+                                                for s in h.sentinels})
+        for sentinel, seen in state.items():
+            flags = str(seen["master"].get("flags", ""))
+            evidence[f"sentinel {sentinel}"] = {"flags": flags, "quorum": seen["master"].get("quorum"),
+                                                "ckquorum": seen["quorum"],
+                                                "other_sentinels": seen["master"].get("num-other-sentinels")}
+            if "down" in flags or "master" not in flags:
+                problems.append(f"Sentinel {sentinel} sees the master as {flags}")
+            if not str(seen["quorum"]).startswith("OK"):
+                problems.append(f"Sentinel {sentinel}: {seen['quorum']}")
+    else:
+        state = ctx.fact("cluster-info", lambda h: h.call(h.primary, "CLUSTER", "INFO"))
+        cluster_state = _pairs(state).get("cluster_state") if not isinstance(state, str) else \
+            dict(line.split(":", 1) for line in state.splitlines() if ":" in line).get("cluster_state")
+        evidence["cluster_state"] = cluster_state
+        if cluster_state != "ok":
+            problems.append(f"cluster_state is {cluster_state}")
+    if problems:
+        return failed("; ".join(problems), **evidence)
+    return passed(f"{ep.topology}: master(s) known, each with >= {p['min_replicas']} linked replica(s)", **evidence)
+
+
+def _online_replicas(i: dict[str, Any]) -> int:
+    return sum(1 for k, v in i.items() if k.startswith("slave") and k[5:].isdigit() and isinstance(v, dict)
+               and v.get("state") == "online")
+
+
+def _try(call: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return call(*args)
+    except Exception as exc:  # CKQUORUM answers an error when the quorum cannot be reached: that is the finding
+        return str(exc)
+
+
+@probe("redis.cluster-mode", target="redis", params={
+    "cluster_expected": Param("bool", _OPT, help="whether the product is configured for Redis Cluster (Langfuse "
+                                                 "REDIS_CLUSTER_ENABLED); default: true only for redis+cluster://"),
+})
+def cluster_mode(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """INFO cluster_enabled agrees with the product's configuration (Cluster without client support: CROSSSLOT)."""
+    expected = p["cluster_expected"]
+    if expected is None:
+        expected = ctx.client.endpoint.topology == "cluster"
+
+    def judge(i: dict[str, Any]) -> Verdict:
+        enabled = i.get("cluster_enabled")
+        if enabled is None:
+            return undecided("INFO has no cluster_enabled field")
+        evidence = {"cluster_enabled": enabled, "product_expects_cluster": expected}
+        if bool(int(enabled)) == expected:
+            return passed(f"cluster_enabled is {enabled}, as the product is configured", **evidence)
+        if enabled:
+            return failed("the server runs in Cluster mode but the product is not configured for it: multi-key "
+                          "commands fail with CROSSSLOT", **evidence)
+        return failed("the product expects Redis Cluster but the server is standalone", **evidence)
+
+    return _per_node(_info(ctx), judge)
+
+
+@probe("redis.memory-vs-limit", target="redis", params={
+    "memory_limit": Param("str", _OPT, help="the Redis container's memory limit (e.g. 2Gi); default: read from the "
+                                            "kubernetes target"),
+    "max_ratio": Param("number", 0.8, help="highest acceptable maxmemory / container limit"),
+})
+def memory_vs_limit(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """maxmemory at most `max_ratio` of the container's memory limit (room for forks, buffers, fragmentation)."""
+    if p["memory_limit"] is None:
+        ctx.session("kubernetes")  # raises "needs the kubernetes target" when it is not configured
+        return undecided("reading the Redis container's memory limit from Kubernetes is not available in this "
+                         "version: give it as memory_limit (e.g. 2Gi)")
+    limit = parse_size(p["memory_limit"])
+
+    def judge(i: dict[str, Any]) -> Verdict:
+        maxmemory = i.get("maxmemory")
+        evidence = {"maxmemory": maxmemory, "memory_limit": limit, "max_ratio": p["max_ratio"]}
+        if not isinstance(maxmemory, int):
+            return undecided("INFO memory has no maxmemory", **evidence)
+        if maxmemory == 0:
+            return failed(f"maxmemory is 0 (unbounded): Redis will be OOM-killed at the {human_bytes(limit)} limit "
+                          "instead of refusing writes", **evidence)
+        ratio = maxmemory / limit
+        verdict = passed if ratio <= p["max_ratio"] else failed
+        return verdict(f"maxmemory {human_bytes(maxmemory)} is {ratio:.0%} of the {human_bytes(limit)} limit "
+                       f"(max {p['max_ratio']:.0%})", **evidence)
+
+    return _per_node(_info(ctx), judge)
