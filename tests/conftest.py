@@ -12,3 +12,7 @@ from readiness.probe import Param  # noqa: E402
 
 KINDS["testdb"] = TargetKind("testdb", {"host": Param("str", "127.0.0.1"), "port": Param("int"),
                                         "password": Param("str", None)}, "readiness_testplugin")
+
+# Session-scoped real servers (redis-server, redis-sentinel, PostgreSQL, PgBouncer, moto) for the probe tests.
+from fixtures_redis import redis_stack  # noqa: E402, F401
+from fixtures_tls import server_root, tls_files  # noqa: E402, F401

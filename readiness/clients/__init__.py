@@ -42,6 +42,7 @@ KINDS: dict[str, TargetKind] = {
             "cert_file": Param("path", _OPT, help="client certificate for rediss://"),
             "key_file": Param("path", _OPT, help="client key for rediss://"),
             "verify": Param("bool", True, help="verify the server certificate (rediss://)"),
+            "protocol": Param("int", 2, choices=(2, 3), help="RESP version to speak (3 sends HELLO 3)"),
         }, "readiness.clients.redis"),
         TargetKind("postgres", {
             "dsn": Param("str", help="libpq URL or key=value DSN of the application database"),

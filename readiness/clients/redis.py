@@ -13,7 +13,6 @@ inside functions only, so ``readiness --help`` and ``validate`` never load it.
 from __future__ import annotations
 
 import inspect
-import ipaddress
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -121,15 +120,6 @@ def _host_port(text: str, default: int) -> tuple[str, int]:
     return host, int(port) if port else default
 
 
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "") or host.startswith("/"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class RedisHandle:
     """One target: a single connection per node, the topology it was reached through, and read-only calls."""
 
@@ -164,7 +154,7 @@ class RedisHandle:
                 raise PermissionError(f"readiness sends read commands only; refused to send {command_name(c)}")
         if not commands:
             return []
-        client = self.nodes[node]
+        client = self.nodes.get(node) or self.sentinels[node]
         with self._locks.setdefault(node, threading.Lock()):
             conn = client.connection
             self.commands += 1
@@ -325,7 +315,8 @@ def _master_from_sentinels(handle: RedisHandle) -> tuple[str, int]:
             return str(answer[0]), int(answer[1])
         errors.append(f"{label}: does not know a master named {endpoint.master!r}")
     if handle.sentinels and all("does not know" in e for e in errors):
-        raise ServerRefused(f"no Sentinel knows a master named {endpoint.master!r} ({'; '.join(errors)})")
+        raise TargetUnavailable(f"no Sentinel knows a master named {endpoint.master!r} ({'; '.join(errors)}): check "
+                                "the name against `sentinel monitor` (SENTINEL MASTERS)")
     raise TargetUnavailable("no Sentinel answered: " + "; ".join(errors))
 
 

@@ -26,11 +26,12 @@ class RedisSpec:
     refuse_config: bool = False  # rename-command CONFIG "" (what managed Redis does)
     cluster: bool = False
     users: Sequence[str] = ()  # ACL rules, e.g. "user auditor on >pw ~* +@read"
+    bind: str = "127.0.0.1"  # "127.0.0.1 127.0.0.2": also reachable at the tests' "other machine" address
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
 def redis_conf(spec: RedisSpec, port: int, workdir: Path) -> str:
-    lines = ["bind 127.0.0.1", f"dir {workdir}", 'save ""', "appendonly no", "daemonize no", "loglevel notice",
+    lines = [f"bind {spec.bind}", f"dir {workdir}", 'save ""', "appendonly no", "daemonize no", "loglevel notice",
              f"maxmemory {spec.maxmemory}", f"maxmemory-policy {spec.policy}"]
     if spec.tls:
         lines += ["port 0", f"tls-port {port}", f"tls-cert-file {spec.tls.cert}", f"tls-key-file {spec.tls.key}",
@@ -51,7 +52,9 @@ def redis_conf(spec: RedisSpec, port: int, workdir: Path) -> str:
     if spec.refuse_config:
         lines.append('rename-command CONFIG ""')
     if spec.cluster:
-        lines += ["cluster-enabled yes", f"cluster-config-file {workdir}/nodes.conf", "cluster-node-timeout 5000"]
+        # The bus port defaults to port + 10000, which overflows for high ports: pick one.
+        lines += ["cluster-enabled yes", f"cluster-config-file {workdir}/nodes.conf", "cluster-node-timeout 5000",
+                  f"cluster-port {free_port()}"]
     lines += list(spec.users)
     lines += [f"{k} {v}" for k, v in spec.extra.items()]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,32 @@
+"""Variants of the default checklist for tests: the same items with other parameters, or extra items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from readiness.checklist import default_path
+
+
+def checklist_with(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None = None,
+                   extra: list[dict[str, Any]] | None = None, section: str = "redis") -> str:
+    """The packaged checklist with some items' ``with`` changed (their preset overrides dropped), and ``extra`` items
+    appended to ``section``; returns the path of the written file."""
+    data = yaml.safe_load(Path(default_path()).read_text())
+    for sec in data["sections"]:
+        for item in sec["items"]:
+            if item["id"] in (overrides or {}):
+                item["with"] = {**(item.get("with") or {}), **overrides[item["id"]]}
+                item.pop("preset_with", None)
+        if sec["id"] == section:
+            sec["items"].extend(extra or [])
+    path = tmp_path / "checklist.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def generic_item(item_id: str, probe: str, **params: Any) -> dict[str, Any]:
+    return {"id": item_id, "title": item_id, "level": "required", "probe": probe, "with": params,
+            "rationale": "test item"}
