@@ -233,21 +233,33 @@ def wraparound(ctx: Any, p: dict[str, Any]) -> Verdict:
                   "stops accepting writes; vacuum (freeze) it now", **evidence)
 
 
+def _pg_stat_statements(h: Any) -> tuple[bool, str | None]:
+    """Whether pg_stat_statements answers (it refuses to when it is not in shared_preload_libraries)."""
+    rows = h.query("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                   "WHERE e.extname = 'pg_stat_statements'")
+    if not rows:
+        return False, "not installed"
+    schema = str(rows[0][0]).replace('"', '""')
+    try:
+        h.query(f'SELECT 1 FROM "{schema}".pg_stat_statements LIMIT 1')
+    except Exception as exc:  # the refusal is the observation
+        return False, " ".join(str(exc).split())
+    return True, None
+
+
 @probe("postgres.slow-query-visibility", target="postgres")
 def slow_query_visibility(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Slow queries can be found: pg_stat_statements installed and preloaded, or log_min_duration_statement set."""
-    preload = [x.strip() for x in str(setting(ctx, "shared_preload_libraries", "")).split(",")]
-    installed = "pg_stat_statements" in extensions(ctx)
+    """Slow queries can be found: pg_stat_statements answers (installed and preloaded), or
+    log_min_duration_statement is set."""
+    collecting, why = ctx.fact("pg_stat_statements", _pg_stat_statements)
     log_ms = int(setting(ctx, "log_min_duration_statement", "-1"))
-    evidence = {"pg_stat_statements_installed": installed, "pg_stat_statements_preloaded":
-                "pg_stat_statements" in preload, "log_min_duration_statement": log_ms}
-    if installed and "pg_stat_statements" in preload:
+    evidence = {"pg_stat_statements": "collecting" if collecting else why, "log_min_duration_statement": log_ms}
+    if collecting:
         return passed("pg_stat_statements is installed and collecting", **evidence)
     if log_ms >= 0:
         return passed(f"statements slower than {log_ms} ms are logged", **evidence)
-    why = ("pg_stat_statements is installed but not in shared_preload_libraries, so it collects nothing; "
-           if installed else "pg_stat_statements is not installed, ")
-    return failed(why + "and log_min_duration_statement is -1: slow queries leave no trace", **evidence)
+    return failed(f"pg_stat_statements: {why}; and log_min_duration_statement is -1: slow queries leave no trace",
+                  **evidence)
 
 
 @probe("postgres.ssl", target="postgres")
