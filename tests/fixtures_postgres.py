@@ -44,6 +44,7 @@ class PgStack:
     bouncer: Server
     tls_files: TlsFiles
     app_connections: list[Any] = field(default_factory=list)
+    app_since: float = 0.0
 
     def dsn(self, server: Server, db: str = "app", password: str = APP[1], **params: str) -> str:
         query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -117,6 +118,7 @@ def pg_stack(request: pytest.FixtureRequest, server_root: Path, tls_files: TlsFi
         started.append(bouncer)
         stack = PgStack(good, bad, bouncer, tls_files)
         stack.app_connections = stack.connect(good, 3)  # the application's long-lived pool
+        stack.app_since = time.monotonic()
     except BaseException:
         for server in started:
             server.stop()
