@@ -276,6 +276,24 @@ def probes(formats: bool) -> None:
         click.echo(f"broken plugin {where}: {why}", err=True)
 
 
+@cli.command()
+@click.option("--out", default="out", show_default=True, metavar="DIR", help="Where to write targets.yaml and the "
+              "reports.")
+@_guard
+def demo(out: str) -> None:
+    """Start a local Redis and PostgreSQL set up like a typical first deployment, audit them, write the reports,
+    stop them. Exit 0 ready, 1 blocked (expected: the demo has findings), 2 could not start the demo."""
+    from pathlib import Path
+
+    from readiness.demo.run import run_demo
+
+    try:
+        code = run_demo(Path(out), echo=click.echo)
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        _fail(f"demo: could not start the demo stack: {exc}")
+    sys.exit(code)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="readiness", standalone_mode=False)

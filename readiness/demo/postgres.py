@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from readiness.demo.backend import Backend
 from readiness.demo.process import Server, free_port
 from readiness.demo.tls import TlsFiles
 
@@ -181,3 +182,24 @@ def _pgbouncer() -> str:
     if not found:
         raise FileNotFoundError("pgbouncer is not installed (apt-get install pgbouncer)")
     return found
+
+
+def demo_backend(workdir: Path) -> Backend:
+    """PostgreSQL as a first deployment runs it: the product's database migrated, autovacuum and UTC (right); the
+    superuser with a placeholder password, no TLS, no WAL archiving, no pooler, no slow-query visibility (wrong)."""
+    password = "changeme"  # a placeholder password, as first deployments have
+    server = start_postgres(workdir, PgSpec(setup=["CREATE DATABASE langfuse"]), name="postgres")
+    try:
+        server.execute("CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, "
+                       "finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, "
+                       "rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(), "
+                       "applied_steps_count integer NOT NULL DEFAULT 0)",
+                       "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, "
+                       "applied_steps_count) SELECT g::text, md5(g::text), now(), format('2024%s_migration', g), 1 "
+                       "FROM generate_series(1, 12) g", db="langfuse")
+        server.execute(f"ALTER ROLE postgres PASSWORD '{password}'")  # last: the set-up above logs in with the other
+    except BaseException:
+        server.stop()
+        raise
+    dsn = f"postgresql://postgres:${{DEMO_POSTGRES_PASSWORD}}@127.0.0.1:{server.port}/langfuse"
+    return Backend("postgres", {"dsn": dsn}, [server], {"DEMO_POSTGRES_PASSWORD": password})

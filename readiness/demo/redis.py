@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from readiness.demo.backend import Backend
 from readiness.demo.process import Server, free_port
 from readiness.demo.tls import TlsFiles
 
@@ -113,3 +114,22 @@ def _binary(name: str) -> str:
     if not found:
         raise FileNotFoundError(f"{name} is not installed (apt-get install redis-server redis-sentinel)")
     return found
+
+
+def demo_backend(workdir: Path) -> Backend:
+    """Redis as Langfuse's docker-compose starts it: a password and noeviction (right), but no maxmemory (wrong)."""
+    import redis
+
+    password = "myredissecret"
+    server = start_redis(workdir, RedisSpec(password=password, maxmemory="0"), name="redis")
+    try:
+        r = redis.Redis(host="127.0.0.1", port=server.port, password=password)
+        r.rpush("bull:ingestion-queue:wait", *[f"job-{i}" for i in range(40)])
+        r.zadd("bull:ingestion-queue:failed", {f"job-{i}": i for i in range(3)})
+        r.hset("bull:ingestion-queue:meta", mapping={"opts.maxLenEvents": "10000"})
+        r.close()
+    except BaseException:
+        server.stop()
+        raise
+    return Backend("redis", {"url": f"redis://:${{DEMO_REDIS_PASSWORD}}@127.0.0.1:{server.port}/0"}, [server],
+                   {"DEMO_REDIS_PASSWORD": password})

@@ -1,0 +1,40 @@
+"""`readiness demo` end to end, as scripts/demo.sh runs it: real servers up, audited, reports written, all stopped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _demo_processes() -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "readiness-demo-" in text:
+            found.append(text)
+    return found
+
+
+def test_demo_audits_a_first_deployment_and_cleans_up(tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("readiness-demo-*"))
+    readiness = Path(sys.executable).parent / "readiness"
+    done = subprocess.run([str(readiness), "demo", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr  # the demo stack has findings that block
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    by_section: dict[str, set[str]] = {}
+    for r in report["results"]:
+        by_section.setdefault(r["section"], set()).add(r["status"])
+    assert {"pass", "fail"} <= by_section["redis"] and {"pass", "fail"} <= by_section["postgres"]
+    assert "NOT READY" in done.stdout and "Blocking sign-off" in done.stdout
+    targets = (tmp_path / "out" / "targets.yaml").read_text()
+    assert "${DEMO_REDIS_PASSWORD}" in targets and "myredissecret" not in targets
+    assert "myredissecret" not in json.dumps(report) and "changeme" not in json.dumps(report)
+    assert not _demo_processes()
+    assert set(Path(tempfile.gettempdir()).glob("readiness-demo-*")) == before
