@@ -156,7 +156,7 @@ def auth_required(ctx: Any, p: dict[str, Any]) -> Verdict:
         return try_anonymous(handle)
 
     outcome, said = ctx.fact("anonymous", attempt)
-    where = "{}:{}".format(*ctx.client.address)
+    where = ctx.client.primary
     if outcome == "refused":
         return passed(f"a connection without credentials to {where} is refused", server_said=said)
     if outcome == "accepted":

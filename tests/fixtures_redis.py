@@ -128,7 +128,8 @@ def redis_stack(request: pytest.FixtureRequest, server_root: Path, tls_files: Tl
         return server
 
     try:
-        good = start("good", RedisSpec(users=[AUDITOR_ACL]))
+        good = start("good", RedisSpec(users=[AUDITOR_ACL], extra={"unixsocket": str(root / "good" / "redis.sock"),
+                                                                   "unixsocketperm": "700"}))
         _seed_good(good.port)
         bad = start("bad", RedisSpec(password=None, policy="allkeys-lru", maxmemory="0", maxclients=30,
                                          bind="127.0.0.1 127.0.0.2"))

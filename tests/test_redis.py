@@ -325,3 +325,22 @@ def test_an_acl_user_without_write_commands_gets_the_same_verdicts(redis_stack: 
     assert statuses(as_reader) == statuses(as_admin)
     assert not [r.message for r in as_reader.values() if "NOPERM" in r.message or "permission" in r.message]
     assert client(redis_stack.good.port).dbsize() == 5  # nothing was added
+
+
+def test_probe_modules_import_no_client_library() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, readiness.checks.redis, readiness.checks.postgres, readiness.checks.postgres_pool, "
+            "readiness.checks.postgres_storage, readiness.clients.redis, readiness.clients.postgres; "
+            "print(sorted(m for m in ('redis', 'psycopg', 'boto3', 'botocore') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_unix_socket_url(redis_stack: RedisStack, tmp_path: Path) -> None:
+    sock = redis_stack.good.workdir / "redis.sock"
+    results, _ = audit(tmp_path, {"redis": {"url": f"unix://:{PW}@{sock}?db=0"}},
+                       ["redis.reachable", "redis.tls", "redis.auth-required", "redis.eviction-policy"])
+    assert {i: r.status for i, r in results.items() if i.startswith("redis.") and r.status != "skipped"} == {
+        "redis.reachable": "pass", "redis.tls": "pass", "redis.auth-required": "pass", "redis.eviction-policy": "pass"}

@@ -138,6 +138,8 @@ class RedisHandle:
 
     @property
     def address(self) -> tuple[str, int]:
+        if self.endpoint.unix_path:
+            return self.endpoint.unix_path, 0
         host, _, port = self.primary.rpartition(":")
         return host, int(port)
 
