@@ -295,7 +295,24 @@ def _open(handle: RedisHandle, host: str, port: int) -> None:
         handle.nodes[label] = client
         handle.call(label, "PING")
     except Exception as exc:
+        said = _greeting(host, port, handle.timeout) if not handle.endpoint.tls and not handle.endpoint.unix_path \
+            else None
+        if said and "max number of clients" in said:  # the refusal raced our PING and was lost in a reset
+            raise ServerRefused(f"redis at {label} refuses new connections: {said}") from None
         raise explain(exc, label, handle.endpoint.tls) from None
+
+
+def _greeting(host: str, port: int, timeout: float) -> str | None:
+    """What the server says on accept before any command (Redis says "-ERR max number of clients reached" when full)."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=min(timeout, 1.0)) as sock:
+            sock.settimeout(min(timeout, 0.3))
+            data = sock.recv(256)
+    except OSError:
+        return None
+    return data.decode(errors="replace").strip().lstrip("-") or None
 
 
 def _master_from_sentinels(handle: RedisHandle) -> tuple[str, int]:

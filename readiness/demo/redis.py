@@ -33,7 +33,8 @@ class RedisSpec:
 
 def redis_conf(spec: RedisSpec, port: int, workdir: Path) -> str:
     lines = [f"bind {spec.bind}", f"dir {workdir}", 'save ""', "appendonly no", "daemonize no", "loglevel notice",
-             f"maxmemory {spec.maxmemory}", f"maxmemory-policy {spec.policy}"]
+             f"maxmemory {spec.maxmemory}", f"maxmemory-policy {spec.policy}",
+             "repl-diskless-sync-delay 0"]  # a replica syncs at once instead of after 5 s
     if spec.tls:
         lines += ["port 0", f"tls-port {port}", f"tls-cert-file {spec.tls.cert}", f"tls-key-file {spec.tls.key}",
                   f"tls-ca-cert-file {spec.tls.ca}", "tls-auth-clients no"]
