@@ -14,7 +14,7 @@ from readiness.probe import Param, Verdict, failed, not_applicable, passed, prob
 
 _OPT = None
 _STATUS_RANK = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
-_SCAN_LIMIT = Param("int", 10000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
+_SCAN_LIMIT = Param("int", 50000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
                                        "short by the limit cannot pass an item that needs every key")
 
 

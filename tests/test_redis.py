@@ -344,3 +344,17 @@ def test_unix_socket_url(redis_stack: RedisStack, tmp_path: Path) -> None:
                        ["redis.reachable", "redis.tls", "redis.auth-required", "redis.eviction-policy"])
     assert {i: r.status for i, r in results.items() if i.startswith("redis.") and r.status != "skipped"} == {
         "redis.reachable": "pass", "redis.tls": "pass", "redis.auth-required": "pass", "redis.eviction-policy": "pass"}
+
+
+def test_a_scan_cut_short_by_scan_limit_never_passes_a_whole_keyspace_item(redis_stack: RedisStack,
+                                                                            tmp_path: Path) -> None:
+    checklist = checklist_with(tmp_path, {"redis.key-ttls": {"scan_limit": 1}, "redis.failed-jobs": {"scan_limit": 1},
+                                          "redis.dedicated": {"scan_limit": 1}})
+    ids = ["redis.key-ttls", "redis.failed-jobs", "redis.dedicated"]
+    results, _ = audit(tmp_path, {"preset": "langsight", **redis_stack.target(redis_stack.langsight)}, ids,
+                       checklist=checklist)
+    assert results["redis.dedicated"].status == "pass"  # a sample is a sample
+    assert results["redis.key-ttls"].status == "error" and "scan_limit=1" in results["redis.key-ttls"].message
+    results, _ = audit(tmp_path, {"preset": "langfuse", **redis_stack.target(redis_stack.good)}, ids,
+                       checklist=checklist)
+    assert results["redis.failed-jobs"].status == "error" and "raise it" in results["redis.failed-jobs"].message

@@ -1,0 +1,124 @@
+"""Figures for the redis and postgres sections against local servers: total wall time, round trips per target, and
+the ratio of the total wall time to the slowest single item (1.0 = the run takes no longer than its slowest item).
+
+Run from the repository root with the project installed:  .venv/bin/python bench/bench_redis_postgres.py [RUNS]
+Starts a Redis (10 000 keys, BullMQ-like queues) and a PostgreSQL (pg_stat_statements on) with the demo launchers;
+round trips are counted by the clients and, independently, by the servers (INFO commandstats, pg_stat_statements).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import yaml
+
+from readiness.audit import load_inputs
+from readiness.demo.postgres import PgSpec, start_postgres
+from readiness.demo.redis import RedisSpec, start_redis
+from readiness.runner import Options, close_sessions, plan, run
+
+PASSWORD = "bench-pw"
+
+
+def seed_redis(port: int) -> None:
+    r = redis.Redis(port=port, password=PASSWORD)
+    pipe = r.pipeline(transaction=False)
+    for queue in ("ingestion-queue", "otel-ingestion-queue", "trace-upsert", "evaluation-execution-queue"):
+        pipe.rpush(f"bull:{queue}:wait", *range(50))
+        pipe.zadd(f"bull:{queue}:failed", {f"j{i}": i for i in range(20)})
+        for i in range(2500):
+            pipe.hset(f"bull:{queue}:{i}", mapping={"name": "job", "data": "{}"})
+    pipe.execute()
+    r.close()
+
+
+def redis_calls(port: int) -> int:
+    stats = redis.Redis(port=port, password=PASSWORD).info("commandstats")
+    return sum(v["calls"] for v in stats.values())
+
+
+def pg_calls(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_roles r "
+                           "ON r.oid = s.userid WHERE r.rolname = 'app'").fetchone()
+        return int(row[0])
+
+
+def one_run(targets: Path, redis_port: int, admin_dsn: str) -> dict[str, Any]:
+    inputs = load_inputs(None, str(targets))
+    options = Options(profile="production", preset="langfuse", only=("redis", "postgres"), timeout=10.0)
+    planned = plan(inputs.checklist, options)
+    before_redis, before_pg = redis_calls(redis_port), pg_calls(admin_dsn)
+    start = time.perf_counter()
+    results, sessions = run(planned, inputs.targets, options)
+    close_sessions(sessions)
+    wall = time.perf_counter() - start
+    probed = [r for r in results if r.probe and r.status != "skipped" and r.section in ("redis", "postgres")]
+    slowest = max(probed, key=lambda r: r.duration_s)
+    return {
+        "wall_s": wall,
+        "slowest_s": slowest.duration_s, "slowest_id": slowest.id, "items": len(probed),
+        "redis_facts": sessions["redis"].round_trips, "pg_facts": sessions["postgres"].round_trips,
+        "redis_client_round_trips": sessions["redis"].client.commands,
+        "pg_client_statements": sessions["postgres"].client.commands,
+        # the servers' own counts (minus the INFO commandstats / pg_stat_statements read of this script)
+        "redis_server_commands": redis_calls(redis_port) - before_redis - 1,
+        "pg_server_statements": pg_calls(admin_dsn) - before_pg,
+        "statuses": {s: sum(r.status == s for r in probed) for s in ("pass", "fail", "error")},
+        "errors": [r.id for r in probed if r.status == "error"],
+    }
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    work = Path(tempfile.mkdtemp(prefix="readiness-bench-"))
+    os.chmod(work, 0o755)
+    servers = []
+    try:
+        r = start_redis(work / "redis", RedisSpec(password=PASSWORD))
+        servers.append(r)
+        seed_redis(r.port)
+        pg = start_postgres(work / "pg", PgSpec(settings={"shared_preload_libraries": "pg_stat_statements"}, setup=[
+            "CREATE ROLE app LOGIN PASSWORD 'app-pw'", "CREATE DATABASE app OWNER app"]))
+        servers.append(pg)
+        pg.execute("CREATE EXTENSION pg_stat_statements", "CREATE TABLE alembic_version (version_num text)",
+                   "INSERT INTO alembic_version VALUES ('abc')", "GRANT SELECT ON alembic_version TO app", db="app")
+        targets = work / "targets.yaml"
+        targets.write_text(yaml.safe_dump({
+            "redis": {"url": f"redis://:{PASSWORD}@127.0.0.1:{r.port}/0"},
+            "postgres": {"dsn": f"postgresql://app:app-pw@127.0.0.1:{pg.port}/app"}}))
+        admin_dsn = pg.dsn(db="app")
+        one_run(targets, r.port, admin_dsn)  # warm-up: imports, first connections
+        figures = [one_run(targets, r.port, admin_dsn) for _ in range(runs)]
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    last = figures[-1]
+    wall = statistics.median(f["wall_s"] for f in figures)
+    slowest = statistics.median(f["slowest_s"] for f in figures)
+    print(f"redis + postgres sections, preset langfuse, {last['items']} probed items, {runs} runs (median)")
+    print(f"  verdicts (last run): {last['statuses']}; errors: {', '.join(last['errors'])}")
+    print(f"  total wall time:        {wall * 1000:7.1f} ms   (min {min(f['wall_s'] for f in figures) * 1000:.1f},"
+          f" max {max(f['wall_s'] for f in figures) * 1000:.1f})")
+    print(f"  slowest single item:    {slowest * 1000:7.1f} ms   ({last['slowest_id']} in the last run)")
+    print(f"  wall / slowest item:    {wall / slowest:7.2f}")
+    print("  round trips per target (last run):")
+    print(f"    redis:    {last['redis_client_round_trips']} round trips counted by the client, "
+          f"{last['redis_server_commands']} commands counted by the server (INFO commandstats), "
+          f"{last['redis_facts']} shared facts; INFO sent once")
+    print(f"    postgres: {last['pg_client_statements']} statements counted by the client, "
+          f"{last['pg_server_statements']} counted by the server (pg_stat_statements), {last['pg_facts']} shared facts")
+
+
+if __name__ == "__main__":
+    main()
