@@ -193,6 +193,7 @@ def test_cluster_topology_and_cluster_mode(redis_stack: RedisStack, tmp_path: Pa
     assert statuses(results, ids) == {"redis.reachable": "pass", "redis.cluster-mode": "pass", "redis.ha": "fail",
                                       "redis.eviction-policy": "pass", "redis.queue-depth": "pass"}
     assert len(results["redis.reachable"].evidence["nodes"]) == 3  # every primary, one connection each
+    assert results["redis.ha"].evidence["cluster_state"] == "ok"  # healthy, but no primary has a replica
     assert "every node" in results["redis.eviction-policy"].message
     one_node = {"preset": "langfuse", "redis": {"url": redis_stack.url(redis_stack.cluster[0])}}
     results, _ = audit(tmp_path, one_node, ["redis.cluster-mode"])
@@ -358,3 +359,15 @@ def test_a_scan_cut_short_by_scan_limit_never_passes_a_whole_keyspace_item(redis
     results, _ = audit(tmp_path, {"preset": "langfuse", **redis_stack.target(redis_stack.good)}, ids,
                        checklist=checklist)
     assert results["redis.failed-jobs"].status == "error" and "raise it" in results["redis.failed-jobs"].message
+
+
+def test_key_ttls_never_judges_queue_structures(redis_stack: RedisStack, tmp_path: Path) -> None:
+    # The good server's BullMQ keys have no TTL, on purpose: widening `match` to every key must still pass.
+    everything = checklist_with(tmp_path, {"redis.key-ttls": {"match": "*"}})
+    results, _ = audit(tmp_path, {"preset": "langsight", **redis_stack.target(redis_stack.good)}, ["redis.key-ttls"],
+                       checklist=everything)
+    assert results["redis.key-ttls"].status == "pass" and results["redis.key-ttls"].evidence["checked"] == 0
+    unguarded = checklist_with(tmp_path, {"redis.key-ttls": {"match": "*", "exclude": []}})
+    results, _ = audit(tmp_path, {"preset": "langsight", **redis_stack.target(redis_stack.good)}, ["redis.key-ttls"],
+                       checklist=unguarded)
+    assert results["redis.key-ttls"].status == "fail"  # the control: those keys really have no TTL
