@@ -107,7 +107,7 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
         elif key == "name":
             top[key] = str(value)
         elif key in KINDS:
-            cfg, found = validate(KINDS[key].fields, value, name, f"{key} target")
+            cfg, found = validate(KINDS[key].fields, value, name, f"{key} target", at)
             problems.extend(found)
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
