@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 
 
-class TestDB:
+class LineDB:
     def __init__(self, value: str = "42"):
         self.value = value
         self.requests: Counter[str] = Counter()
