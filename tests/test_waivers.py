@@ -18,7 +18,8 @@ def run(tmp_path, waivers=None, attestations=None):
     from readiness.audit import execute, load_inputs
     from readiness.runner import Options
 
-    cl = checklist(tmp_path, item("s.f", "test.constant", "{status: fail}") + item("s.g", "test.constant", "{status: fail}")
+    cl = checklist(tmp_path, item("s.f", "test.constant", "{status: fail}")
+                   + item("s.g", "test.constant", "{status: fail}")
                    + item("s.p", "test.constant", "{status: pass}") + item("s.e", "test.constant", "{status: error}")
                    + "- {id: s.m, title: M, level: required, manual: true, rationale: r}\n"
                    + "- {id: s.n, title: N, level: required, manual: true, rationale: r}\n")
