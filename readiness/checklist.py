@@ -101,7 +101,7 @@ def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registr
                                                                "(this readiness reads version 1)"))
     sections: list[Section] = []
     seen_ids: dict[str, int] = {}
-    raw_sections = top.get("sections") if isinstance(top.get("sections"), list) else []
+    raw_sections: list[Any] = top["sections"] if isinstance(top.get("sections"), list) else []
     for s_index, raw_section in enumerate(raw_sections):
         sec, found = validate(_SECTION, raw_section, name, f"section {s_index + 1}", pos_of(raw_sections, s_index))
         problems.extend(found)
@@ -112,7 +112,7 @@ def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registr
             problems.append(Problem(name, *pos_of(raw_section, "id"), f"section id {sec_id!r} must match [a-z0-9.-]"))
         _check_unique(sec_id, raw_section, "id", seen_ids, name, problems)
         items = []
-        raw_items = sec.get("items") if isinstance(sec.get("items"), list) else []
+        raw_items: list[Any] = sec["items"] if isinstance(sec.get("items"), list) else []
         for i_index, raw_item in enumerate(raw_items):
             item = _load_item(raw_item, pos_of(raw_items, i_index), sec_id, i_index, name, reg, seen_ids, problems)
             if item is not None:

@@ -27,7 +27,7 @@ def build(checklist: Checklist, targets: Targets, results: list[Result], *, prof
         summary[r.status] += 1
     summary["blocking"] = sum(r.blocking for r in results)
     summary["verdict"] = "ready" if summary["blocking"] == 0 else "not-ready"
-    report = {
+    report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "readiness", "version": __version__},
         "checklist": {"name": checklist.name, "version": checklist.version, "sha256": checklist.sha256,
