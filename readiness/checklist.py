@@ -217,7 +217,7 @@ def _check_level(value: Any, raw: Any, file: str, where: str, problems: list[Pro
 
 def _preset_params(probe: Probe, raw: Any, file: str, where: str, problems: list[Problem]) -> dict[str, dict[str, Any]]:
     overrides = raw.get("preset_with")
-    if overrides is None:
+    if not isinstance(overrides, Mapping):  # absent, or mistyped (already reported)
         return {}
     out: dict[str, dict[str, Any]] = {}
     for preset, values in overrides.items():
