@@ -39,6 +39,7 @@ def build(checklist: Checklist, targets: Targets, results: list[Result], *, prof
         "finished_at": _stamp(finished),
         "duration_s": round((finished - started).total_seconds(), 3),
         "targets": targets.redacted(),
+        "sections": [{"id": s.id, "title": s.title} for s in checklist.sections],
         "summary": summary,
         "results": [r.to_dict() for r in results],
     }

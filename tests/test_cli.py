@@ -38,6 +38,8 @@ def test_default_audit_leaves_manual_items_manual_and_blocks(tmp_path):
     assert {by_id[i]["status"] for i in manual_ids()} == {"manual"}
     assert report["summary"]["verdict"] == "not-ready"
     assert "NOT READY" in proc.stdout and "Blocking sign-off:" in proc.stdout
+    assert "\nOperational safeguards, diagnostics, awareness\n" in proc.stdout  # sections by title
+    assert {"id": "ops", "title": "Operational safeguards, diagnostics, awareness"} in report["sections"]
     assert "\x1b[" not in proc.stdout  # plain text when piped
 
 
