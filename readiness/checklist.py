@@ -101,9 +101,9 @@ def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registr
                                                                "(this readiness reads version 1)"))
     sections: list[Section] = []
     seen_ids: dict[str, int] = {}
-    raw_sections = top.get("sections") if isinstance(top.get("sections"), list) else []
+    raw_sections: list[Any] = top["sections"] if isinstance(top.get("sections"), list) else []
     for s_index, raw_section in enumerate(raw_sections):
-        sec, found = validate(_SECTION, raw_section, name, f"section {s_index + 1}")
+        sec, found = validate(_SECTION, raw_section, name, f"section {s_index + 1}", pos_of(raw_sections, s_index))
         problems.extend(found)
         if found and not isinstance(raw_section, Mapping):
             continue
@@ -112,9 +112,9 @@ def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registr
             problems.append(Problem(name, *pos_of(raw_section, "id"), f"section id {sec_id!r} must match [a-z0-9.-]"))
         _check_unique(sec_id, raw_section, "id", seen_ids, name, problems)
         items = []
-        raw_items = sec.get("items") if isinstance(sec.get("items"), list) else []
+        raw_items: list[Any] = sec["items"] if isinstance(sec.get("items"), list) else []
         for i_index, raw_item in enumerate(raw_items):
-            item = _load_item(raw_item, sec_id, i_index, name, reg, seen_ids, problems)
+            item = _load_item(raw_item, pos_of(raw_items, i_index), sec_id, i_index, name, reg, seen_ids, problems)
             if item is not None:
                 items.append(item)
         sections.append(Section(sec_id, str(sec.get("title", sec_id)), tuple(items)))
@@ -131,12 +131,12 @@ def _check_unique(value: str, raw: Any, key: str, seen: dict[str, int], file: st
         seen[value] = line
 
 
-def _load_item(raw: Any, section: str, index: int, file: str, reg: Registry, seen: dict[str, int],
-               problems: list[Problem]) -> Item | None:
+def _load_item(raw: Any, at: tuple[int, int], section: str, index: int, file: str, reg: Registry,
+               seen: dict[str, int], problems: list[Problem]) -> Item | None:
     where = f"item {index + 1} of section {section!r}"
     if isinstance(raw, Mapping) and isinstance(raw.get("id"), str):
         where = f"item {raw['id']!r}"
-    spec, found = validate(_ITEM, raw, file, where)
+    spec, found = validate(_ITEM, raw, file, where, at)
     problems.extend(found)
     if not isinstance(raw, Mapping):
         return None
@@ -170,7 +170,8 @@ def _load_item(raw: Any, section: str, index: int, file: str, reg: Registry, see
         problems.append(Problem(file, *pos_of(raw, "probe"), f"{where}: unknown probe kind {kind!r}{hint}"))
     else:
         probe = reg.probes[kind]
-        params, found = validate(probe.params, raw.get("with"), file, f"{where} ({kind}) 'with'")
+        params, found = validate(probe.params, raw.get("with"), file, f"{where} ({kind}) 'with'",
+                                 pos_of(raw, "with"))
         if "with" not in raw:
             found = [Problem(p.file, *pos_of(raw), p.message.replace("'with' is missing", "needs 'with:' with"))
                      for p in found]
@@ -216,7 +217,7 @@ def _check_level(value: Any, raw: Any, file: str, where: str, problems: list[Pro
 
 def _preset_params(probe: Probe, raw: Any, file: str, where: str, problems: list[Problem]) -> dict[str, dict[str, Any]]:
     overrides = raw.get("preset_with")
-    if overrides is None:
+    if not isinstance(overrides, Mapping):  # absent, or mistyped (already reported)
         return {}
     out: dict[str, dict[str, Any]] = {}
     for preset, values in overrides.items():

@@ -277,6 +277,49 @@ def probes(formats: bool) -> None:
 
 
 @cli.command()
+@click.argument("report_path", metavar="REPORT.json")
+@click.option("--html", "html_out", metavar="FILE", help="Write the HTML report ('-' for stdout).")
+@click.option("--junit", "junit_out", metavar="FILE", help="Write JUnit XML.")
+@click.option("--markdown", "markdown_out", metavar="FILE", help="Write Markdown.")
+@click.option("--report", "extra_out", multiple=True, metavar="FORMAT=FILE", help="Write any registered format.")
+@_guard
+def render(report_path: str, html_out: str | None, junit_out: str | None, markdown_out: str | None,
+           extra_out: tuple[str, ...]) -> None:
+    """Render a saved JSON report to other formats, without probing anything."""
+    from readiness.diffing import read_report
+    from readiness.errors import ConfigError
+
+    outputs = _outputs({"html": html_out, "junit": junit_out, "markdown": markdown_out}, extra_out)
+    if not outputs:
+        raise ConfigError("nothing to render: give --html, --junit, --markdown or --report FORMAT=FILE")
+    _write_outputs(read_report(report_path), outputs)
+
+
+@cli.command()
+@click.argument("old_path", metavar="OLD.json")
+@click.argument("new_path", metavar="NEW.json")
+@click.option("--json", "json_out", metavar="FILE", help="Write the comparison as JSON ('-' for stdout).")
+@_guard
+def diff(old_path: str, new_path: str, json_out: str | None) -> None:
+    """New failures and fixes between two JSON reports. Exit 1 when an item blocks that did not block before."""
+    import json
+
+    from readiness import diffing
+
+    result = diffing.compare(diffing.read_report(old_path), diffing.read_report(new_path))
+    click.echo(diffing.render_text(result), nl=False, err=json_out == "-")
+    if json_out == "-":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    elif json_out:
+        try:
+            with open(json_out, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            _fail(f"cannot write the diff to {json_out}: {exc.strerror or exc}", EXIT_INTERNAL)
+    sys.exit(diffing.exit_code(result))
+
+
+@cli.command()
 @click.option("--out", default="out", show_default=True, metavar="DIR", help="Where to write targets.yaml and the "
               "reports.")
 @_guard

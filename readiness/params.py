@@ -78,13 +78,16 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def validate(schema: Mapping[str, Param], raw: Any, file: str, what: str) -> tuple[dict[str, Any], list[Problem]]:
-    """Check ``raw`` (a YAML mapping) against ``schema``; defaults filled in. ``what`` names it in messages."""
+def validate(schema: Mapping[str, Param], raw: Any, file: str, what: str,
+             at: tuple[int, int] | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Check ``raw`` (a YAML mapping) against ``schema``; defaults filled in. ``what`` names it in messages, ``at``
+    says where a value that is not a mapping was written (its parent knows)."""
     problems: list[Problem] = []
     if raw is None:
         raw = YMap()
+        raw.pos = at or raw.pos
     if not isinstance(raw, Mapping):
-        return {}, [Problem(file, *pos_of(raw), f"{what} must be a mapping, not {_describe(raw)}")]
+        return {}, [Problem(file, *(at or pos_of(raw)), f"{what} must be a mapping, not {_describe(raw)}")]
     out: dict[str, Any] = {}
     for key in raw:
         if key not in schema:
@@ -101,6 +104,7 @@ def validate(schema: Mapping[str, Param], raw: Any, file: str, what: str) -> tup
         value, error = coerce(param, raw[name])
         if error:
             problems.append(Problem(file, *pos_of(raw, name), f"{what}: {name} {error}"))
+            value = None if param.required else param.default  # later checks see only well-typed values
         out[name] = value
     return out, problems
 

@@ -12,7 +12,7 @@ _SECRET_WORDS = re.compile(r"pass(word)?|secret|token|(^|_)key$|credential|auth"
 _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@", re.I)
 _QUERY_SECRET = re.compile(
     r"(?P<k>[?&;](?:[a-z_]*(?:password|secret|token|key)[a-z_]*))=(?P<v>[^&;#\s]*)", re.I)
-_KV_SECRET = re.compile(r"(?P<k>\b(?:password|sslpassword)\s*=\s*)(?P<v>'[^']*'|\S+)", re.I)
+_KV_SECRET = re.compile(r"(?P<k>(?:^|(?<=\s))(?:password|sslpassword)\s*=\s*)(?P<v>'[^']*'|[^\s&;]+)", re.I)
 
 
 def is_secret_name(name: str) -> bool:

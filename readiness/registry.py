@@ -70,7 +70,7 @@ def reporter_names() -> tuple[str, ...]:
     return tuple(sorted({ep.name for ep in entry_points(group=REPORTER_GROUP)}))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reporter(name: str) -> Reporter:
     for ep in entry_points(group=REPORTER_GROUP):
         if ep.name == name:

@@ -18,7 +18,8 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def build(checklist: Checklist, targets: Targets, results: list[Result], *, profile: str, preset: str | None,
-          fail_on: str, started: dt.datetime, finished: dt.datetime, notices: list[str] | None = None) -> dict[str, Any]:
+          fail_on: str, started: dt.datetime, finished: dt.datetime,
+          notices: list[str] | None = None) -> dict[str, Any]:
     for r in results:
         r.blocking = is_blocking(r.level, r.status, fail_on)
     summary: dict[str, Any] = {"total": len(results), **{s: 0 for s in STATUSES}}
@@ -26,7 +27,7 @@ def build(checklist: Checklist, targets: Targets, results: list[Result], *, prof
         summary[r.status] += 1
     summary["blocking"] = sum(r.blocking for r in results)
     summary["verdict"] = "ready" if summary["blocking"] == 0 else "not-ready"
-    report = {
+    report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "readiness", "version": __version__},
         "checklist": {"name": checklist.name, "version": checklist.version, "sha256": checklist.sha256,
@@ -38,6 +39,7 @@ def build(checklist: Checklist, targets: Targets, results: list[Result], *, prof
         "finished_at": _stamp(finished),
         "duration_s": round((finished - started).total_seconds(), 3),
         "targets": targets.redacted(),
+        "sections": [{"id": s.id, "title": s.title} for s in checklist.sections],
         "summary": summary,
         "results": [r.to_dict() for r in results],
     }

@@ -21,7 +21,6 @@ from readiness.context import Context, Session, TargetUnavailable
 from readiness.errors import ConfigError
 from readiness.models import Result, jsonable
 from readiness.probe import Probe, Verdict
-from readiness.redact import Scrubber
 from readiness.registry import Registry, probes
 from readiness.targets import Targets
 
@@ -167,6 +166,8 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
             job, verdict, error, tb, duration = done.get(timeout=max(0.0, wake))
         except queue.Empty:
             now = time.monotonic()
+            if now >= hard_deadline:
+                _drain(todo)  # nothing new starts once the deadline has passed
             for j in list(pending.values()):
                 if now >= hard_deadline:
                     why = (f"timed out: the run's deadline of {options.deadline:g}s was reached" if j.started
@@ -182,7 +183,7 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
                                    f"connecting to it after {j.timeout:g}s)")
                 del pending[j.index]
                 finish(j.index, _result(j.planned, "error", why, duration=now - (j.started or now)))
-                if j.started is not None:
+                if j.started is not None and now < hard_deadline:
                     spawn()  # the stuck worker is lost to the pool; keep the concurrency
             continue
         if job.index not in pending:
@@ -192,6 +193,14 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
     for _ in range(options.concurrency + len(jobs)):
         todo.put(None)
     return [r for r in results if r is not None], sessions
+
+
+def _drain(q: queue.Queue[_Job | None]) -> None:
+    try:
+        while True:
+            q.get_nowait()
+    except queue.Empty:
+        pass
 
 
 def _judged(p: Planned, verdict: Verdict | None, error: BaseException | None, tb: str | None,

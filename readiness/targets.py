@@ -86,7 +86,7 @@ def _interpolate_tree(node: Any, file: str, env: Mapping[str, str], problems: li
 
 def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Targets:
     name = os.fspath(path)
-    raw = load_file(name, "targets file")
+    raw: Any = load_file(name, "targets file")
     if not isinstance(raw, Mapping):
         kind = "a list" if isinstance(raw, list) else f"{type(raw).__name__} {raw!r}"[:60]
         raise ConfigError([Problem(name, *pos_of(raw), f"a targets file must be a mapping of backends "
@@ -97,7 +97,7 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     configs: dict[str, dict[str, Any]] = {}
     base = Path(name).resolve().parent
     for key, value in raw.items():
-        at = raw.at(key)
+        at: tuple[int, int] = raw.at(key)
         if key in ("preset", "profile"):
             choices = PRESETS if key == "preset" else PROFILES
             if value not in choices:
@@ -107,15 +107,17 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
         elif key == "name":
             top[key] = str(value)
         elif key in KINDS:
-            cfg, found = validate(KINDS[key].fields, value, name, f"{key} target")
+            cfg, found = validate(KINDS[key].fields, value, name, f"{key} target", at)
             problems.extend(found)
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
-                    cfg[field_name] = str((base / os.path.expanduser(cfg[field_name])))
+                    cfg[field_name] = str(base / os.path.expanduser(cfg[field_name]))
             configs[key] = cfg
         else:
-            problems.append(Problem(name, *raw.key_at(key), f"unknown key {key!r} in targets file"
-                                    + (did_you_mean(key, (*_TOP, *KINDS)) or f" (known: {', '.join((*_TOP, *KINDS))})")))
+            known = (*_TOP, *KINDS)
+            line, col = raw.key_at(key)
+            problems.append(Problem(name, line, col, f"unknown key {key!r} in targets file"
+                                    + (did_you_mean(key, known) or f" (known: {', '.join(known)})")))
     if problems:
         raise ConfigError(problems)
     return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name)

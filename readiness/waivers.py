@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from readiness.errors import ConfigError, Problem
 from readiness.models import Result
@@ -87,9 +88,9 @@ def apply(results: list[Result], waivers: list[Waiver], attestations: list[Attes
                            f"(the item is {result.status}; attestations cover manual items and items a probe "
                            "could not decide)")
             continue
-        record = {"by": a.by, "date": a.date.isoformat(), "evidence": a.evidence,
+        attested: dict[str, Any] = {"by": a.by, "date": a.date.isoformat(), "evidence": a.evidence,
                   "expires": a.expires.isoformat() if a.expires else None}
-        result.attestation = record
+        result.attestation = attested
         if a.expires and a.expires < today:
             result.message = f"attestation by {a.by} expired on {a.expires.isoformat()}: attest again"
             notices.append(f"{attestations_path}:{a.line}: attestation for {a.id} expired on {a.expires.isoformat()}")
@@ -106,7 +107,7 @@ def apply(results: list[Result], waivers: list[Waiver], attestations: list[Attes
             notices.append(f"{waivers_path}:{w.line}: waiver for {w.id} matched nothing (the item is "
                            f"{result.status}); remove it")
             continue
-        record = {"justification": w.justification, "expires": w.expires.isoformat(),
+        record: dict[str, Any] = {"justification": w.justification, "expires": w.expires.isoformat(),
                   "approved_by": w.approved_by, "expired": w.expires < today}
         result.waiver = record
         if w.expires < today:

@@ -67,7 +67,8 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YMap:
             continue
         if key in out:
             first = out.key_pos[key]
-            loader.problems.append((_pos(key_node.start_mark), f"duplicate key {key!r} (first given on line {first[0]})"))
+            loader.problems.append((_pos(key_node.start_mark),
+                                    f"duplicate key {key!r} (first given on line {first[0]})"))
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_pos[key] = _pos(key_node.start_mark)
         out.value_pos[key] = _pos(value_node.start_mark)
@@ -86,9 +87,10 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 def load_text(text: str, name: str) -> Any:
     """Parse one YAML document; ``None`` for an empty one."""
-    loader = _Loader(text)
-    loader.problems = []
+    loader = None
     try:
+        loader = _Loader(text)  # the reader refuses control characters right here
+        loader.problems = []
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -101,7 +103,8 @@ def load_text(text: str, name: str) -> Any:
     except RecursionError:
         raise ConfigError([Problem(name, 1, 1, "YAML nesting is too deep")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if loader.problems:
         raise ConfigError(Problem(name, line, col, msg) for (line, col), msg in loader.problems)
     return data
@@ -130,8 +133,8 @@ def load_file(path: str | os.PathLike[str], what: str = "file") -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError([Problem(name, line, 1, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): not a YAML {what}")]) \
-            from None
+        why = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): not a YAML {what}"
+        raise ConfigError([Problem(name, line, 1, why)]) from None
     if not text.strip():
         raise ConfigError([Problem(name, 1, 1, f"{what} is empty")])
     return load_text(text, name)

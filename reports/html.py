@@ -62,7 +62,9 @@ def context(report: dict[str, Any]) -> dict[str, Any]:
     fail_on = report["fail_on"]
     today = view.report_date(report)
     items = [_item(r, fail_on, today) for r in report["results"]]
-    sections = [{"id": sid, "anchor": f"section-{n}", "results": group, "counts": view.status_counts(group)}
+    titles = view.section_titles(report)
+    sections = [{"id": sid, "title": titles.get(sid, sid), "anchor": f"section-{n}", "results": group,
+                 "counts": view.status_counts(group)}
                 for n, (sid, group) in enumerate(view.by_section(items))]
     levels = {lv: view.status_counts(i for i in items if i["level"] == lv) for lv in view.LEVELS}
     css, js, script_hash = _assets()

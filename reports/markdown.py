@@ -117,12 +117,13 @@ def _sections(report: dict[str, Any], cut: _Cut, budget: int, *, passing: bool) 
     """Per-section tables within ``budget`` bytes: the lines, rows left out by choice, rows cut for size."""
     lines = ["### Results by section", ""]
     omitted = dropped = 0
+    titles = view.section_titles(report)
     for section, results in view.by_section(report["results"]):
         counts = view.status_counts(results)
         summary = " · ".join(f"{counts[st]} {st}" for st in view.STATUSES if counts[st])
         shown = [r for r in results if passing or r["status"] not in ("pass", "skipped")]
         omitted += len(results) - len(shown)
-        title = f"<b>{cut.html(section, 80)}</b> — {summary}"
+        title = f"<b>{cut.html(titles.get(section, section), 80)}</b> — {summary}"
         if not shown:
             lines += [f"<p>{title} (not listed)</p>", ""]
             continue

@@ -63,11 +63,13 @@ def render(report: dict[str, Any], color: bool = False, quiet: bool = False) -> 
         where = ", ".join(x for x in (report.get("preset"), report.get("profile")) if x)
         lines.append(f"{title} ({where})" if where else title)
         section = None
+        titles = {s["id"]: s["title"] for s in report.get("sections", [])}
         for r in report["results"]:
             if r["section"] != section:
                 section = r["section"]
+                heading = titles.get(section, section)
                 lines.append("")
-                lines.append(click.style(section, bold=True) if color else section)
+                lines.append(click.style(heading, bold=True) if color else heading)
             lines += result_lines(r, color)
         lines.append("")
     lines += summary_lines(report, color)

@@ -39,6 +39,11 @@ def by_section(results: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[s
     return list(groups.items())
 
 
+def section_titles(report: Mapping[str, Any]) -> dict[str, str]:
+    """Section id -> title; reports written before titles were recorded fall back to the id."""
+    return {s["id"]: s["title"] for s in report.get("sections", [])}
+
+
 def status_counts(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:

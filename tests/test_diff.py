@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import reportdata
@@ -166,3 +168,58 @@ def test_read_report_names_the_broken_result(tmp_path):
     path.write_text(json.dumps(report))
     with pytest.raises(ConfigError, match=r"results\[3\] has no status"):
         diffing.read_report(str(path))
+
+
+def run(tmp_path, *args):
+    """The installed command line, from a directory outside the repository."""
+    return subprocess.run([sys.executable, "-m", "readiness", *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+
+
+def write(tmp_path, name, report):
+    path = tmp_path / name
+    path.write_text(json.dumps(report))
+    return str(path)
+
+
+def test_cli_diff_exits_1_on_a_new_blocking_failure_and_writes_json(tmp_path):
+    def edit(by_id, _):
+        by_id["redis.persistence"].update(status="fail", message="appendonly is no")
+    old, new = changed(edit)
+    proc = run(tmp_path, "diff", write(tmp_path, "old.json", old), write(tmp_path, "new.json", new),
+               "--json", "diff.json")
+    assert proc.returncode == 1, proc.stderr
+    assert "New blocking (1):" in proc.stdout
+    assert ids(json.loads((tmp_path / "diff.json").read_text())["new_blocking"]) == ["redis.persistence"]
+
+
+def test_cli_diff_exits_0_when_only_fixes_appear(tmp_path):
+    def edit(by_id, _):
+        by_id["redis.eviction-policy"].update(status="pass")
+    old, new = changed(edit)
+    proc = run(tmp_path, "diff", write(tmp_path, "old.json", old), write(tmp_path, "new.json", new), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert ids(json.loads(proc.stdout)["fixed"]) == ["redis.eviction-policy"]
+    assert "Fixed (1):" in proc.stderr  # the text moves aside when stdout carries the JSON
+
+
+def test_cli_diff_and_render_exit_2_on_unreadable_input(tmp_path):
+    good = write(tmp_path, "good.json", reportdata.sample_report())
+    (tmp_path / "bad.json").write_text("{}")
+    for args in (("diff", good, "missing.json"), ("diff", "bad.json", good), ("render", "bad.json", "--html", "x"),
+                 ("render", good)):
+        proc = run(tmp_path, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.startswith("readiness: configuration error: ") and proc.stderr.count("\n") == 1
+
+
+def test_cli_render_writes_every_format_from_a_saved_report(tmp_path):
+    from readiness.reports import html, junit, markdown
+
+    report = reportdata.sample_report()
+    proc = run(tmp_path, "render", write(tmp_path, "r.json", report), "--html", "r.html", "--junit", "r.xml",
+               "--markdown", "r.md")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r.html").read_text() == html.render(report)
+    assert (tmp_path / "r.xml").read_text() == junit.render(report)
+    assert (tmp_path / "r.md").read_text() == markdown.render(report)

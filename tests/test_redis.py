@@ -371,3 +371,17 @@ def test_key_ttls_never_judges_queue_structures(redis_stack: RedisStack, tmp_pat
     results, _ = audit(tmp_path, {"preset": "langsight", **redis_stack.target(redis_stack.good)}, ["redis.key-ttls"],
                        checklist=unguarded)
     assert results["redis.key-ttls"].status == "fail"  # the control: those keys really have no TTL
+
+
+def test_plugins_get_redis_py_read_methods_and_no_write_methods(redis_stack: RedisStack) -> None:
+    from readiness.clients.redis import connect
+
+    handle = connect({"url": redis_stack.url(redis_stack.good)}, 2.0)
+    try:
+        assert handle.llen("bull:ingestion-queue:wait") == 5  # as the README's plugin example does
+        assert handle.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        for write in ("set", "delete", "config_set", "flushall", "client_setname"):
+            with pytest.raises(AttributeError, match="read commands only"):
+                getattr(handle, write)
+    finally:
+        handle.close()

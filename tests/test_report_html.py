@@ -308,7 +308,8 @@ def test_browser_blocking_link_reveals_a_filtered_item(open_report):
     page.locator("input[data-filter=status][value=error]").uncheck()
     assert "postgres.backups" not in visible_ids(page)
     page.click("#blocking a[href='#item-postgres.backups']")
-    page.wait_for_function("document.querySelector('#item-postgres\\\\.backups').offsetParent !== null")
+    # A locator wait, not wait_for_function: the latter polls with eval(), which the report's CSP forbids.
+    page.locator("#item-postgres\\.backups").wait_for(state="visible", timeout=5000)
     assert "postgres.backups" in visible_ids(page)
 
 

@@ -202,15 +202,18 @@ def _open(handle: PgHandle, what: str) -> None:
     handle.dsn_params = dsn_params(dsn)
     where = f"{what} at {handle.dialled[0] or 'the default socket'}" + (
         f":{handle.dialled[1]}" if handle.dialled[1] else "")
-    base = {"connect_timeout": max(2, math.ceil(handle.timeout)), "application_name": "readiness"}
+    connect_timeout = max(2, math.ceil(handle.timeout))
     options = f"-c default_transaction_read_only=on -c statement_timeout={handle.timeout_ms}"
     try:
         try:
-            handle.conn = psycopg.connect(dsn, autocommit=True, options=options, **base)
+            handle.conn = psycopg.connect(dsn, autocommit=True, options=options, connect_timeout=connect_timeout,
+                                          application_name="readiness")
         except psycopg.OperationalError as exc:
             if "unsupported startup parameter" not in str(exc):
                 raise
-            handle.conn = psycopg.connect(dsn, autocommit=True, **base)  # a pooler that refuses startup options
+            # a pooler that refuses startup options
+            handle.conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout,
+                                          application_name="readiness")
             handle.per_transaction = True
         row = handle.conn.execute(_IDENTITY).fetchone()
         if row[0] != "on":  # the options were ignored (a pooler): make every query its own read-only transaction

@@ -143,6 +143,13 @@ class RedisHandle:
         host, _, port = self.primary.rpartition(":")
         return host, int(port)
 
+    def __getattr__(self, name: str) -> Any:
+        """redis-py's read methods (llen, ttl, info, config_get ...) on the primary node, for plugin probes; a
+        method whose command is not a read (set, delete, config_set ...) does not exist here."""
+        if name.startswith("_") or command_name(name.upper().split("_", 1)) not in READ_COMMANDS:
+            raise AttributeError(f"{type(self).__name__} offers read commands only; {name!r} is not one")
+        return getattr(self.nodes[self.primary], name)
+
     def call(self, node: str, *args: Any) -> Any:
         return self.batch(node, [args])[0]
 

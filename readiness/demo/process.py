@@ -41,8 +41,8 @@ class Server:
 
     def __init__(self, name: str, argv: Sequence[str], workdir: Path, *, port: int | None = None,
                  user: str | None = None, env: dict[str, str] | None = None, host: str = "127.0.0.1"):
-        self.name, self.argv, self.workdir, self.port, self.user = name, list(argv), workdir, port, user
-        self.host = host
+        self.name, self.argv, self.workdir = name, list(argv), workdir
+        self.port, self.user, self.host = port, user, host
         self.env = {**os.environ, **(env or {})}
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None

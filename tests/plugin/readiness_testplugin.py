@@ -87,3 +87,14 @@ def needs_kubernetes(ctx, p):
     """Read a fact from a second target."""
     ctx.session("kubernetes")
     return passed("unreachable")
+
+
+BARRIER: dict[int, threading.Barrier] = {}
+
+
+@probe("test.barrier", target=None, params={"parties": Param("int")})
+def barrier(ctx, p):
+    """Pass only if ``parties`` items are running at the same moment (proves concurrency without timing)."""
+    b = BARRIER.setdefault(p["parties"], threading.Barrier(p["parties"]))
+    b.wait(timeout=ctx.remaining())
+    return passed(f"{p['parties']} items ran together")

@@ -1,0 +1,122 @@
+"""The command line as a user meets it: exit codes, files written, lazy imports, the default checklist end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from helpers import write_yaml
+
+from readiness.checklist import load_checklist
+
+BIN = str(Path(sys.executable).parent / "readiness")
+SCHEMA = json.loads((Path(__file__).parent.parent / "readiness" / "schema" / "report-v1.json").read_text())
+HEAVY = ("kubernetes", "boto3", "botocore", "psycopg", "clickhouse_driver", "redis", "httpx", "jinja2")
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([BIN, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def manual_ids() -> list[str]:
+    return [i.id for i in load_checklist().items if i.manual]
+
+
+def test_default_audit_leaves_manual_items_manual_and_blocks(tmp_path):
+    out = tmp_path / "out.json"
+    proc = cli("audit", "--only", "ops", "--only", "*.recovery-rehearsed", "--only", "*.migrations-tested",
+               "--only", "k8s.hpa-tested-under-load", "--json", str(out), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    by_id = {r["id"]: r for r in report["results"]}
+    assert {by_id[i]["status"] for i in manual_ids()} == {"manual"}
+    assert report["summary"]["verdict"] == "not-ready"
+    assert "NOT READY" in proc.stdout and "Blocking sign-off:" in proc.stdout
+    assert "\nOperational safeguards, diagnostics, awareness\n" in proc.stdout  # sections by title
+    assert {"id": "ops", "title": "Operational safeguards, diagnostics, awareness"} in report["sections"]
+    assert "\x1b[" not in proc.stdout  # plain text when piped
+
+
+def test_attestations_covering_every_manual_item_make_the_gate_pass(tmp_path):
+    attest = write_yaml(tmp_path / "attest.yaml", [
+        {"id": i, "by": "ops-lead", "date": "2026-11-01", "evidence": f"https://wiki.example/{i}"}
+        for i in manual_ids()])
+    out = tmp_path / "out.json"
+    only = [arg for i in manual_ids() for arg in ("--only", i)]
+    proc = cli("audit", "--attestations", str(attest), "--json", str(out), *only, "--skip", "postgres.*")
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    attested = [r for r in report["results"] if r["attestation"]]
+    assert len(attested) == len(manual_ids()) - 2  # postgres.* is skipped by the --skip glob
+    assert all(r["status"] == "pass" for r in attested)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["summary"]["verdict"] == "ready"
+
+
+def test_json_to_stdout_keeps_the_terminal_summary_on_stderr(tmp_path):
+    proc = cli("audit", "--only", "ops.alerts", "--json", "-", "-q")
+    report = json.loads(proc.stdout)
+    assert report["schema"] == "readiness.report/v1" and "NOT READY" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("audit", "--only", "nosuch"), "--only nosuch: matches no item id or section"),
+    (("audit", "--targets", "/nonexistent.yaml"), "/nonexistent.yaml: targets file not found"),
+    (("audit", "--report", "pdf=x.pdf"), "unknown report format 'pdf'"),
+    (("audit", "--fail-on", "sometimes"), "Invalid value for '--fail-on'"),
+    (("explain", "ops.alert"), "no item 'ops.alert' in"),
+])
+def test_usage_errors_exit_2_with_one_sentence(args, message):
+    proc = cli(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_problems_in_several_files_are_reported_together(tmp_path):
+    targets = tmp_path / "t.yaml"
+    targets.write_text("redis: {url: '${NOPE_NOT_SET}'}\n")
+    waivers = write_yaml(tmp_path / "w.yaml", [{"id": "ops.alerts", "expires": "2027-01-01"}])
+    proc = cli("validate", "-t", str(targets), "--waivers", str(waivers))
+    assert proc.returncode == 2
+    assert f"{targets}:1:14: ${{NOPE_NOT_SET}} is not set" in proc.stderr
+    assert f"{waivers}:1:3: waiver 1 is missing 'justification'" in proc.stderr
+
+
+def test_validate_list_explain_and_probes(tmp_path):
+    proc = cli("validate")
+    assert proc.returncode == 0 and "valid:" in proc.stdout
+    listing = cli("list").stdout
+    assert "ops.monitoring" in listing and "manual" in listing
+    explained = cli("explain", "ops.backup-restore-tested").stdout
+    assert "Why:" in explained and "Fix:" in explained and "manual" in explained
+    probes = cli("probes")
+    assert probes.returncode == 0
+    assert "--formats" in cli("probes", "--help").stdout
+    assert {"json", "text"} <= set(cli("probes", "--formats").stdout.split())
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate"], ["list"], ["audit", "--help"]])
+def test_help_and_validate_import_no_heavy_client(argv):
+    code = (f"import sys\nfrom readiness.cli import main\nsys.argv = ['readiness', *{argv!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY:", proc.stdout + proc.stderr
+
+
+def test_waiver_notices_appear_in_validate(tmp_path):
+    waivers = write_yaml(tmp_path / "w.yaml", [{"id": "ops.nope", "justification": "j", "expires": "2027-01-01"}])
+    proc = cli("validate", "--waivers", str(waivers))
+    assert proc.returncode == 0
+    assert f"note: {waivers}:1: waiver for unknown item id 'ops.nope'" in proc.stderr
+
+
+def test_the_default_checklist_is_yaml_a_user_can_read():
+    data = yaml.safe_load((Path(__file__).parent.parent / "checklist.yaml").read_text())
+    assert data["version"] == 1 and data["sections"]
