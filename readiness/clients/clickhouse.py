@@ -27,6 +27,9 @@ from readiness.context import TargetUnavailable
 
 T = TypeVar("T")
 DEFAULT_PORT, DEFAULT_TLS_PORT = 9000, 9440
+# Server error codes that mean "these credentials may not log in": unknown user, wrong or required password,
+# address not allowed, authentication failed.
+AUTH_REFUSED = (192, 193, 194, 195, 516)
 
 
 class ClickHouseError(TargetUnavailable):
@@ -223,7 +226,7 @@ class Node:
             except Exception as exc:  # driver, socket and server errors alike: say which node and why
                 raise ClickHouseError(f"{self.name}: {_why(exc)}") from exc
         names = [c[0] for c in columns]
-        return [dict(zip(names, row)) for row in rows]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def columns(self) -> dict[str, set[str]]:
         """The node's system tables and their columns, read once."""
@@ -296,9 +299,26 @@ class ClickHouse:
             out[self.first.name] = one(self.first)
         else:
             with ThreadPoolExecutor(len(self.nodes)) as pool:
-                for node, value in zip(self.nodes, pool.map(one, self.nodes)):
+                for node, value in zip(self.nodes, pool.map(one, self.nodes), strict=True):
                     out[node.name] = value
         return {name: out[name] for name in [e.name for e in endpoints(self.config)] if name in out}
+
+    def try_login(self, node: Node, user: str, password: str = "") -> str | None:
+        """Open a separate session on ``node`` as ``user``: None when the server lets it in, else why it refused.
+        Raises ClickHouseError when the node cannot be reached at all."""
+        ep = node.endpoint
+        other = Node(Endpoint(ep.host, ep.port, user, password, ep.database, ep.secure), self.timeout, self.config)
+        try:
+            other.open()
+        except ClickHouseError as exc:
+            code = getattr(exc.__cause__, "code", None)
+            if code in AUTH_REFUSED:
+                return str(exc).removeprefix(f"{node.name}: ")
+            if "not read-only" in str(exc):
+                return None
+            raise
+        other.close()
+        return None
 
     def keeper_mode(self, host: str, port: int) -> str:
         """A ZooKeeper / ClickHouse Keeper node's role from its ``srvr`` answer (leader, follower, standalone);
@@ -341,7 +361,7 @@ def connect(config: dict[str, Any], timeout: float) -> ClickHouse:
     with ThreadPoolExecutor(len(eps)) as pool:
         opened = list(pool.map(open_one, eps))
     nodes = [n for n in opened if isinstance(n, Node)]
-    down = {ep.name: why for ep, why in zip(eps, opened) if isinstance(why, str)}
+    down = {ep.name: why for ep, why in zip(eps, opened, strict=True) if isinstance(why, str)}
     if not nodes:
         detail = "; ".join(f"{name}: {why}" for name, why in down.items())
         raise ClickHouseError(f"no ClickHouse node answered ({detail})")

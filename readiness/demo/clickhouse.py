@@ -292,7 +292,7 @@ def migrations(n: Node, dirty_last: bool) -> None:
 
 def runs(n: Node, delay_s: int, rows: int = 50) -> None:
     """LangSmith-shaped runs, each inserted ``delay_s`` after it was received."""
-    n.sql("CREATE TABLE IF NOT EXISTS default.runs (id String, received_at DateTime64(3), inserted_at DateTime64(3)) "
+    n.sql("CREATE TABLE IF NOT EXISTS default.runs (id String, received_at DateTime, inserted_at DateTime) "
           "ENGINE = MergeTree ORDER BY id",
           f"INSERT INTO default.runs SELECT toString(number), now() - {delay_s} - number, now() - number "
           f"FROM system.numbers LIMIT {rows}")
