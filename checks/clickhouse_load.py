@@ -14,7 +14,7 @@ GIB = 1024**3
 RUNNING_QUERIES = statement("running-queries", "SELECT value FROM system.metrics WHERE metric = 'Query'")
 QUERY_LATENCY = statement(
     "query-latency", "SELECT count() AS queries, quantile({q})(query_duration_ms) AS ms FROM system.query_log "
-                     "WHERE type = 'QueryFinish' AND event_time > now() - {window} AND client_name != 'readiness'",
+                     "WHERE toUInt8(type) = 2 AND event_time > now() - {window} AND client_name != 'readiness'",
     needs=["system.query_log.client_name"],
     instead="query_log is off on this node: enable <query_log> in the server config (and log_queries = 1), or read "
             "the p95 query duration from your monitoring",
@@ -31,7 +31,6 @@ READ_ONE = statement("read-one", "SELECT count() AS n FROM (SELECT 1 FROM system
                      example={"table": Ident("parts")})
 SETTINGS = statement("settings", "SELECT name, value FROM system.settings WHERE has({names}, name)",
                      example={"names": ["async_insert", "wait_for_async_insert"]})
-CURRENT_USER = statement("current-user", "SELECT currentUser() AS user")
 RESOURCES = statement(
     "resources", "SELECT metric, value FROM system.asynchronous_metrics WHERE metric IN ('OSMemoryTotal', "
                  "'CGroupMemoryTotal', 'CGroupMaxCPU') OR metric LIKE 'OSUserTimeCPU%'")
@@ -149,7 +148,7 @@ def system_tables(ctx: Any, p: dict[str, Any]) -> Verdict:
 def settings(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The session's settings (the connecting user's profile) have the given values on every node."""
     want = {k: ("1" if v is True else "0" if v is False else str(v)) for k, v in p["settings"].items()}
-    user = on_first(ctx, CURRENT_USER)[0]["user"]
+    user = ctx.client.first.endpoint.user
     if p["user"] and p["user"] != user:
         return undecided(f"the audit connects as {user}, not as the application's user {p['user']}: connect as "
                          f"{p['user']} to see its settings profile", audit_user=user)

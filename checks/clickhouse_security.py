@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from readiness.checks.clickhouse import every_node, on_first, on_nodes, selected, split
-from readiness.checks.clickhouse_load import CURRENT_USER
+from readiness.checks.clickhouse import every_node, on_nodes, selected, split
 
-from readiness.clients.clickhouse import ClickHouse, ClickHouseError, Node, statement
+from readiness.clients.clickhouse import ClickHouse, Node, statement
 from readiness.probe import Param, Verdict, failed, probe, undecided
 
 _USERS_INSTEAD = ("users live in users.xml on this release: check that every user has a <password> (or "
@@ -78,7 +77,7 @@ def users(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not c.first.supports(USERS):
         return _users_old(ctx, p)
     ok, bad = split(on_nodes(ctx, USERS))
-    app = p["app_user"] or on_first(ctx, CURRENT_USER)[0]["user"]
+    app = p["app_user"] or c.first.endpoint.user
     grants, bad_grants = split(on_nodes(ctx, GRANTS, {"user": app}))
     bad.update(bad_grants)
     findings: dict[str, list[str]] = {}
@@ -124,10 +123,7 @@ def row_policies(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Row policies are listed, and none applies to the product's tables for the application's user (a policy
     there hides traces from the product)."""
     ok, bad = split(on_nodes(ctx, ROW_POLICIES))
-    try:
-        app = p["app_user"] or on_first(ctx, CURRENT_USER)[0]["user"]
-    except ClickHouseError as exc:
-        return undecided(str(exc))
+    app = p["app_user"] or ctx.client.first.endpoint.user
     findings: dict[str, list[str]] = {}
     listed: dict[str, list[str]] = {}
     for node, rows in ok.items():

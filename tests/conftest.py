@@ -12,3 +12,4 @@ from readiness.probe import Param  # noqa: E402
 
 KINDS["testdb"] = TargetKind("testdb", {"host": Param("str", "127.0.0.1"), "port": Param("int"),
                                         "password": Param("str", None)}, "readiness_testplugin")
+from fixtures_clickhouse import ch_cluster, ch_single  # noqa: E402,F401 - ClickHouse servers for every test module

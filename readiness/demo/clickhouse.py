@@ -290,12 +290,14 @@ def migrations(n: Node, dirty_last: bool) -> None:
           f"if(number = 2, {1 if dirty_last else 0}, 0), number + 1 FROM system.numbers LIMIT 3")
 
 
-def runs(n: Node, delay_s: int, rows: int = 50) -> None:
+def runs(n: Node, delay_s: int, rows: int = 50, replicated: bool = False, insert: bool = True) -> None:
     """LangSmith-shaped runs, each inserted ``delay_s`` after it was received."""
+    engine = "ReplicatedMergeTree('/clickhouse/tables/{shard}/runs', '{replica}')" if replicated else "MergeTree"
     n.sql("CREATE TABLE IF NOT EXISTS default.runs (id String, received_at DateTime, inserted_at DateTime) "
-          "ENGINE = MergeTree ORDER BY id",
-          f"INSERT INTO default.runs SELECT toString(number), now() - {delay_s} - number, now() - number "
-          f"FROM system.numbers LIMIT {rows}")
+          f"ENGINE = {engine} ORDER BY id")
+    if insert:
+        n.sql(f"INSERT INTO default.runs SELECT toString(number), now() - {delay_s} - number, now() - number "
+              f"FROM system.numbers LIMIT {rows}")
 
 
 def many_parts(n: Node, table: str, parts: int) -> None:
@@ -319,14 +321,17 @@ def slow_queries(n: Node, count: int, seconds: float) -> None:
 
 
 def flush_logs(n: Node, timeout: float = 15.0) -> None:
-    """Wait until query_log exists and holds what was logged so far (18.16 has no SYSTEM FLUSH LOGS for it)."""
+    """Wait until query_log holds everything run so far (18.16 has no SYSTEM FLUSH LOGS): a marker query is
+    logged after all of it."""
+    marker = f"flush-{time.monotonic_ns()}"
+    n.sql(f"SELECT '{marker}'")
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        found = n.sql("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'query_log'")[0]
-        if found and found[0][0]:
+        found = n.sql("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'query_log'")[0][0][0]
+        if found and n.sql(f"SELECT count() FROM system.query_log WHERE query = 'SELECT \\'{marker}\\''")[0][0][0]:
             return
-        time.sleep(0.2)
-    raise TimeoutError(f"system.query_log did not appear on {n.name}")
+        time.sleep(0.1)
+    raise TimeoutError(f"query_log on {n.name} did not catch up within {timeout}s")
 
 
 # --- the demo ----------------------------------------------------------------------------------------------------
