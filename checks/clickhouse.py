@@ -199,8 +199,9 @@ def replicas(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every shard of the configured cluster has between min and max replicas."""
     name = ctx.config().get("cluster")
     if not name:
-        return failed("no cluster configured ('cluster:' in the clickhouse target): a single node has no replicas",
-                      min=p["min"])
+        c: ClickHouse = ctx.client  # the node must answer before its lack of replicas is a finding
+        return failed(f"no cluster configured ('cluster:' in the clickhouse target): {c.first.name} alone has no "
+                      "replicas", min=p["min"])
     rows = cluster_rows(ctx)
     shards: dict[int, list[str]] = {}
     for r in rows:
@@ -283,6 +284,7 @@ def replica_health(ctx: Any, p: dict[str, Any]) -> Verdict:
 def replicated_engines(ctx: Any, p: dict[str, Any]) -> Verdict:
     """With a cluster configured, the product's MergeTree tables use Replicated* engines on every node."""
     name = ctx.config().get("cluster")
+    ctx.client  # noqa: B018 - an unreachable target is an error, not "not applicable"
     if not name:
         return not_applicable("no cluster configured: a single node has nothing to replicate to")
     ok, bad = split(on_nodes(ctx, TABLES))
@@ -345,19 +347,19 @@ def keeper_quorum(ctx: Any, p: dict[str, Any]) -> Verdict:
     def fetch(client: ClickHouse) -> dict[str, Any]:
         node: Node = client.first
         found: dict[str, Any] = {}
-        for path in ("/zookeeper", "/keeper"):
-            try:
-                rows = node.query(KEEPER_CONFIG, {"path": path})
-            except Unsupported:
-                raise
-            except ClickHouseError as exc:
-                found[path] = exc
-                continue
-            found[path] = {r["name"]: r["value"] for r in rows}
+        try:
+            root = {r["name"] for r in node.query(KEEPER_CONFIG, {"path": "/"})}
+        except Unsupported:
+            raise
+        except ClickHouseError as exc:
+            return {"/zookeeper": exc}
+        for path in ("/zookeeper", "/keeper"):  # /keeper/config: ClickHouse Keeper's own view of its ensemble
+            if path.lstrip("/") in root:
+                found[path] = {r["name"]: r["value"] for r in node.query(KEEPER_CONFIG, {"path": path})}
         return found
 
     seen = ctx.fact("keeper-config", fetch)
-    zk = seen.get("/zookeeper")
+    zk = seen.get("/zookeeper", {})
     if isinstance(zk, BaseException):
         return undecided(f"ClickHouse cannot read ZooKeeper/Keeper: {zk}", node=c.first.name)
     configured = [str(x) for x in ctx.config().get("keeper") or []]

@@ -14,7 +14,7 @@ GIB = 1024**3
 RUNNING_QUERIES = statement("running-queries", "SELECT value FROM system.metrics WHERE metric = 'Query'")
 QUERY_LATENCY = statement(
     "query-latency", "SELECT count() AS queries, quantile({q})(query_duration_ms) AS ms FROM system.query_log "
-                     "WHERE toUInt8(type) = 2 AND event_time > now() - {window} AND client_name != 'readiness'",
+                     "WHERE toUInt8(type) = 2 AND event_time > now() - {window} AND client_name NOT LIKE '%readiness%'",
     needs=["system.query_log.client_name"],
     instead="query_log is off on this node: enable <query_log> in the server config (and log_queries = 1), or read "
             "the p95 query duration from your monitoring",

@@ -187,6 +187,7 @@ class Node:
         self.host = ""
         self.uptime = 0
         self._lock = threading.Lock()
+        self._columns_lock = threading.Lock()
         self._columns: dict[str, set[str]] | None = None
         # max_execution_time first: with readonly=1 already applied, a server may refuse to change it.
         settings = {"max_execution_time": max(1, math.ceil(timeout)), "readonly": 1}
@@ -218,7 +219,10 @@ class Node:
         return ".".join(str(x) for x in self.version_tuple[:2]) or self.version
 
     def execute(self, sql: str) -> list[dict[str, Any]]:
-        """Run SQL text on this node; rows as dicts.  Errors become one-line ``ClickHouseError``s naming the node."""
+        """Run SQL text on this node; rows as dicts.  Errors become one-line ``ClickHouseError``s naming the node.
+
+        clickhouse-driver drops the connection after any error and opens a new one for the next query, so probes
+        avoid statements that are expected to fail (they check system.tables/columns first)."""
         with self._lock:
             self.queries += 1
             try:
@@ -230,12 +234,13 @@ class Node:
 
     def columns(self) -> dict[str, set[str]]:
         """The node's system tables and their columns, read once."""
-        if self._columns is None:
-            found: dict[str, set[str]] = {}
-            for row in self.execute(SYSTEM_COLUMNS.render()):
-                found.setdefault(row["table"], set()).add(row["name"])
-            self._columns = found
-        return self._columns
+        with self._columns_lock:
+            if self._columns is None:
+                found: dict[str, set[str]] = {}
+                for row in self.execute(SYSTEM_COLUMNS.render()):
+                    found.setdefault(row["table"], set()).add(row["name"])
+                self._columns = found
+            return self._columns
 
     def missing(self, needs: Iterable[str]) -> list[str]:
         have = self.columns()
