@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from readiness.clients.clickhouse import (
+    KEEPER_EXCEPTION,
     ClickHouse,
     ClickHouseError,
     Node,
@@ -360,7 +361,9 @@ def keeper_quorum(ctx: Any, p: dict[str, Any]) -> Verdict:
 
     seen = ctx.fact("keeper-config", fetch)
     zk = seen.get("/zookeeper", {})
-    if isinstance(zk, BaseException):
+    if isinstance(zk, ClickHouseError):
+        if zk.code == KEEPER_EXCEPTION:
+            return failed(f"ClickHouse has no Keeper/ZooKeeper session: {zk}", node=c.first.name)
         return undecided(f"ClickHouse cannot read ZooKeeper/Keeper: {zk}", node=c.first.name)
     configured = [str(x) for x in ctx.config().get("keeper") or []]
     members = _ensemble(zk.get("config", "") or "")
@@ -401,12 +404,18 @@ def keeper_quorum(ctx: Any, p: dict[str, Any]) -> Verdict:
     if wrong:
         return failed("Keeper/ZooKeeper nodes not in the quorum: " + ", ".join(f"{k} {v}" for k, v in wrong.items()),
                       voters=count, **evidence)
-    sessions, bad = split(on_nodes(ctx, KEEPER_CONFIG, {"path": "/"}))
-    if bad:
-        return failed("ClickHouse nodes without a Keeper/ZooKeeper session: "
-                      + "; ".join(f"{n}: {why}" for n, why in bad.items()), voters=count, **evidence)
-    return passed(f"{count} voting Keeper/ZooKeeper nodes, all in the quorum; {len(sessions)} ClickHouse node(s) "
-                  "connected", voters=count, **evidence)
+    sessions = on_nodes(ctx, KEEPER_CONFIG, {"path": "/"})
+    # Nodes that do not answer at all are clickhouse.reachable's finding; here, those that answer without a session.
+    lost = {n: v for n, v in sessions.items() if isinstance(v, ClickHouseError) and n not in c.down}
+    if any(v.code != KEEPER_EXCEPTION for v in lost.values()):
+        return unanswered({n: str(v).removeprefix(f"{n}: ") for n, v in lost.items()})
+    if lost:
+        return failed("ClickHouse nodes without a Keeper/ZooKeeper session: " + "; ".join(map(str, lost.values())),
+                      voters=count, **evidence)
+    note = f" ({len(c.down)} not answering: see clickhouse.reachable)" if c.down else ""
+    connected = len(sessions) - len(c.down)
+    return passed(f"{count} voting Keeper/ZooKeeper nodes, all in the quorum; {connected} ClickHouse node(s) "
+                  f"connected{note}", voters=count, **evidence)
 
 
 @probe("clickhouse.query", target="clickhouse", params={

@@ -49,6 +49,37 @@ class Deployment:
         raise TimeoutError(f"replicas did not reach {replicas} active")
 
 
+    def wait_keeper(self, timeout: float = 30.0) -> None:
+        """Until every node can read ZooKeeper again."""
+        end = time.monotonic() + timeout
+        for n in self.nodes:
+            while True:
+                try:
+                    n.sql("SELECT count() FROM system.zookeeper WHERE path = '/'")
+                    break
+                except Exception:
+                    if time.monotonic() > end:
+                        raise
+                    time.sleep(0.1)
+
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Until no replicated table on any node is read-only, session-expired or missing an active replica."""
+        end = time.monotonic() + timeout
+        for n in self.nodes:
+            while True:
+                try:
+                    bad = n.sql("SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired "
+                                "OR active_replicas < total_replicas")[0][0][0]
+                except Exception:
+                    bad = -1
+                if bad == 0:
+                    break
+                if time.monotonic() > end:
+                    raise TimeoutError(f"replicas on {n.name} did not recover")
+                time.sleep(0.2)
+
+
 def _keep_logs(servers: list[Any], label: str) -> None:
     for s in servers:
         s.keep_log(ARTIFACTS / "clickhouse", label)

@@ -30,10 +30,16 @@ DEFAULT_PORT, DEFAULT_TLS_PORT = 9000, 9440
 # Server error codes that mean "these credentials may not log in": unknown user, wrong or required password,
 # address not allowed, authentication failed.
 AUTH_REFUSED = (192, 193, 194, 195, 516)
+KEEPER_EXCEPTION = 999  # the server's Keeper/ZooKeeper session failed
 
 
 class ClickHouseError(TargetUnavailable):
-    """A node refused, failed or did not answer; the message names the node and says why in one line."""
+    """A node refused, failed or did not answer; the message names the node and says why in one line.  ``code`` is
+    the server's error code when the server answered with an error."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class Unsupported(ClickHouseError):
@@ -228,7 +234,7 @@ class Node:
             try:
                 rows, columns = self._client.execute(sql, with_column_types=True)
             except Exception as exc:  # driver, socket and server errors alike: say which node and why
-                raise ClickHouseError(f"{self.name}: {_why(exc)}") from exc
+                raise ClickHouseError(f"{self.name}: {_why(exc)}", getattr(exc, "code", None)) from exc
         names = [c[0] for c in columns]
         return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -316,8 +322,7 @@ class ClickHouse:
         try:
             other.open()
         except ClickHouseError as exc:
-            code = getattr(exc.__cause__, "code", None)
-            if code in AUTH_REFUSED:
+            if exc.code in AUTH_REFUSED:
                 return str(exc).removeprefix(f"{node.name}: ")
             if "not read-only" in str(exc):
                 return None
