@@ -126,14 +126,18 @@ def uncovered(ctx: Any) -> list[str]:
     return ctx.fact("cluster-uncovered", fetch)  # type: ignore[no-any-return]
 
 
-def every_node(ctx: Any, findings: Mapping[str, Any], bad: Mapping[str, str], fail_text: str, pass_text: str,
-               **evidence: Any) -> Verdict:
-    """The common judgement of a per-node item: fail on any finding, error when a node (or a cluster host) was
-    not seen, pass only when every node was seen and none had a finding."""
+def every_node(ctx: Any, checked: Iterable[str], findings: Mapping[str, Any], bad: Mapping[str, str],
+               fail_text: str, pass_text: str, **evidence: Any) -> Verdict:
+    """The common judgement of a per-node item: fail on any finding; error when a configured node (or a host of the
+    cluster) was not judged; pass only when every node was judged (``checked``) and none had a finding."""
     if findings:
         return failed(fail_text, findings=dict(findings), nodes_not_checked=dict(bad), **evidence)
     if bad:
         return unanswered(bad)
+    judged = set(checked)
+    unseen = [n for n in ctx.client.all_names if n not in judged]
+    if unseen or not judged:
+        return undecided(f"nothing to judge from {', '.join(unseen) or 'any node'}", **evidence)
     missing = uncovered(ctx)
     if missing:
         return undecided(f"checked {', '.join(ctx.client.all_names)} only: the cluster's nodes {', '.join(missing)} "
@@ -274,7 +278,7 @@ def replica_health(ctx: Any, p: dict[str, Any]) -> Verdict:
     first = next(iter(findings.items()), None)
     text = (f"{sum(len(v) for v in findings.values())} unhealthy replicated table(s), e.g. {first[0]}: {first[1][0]}"
             if first else "")
-    return every_node(ctx, findings, bad, text,
+    return every_node(ctx, ok, findings, bad, text,
                       f"{tables} replicated table(s) healthy on {len(ok)} node(s) (delay < {p['max_delay_s']} s)",
                       replicated_tables=tables)
 
@@ -307,7 +311,7 @@ def replicated_engines(ctx: Any, p: dict[str, Any]) -> Verdict:
         for t, nodes in lonely.items():
             findings.setdefault("missing on some nodes", []).append(f"{t} exists only on {', '.join(nodes)}")
     first = next(iter(findings.values()), [""])[0]
-    return every_node(ctx, findings, bad, f"tables not replicated across cluster {name}: {first}"
+    return every_node(ctx, ok, findings, bad, f"tables not replicated across cluster {name}: {first}"
                       + (f" and {sum(map(len, findings.values())) - 1} more" if sum(map(len, findings.values())) > 1
                          else ""),
                       f"{len(where)} product table(s) use Replicated* engines on every node", tables=sorted(where))
@@ -456,5 +460,5 @@ def query(ctx: Any, p: dict[str, Any]) -> Verdict:
         node, v = next(iter(wrong.items()))
         return undecided(f"{node}: {v.message}", values=values)
     shown = sorted({str(v) for v in values.values()})
-    return every_node(ctx, {}, bad, "", f"{p['name']} is {', '.join(shown)} on every node", values=values,
+    return every_node(ctx, values, {}, bad, "", f"{p['name']} is {', '.join(shown)} on every node", values=values,
                       expected=p["expect"].describe())

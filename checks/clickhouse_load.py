@@ -33,7 +33,9 @@ SETTINGS = statement("settings", "SELECT name, value FROM system.settings WHERE 
                      example={"names": ["async_insert", "wait_for_async_insert"]})
 RESOURCES = statement(
     "resources", "SELECT metric, value FROM system.asynchronous_metrics WHERE metric IN ('OSMemoryTotal', "
-                 "'CGroupMemoryTotal', 'CGroupMaxCPU') OR metric LIKE 'OSUserTimeCPU%'")
+                 "'CGroupMemoryTotal', 'CGroupMaxCPU') OR metric LIKE 'OSUserTimeCPU%'",
+    needs=["system.asynchronous_metrics"],
+    instead="check each node's CPU and memory limits (kubectl describe pod, or the VM size) and attest")
 SERVER_MEMORY = statement(
     "server-memory", "SELECT name, value FROM system.server_settings WHERE name IN ('max_server_memory_usage', "
                      "'max_server_memory_usage_to_ram_ratio')",
@@ -49,7 +51,7 @@ def running_queries(ctx: Any, p: dict[str, Any]) -> Verdict:
     running = {node: max(0, int(rows[0]["value"]) - 1) if rows else 0 for node, rows in ok.items()}
     findings = {n: f"{v} running queries" for n, v in running.items() if v >= p["max"]}
     text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + f" (want < {p['max']}): queries queue and time out"
-    return every_node(ctx, findings, bad, text, f"{max(running.values(), default=0)} running queries at most "
+    return every_node(ctx, running, findings, bad, text, f"{max(running.values(), default=0)} running queries at most "
                                                 f"(< {p['max']})", running=running)
 
 
@@ -73,7 +75,8 @@ def query_latency(ctx: Any, p: dict[str, Any]) -> Verdict:
         if ms >= p["max_ms"]:
             findings[node] = f"{label} query duration {ms / 1000:.2f} s over {rows[0]['queries']} queries"
     text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + f" (want < {p['max_ms'] / 1000:g} s)"
-    return every_node(ctx, findings, bad, text, f"{label} query duration below {p['max_ms'] / 1000:g} s", latency=seen)
+    return every_node(ctx, seen, findings, bad, text, f"{label} query duration below {p['max_ms'] / 1000:g} s",
+                      latency=seen)
 
 
 @probe("clickhouse.ingestion-delay", target="clickhouse", params={
@@ -137,7 +140,7 @@ def system_tables(ctx: Any, p: dict[str, Any]) -> Verdict:
     findings = {n: f for n, f in findings.items() if f}
     first = next(iter(findings.items()), None)
     text = f"{first[0]}: {'; '.join(first[1])}: diagnosing an incident will need them" if first else ""
-    return every_node(ctx, findings, bad, text, f"system.{', system.'.join(p['tables'])} readable on every node",
+    return every_node(ctx, ok, findings, bad, text, f"system.{', system.'.join(p['tables'])} readable on every node",
                       tables=ok)
 
 
@@ -169,7 +172,8 @@ def settings(ctx: Any, p: dict[str, Any]) -> Verdict:
             findings[node] = wrong
     text = "; ".join(f"{n}: {', '.join(w)}" for n, w in findings.items()) + " (want " + ", ".join(
         f"{k} = {v}" for k, v in want.items()) + f" for {user})"
-    return every_node(ctx, findings, bad, text, ", ".join(f"{k} = {v}" for k, v in want.items()) + f" for {user}",
+    wanted = ", ".join(f"{k} = {v}" for k, v in want.items())
+    return every_node(ctx, [n for n in seen if n not in bad], findings, bad, text, f"{wanted} for {user}",
                       settings=seen, user=user)
 
 
@@ -209,7 +213,7 @@ def node_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
             findings[node] = " and ".join(short)
     text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + (
         f" (want >= {p['min_cpus']:g} vCPU and >= {p['min_memory_gb']:g} GiB)")
-    return every_node(ctx, findings, bad, text, f"every node has >= {p['min_cpus']:g} vCPU and "
+    return every_node(ctx, seen, findings, bad, text, f"every node has >= {p['min_cpus']:g} vCPU and "
                                                 f">= {p['min_memory_gb']:g} GiB", resources=seen)
 
 

@@ -89,7 +89,7 @@ def users(ctx: Any, p: dict[str, Any]) -> Verdict:
             findings[node] = found
     first = next(iter(findings.items()), None)
     text = f"{first[0]}: {'; '.join(first[1])}" if first else ""
-    return every_node(ctx, findings, bad, text, f"every user has a password and a host restriction; {app} holds "
+    return every_node(ctx, ok, findings, bad, text, f"every user has a password and a host restriction; {app} holds "
                                                 f"{', '.join(p['app_needs'])} and no admin rights",
                       app_user=app, users={n: [r["name"] for r in rows] for n, rows in ok.items()})
 
@@ -138,5 +138,5 @@ def row_policies(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not findings and not bad and not ok:
         return undecided("no node answered")
     count = sum(len(v) for v in listed.values())
-    return every_node(ctx, findings, bad, text, f"{count} row polic{'y' if count == 1 else 'ies'}, none on the "
+    return every_node(ctx, ok, findings, bad, text, f"{count} row polic{'y' if count == 1 else 'ies'}, none on the "
                                                 f"product's tables for {app}", policies=listed, app_user=app)

@@ -90,7 +90,7 @@ def disks(ctx: Any, p: dict[str, Any]) -> Verdict:
     text = f"{first[0]}: {first[1][0]} (want < {p['max_used']:.0%})" if first else ""
     if not usage and not findings and not bad:
         return undecided("no local disk in system.disks", nodes=list(ok))
-    return every_node(ctx, findings, bad, text, f"every local disk below {p['max_used']:.0%} used", usage=usage)
+    return every_node(ctx, ok, findings, bad, text, f"every local disk below {p['max_used']:.0%} used", usage=usage)
 
 
 @probe("clickhouse.ssd", target="clickhouse")
@@ -116,6 +116,7 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
     bad.update(bad_limits)
     findings: dict[str, list[str]] = {}
     worst: dict[str, str] = {}
+    judged = []
     for node, rows in top.items():
         if node not in limits:
             continue
@@ -123,6 +124,7 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
         if p["limit"] not in server:
             bad[node] = f"{p['limit']} is not in system.merge_tree_settings"
             continue
+        judged.append(node)
         own = {}
         for t in tables.get(node, []):
             m = re.search(rf"\b{p['limit']}\s*=\s*(\d+)", t["engine_full"])
@@ -138,8 +140,8 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
     first = next(iter(findings.items()), None)
     text = (f"{first[0]}: {first[1][0]} (want < {p['max_ratio']:.0%}): merges are not keeping up with inserts"
             if first else "")
-    return every_node(ctx, findings, bad, text, f"busiest partitions below {p['max_ratio']:.0%} of {p['limit']}",
-                      busiest=worst)
+    return every_node(ctx, judged, findings, bad, text,
+                      f"busiest partitions below {p['max_ratio']:.0%} of {p['limit']}", busiest=worst)
 
 
 @probe("clickhouse.mutations", target="clickhouse", params={
@@ -163,7 +165,7 @@ def mutations(ctx: Any, p: dict[str, Any]) -> Verdict:
                     f"{r['age_s']} s, {r['parts_to_do']} parts to do{reason}")
     first = next(iter(findings.items()), None)
     text = f"{first[0]}: {first[1][0]}" if first else ""
-    return every_node(ctx, findings, bad, text, f"no mutation pending for more than {p['max_age_s']} s "
+    return every_node(ctx, ok, findings, bad, text, f"no mutation pending for more than {p['max_age_s']} s "
                                                 f"({pending} pending in all)", pending=pending)
 
 
@@ -248,7 +250,7 @@ def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
     first = next(iter(findings.items()), None)
     text = (f"no TTL on {', '.join(first[1])} ({first[0]}): traces are kept forever and the disk fills up"
             if first else "")
-    return every_node(ctx, findings, bad, text, f"TTL set on {', '.join(sorted(seen))}", tables=sorted(seen))
+    return every_node(ctx, ok, findings, bad, text, f"TTL set on {', '.join(sorted(seen))}", tables=sorted(seen))
 
 
 @probe("clickhouse.system-logs", target="clickhouse", params={
@@ -277,5 +279,5 @@ def system_logs(ctx: Any, p: dict[str, Any]) -> Verdict:
                                                  f"data ({_gib(product)})")
     first = next(iter(findings.items()), None)
     text = f"{first[0]}: {'; '.join(first[1])}: system logs grow without bound" if first else ""
-    return every_node(ctx, findings, bad, text, "every system log table has a TTL and the system database is "
-                                                "within bounds", **evidence)
+    return every_node(ctx, [n for n in logs if n in sizes], findings, bad, text,
+                      "every system log table has a TTL and the system database is within bounds", **evidence)

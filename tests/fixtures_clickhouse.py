@@ -132,7 +132,7 @@ def ch_single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         node.sql("ALTER TABLE default.traces DELETE WHERE value = 3")  # stays pending: merges are stopped
         ch.migrations(node, dirty_last=True)
         ch.runs(node, delay_s=120)
-        ch.slow_queries(node, 8, 2.5)
+        ch.slow_queries(node, 20, 2.5)
         ch.flush_logs(node)
         yield Deployment([node], zk, "solo")
     finally:

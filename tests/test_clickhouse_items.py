@@ -72,7 +72,7 @@ EXPECTED = [
     ("single", "langfuse", "clickhouse.stuck-mutations", "pass", "(1 pending in all)"),
     ("cluster", "langfuse", "clickhouse.query-concurrency", "pass", "0 running queries at most (< 100)"),
     ("cluster", "langfuse", "clickhouse.query-latency", "pass", "p95 query duration below 2 s"),
-    ("single", "langfuse", "clickhouse.query-latency", "fail", "p95 query duration 2.50 s"),
+    ("single", "langfuse", "clickhouse.query-latency", "fail", "p95 query duration 2.5"),
     ("cluster", "langsmith", "clickhouse.ingestion-delay", "pass", "p95 ingestion delay is 2 s (< 60 s)"),
     ("single", "langsmith", "clickhouse.ingestion-delay", "fail", "p95 ingestion delay is 120 s (want < 60 s)"),
     ("cluster", "langfuse", "clickhouse.ingestion-delay", "skipped", "applies to langsmith only"),

@@ -312,7 +312,7 @@ class ClickHouse:
             with ThreadPoolExecutor(len(self.nodes)) as pool:
                 for node, value in zip(self.nodes, pool.map(one, self.nodes), strict=True):
                     out[node.name] = value
-        return {name: out[name] for name in [e.name for e in endpoints(self.config)] if name in out}
+        return {name: out[name] for name in self.all_names}
 
     def try_login(self, node: Node, user: str, password: str = "") -> str | None:
         """Open a separate session on ``node`` as ``user``: None when the server lets it in, else why it refused.
