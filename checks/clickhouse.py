@@ -158,11 +158,11 @@ def replicated(engine: str) -> bool:
 
 
 def has_replication(ctx: Any) -> bool | None:
-    """True when any node holds replicated tables; None when no node could be read."""
-    ok, _ = split(on_nodes(ctx, REPLICAS))
-    if not ok:
-        return None
-    return any(rows for rows in ok.values())
+    """True when any node holds replicated tables; None when that cannot be ruled out (a node could not be read)."""
+    ok, bad = split(on_nodes(ctx, REPLICAS))
+    if any(rows for rows in ok.values()):
+        return True
+    return None if bad or not ok else False
 
 
 # --- probes ------------------------------------------------------------------------------------------------------

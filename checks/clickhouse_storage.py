@@ -15,7 +15,6 @@ from readiness.checks.clickhouse import (
     on_nodes,
     selected,
     split,
-    unanswered,
 )
 
 from readiness.clients.clickhouse import ClickHouse, Ident, Node, statement
@@ -217,14 +216,12 @@ def data_volume(ctx: Any, p: dict[str, Any]) -> Verdict:
     ok, bad = split(on_nodes(ctx, BYTES_PER_DATABASE))
     held = {node: _bytes(rows)[0] for node, rows in ok.items()}
     findings = {n: f"holds {_gib(b)} of data" for n, b in held.items() if b >= p["max_gb"] * GIB}
-    if findings:
-        node, text = next(iter(findings.items()))
-        return failed(f"{node} {text} on a single unreplicated node (want < {p['max_gb']} GiB): move to a replicated "
-                      "or managed ClickHouse", data={n: _gib(b) for n, b in held.items()})
-    if bad:
-        return unanswered(bad)
-    return passed(f"{', '.join(_gib(b) for b in held.values())} of data (< {p['max_gb']} GiB)",
-                  data={n: _gib(b) for n, b in held.items()})
+    first = next(iter(findings.items()), None)
+    text = (f"{first[0]} {first[1]} on a single unreplicated node (want < {p['max_gb']} GiB): move to a replicated or "
+            "managed ClickHouse" if first else "")
+    sizes = {n: _gib(b) for n, b in held.items()}
+    return every_node(ctx, held, findings, bad, text, f"{', '.join(sizes.values())} of data (< {p['max_gb']} GiB)",
+                      data=sizes)
 
 
 @probe("clickhouse.ttl", target="clickhouse", params={
