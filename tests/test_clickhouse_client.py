@@ -133,3 +133,43 @@ def test_a_node_url_missing_from_the_targets_keeps_per_node_items_from_passing(t
         assert r.status == "error", r.message
         assert "are not in the target (list every node in 'urls')" in r.message
         assert len(r.evidence["not_checked"]) == 2
+
+
+def test_a_user_whose_profile_is_already_read_only_can_audit(tmp_path, ch_cluster):
+    target = ch_cluster.target(urls=[n.url(user="auditor") for n in ch_cluster.nodes])
+    client = chc.connect(target["clickhouse"], 2.0)
+    try:
+        assert client.first.execute("SELECT value FROM system.settings WHERE name = 'readonly'") == [{"value": "1"}]
+    finally:
+        chc.close(client)
+    results, _ = audit(tmp_path, target, ["clickhouse.reachable", "clickhouse.replica-health"])
+    assert [results[i].status for i in ("clickhouse.reachable", "clickhouse.replica-health")] == ["pass", "pass"]
+
+
+def test_help_validate_and_list_do_not_import_the_clickhouse_driver_or_chdb():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom readiness.cli import main\n"
+            "for argv in (['--help'], ['validate'], ['list'], ['probes']):\n"
+            "    sys.argv = ['readiness', *argv]\n"
+            "    try:\n        main()\n    except SystemExit:\n        pass\n"
+            "print('HEAVY:' + ','.join(m for m in ('clickhouse_driver', 'chdb') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "clickhouse.keeper-quorum" in proc.stdout  # the probes were loaded and listed
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY:", proc.stderr
+
+
+def test_the_demo_node_starts_and_shows_its_planted_findings(tmp_path):
+    from readiness.demo.clickhouse import start_demo
+
+    servers, entry = start_demo(tmp_path / "demo")
+    try:
+        results, _ = audit(tmp_path, {"clickhouse": entry}, ["clickhouse"], preset="langfuse")
+    finally:
+        for s in servers:
+            s.stop()
+    status = {i: r.status for i, r in results.items() if i.startswith("clickhouse.")}
+    assert status["clickhouse.reachable"] == "pass"
+    assert status["clickhouse.permissions"] == status["clickhouse.migrations-clean"] == "fail"
+    assert status["clickhouse.replicas"] == "fail"

@@ -30,6 +30,7 @@ DEFAULT_PORT, DEFAULT_TLS_PORT = 9000, 9440
 # Server error codes that mean "these credentials may not log in": unknown user, wrong or required password,
 # address not allowed, authentication failed.
 AUTH_REFUSED = (192, 193, 194, 195, 516)
+READONLY = 164  # "Cannot ... in readonly mode"
 KEEPER_EXCEPTION = 999  # the server's Keeper/ZooKeeper session failed
 
 
@@ -208,7 +209,15 @@ class Node:
                               client_name="readiness", **kwargs)
 
     def open(self) -> Node:
-        row = self.query(IDENTITY)[0]
+        try:
+            row = self.query(IDENTITY)[0]
+        except ClickHouseError as exc:
+            # A user whose profile is already readonly=1 may not change settings on newer releases (18.16 ignores
+            # the attempt): it is read-only anyway, so retry without them; the socket timeout still bounds queries.
+            if exc.code != READONLY or not self._client.settings:
+                raise
+            self._client.settings = {}
+            row = self.query(IDENTITY)[0]
         self.version, self.host, self.uptime = str(row["version"]), str(row["host"]), int(row["uptime"])
         if int(row["readonly"]) < 1:
             self.close()

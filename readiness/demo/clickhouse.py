@@ -28,7 +28,8 @@ APP_PASSWORD = "ch-app-pw"
 
 @dataclass
 class Users:
-    """Who may log in.  ``open_default``: the stock ``default`` user, passwordless and open to ::/0 (a finding)."""
+    """Who may log in: ``default`` (the admin), ``app`` (the product's user) and ``auditor`` (a readonly=1 profile).
+    ``open_default``: the stock ``default`` user, passwordless and open to ::/0 (a finding)."""
 
     open_default: bool = False
     admin_password: str = ADMIN_PASSWORD
@@ -50,11 +51,14 @@ class Users:
       <background_schedule_pool_size>4</background_schedule_pool_size>
       <log_queries>1</log_queries>
     </default>
+    <readonly><readonly>1</readonly><log_queries>1</log_queries></readonly>
   </profiles>
   <users>
     {default}
     <app><password>{escape(self.app_password)}</password><networks>{local}</networks>
       <profile>default</profile><quota>default</quota></app>
+    <auditor><password>{escape(self.app_password)}</password><networks>{local}</networks>
+      <profile>readonly</profile><quota>default</quota></auditor>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows>
     <read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
@@ -143,7 +147,7 @@ class Node:
     def url(self, user: str = "default", password: str | None = None, database: str = "default") -> str:
         if password is None:
             password = "" if (user == "default" and self.users.open_default) else (
-                self.users.admin_password if user == "default" else self.users.app_password)
+                self.users.admin_password if user == "default" else self.users.app_password)  # app and auditor
         auth = f"{user}:{password}@" if password else f"{user}@"
         return f"clickhouse://{auth}127.0.0.1:{self.port}/{database}"
 
