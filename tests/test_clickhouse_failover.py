@@ -3,9 +3,18 @@ started again afterwards so the other tests see the healthy cluster whatever the
 
 from __future__ import annotations
 
+import re
+import socket
+
 from helpers import audit
 
 from readiness.demo.clickhouse import _wait_serving
+
+
+def _mode(port: int) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"srvr")
+        return re.search(rb"Mode: (\w+)", sock.recv(4096)).group(1).decode()  # type: ignore[union-attr]
 
 
 def test_a_stopped_replica_fails_replica_health_and_reachability(tmp_path, ch_cluster):
@@ -35,7 +44,9 @@ def test_replica_health_passes_again_once_the_replica_is_back(tmp_path, ch_clust
 
 
 def test_a_stopped_zookeeper_member_fails_the_quorum_item(tmp_path, ch_cluster):
-    member = ch_cluster.zookeeper.servers[2]
+    # A follower: stopping the leader forces an election, which expires every session for ~10 s on 18.16.
+    index = next(i for i, port in enumerate(ch_cluster.zookeeper.ports) if _mode(port) == "follower")
+    member = ch_cluster.zookeeper.servers[index]
     member.stop()
     try:
         ch_cluster.wait_keeper()  # the nodes whose session was on that member move to another
@@ -46,7 +57,7 @@ def test_a_stopped_zookeeper_member_fails_the_quorum_item(tmp_path, ch_cluster):
         ch_cluster.wait_healthy()
     r = results["clickhouse.keeper-quorum"]
     assert r.status == "fail", r.message
-    port = ch_cluster.zookeeper.ports[2]
+    port = ch_cluster.zookeeper.ports[index]
     assert f"Keeper/ZooKeeper nodes not in the quorum: 127.0.0.1:{port} down" in r.message
     roles = r.evidence["roles"]
     assert roles.pop(f"127.0.0.1:{port}").startswith("down (")

@@ -229,7 +229,7 @@ def node(workdir: Path, name: str, *, users: Users | None = None, port: int | No
         _remote_servers(clusters or {}),
     ]
     if zk:
-        parts.append(f"<zookeeper>{zk}<session_timeout_ms>6000</session_timeout_ms></zookeeper>")
+        parts.append(f"<zookeeper>{zk}<session_timeout_ms>3000</session_timeout_ms></zookeeper>")
     if macros:
         parts.append("<macros>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in macros.items()) + "</macros>")
     if query_log:
@@ -251,7 +251,8 @@ def cluster(workdir: Path, zk: ZooKeeper, replicas: int = 3, name: str = "readin
     clusters = {name: [ports], f"{name}_two_shards": [ports[: (replicas + 1) // 2], ports[(replicas + 1) // 2:]]}
     nodes = [node(workdir, f"replica{i + 1}", users=users, port=ports[i], zookeeper_hosts=zk.hosts(),
                   clusters=clusters, macros={"shard": "01", "replica": f"replica{i + 1}", "cluster": name},
-                  timezone=timezone) for i in range(replicas)]
+                  timezone=timezone, merge_tree={"zookeeper_session_expiration_check_period": 2})
+             for i in range(replicas)]  # a replica notices a lost Keeper session within 2 s, not 60
     return start_all(nodes)
 
 
