@@ -21,6 +21,7 @@ from readiness.clients.clickhouse import (
     Node,
     Statement,
     Unsupported,
+    endpoints,
     statement,
 )
 from readiness.matchers import compare
@@ -108,8 +109,6 @@ def uncovered(ctx: Any) -> list[str]:
     rows = cluster_rows(ctx)
 
     def fetch(c: ClickHouse) -> list[str]:
-        from readiness.clients.clickhouse import endpoints
-
         eps = endpoints(c.config)
         names = {n.name: n.host for n in c.nodes}
         seen = [(ep.port, {ep.host, _resolve(ep.host), names.get(ep.name, "")}) for ep in eps]

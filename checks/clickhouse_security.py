@@ -98,7 +98,7 @@ def _users_old(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Releases without system.users (before 20.4): try each of try_users with an empty password."""
     c: ClickHouse = ctx.client
 
-    def fetch(client: ClickHouse) -> dict[str, dict[str, str | None]]:
+    def fetch(client: ClickHouse) -> dict[str, Any]:
         def one(node: Node) -> dict[str, str | None]:
             return {user: client.try_login(node, user) for user in p["try_users"]}
         return client.each(one)

@@ -12,12 +12,11 @@ clickhouse-driver is imported only when a connection opens, never when a probe m
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -145,7 +144,7 @@ def parse_url(url: str, config: Mapping[str, Any]) -> Endpoint:
     return Endpoint(
         host=parts.hostname, port=port or (DEFAULT_TLS_PORT if secure else DEFAULT_PORT),
         user=unquote(parts.username) if parts.username else (config.get("user") or "default"),
-        password=config.get("password") if config.get("password") is not None else unquote(parts.password or ""),
+        password=str(config["password"]) if config.get("password") is not None else unquote(parts.password or ""),
         database=database, secure=secure, options=dict(parse_qsl(parts.query)),
     )
 
@@ -185,7 +184,7 @@ class Node:
     """One server: its own connection (used by one thread at a time), what it is, and what its system tables hold."""
 
     def __init__(self, endpoint: Endpoint, timeout: float, config: Mapping[str, Any]):
-        from clickhouse_driver import Client  # heavy: only when a connection opens
+        from clickhouse_driver import Client  # type: ignore[import-untyped]  # heavy: only when a connection opens
 
         self.endpoint = endpoint
         self.name = endpoint.name
@@ -390,33 +389,3 @@ def connect(config: dict[str, Any], timeout: float) -> ClickHouse:
 def close(client: ClickHouse) -> None:
     for node in client.nodes:
         node.close()
-
-
-def ident(name: str) -> Ident:
-    return Ident(name)
-
-
-def split_name(qualified: str, default_db: str) -> tuple[str, str]:
-    """``db.table`` (or ``table``, in the default database)."""
-    db, dot, table = qualified.partition(".")
-    return (db, table) if dot else (default_db, db)
-
-
-def age_seconds(when: Any, now: dt.datetime) -> float | None:
-    if not isinstance(when, dt.datetime) or when.year < 1971:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return (now - when).total_seconds()
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def text_list(values: Sequence[Any]) -> str:
-    return ", ".join(str(v) for v in values)

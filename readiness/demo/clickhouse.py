@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ class Node:
 
     def admin(self) -> Any:
         """A read-write clickhouse-driver client as the admin, for setting up schema and data."""
-        from clickhouse_driver import Client
+        from clickhouse_driver import Client  # type: ignore[import-untyped]
 
         password = "" if self.users.open_default else self.users.admin_password
         return Client(host="127.0.0.1", port=self.port, user="default", password=password, connect_timeout=5,
@@ -188,7 +188,7 @@ def _wait_ready(node: Node, timeout: float = 60.0) -> None:
             time.sleep(0.1)
 
 
-def _remote_servers(clusters: dict[str, Sequence[Sequence[int]]]) -> str:
+def _remote_servers(clusters: Mapping[str, Sequence[Sequence[int]]]) -> str:
     out = []
     for name, shards in clusters.items():
         shard_xml = "".join(
@@ -200,7 +200,7 @@ def _remote_servers(clusters: dict[str, Sequence[Sequence[int]]]) -> str:
 
 
 def node(workdir: Path, name: str, *, users: Users | None = None, port: int | None = None,
-         zookeeper_hosts: Iterable[tuple[str, int]] = (), clusters: dict[str, Sequence[Sequence[int]]] | None = None,
+         zookeeper_hosts: Iterable[tuple[str, int]] = (), clusters: Mapping[str, Sequence[Sequence[int]]] | None = None,
          macros: dict[str, str] | None = None, timezone: str = "UTC", query_log: bool = True,
          merge_tree: dict[str, int] | None = None) -> Node:
     """Write a node's config into ``workdir/name`` and return it, not started."""
