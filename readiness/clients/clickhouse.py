@@ -277,10 +277,6 @@ class Node:
                                   f"{', '.join(lacking)}): {stmt.instead or 'check it by hand'}")
         return self.execute(stmt.render(values))
 
-    def value(self, stmt: Statement, values: Mapping[str, Any] | None = None) -> Any:
-        rows = self.query(stmt, values)
-        return next(iter(rows[0].values())) if rows and rows[0] else None
-
     def close(self) -> None:
         self._client.disconnect()
 
