@@ -176,6 +176,10 @@ def version(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every node runs at least the product's minimum ClickHouse version."""
     c: ClickHouse = ctx.client
     versions = {n.name: n.version for n in c.nodes}
+    unclear = {n: v for n, v in versions.items() if compare(v, p["min"]) is None}
+    if unclear:
+        return undecided(f"cannot compare version {', '.join(sorted(set(unclear.values())))} with {p['min']}",
+                         versions=versions)
     old = {n: v for n, v in versions.items() if (compare(v, p["min"]) or 0) < 0}
     if old:
         return failed(f"ClickHouse {', '.join(sorted(set(old.values())))} on {', '.join(old)}; the product needs "

@@ -31,7 +31,7 @@ DISKS = statement("disks", "SELECT name, path, free_space, total_space FROM syst
                   instead=_DISKS_INSTEAD)
 PARTS_PER_PARTITION = statement(
     "parts-per-partition", "SELECT database, table, partition_id, count() AS parts FROM system.parts WHERE active "
-                           "GROUP BY database, table, partition_id ORDER BY parts DESC LIMIT 5")
+                           "GROUP BY database, table, partition_id ORDER BY parts DESC LIMIT 50")
 MERGE_TREE_SETTINGS = statement(
     "merge-tree-settings", "SELECT name, value FROM system.merge_tree_settings "
                            "WHERE name IN ('parts_to_delay_insert', 'parts_to_throw_insert')")
