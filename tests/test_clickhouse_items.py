@@ -208,3 +208,13 @@ def test_the_generic_query_probe_judges_one_value_on_every_node(tmp_path, ch_clu
     assert (results["q.first"].status, results["q.first"].message) == ("fail", "value is 3, expected >= 4")
     assert results["q.rows"].status == "error" and "a check query returns one value" in results["q.rows"].message
     assert results["q.write"].status == "error" and "readonly" in results["q.write"].message.lower()
+
+
+def test_kubernetes_backed_items_say_what_to_check_when_that_target_is_configured(tmp_path, ch_cluster):
+    target = {**ch_cluster.target(), "kubernetes": {"namespace": "observability"}}
+    ids = ["clickhouse.ssd-storage", "clickhouse.memory-vs-limit"]
+    results, _ = audit(tmp_path, target, ids)
+    assert results["clickhouse.ssd-storage"].status == "error"
+    assert "check that the PVCs use an SSD class" in results["clickhouse.ssd-storage"].message
+    r = results["clickhouse.memory-vs-limit"]
+    assert r.status == "error" and NOT_ON_18 in r.message and "max_server_memory_usage" in r.message
