@@ -56,9 +56,13 @@ KINDS: dict[str, TargetKind] = {
             "url": Param("str", _OPT, help="clickhouse://user:password@host:9000/db (clickhouses:// for TLS)"),
             "urls": Param("str-list", _OPT, help="one URL per node, when the nodes are reached separately"),
             "cluster": Param("str", _OPT, help="cluster name in system.clusters"),
+            "user": Param("str", _OPT, help="user (instead of putting it in the URL; default: default)"),
             "password": Param("str", _OPT, help="password (instead of putting it in the URL)"),
+            "database": Param("str", _OPT, help="database (instead of the URL's path; default: default)"),
             "ca_file": Param("path", _OPT, help="CA bundle for clickhouses://"),
             "verify": Param("bool", True, help="verify the server certificate"),
+            "keeper": Param("str-list", _OPT, help="host:port of each Keeper/ZooKeeper node, when the ensemble's "
+                                                   "config does not give their client ports"),
         }, "readiness.clients.clickhouse"),
         TargetKind("s3", {
             "bucket": Param("str"),

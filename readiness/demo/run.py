@@ -20,6 +20,7 @@ from readiness.demo.backend import Backend
 BACKENDS: list[tuple[str, str]] = [
     ("redis", "readiness.demo.redis:demo_backend"),
     ("postgres", "readiness.demo.postgres:demo_backend"),
+    ("clickhouse", "readiness.demo.clickhouse:demo_backend"),
 ]
 PRESET = "langfuse"
 FORMATS = ("json", "html", "junit", "markdown")
