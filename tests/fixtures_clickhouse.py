@@ -53,14 +53,7 @@ class Deployment:
         """Until every node can read ZooKeeper again."""
         end = time.monotonic() + timeout
         for n in self.nodes:
-            while True:
-                try:
-                    n.sql("SELECT count() FROM system.zookeeper WHERE path = '/'")
-                    break
-                except Exception:
-                    if time.monotonic() > end:
-                        raise
-                    time.sleep(0.1)
+            ch.wait_sql(n, "SELECT count() FROM system.zookeeper WHERE path = '/'", max(0.0, end - time.monotonic()))
 
 
     def wait_healthy(self, timeout: float = 60.0) -> None:

@@ -170,18 +170,19 @@ class Node:
     def start(self) -> Node:
         self.server.start(timeout=60)
         wait_port(self.port, timeout=60, proc=self.server.proc, log=self.server.log)
-        _wait_ready(self)
+        wait_sql(self)
         return self
 
     def stop(self) -> None:
         self.server.stop()
 
 
-def _wait_ready(node: Node, timeout: float = 60.0) -> None:
+def wait_sql(node: Node, sql: str = "SELECT 1", timeout: float = 60.0) -> None:
+    """Until ``sql`` runs on the node (it is up; or, with a system.zookeeper query, it reaches Keeper again)."""
     end = time.monotonic() + timeout
     while True:
         try:
-            node.sql("SELECT 1")
+            node.sql(sql)
             return
         except Exception:
             if time.monotonic() > end:
@@ -266,7 +267,7 @@ def start_all(nodes: Sequence[Node]) -> list[Node]:
         for n in nodes:
             assert n.server.port is not None
             wait_port(n.port, timeout=60, proc=n.server.proc, log=n.server.log)
-            _wait_ready(n)
+            wait_sql(n)
     except Exception:
         for n in nodes:
             n.stop()
