@@ -30,11 +30,13 @@ class Result:
     waiver: dict[str, Any] | None = None
     attestation: dict[str, Any] | None = None
     blocking: bool = False
+    attestable: bool = False  # an error the probe declared invisible to it: an attestation may cover it
     traceback: str | None = None  # shown with --debug, never written to reports
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("traceback")
+        out.pop("attestable")
         out["duration_s"] = round(self.duration_s, 6)
         return out
 

@@ -57,6 +57,9 @@ class Verdict:
     status: str
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    # True only on an ``error`` the probe declares beyond its sight (disk usage that SQL cannot see): the one kind of
+    # probed item an attestation may cover.  Never set for an unreachable target, a timeout or a denied permission.
+    attestable: bool = False
 
     def __post_init__(self) -> None:
         if self.status not in VERDICT_STATUSES:
@@ -74,6 +77,11 @@ def failed(message: str, **evidence: Any) -> Verdict:
 def undecided(message: str, **evidence: Any) -> Verdict:
     """The probe could not decide (no permission, unsupported version, missing data): an ``error`` result."""
     return Verdict("error", message, evidence)
+
+
+def unobservable(message: str, **evidence: Any) -> Verdict:
+    """The fact is invisible to this probe by its nature (not a fault): an ``error`` that an attestation may cover."""
+    return Verdict("error", message, evidence, attestable=True)
 
 
 def not_applicable(message: str, **evidence: Any) -> Verdict:

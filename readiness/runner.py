@@ -214,7 +214,9 @@ def _judged(p: Planned, verdict: Verdict | None, error: BaseException | None, tb
                        duration=duration)
     if verdict.status == "skipped" and not verdict.message:
         return _result(p, "error", "probe skipped the item without a reason", duration=duration)
-    return _result(p, verdict.status, verdict.message or verdict.status, verdict.evidence, duration)
+    result = _result(p, verdict.status, verdict.message or verdict.status, verdict.evidence, duration)
+    result.attestable = verdict.status == "error" and verdict.attestable
+    return result
 
 
 def close_sessions(sessions: Mapping[str, Session], wait: float = 2.0) -> None:
