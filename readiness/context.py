@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from readiness.clients import KINDS
+from readiness.clients import connector_for
 
 
 class TargetUnavailable(Exception):
@@ -18,6 +18,15 @@ class TargetUnavailable(Exception):
 
 
 class Session:
+    """One target's shared client and facts.
+
+    The first failure is final: a connection that failed, or any item of the target that timed out (``fail``),
+    makes every waiting and later item of the target end at once with that first cause.  Locks are taken with the
+    item's deadline and give up as soon as the session has failed, so no thread piles up behind a frozen server.
+    """
+
+    _POLL = 0.05  # how often a waiting item looks whether the session has failed meanwhile
+
     def __init__(self, kind: str, config: Mapping[str, Any], timeout: float):
         self.kind = kind
         self.config = config
@@ -30,53 +39,86 @@ class Session:
         self._lock = threading.Lock()
         self._facts: dict[str, tuple[bool, Any]] = {}
         self._fact_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()  # guards _fact_locks only: never held while waiting on a target
 
     @property
-    def client(self) -> Any:
-        with self._lock:
-            if self._failure is not None:
-                raise self._failure
+    def failed(self) -> BaseException | None:
+        return self._failure
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _acquire(self, lock: threading.Lock, deadline: float | None) -> None:
+        """Take ``lock`` before ``deadline``, giving up at once when the session fails meanwhile."""
+        end = time.monotonic() + self.timeout if deadline is None else deadline
+        while not lock.acquire(timeout=self._POLL):
+            self._check()
+            if time.monotonic() >= end:
+                raise TimeoutError(f"timed out waiting for the {self.kind} target's session")
+        if self._failure is not None:
+            lock.release()
+            raise self._failure
+
+    def get_client(self, deadline: float | None = None) -> Any:
+        self._check()
+        self._acquire(self._lock, deadline)
+        try:
             if not self._connected:
-                connector = KINDS[self.kind].connector()
+                connector = connector_for(self.kind)
                 if connector is None:
                     raise TargetUnavailable(f"the {self.kind} target has no client")
                 self.connecting = True
                 try:
                     self._client = connector.connect(dict(self.config), self.timeout)
                 except BaseException as exc:
-                    self._failure = exc
+                    self._failure = self._failure or exc
                     raise
                 finally:
                     self.connecting = False
                 self._connected = True
             return self._client
+        finally:
+            self._lock.release()
 
-    def fact(self, name: str, fetch: Callable[[Any], Any]) -> Any:
+    @property
+    def client(self) -> Any:
+        return self.get_client()
+
+    def fact(self, name: str, fetch: Callable[[Any], Any], deadline: float | None = None) -> Any:
         """``fetch(client)`` once per session; its value (or its exception) is shared by every item."""
-        with self._lock:
+        self._check()
+        with self._guard:
             lock = self._fact_locks.setdefault(name, threading.Lock())
-        with lock:
+        self._acquire(lock, deadline)
+        try:
             if name not in self._facts:
-                client = self.client
+                client = self.get_client(deadline)
                 self.round_trips += 1
                 try:
                     self._facts[name] = (True, fetch(client))
                 except Exception as exc:
                     self._facts[name] = (False, exc)
             ok, value = self._facts[name]
+        finally:
+            lock.release()
         if not ok:
             raise value
         return value
 
-    def poison(self, reason: str) -> None:
-        """Mark the target unusable (an item timed out while connecting); later items fail at once.
+    def fail(self, reason: str) -> None:
+        """Mark the target unusable (an item of it timed out); waiting and later items end at once.
 
-        Plain assignment, no lock: the connecting thread may hold the lock for as long as the target hangs."""
+        Plain assignment, no lock: the thread that hangs may hold the session's locks for as long as it hangs."""
         self._failure = self._failure or TargetUnavailable(reason)
 
+    poison = fail
+
     def close(self) -> None:
+        """Close the client.  The runner calls it once every item is done or abandoned (timed out and reported):
+        a thread still stuck on the connection then ends on its own socket timeout, its result already discarded."""
         if self._connected and self._client is not None:
-            connector = KINDS[self.kind].connector()
+            connector = connector_for(self.kind)
             try:
                 connector.close(self._client)
             except Exception:  # closing is best effort; the verdicts are already made
@@ -115,10 +157,10 @@ class Context:
 
     @property
     def client(self) -> Any:
-        return self.session().client
+        return self.session().get_client(self.deadline)
 
     def fact(self, name: str, fetch: Callable[[Any], Any], kind: str | None = None) -> Any:
-        return self.session(kind).fact(name, fetch)
+        return self.session(kind).fact(name, fetch, self.deadline)
 
     def remaining(self) -> float:
         """Seconds left before this item times out (never below a small floor, for socket timeouts)."""

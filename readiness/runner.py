@@ -76,6 +76,19 @@ def plan(checklist: Checklist, options: Options) -> list[Planned]:
     return out
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """A timeout of any client library (they rarely derive from TimeoutError), or one it wrapped."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, TimeoutError) or any("Timeout" in c.__name__ for c in type(current).__mro__):
+            return True
+        if "timed out" in str(current).lower():
+            return True
+        current, seen = current.__cause__ or current.__context__, seen + 1
+    return False
+
+
 def describe_exception(exc: BaseException) -> str:
     if isinstance(exc, (TargetUnavailable, ConfigError)):
         return str(exc)
@@ -106,7 +119,6 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
     scrub = targets.scrubber()
     started_at = time.monotonic()
     hard_deadline = started_at + options.deadline
-    sessions = {kind: Session(kind, cfg, max(0.2, options.timeout * 0.8)) for kind, cfg in targets.configs.items()}
     results: list[Result | None] = [None] * len(planned)
 
     def finish(index: int, result: Result) -> None:
@@ -128,6 +140,14 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
                                               f"targets file, or --skip {p.item.section})"))
             continue
         jobs.append(_Job(index, p, probe, p.item.timeout or options.timeout))
+
+    # A client's own timeouts follow the longest item timeout of its target (an item's `timeout:` raises them),
+    # a little under it, so the client gives up before the runner reports the item.
+    longest = {kind: options.timeout for kind in targets.configs}
+    for job in jobs:
+        if job.probe.target in longest:
+            longest[job.probe.target] = max(longest[job.probe.target], job.timeout)
+    sessions = {kind: Session(kind, cfg, max(0.2, longest[kind] * 0.8)) for kind, cfg in targets.configs.items()}
 
     done: queue.Queue[tuple[_Job, Verdict | None, BaseException | None, str | None, float]] = queue.Queue()
     todo: queue.Queue[_Job | None] = queue.Queue()
@@ -177,15 +197,25 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
                 else:
                     continue
                 session = sessions.get(j.probe.target or "")
-                if session is not None and session.connecting:
-                    why += f" while connecting to the {session.kind} target"
-                    session.poison(f"the {session.kind} target did not answer (an earlier item timed out "
-                                   f"connecting to it after {j.timeout:g}s)")
+                if session is not None and j.started is not None:
+                    if session.failed is not None and not session.connecting:
+                        why = describe_exception(session.failed)
+                    else:
+                        where = " while connecting to it" if session.connecting else ""
+                        why += f" while connecting to the {session.kind} target" if session.connecting else ""
+                        # The first timeout is final for the target: its waiting and later items end at once.
+                        session.fail(f"the {session.kind} target did not answer: item {j.planned.item.id} timed "
+                                     f"out{where} after {j.timeout:g}s")
                 del pending[j.index]
                 finish(j.index, _result(j.planned, "error", why, duration=now - (j.started or now)))
                 if j.started is not None and now < hard_deadline:
                     spawn()  # the stuck worker is lost to the pool; keep the concurrency
             continue
+        session = sessions.get(job.probe.target or "")
+        if session is not None and error is not None and is_timeout(error):
+            # The client's own timeout fired first: as final for the target as the runner's would be.
+            session.fail(f"the {session.kind} target did not answer: item {job.planned.item.id} timed out "
+                         f"({describe_exception(error)})")
         if job.index not in pending:
             continue  # finished after its timeout was already reported
         del pending[job.index]
@@ -220,7 +250,7 @@ def _judged(p: Planned, verdict: Verdict | None, error: BaseException | None, tb
 
 
 def close_sessions(sessions: Mapping[str, Session], wait: float = 2.0) -> None:
-    """Close clients in the background: a hung close must not hold the exit."""
+    """Close clients in the background (every item is done or abandoned by now): a hung close must not hold the exit."""
     threads = [threading.Thread(target=s.close, daemon=True) for s in sessions.values()]
     for t in threads:
         t.start()

@@ -7,12 +7,6 @@ from pathlib import Path
 # sys.path.  It must be there before readiness's registry first reads entry points.
 sys.path.insert(0, str(Path(__file__).parent / "plugin"))
 
-from readiness.clients import KINDS, TargetKind  # noqa: E402
-from readiness.probe import Param  # noqa: E402
-
-KINDS["testdb"] = TargetKind("testdb", {"host": Param("str", "127.0.0.1"), "port": Param("int"),
-                                        "password": Param("str", None)}, "readiness_testplugin")
-
 # Session-scoped real servers (redis-server, redis-sentinel, PostgreSQL, PgBouncer, moto) for the probe tests.
 from fixtures_clickhouse import ch_cluster, ch_single  # noqa: E402,F401 - ClickHouse servers for every test module
 from fixtures_postgres import moto, pg_stack  # noqa: E402, F401

@@ -153,3 +153,57 @@ def test_the_gate_blocks_at_and_above_the_chosen_level(tmp_path, fail_on, blocki
     _, report = audit(tmp_path, {}, [], checklist=cl, fail_on=fail_on)
     assert report["summary"]["blocking"] == blocking
     assert report["summary"]["verdict"] == ("ready" if blocking == 0 else "not-ready")
+
+
+def _wait_for_threads(at_most: int, seconds: float = 10.0) -> int:
+    import threading
+    import time
+
+    end = time.monotonic() + seconds
+    while threading.active_count() > at_most and time.monotonic() < end:
+        time.sleep(0.05)
+    return threading.active_count()
+
+
+def test_a_target_that_freezes_after_connecting_costs_one_timeout_and_no_piled_up_threads(tmp_path):
+    import threading
+    import time
+
+    from readiness.audit import execute, load_inputs
+    from readiness.runner import Options
+
+    frozen = LineDB(freeze_after_hello=True)  # answers the greeting, then reads and never answers again
+    try:
+        cl = checklist(tmp_path, "".join(item(f"s.q{i}", "test.query", "{expect: {equals: 42}}") for i in range(12)))
+        targets = tmp_path / "t.yaml"
+        targets.write_text(f"testdb: {{port: {frozen.port}}}\n")
+        before = threading.active_count()
+        started = time.monotonic()
+        _, results = execute(load_inputs(cl, str(targets)), Options(timeout=1, concurrency=4), "required")
+        wall = time.monotonic() - started
+    finally:
+        frozen.close()
+    assert [r.status for r in results] == ["error"] * 12
+    messages = [r.message for r in results]
+    # the items already talking to the server time out (on the client's socket timeout or the runner's), ...
+    first = [m for m in messages if m in ("TimeoutError: timed out", "timed out after 1s")]
+    # ... and every other item ends at once, naming the first cause
+    rest = [m for m in messages if m.startswith("the testdb target did not answer: item s.q")]
+    assert first and rest and len(first) + len(rest) == 12 and len(first) <= 4, messages
+    assert wall < 1 + 1.5, f"12 items on a frozen target took {wall:.1f}s: more than one timeout"
+    assert _wait_for_threads(before + 1) <= before + 1  # the stuck readers give up on their own socket timeouts
+
+
+def test_the_first_timeout_makes_waiting_items_of_the_target_end_at_once(tmp_path):
+    import time
+
+    from readiness.context import Session, TargetUnavailable
+
+    session = Session("testdb", {}, 5.0)
+    session._fact_locks["f"] = held = __import__("threading").Lock()
+    held.acquire()  # an item hangs on the target while holding the fact's lock
+    session.fail("the testdb target did not answer: item a timed out after 1s")
+    started = time.monotonic()
+    with pytest.raises(TargetUnavailable, match="item a timed out"):
+        session.fact("f", lambda c: 1, deadline=time.monotonic() + 5)
+    assert time.monotonic() - started < 1

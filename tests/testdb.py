@@ -8,8 +8,11 @@ from collections import Counter
 
 
 class LineDB:
-    def __init__(self, value: str = "42"):
+    def __init__(self, value: str = "42", freeze_after_hello: bool = False):
         self.value = value
+        self.frozen = threading.Event()  # set: the server reads requests and never answers (a SIGSTOPped server)
+        if freeze_after_hello:
+            self.frozen.set()
         self.requests: Counter[str] = Counter()
         self.connections = 0
         db = self
@@ -20,6 +23,8 @@ class LineDB:
                 for raw in self.rfile:
                     line = raw.decode().strip()
                     db.requests[line] += 1
+                    if line != "HELLO" and db.frozen.is_set():
+                        continue
                     self.wfile.write((line if line == "HELLO" else db.value).encode() + b"\n")
 
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)

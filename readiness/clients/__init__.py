@@ -1,14 +1,22 @@
 """Target kinds: the settings each backend takes in the targets file, and where its client lives.
 
-Connection code lives here, once per backend (``readiness.clients.<kind>``), never in probe modules.  A client
-module exposes ``connect(config: dict, timeout: float) -> client`` and ``close(client) -> None``; it is imported
-only when a probe of that backend runs, so heavy libraries stay out of ``--help`` and ``validate``.
+A target kind is a ``TargetKind`` registered under the entry-point group ``readiness.targets`` (the built-ins below
+are registered the same way, in the project's own pyproject), so a third-party package can bring a whole backend:
+its targets-file section, its client and its probes.
+
+Connection code lives once per backend in a client module (``readiness.clients.<kind>`` for the built-ins), never in
+probe modules.  A client module exposes ``connect(config: dict, timeout: float) -> client`` and
+``close(client) -> None``, and optionally ``secrets(config) -> set[str]`` (every credential it parses from the
+settings, for masking) and ``config_problems(config) -> list[(field, message)]`` (settings that can never work, for
+``validate``).  It is imported only when needed and imports its heavy library inside functions, so ``--help`` and
+``validate`` stay light.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +37,7 @@ class TargetKind:
         return importlib.import_module(self.client_module)
 
 
-KINDS: dict[str, TargetKind] = {
-    k.name: k
-    for k in (
+_BUILTIN = (
         TargetKind("redis", {
             "url": Param("str", help="redis://, rediss://, redis+sentinel://h1:26379,h2:26379/master/db, "
                                      "redis+cluster://n1,n2,n3"),
@@ -66,13 +72,16 @@ KINDS: dict[str, TargetKind] = {
         }, "readiness.clients.clickhouse"),
         TargetKind("s3", {
             "bucket": Param("str"),
-            "endpoint_url": Param("str", _OPT, help="S3-compatible endpoint (MinIO, R2, ...); empty for AWS"),
-            "region": Param("str", _OPT),
+            "endpoint_url": Param("str", _OPT, help="S3-compatible endpoint (MinIO, SeaweedFS, GCS interop, ...); "
+                                                    "empty for AWS"),
+            "region": Param("str", _OPT, help="the bucket's region (default: the AWS chain's, else us-east-1)"),
             "profile": Param("str", _OPT, help="AWS profile name"),
-            "access_key_id": Param("str", _OPT),
+            "access_key_id": Param("str", _OPT, help="static key (default: the AWS credential chain)"),
             "secret_access_key": Param("str", _OPT),
+            "session_token": Param("str", _OPT, help="with temporary static keys"),
             "addressing_style": Param("str", "auto", choices=("auto", "path", "virtual")),
-            "prefixes": Param("str-list", _OPT, help="prefixes the product writes under"),
+            "prefixes": Param("str-list", _OPT, help="prefixes the product writes under (default: the preset's)"),
+            "allow_writes": Param("bool", False, help="opt in to blob.round-trip's PUT/DELETE of one test object"),
         }, "readiness.clients.s3"),
         TargetKind("kubernetes", {
             "context": Param("str", _OPT, help="kubeconfig context"),
@@ -99,5 +108,97 @@ KINDS: dict[str, TargetKind] = {
             "env": Param("path", _OPT),
             "helm_values": Param("path", _OPT),
         }),
-    )
-}
+)
+REDIS, POSTGRES, CLICKHOUSE, S3, KUBERNETES, HTTP, NETWORK, FILES = _BUILTIN
+
+TARGET_GROUP = "readiness.targets"
+
+
+class _Kinds(dict):  # type: ignore[type-arg]
+    """Every registered target kind by name, read from the entry points on first use (not at import)."""
+
+    _loaded = False
+    broken: dict[str, str]
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        self.broken = {}
+        from importlib.metadata import entry_points
+
+        order = [k.name for k in _BUILTIN]  # built-ins first, in the order of the docs; plugins after, by name
+        for ep in sorted(entry_points(group=TARGET_GROUP),
+                         key=lambda e: (order.index(e.name) if e.name in order else len(order), e.name)):
+            try:
+                kind = ep.load()
+            except Exception as exc:  # a broken plugin must not take the tool down
+                self.broken[f"{ep.name} = {ep.value}"] = f"{type(exc).__name__}: {exc}"
+                continue
+            if not isinstance(kind, TargetKind) or kind.name != ep.name:
+                self.broken[f"{ep.name} = {ep.value}"] = "is not a TargetKind named " + repr(ep.name)
+            elif ep.name in self and dict.__getitem__(self, ep.name) is not kind:
+                self.broken[f"{ep.name} = {ep.value}"] = f"target kind {ep.name!r} is already registered"
+            else:
+                dict.__setitem__(self, ep.name, kind)
+
+    def __getitem__(self, key: str) -> TargetKind:
+        self._load()
+        return dict.__getitem__(self, key)
+
+    def __setitem__(self, key: str, value: TargetKind) -> None:
+        self._load()
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._load()
+        dict.__delitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        self._load()
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load()
+        return dict.__len__(self)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._load()
+        return dict.get(self, key, default)
+
+    def keys(self) -> Any:
+        self._load()
+        return dict.keys(self)
+
+    def items(self) -> Any:
+        self._load()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._load()
+        return dict.values(self)
+
+
+KINDS: dict[str, TargetKind] = _Kinds()
+
+
+def connector_for(kind: str) -> Any:
+    """The client module of a kind (None for settings-only kinds), imported on first use."""
+    return KINDS[kind].connector()
+
+
+def client_module(kind: str) -> Any:
+    """The client module if it is importable without error, else None (for optional hooks: secrets, problems)."""
+    target = KINDS.get(kind)
+    if target is None or target.client_module is None:
+        return None
+    if target.client_module in sys.modules:
+        return sys.modules[target.client_module]
+    try:
+        return target.connector()
+    except Exception:
+        return None

@@ -9,7 +9,13 @@ import socket
 import threading
 import time
 
+from readiness.clients import TargetKind
 from readiness.probe import Param, failed, not_applicable, passed, probe, undecided
+
+# The plugin's own backend: its targets-file section ("testdb:"), its settings, and this module as its client.
+TARGET = TargetKind("testdb", {"host": Param("str", "127.0.0.1"), "port": Param("int"),
+                               "password": Param("str", None)}, __name__)
+NOT_A_KIND = "a broken entry point: reported, never fatal"
 
 
 class Client:
@@ -17,13 +23,15 @@ class Client:
     lock = threading.Lock()
 
     def __init__(self, sock: socket.socket):
+        self.busy = threading.Lock()
         self.sock = sock
         self.queries = 0
 
     def query(self, text: str) -> str:
-        self.queries += 1
-        self.sock.sendall(text.encode() + b"\n")
-        return self.sock.recv(1024).decode().strip()
+        with self.busy:  # one request at a time on the one connection, like a real client
+            self.queries += 1
+            self.sock.sendall(text.encode() + b"\n")
+            return self.sock.recv(1024).decode().strip()
 
 
 def connect(config: dict, timeout: float) -> Client:
@@ -73,6 +81,12 @@ def echo(ctx, p):
     """Ask the testdb server for a fact shared by all items, judge it with a matcher."""
     value = ctx.fact("greeting", lambda client: client.query("VALUE"))
     return p["expect"].judge("value", value)
+
+
+@probe("test.query", target="testdb", params={"expect": Param("expect")})
+def query(ctx, p):
+    """Send a query of its own (a fact per item), judge the answer."""
+    return p["expect"].judge("value", ctx.fact(f"q:{ctx.item_id}", lambda client: client.query(ctx.item_id)))
 
 
 @probe("test.secret", target="testdb")
