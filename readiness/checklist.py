@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -147,6 +148,11 @@ def _load_item(raw: Any, at: tuple[int, int], section: str, index: int, file: st
                                                                "digits, dots and dashes"))
         _check_unique(item_id, raw, "id", seen, file, problems)
     level = _check_level(spec.get("level"), raw, file, where, problems)
+    timeout = spec.get("timeout")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        problems.append(Problem(file, *pos_of(raw, "timeout"), f"{where}: timeout must be a positive number of "
+                                                               f"seconds, not {timeout!r}"))
+        timeout = None
     for key, known in (("presets", PRESETS), ("profiles", PROFILES)):
         for value in spec.get(key) or ():
             if value not in known:
@@ -185,7 +191,7 @@ def _load_item(raw: Any, at: tuple[int, int], section: str, index: int, file: st
         probe=kind, params=params, preset_params=preset_params, manual=bool(spec.get("manual")),
         presets=tuple(spec["presets"]) if spec.get("presets") else None,
         profiles=tuple(spec["profiles"]) if spec.get("profiles") else None,
-        timeout=spec.get("timeout"), source=spec.get("source"), line=pos_of(raw)[0],
+        timeout=timeout, source=spec.get("source"), line=pos_of(raw)[0],
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from readiness.errors import Problem, did_you_mean
 from readiness.matchers import Expect
 from readiness.probe import Param
-from readiness.yamlsrc import YMap, pos_of
+from readiness.yamlsrc import YList, YMap, pos_of
 
 _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "number": "a number", "bool": "true or false", "list": "a list",
@@ -54,8 +54,8 @@ def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
             value = value.date()
     elif t == "expect":
         found = Expect.problems(value)
-        if found:
-            return value, "; ".join(msg for _, msg in found)
+        if found:  # the caller names the parameter: "expect must be a mapping" would say it twice
+            return value, "; ".join(msg.removeprefix("expect ") for _, msg in found)
         value = Expect(dict(value))
     if not ok:
         return value, f"must be {_TYPE_WORDS[t]}, not {_describe(value)}"
@@ -101,12 +101,23 @@ def validate(schema: Mapping[str, Param], raw: Any, file: str, what: str,
             else:
                 out[name] = param.default
             continue
-        value, error = coerce(param, raw[name])
+        value, error = coerce(param, _as_written(param, raw, name))
         if error:
             problems.append(Problem(file, *pos_of(raw, name), f"{what}: {name} {error}"))
             value = None if param.required else param.default  # later checks see only well-typed values
         out[name] = value
     return out, problems
+
+
+def _as_written(param: Param, raw: Any, name: str) -> Any:
+    """Text fields (credentials, ids, names) take a plain scalar as written: YAML 1.1 reads ``0755`` as 493,
+    ``12:30:00`` as 45000 and ``yes`` as true, none of which is what the user typed."""
+    value = raw[name]
+    if param.type in ("str", "path") and value is not None and not isinstance(value, str) and isinstance(raw, YMap):
+        return raw.text_of(name) or value
+    if param.type == "str-list" and isinstance(value, YList):
+        return [v if isinstance(v, str) or v is None else (value.text_of(i) or v) for i, v in enumerate(value)]
+    return value
 
 
 def _key_pos(raw: Any, key: Any) -> tuple[int, int]:

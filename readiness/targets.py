@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from readiness.yamlsrc import YList, YMap, load_file, pos_of
 PRESETS = ("langsmith", "langfuse", "langsight")
 PROFILES = ("production", "non-production")
 _TOP = ("name", "preset", "profile")
-_VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
+_VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -47,6 +48,9 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
     def one(m: re.Match[str]) -> str:
         if m.group(0) == "$$":
             return "$"
+        if m.group(2) is not None:
+            errors.append(f"${m.group(2)} is not substituted: write ${{{m.group(2)}}} (or $$ for a literal $)")
+            return m.group(0)
         body = m.group(1)
         if body is None:
             errors.append("unterminated ${ (write $$ for a literal $)")
@@ -74,14 +78,30 @@ def _interpolate_tree(node: Any, file: str, env: Mapping[str, str], problems: li
     if isinstance(node, YMap):
         out = YMap()
         out.pos, out.key_pos, out.value_pos = node.pos, node.key_pos, node.value_pos
+        out.value_text = getattr(node, "value_text", {})
         for key, value in node.items():
             out[key] = _interpolate_tree(value, file, env, problems, node.at(key))
         return out
     if isinstance(node, YList):
         out_list = YList(_interpolate_tree(v, file, env, problems, node.at(i)) for i, v in enumerate(node))
         out_list.pos, out_list.item_pos = node.pos, node.item_pos
+        out_list.item_text = getattr(node, "item_text", [])
         return out_list
     return node
+
+
+def _config_problems(kind: str, cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Settings that can never work (a URL of another scheme, a DSN that is not one), as the kind's client module
+    judges them; imported lazily, and that module imports no client library at its top."""
+    module = KINDS[kind].client_module
+    if module is None:
+        return []
+    try:
+        judge = getattr(importlib.import_module(module), "config_problems", None)
+        found = judge(cfg) if judge is not None else []
+        return [(str(f), str(msg)) for f, msg in found]
+    except Exception:  # noqa: BLE001 - a broken plugin's judge must not hide the file's other problems
+        return []
 
 
 def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Targets:
@@ -109,6 +129,8 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
         elif key in KINDS:
             cfg, found = validate(KINDS[key].fields, value, name, f"{key} target", at)
             problems.extend(found)
+            if not found:
+                problems.extend(Problem(name, *pos_of(value, f), msg) for f, msg in _config_problems(key, cfg))
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
                     cfg[field_name] = str(base / os.path.expanduser(cfg[field_name]))

@@ -39,18 +39,31 @@ class Attestation:
     line: int
 
 
-def _records(path: str, schema: dict[str, Param], what: str) -> list[tuple[dict, int]]:
+def _records(path: str, schema: dict[str, Param], what: str,
+             today: dt.date | None = None) -> list[tuple[dict[str, Any], int]]:
     raw = load_file(path, f"{what}s file")
     if not isinstance(raw, list):
         raise ConfigError([Problem(path, *pos_of(raw), f"a {what}s file must be a list of {what} records "
                                                        f"({', '.join(schema)})")])
     problems: list[Problem] = []
     out = []
+    first_line: dict[str, int] = {}
     for index, entry in enumerate(raw):
-        record, found = validate(schema, entry, path, f"{what} {index + 1}")
+        record, found = validate(schema, entry, path, f"{what} {index + 1}", pos_of(raw, index))
         for key in ("justification", "evidence", "by"):
             if key in schema and isinstance(record.get(key), str) and not record[key].strip():
                 found.append(Problem(path, *pos_of(entry, key), f"{what} {index + 1}: {key} must not be empty"))
+        record_id = record.get("id")
+        if isinstance(record_id, str) and not found:
+            if record_id in first_line:  # two records for one item: which one holds would depend on their order
+                found.append(Problem(path, *pos_of(entry, "id"), f"{what} {index + 1}: a second {what} for "
+                                     f"{record_id!r} (the first is on line {first_line[record_id]}): keep one"))
+            else:
+                first_line[record_id] = pos_of(entry, "id")[0]
+        if what == "attestation" and isinstance(record.get("date"), dt.date) and today is not None \
+                and record["date"] > today:
+            found.append(Problem(path, *pos_of(entry, "date"), f"{what} {index + 1}: date "
+                                 f"{record['date'].isoformat()} is in the future (today is {today.isoformat()})"))
         problems.extend(found)
         out.append((record, pos_of(raw, index)[0]))
     if problems:
@@ -63,9 +76,10 @@ def load_waivers(path: str | os.PathLike[str]) -> list[Waiver]:
             for r, line in _records(os.fspath(path), _WAIVER, "waiver")]
 
 
-def load_attestations(path: str | os.PathLike[str]) -> list[Attestation]:
+def load_attestations(path: str | os.PathLike[str], today: dt.date | None = None) -> list[Attestation]:
+    """``today`` (default: the date now) bounds the attestation dates: a person cannot vouch for tomorrow."""
     return [Attestation(r["id"], r["by"], r["date"], r["evidence"], r["expires"], line)
-            for r, line in _records(os.fspath(path), _ATTESTATION, "attestation")]
+            for r, line in _records(os.fspath(path), _ATTESTATION, "attestation", today or dt.date.today())]
 
 
 def unknown_ids(ids: Iterable[str], records: Iterable[Waiver | Attestation], path: str, what: str) -> list[str]:

@@ -1,8 +1,13 @@
 """Read a user's YAML file into plain Python values that remember where each key and value was written.
 
 Mappings become ``YMap`` (a dict) and sequences ``YList`` (a list); both carry the line and column of their own
-start and of every member, so validators can say ``file:line:col`` for any value.  Duplicate keys, syntax errors,
-binary files, empty files and oversized files all become ``ConfigError`` with a location.
+start and of every member, and the text each plain scalar member was written as, so validators can say
+``file:line:col`` for any value and text fields keep ``0755`` or ``12:30:00`` as written.  Duplicate keys, syntax
+errors, impossible values (``2099-02-30``, ``!!int "abc"``), unknown tags, binary, empty and oversized files, and
+files too big or too deep to be settings (alias bombs included) all become ``ConfigError`` with a location.
+
+LibYAML parses when PyYAML has it; a file LibYAML refuses is parsed again by the pure-Python parser so the error
+message and its location are the same whichever is installed.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ import yaml
 from readiness.errors import ConfigError, Problem
 
 MAX_BYTES = 4 * 1024 * 1024
+MAX_NODES = 100_000  # values in a file, aliases expanded: settings files hold a few thousand
+MAX_ALIASED = 10_000  # values that aliases (and << merges) may repeat in all
+MAX_DEPTH = 64
 
 Pos = tuple[int, int]  # 1-based line and column
+
+_C_BASE: Any = getattr(yaml, "CSafeLoader", None)
 
 
 def _pos(mark: Any) -> Pos:
@@ -27,6 +37,7 @@ class YMap(dict):  # type: ignore[type-arg]
     pos: Pos = (1, 1)
     key_pos: dict[Any, Pos]
     value_pos: dict[Any, Pos]
+    value_text: dict[Any, str]
 
     def at(self, key: Any) -> Pos:
         """Where the value of ``key`` is (or, if absent, where this mapping starts)."""
@@ -35,13 +46,22 @@ class YMap(dict):  # type: ignore[type-arg]
     def key_at(self, key: Any) -> Pos:
         return self.key_pos.get(key, self.pos) if hasattr(self, "key_pos") else self.pos
 
+    def text_of(self, key: Any) -> str | None:
+        """The text a plain scalar value was written as (``0755``, ``yes``), or None."""
+        return self.value_text.get(key) if hasattr(self, "value_text") else None
+
 
 class YList(list):  # type: ignore[type-arg]
     pos: Pos = (1, 1)
     item_pos: list[Pos]
+    item_text: list[str | None]
 
     def at(self, index: int) -> Pos:
         return self.item_pos[index] if hasattr(self, "item_pos") and index < len(self.item_pos) else self.pos
+
+    def text_of(self, index: int) -> str | None:
+        texts = getattr(self, "item_text", ())
+        return texts[index] if index < len(texts) else None
 
 
 def pos_of(container: Any, key: Any = None) -> Pos:
@@ -50,14 +70,49 @@ def pos_of(container: Any, key: Any = None) -> Pos:
     return (1, 1)
 
 
-class _Loader(yaml.SafeLoader):
+def _plain_text(node: yaml.Node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) and not node.style else None  # LibYAML says ""
+
+
+class _Constructing:
+    """Constructors shared by the LibYAML and the pure-Python loaders; a value that cannot be built is a problem
+    at its own node, and loading goes on so every problem is reported at once."""
+
     problems: list[tuple[Pos, str]]
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[misc]
+        except yaml.constructor.ConstructorError as exc:
+            self.problems.append((_pos(exc.problem_mark or node.start_mark), _constructor_message(exc, node)))
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            self.problems.append((_pos(node.start_mark), _value_message(node, exc)))
+        return None
 
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YMap:
+    def construct_undefined(self, node: yaml.Node) -> Any:
+        self.problems.append((_pos(node.start_mark), f"unknown YAML tag {node.tag!r} (settings files take plain "
+                                                     "values, lists and mappings)"))
+        return None
+
+
+def _constructor_message(exc: yaml.constructor.ConstructorError, node: yaml.Node) -> str:
+    return f"YAML syntax error: {exc.problem or exc.context or 'cannot read this value'}"
+
+
+def _value_message(node: yaml.Node, exc: Exception) -> str:
+    what = {"tag:yaml.org,2002:timestamp": "a date", "tag:yaml.org,2002:int": "an integer",
+            "tag:yaml.org,2002:float": "a number", "tag:yaml.org,2002:bool": "true or false",
+            "tag:yaml.org,2002:null": "null"}.get(node.tag, f"a {node.tag.rsplit(':', 1)[-1]} value")
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+    shown = repr(text if len(text) <= 40 else text[:37] + "...")
+    why = str(exc).splitlines()[0] if str(exc) and not isinstance(exc, KeyError) else ""
+    return f"{shown} is not {what}" + (f" ({why})" if why and node.tag.endswith("timestamp") else "")
+
+
+def _construct_map(loader: Any, node: yaml.MappingNode) -> YMap:
     loader.flatten_mapping(node)
     out = YMap()
-    out.pos, out.key_pos, out.value_pos = _pos(node.start_mark), {}, {}
+    out.pos, out.key_pos, out.value_pos, out.value_text = _pos(node.start_mark), {}, {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
@@ -72,34 +127,104 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YMap:
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_pos[key] = _pos(key_node.start_mark)
         out.value_pos[key] = _pos(value_node.start_mark)
+        text = _plain_text(value_node)
+        if text is not None:
+            out.value_text[key] = text
+        else:
+            out.value_text.pop(key, None)
     return out
 
 
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> YList:
+def _construct_seq(loader: Any, node: yaml.SequenceNode) -> YList:
     out = YList(loader.construct_object(child, deep=True) for child in node.value)
     out.pos, out.item_pos = _pos(node.start_mark), [_pos(child.start_mark) for child in node.value]
+    out.item_text = [_plain_text(child) for child in node.value]
     return out
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+def _loader_class(base: Any) -> Any:
+    cls = type(f"_Loader{base.__name__}", (_Constructing, base), {})
+    cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+    cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+    cls.add_constructor(None, _Constructing.construct_undefined)
+    return cls
 
 
-def load_text(text: str, name: str) -> Any:
-    """Parse one YAML document; ``None`` for an empty one."""
+_PURE = _loader_class(yaml.SafeLoader)
+_FAST = _loader_class(_C_BASE) if _C_BASE is not None else None
+
+
+def _measure(loader: Any) -> None:
+    """Walk the event stream once, before anything is built, refusing a file whose values (aliases expanded) are
+    too many or nested too deep; ``${VAR}`` interpolation and validation visit every expanded value."""
+    open_: list[list[Any]] = []  # [values so far, anchor] per open collection
+    sizes: dict[str, int] = {}
+    total = aliased = 0
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            open_.append([1, event.anchor])
+            total += 1
+            if len(open_) > MAX_DEPTH:
+                raise _Refused(event.start_mark, f"values are nested more than {MAX_DEPTH} deep: not a settings file")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            size, anchor = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            if open_:
+                open_[-1][0] += size
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            if isinstance(event, yaml.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif event.anchor in sizes:
+                size = sizes[event.anchor]
+                aliased += size
+                if aliased > MAX_ALIASED:
+                    raise _Refused(event.start_mark, f"aliases repeat more than {MAX_ALIASED} values (an alias "
+                                                     "bomb?): write the values out, or use fewer aliases")
+            elif any(anchor == event.anchor for _, anchor in open_):
+                raise _Refused(event.start_mark, f"alias *{event.anchor} is inside the value it refers to")
+            else:
+                size = 1  # an undefined alias: the composer names it
+            total += size
+            if open_:
+                open_[-1][0] += size
+        if total > MAX_NODES:
+            raise _Refused(event.start_mark, f"more than {MAX_NODES} values (aliases expanded): not a settings file")
+
+
+class _SyntaxError(ConfigError):
+    """The parser's own refusal: its wording differs between LibYAML and PyYAML."""
+
+
+class _Refused(Exception):
+    def __init__(self, mark: Any, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+def _parse(text: str, name: str, cls: Any) -> Any:
     loader = None
     try:
-        loader = _Loader(text)  # the reader refuses control characters right here
+        loader = cls(text)  # the reader refuses control characters right here
+        _measure(loader)
+        loader.dispose()
+        loader = cls(text)
         loader.problems = []
         data = loader.get_single_data()
+    except _Refused as exc:
+        raise ConfigError([Problem(name, *_pos(exc.mark), exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError([Problem(name, *_pos(mark), f"YAML syntax error: {what}")]) from None
+        raise _SyntaxError([Problem(name, *_pos(mark), f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:  # reader errors (control characters) and the like
         mark = getattr(exc, "problem_mark", None)
         line, col = _pos(mark) if mark else (1, 1)
-        raise ConfigError([Problem(name, line, col, f"not a readable YAML file: {str(exc).splitlines()[0]}")]) from None
+        why = f"not a readable YAML file: {str(exc).splitlines()[0]}"
+        raise _SyntaxError([Problem(name, line, col, why)]) from None
     except RecursionError:
         raise ConfigError([Problem(name, 1, 1, "YAML nesting is too deep")]) from None
     finally:
@@ -108,6 +233,16 @@ def load_text(text: str, name: str) -> Any:
     if loader.problems:
         raise ConfigError(Problem(name, line, col, msg) for (line, col), msg in loader.problems)
     return data
+
+
+def load_text(text: str, name: str, libyaml: bool | None = None) -> Any:
+    """Parse one YAML document; ``None`` for an empty one.  ``libyaml=False`` forces the pure-Python parser."""
+    if _FAST is None or libyaml is False:
+        return _parse(text, name, _PURE)
+    try:
+        return _parse(text, name, _FAST)
+    except _SyntaxError:
+        return _parse(text, name, _PURE)  # the same message and location whichever parser is installed
 
 
 def load_file(path: str | os.PathLike[str], what: str = "file") -> Any:
@@ -137,4 +272,7 @@ def load_file(path: str | os.PathLike[str], what: str = "file") -> Any:
         raise ConfigError([Problem(name, line, 1, why)]) from None
     if not text.strip():
         raise ConfigError([Problem(name, 1, 1, f"{what} is empty")])
-    return load_text(text, name)
+    data = load_text(text, name)
+    if data is None:
+        raise ConfigError([Problem(name, 1, 1, f"{what} has no settings (only comments)")])
+    return data

@@ -76,7 +76,7 @@ def test_redaction_masks_passwords_in_urls_fields_and_dsns():
 
 def test_the_scrubber_blanks_every_secret_value_wherever_it_appears(tmp_path):
     t = load(tmp_path, "redis: {url: 'redis://:p%40ss-word@h:1/0'}\npostgres: {dsn: 'host=db password=pg-secret'}\n"
-                       "s3: {bucket: b, secret_access_key: AKIA-secret}\n")
+                       "s3: {bucket: bkt, access_key_id: AKIDEXAMPLE, secret_access_key: AKIA-secret}\n")
     scrub: Scrubber = t.scrubber()
     seen = scrub({"msg": "auth failed for p@ss-word and pg-secret", "list": ["AKIA-secret", 3]})
     assert seen == {"msg": "auth failed for *** and ***", "list": ["***", 3]}
