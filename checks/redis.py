@@ -4,102 +4,19 @@ commands only.  Connection, topology and the read-only guard live in readiness.c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from readiness.checks._common import classify_host, globs_match, human_bytes, is_local, listing, parse_size
+from readiness.checks._redis_facts import ConfigRefused, UnexpectedReply, expand, lengths, pairs, per_node, scan, show
+from readiness.checks._redis_facts import config as _config
+from readiness.checks._redis_facts import info as _info
 
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _OPT = None
-_STATUS_RANK = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
 _SCAN_LIMIT = Param("int", 50000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
                                        "short by the limit cannot pass an item that needs every key")
-
-
-# --- facts -------------------------------------------------------------------------------------------------------
-
-def _info(ctx: Any, section: str | None = None) -> dict[str, dict[str, Any]]:
-    """INFO per node ({"host:port": {...}}), fetched once per target and section."""
-    if section:
-        return ctx.fact(f"info:{section}", lambda h: h.each("INFO", section))
-    return ctx.fact("info", lambda h: h.each("INFO"))
-
-
-def _scan(ctx: Any, limit: int) -> tuple[dict[str, list[str]], bool]:
-    return ctx.fact(f"scan:{limit}", lambda h: h.scan(limit))
-
-
-def _config(ctx: Any, name: str) -> dict[str, Any]:
-    """CONFIG GET per node; a refusal (managed Redis, rename-command) becomes an error that says what to do."""
-    def fetch(h: Any) -> dict[str, Any]:
-        from redis.exceptions import ResponseError
-
-        try:
-            return {node: reply.get(name, MISSING) if isinstance(reply, dict) else _pairs(reply).get(name, MISSING)
-                    for node, reply in h.each("CONFIG", "GET", name).items()}
-        except ResponseError as exc:
-            raise ConfigRefused(f"CONFIG GET {name} is refused by this server ({exc}): managed Redis (ElastiCache, "
-                                f"Memorystore, Azure Cache) and hardened configs disable CONFIG; read {name} from "
-                                "the provider's parameter group and attest, or waive this item") from None
-
-    return ctx.fact(f"config:{name}", fetch)
-
-
-class ConfigRefused(Exception):
-    pass
-
-
-def _pairs(flat: Any) -> dict[str, Any]:
-    if isinstance(flat, dict):
-        return flat
-    items = list(flat or [])
-    return {str(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
-
-
-def _lengths(ctx: Any, keys_by_node: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
-    """(type, length) of each key in one round trip per node; absent keys are ("none", 0)."""
-    answers = ctx.client.per_key(keys_by_node, "TYPE", "LLEN", "ZCARD", "XLEN", "SCARD", "HLEN")
-    out = {}
-    for key, (kind, *sizes) in answers.items():
-        kind = str(kind)
-        index = {"list": 0, "zset": 1, "stream": 2, "set": 3, "hash": 4}.get(kind)
-        out[key] = (kind, int(sizes[index]) if index is not None and isinstance(sizes[index], int) else 0)
-    return out
-
-
-def _by_node(ctx: Any, keys: list[str]) -> dict[str, list[str]]:
-    handle = ctx.client
-    out: dict[str, list[str]] = {}
-    for key in keys:
-        out.setdefault(handle.node_for(key), []).append(key)
-    return out
-
-
-def _expand(ctx: Any, names: list[str], limit: int) -> tuple[dict[str, list[str]], bool]:
-    """Exact key names as they are; glob patterns through the shared scan."""
-    exact = [n for n in names if not any(c in n for c in "*?[")]
-    patterns = [n for n in names if n not in exact]
-    found = _by_node(ctx, exact)
-    complete = True
-    if patterns:
-        scanned, complete = _scan(ctx, limit)
-        for node, keys in scanned.items():
-            found.setdefault(node, []).extend(k for k in keys if globs_match(k, patterns) and k not in exact)
-    return found, complete
-
-
-def _per_node(infos: dict[str, dict[str, Any]], judge: Callable[[dict[str, Any]], Verdict]) -> Verdict:
-    """Judge each node; the worst verdict wins, named after its node when there are several."""
-    verdicts = {node: judge(info) for node, info in infos.items()}
-    if len(verdicts) == 1:
-        return next(iter(verdicts.values()))
-    node, worst = min(verdicts.items(), key=lambda kv: _STATUS_RANK[kv[1].status])
-    evidence = {n: dict(v.evidence) for n, v in verdicts.items()}
-    if worst.status == "pass":
-        return passed(f"every node: {worst.message}", nodes=evidence)
-    return Verdict(worst.status, f"{node}: {worst.message}", {"nodes": evidence})
 
 
 # --- generic probes ----------------------------------------------------------------------------------------------
@@ -113,7 +30,7 @@ def info(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Any INFO field judged by `expect` (on every node of a cluster).
 
     INFO is fetched once per target and shared by every item that reads it."""
-    return _per_node(_info(ctx, p["section"]), lambda i: p["expect"].judge(p["field"], i.get(p["field"], MISSING)))
+    return per_node(_info(ctx, p["section"]), lambda i: p["expect"].judge(p["field"], i.get(p["field"], MISSING)))
 
 
 @probe("redis.config", target="redis", params={
@@ -126,7 +43,7 @@ def config(ctx: Any, p: dict[str, Any]) -> Verdict:
         values = _config(ctx, p["parameter"])
     except ConfigRefused as exc:
         return undecided(str(exc))
-    return _per_node({n: {"v": v} for n, v in values.items()}, lambda i: p["expect"].judge(p["parameter"], i["v"]))
+    return per_node({n: {"v": v} for n, v in values.items()}, lambda i: p["expect"].judge(p["parameter"], i["v"]))
 
 
 # --- purpose-built probes ----------------------------------------------------------------------------------------
@@ -183,7 +100,7 @@ def memory_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
         return verdict(f"{ratio:.0%} of maxmemory used ({human_bytes(used)} of {human_bytes(limit)}; limit "
                        f"{p['max_ratio']:.0%})", used_memory=used, maxmemory=limit, ratio=round(ratio, 4))
 
-    return _per_node(_info(ctx), judge)
+    return per_node(_info(ctx), judge)
 
 
 @probe("redis.maxclients", target="redis", params={
@@ -207,7 +124,7 @@ def maxclients(ctx: Any, p: dict[str, Any]) -> Verdict:
         return verdict(f"maxclients is {have}, {p['workers']} workers x {p['per_worker']} need {need}",
                        maxclients=have, needed=need)
 
-    return _per_node({n: {"v": v} for n, v in values.items()}, judge)
+    return per_node({n: {"v": v} for n, v in values.items()}, judge)
 
 
 _KNOWN_PREFIXES = ["bull:", "saq:", "asynq:", "langsight:"]
@@ -225,12 +142,12 @@ def dedicated(ctx: Any, p: dict[str, Any]) -> Verdict:
     other_dbs = sorted({name for i in _info(ctx).values() for name, stats in i.items()
                         if name.startswith("db") and name[2:].isdigit() and int(name[2:]) != db
                         and isinstance(stats, dict) and stats.get("keys", 0) > 0})
-    scanned, complete = _scan(ctx, p["scan_limit"])
+    scanned, complete = scan(ctx, p["scan_limit"])
     keys = [k for ks in scanned.values() for k in ks]
     foreign = [k for k in keys if not k.startswith(tuple(p["prefixes"]))]
-    groups = Counter(k.split(":", 1)[0] + (":" if ":" in k else "") for k in foreign)
+    groups = Counter(show(k.split(":", 1)[0], 60) + (":" if ":" in k else "") for k in foreign)
     evidence = {"sampled": len(keys), "scan_complete": complete, "prefixes": p["prefixes"],
-                "foreign_prefixes": dict(groups.most_common(10)), "foreign_examples": foreign[:5],
+                "foreign_prefixes": dict(groups.most_common(10)), "foreign_examples": [show(k) for k in foreign[:5]],
                 "other_databases": other_dbs}
     problems = []
     if foreign:
@@ -252,11 +169,14 @@ def dedicated(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def key_ttls(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No key matching `match` (queue structures excluded) lives without a TTL: a key with TTL -1 is a leak."""
-    scanned, complete = _scan(ctx, p["scan_limit"])
+    scanned, complete = scan(ctx, p["scan_limit"])
     chosen = {n: [k for k in ks if globs_match(k, [p["match"]]) and not globs_match(k, p["exclude"])]
               for n, ks in scanned.items()}
     ttls = {k: answers[0] for k, answers in ctx.client.per_key(chosen, "TTL").items()}
-    leaks = sorted(k for k, ttl in ttls.items() if ttl == -1)
+    odd = [k for k, ttl in ttls.items() if not isinstance(ttl, int) or isinstance(ttl, bool)]
+    if odd:
+        raise UnexpectedReply(f"TTL {show(odd[0])} answered {ttls[odd[0]]!r}, not a number of seconds")
+    leaks = sorted(show(k) for k, ttl in ttls.items() if ttl == -1)
     evidence = {"checked": len(ttls), "without_ttl": len(leaks), "examples": leaks[:10], "scan_complete": complete}
     if leaks:
         return failed(f"{len(leaks)} of {len(ttls)} {p['match']} keys have no TTL ({listing(leaks, 5)}): they "
@@ -277,9 +197,8 @@ def queue_depth(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Each queue's backlog (LLEN/ZCARD/XLEN by key type) below `max`; an absent key is an empty queue."""
     if not p["queues"]:
         return not_applicable("this product keeps no job queue in Redis (queues: [])")
-    keys, complete = _expand(ctx, p["queues"], p["scan_limit"])
-    lengths = _lengths(ctx, keys)
-    depth = {k: n for k, (_, n) in sorted(lengths.items())}
+    keys, complete = expand(ctx, p["queues"], p["scan_limit"])
+    depth = {show(k): n for k, (_, n) in sorted(lengths(ctx, keys).items())}
     deep = {k: n for k, n in depth.items() if n >= p["max"]}
     evidence = {"depth": depth, "max": p["max"], "scan_complete": complete}
     if deep:
@@ -301,8 +220,8 @@ def failed_jobs(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Failed/dead-letter job sets (BullMQ bull:*:failed, asynq archived) hold fewer than `max` entries each."""
     if not p["patterns"]:
         return not_applicable("this product keeps no failed-job sets in Redis (patterns: [])")
-    keys, complete = _expand(ctx, p["patterns"], p["scan_limit"])
-    sizes = {k: n for k, (_, n) in sorted(_lengths(ctx, keys).items()) if n}
+    keys, complete = expand(ctx, p["patterns"], p["scan_limit"])
+    sizes = {show(k): n for k, (_, n) in sorted(lengths(ctx, keys).items()) if n}
     big = {k: n for k, n in sizes.items() if n >= p["max"]}
     evidence = {"sizes": sizes, "max": p["max"], "scan_complete": complete}
     if big:
@@ -375,8 +294,8 @@ def ha(ctx: Any, p: dict[str, Any]) -> Verdict:
     problems = [f"{node} has {n} linked replica(s), needs {p['min_replicas']}" for node, n in replicas.items()
                 if n < p["min_replicas"]]
     if ep.topology == "sentinel":
-        state = ctx.fact("sentinel", lambda h: {s: {"master": _pairs(h.call(s, "SENTINEL", "MASTER", ep.master)),
-                                                    "quorum": _try(h.call, s, "SENTINEL", "CKQUORUM", ep.master)}
+        state = ctx.fact("sentinel", lambda h: {s: {"master": pairs(h.call(s, "SENTINEL", "MASTER", ep.master)),
+                                                    "quorum": _quorum(h, s, ep.master)}
                                                 for s in h.sentinels})
         for sentinel, seen in state.items():
             flags = str(seen["master"].get("flags", ""))
@@ -389,7 +308,7 @@ def ha(ctx: Any, p: dict[str, Any]) -> Verdict:
                 problems.append(f"Sentinel {sentinel}: {seen['quorum']}")
     else:
         state = ctx.fact("cluster-info", lambda h: h.call(h.primary, "CLUSTER", "INFO"))
-        cluster_state = _pairs(state).get("cluster_state") if not isinstance(state, str) else \
+        cluster_state = pairs(state).get("cluster_state") if not isinstance(state, str) else \
             dict(line.split(":", 1) for line in state.splitlines() if ":" in line).get("cluster_state")
         evidence["cluster_state"] = cluster_state
         if cluster_state != "ok":
@@ -404,11 +323,10 @@ def _online_replicas(i: dict[str, Any]) -> int:
                and v.get("state") == "online")
 
 
-def _try(call: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return call(*args)
-    except Exception as exc:  # CKQUORUM answers an error when the quorum cannot be reached: that is the finding
-        return str(exc)
+def _quorum(handle: Any, sentinel: str, master: str) -> str:
+    """SENTINEL CKQUORUM's answer; its error reply (the quorum cannot be reached) is the finding, not a fault."""
+    reply = handle.batch(sentinel, [("SENTINEL", "CKQUORUM", master)], errors="return")[0]
+    return str(reply)
 
 
 @probe("redis.cluster-mode", target="redis", params={
@@ -433,7 +351,7 @@ def cluster_mode(ctx: Any, p: dict[str, Any]) -> Verdict:
                           "commands fail with CROSSSLOT", **evidence)
         return failed("the product expects Redis Cluster but the server is standalone", **evidence)
 
-    return _per_node(_info(ctx), judge)
+    return per_node(_info(ctx), judge)
 
 
 @probe("redis.memory-vs-limit", target="redis", params={
@@ -462,4 +380,4 @@ def memory_vs_limit(ctx: Any, p: dict[str, Any]) -> Verdict:
         return verdict(f"maxmemory {human_bytes(maxmemory)} is {ratio:.0%} of the {human_bytes(limit)} limit "
                        f"(max {p['max_ratio']:.0%})", **evidence)
 
-    return _per_node(_info(ctx), judge)
+    return per_node(_info(ctx), judge)

@@ -1,0 +1,122 @@
+"""Facts the Redis probes share: INFO once per target (per node on a cluster), the bounded SCAN, CONFIG GET, key
+types and sizes, and the per-node aggregation.  An error reply anywhere raises (readiness.clients.redis.ErrorReply):
+it never becomes a length, a TTL or a missing key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from readiness.checks._common import globs_match
+
+from readiness.matchers import MISSING
+from readiness.probe import Verdict, passed
+
+_STATUS_RANK = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
+# The command that sizes each kind of key; a key of another kind (a string) has no length to judge.
+SIZE_COMMANDS = {"list": "LLEN", "zset": "ZCARD", "stream": "XLEN", "set": "SCARD", "hash": "HLEN"}
+
+
+class ConfigRefused(Exception):
+    pass
+
+
+class UnexpectedReply(Exception):
+    """A reply of the wrong shape (not a number where a length was asked): never data."""
+
+
+def show(key: str, limit: int = 120) -> str:
+    """A key name fit for a message or evidence: bytes that are not UTF-8 as \\xNN, control characters escaped."""
+    from readiness.clients.redis import display
+
+    return display(key, limit)
+
+
+def info(ctx: Any, section: str | None = None) -> dict[str, dict[str, Any]]:
+    """INFO per node ({"host:port": {...}}), fetched once per target and section."""
+    if section:
+        return ctx.fact(f"info:{section}", lambda h: h.each("INFO", section))
+    return ctx.fact("info", lambda h: h.each("INFO"))
+
+
+def scan(ctx: Any, limit: int) -> tuple[dict[str, list[str]], bool]:
+    return ctx.fact(f"scan:{limit}", lambda h: h.scan(limit))
+
+
+def config(ctx: Any, name: str) -> dict[str, Any]:
+    """CONFIG GET per node; a refusal (managed Redis, rename-command, an ACL) becomes an error that says what to do."""
+    def fetch(h: Any) -> dict[str, Any]:
+        from readiness.clients.redis import ErrorReply
+
+        try:
+            return {node: pairs(reply).get(name, MISSING) for node, reply in h.each("CONFIG", "GET", name).items()}
+        except ErrorReply as exc:
+            if "NOPERM" in exc.reply or "no permissions" in exc.reply:
+                raise ConfigRefused(f"the audit identity may not run CONFIG GET ({exc.reply}): grant it +config|get, "
+                                    f"or read {name} elsewhere and attest") from None
+            raise ConfigRefused(f"CONFIG GET {name} is refused by this server ({exc.reply}): managed Redis "
+                                "(ElastiCache, Memorystore, Azure Cache) and hardened configs disable CONFIG; read "
+                                f"{name} from the provider's parameter group and attest, or waive this item") from None
+
+    return ctx.fact(f"config:{name}", fetch)
+
+
+def pairs(flat: Any) -> dict[str, Any]:
+    if isinstance(flat, dict):
+        return flat
+    items = list(flat or [])
+    return {str(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
+def lengths(ctx: Any, keys_by_node: Mapping[str, list[str]]) -> dict[str, tuple[str, int]]:
+    """(type, length) of each key: TYPE in one round trip per node, then the sizing command of each key's type in a
+    second.  An absent key is ("none", 0); a key of a kind without a length is (kind, 0)."""
+    handle = ctx.client
+    types = {k: str(a[0]) for k, a in handle.per_key(keys_by_node, "TYPE").items()}
+    out: dict[str, tuple[str, int]] = {k: (t, 0) for k, t in types.items()}
+    for node, keys in keys_by_node.items():
+        sized = [k for k in keys if types[k] in SIZE_COMMANDS]
+        answers = handle.batch(node, [(SIZE_COMMANDS[types[k]], k) for k in sized])
+        for key, n in zip(sized, answers, strict=True):
+            if not isinstance(n, int) or isinstance(n, bool):
+                raise UnexpectedReply(f"{SIZE_COMMANDS[types[key]]} {show(key)} answered {n!r}, not a length")
+            out[key] = (types[key], n)
+    return out
+
+
+def by_node(ctx: Any, keys: list[str]) -> dict[str, list[str]]:
+    handle = ctx.client
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        out.setdefault(handle.node_for(key), []).append(key)
+    return out
+
+
+def expand(ctx: Any, names: list[str], limit: int) -> tuple[dict[str, list[str]], bool]:
+    """Exact key names as they are; glob patterns through the shared scan."""
+    exact = [n for n in names if not any(c in n for c in "*?[")]
+    patterns = [n for n in names if n not in exact]
+    found = by_node(ctx, exact)
+    complete = True
+    if patterns:
+        scanned, complete = scan(ctx, limit)
+        chosen = set(exact)
+        for node, keys in scanned.items():
+            found.setdefault(node, []).extend(k for k in keys if k not in chosen and globs_match(k, patterns))
+    return found, complete
+
+
+def per_node(infos: dict[str, dict[str, Any]], judge: Callable[[dict[str, Any]], Verdict]) -> Verdict:
+    """Judge each node; the worst verdict wins, named after its node when there are several."""
+    verdicts = {node: judge(i) for node, i in infos.items()}
+    if not verdicts:
+        from readiness.probe import undecided
+
+        return undecided("no node was judged")
+    if len(verdicts) == 1:
+        return next(iter(verdicts.values()))
+    node, worst = min(verdicts.items(), key=lambda kv: _STATUS_RANK[kv[1].status])
+    evidence = {n: dict(v.evidence) for n, v in verdicts.items()}
+    if worst.status == "pass":
+        return passed(f"every node: {worst.message}", nodes=evidence)
+    return Verdict(worst.status, f"{node}: {worst.message}", {"nodes": evidence})
