@@ -68,3 +68,36 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(v, depth + 1) for v in value]
     return str(value)
+
+
+MAX_TEXT = 2000  # characters of one string kept in a result (a planted 40,000-character key name stays short)
+MAX_ITEMS = 200  # members of one list or mapping kept
+MAX_EVIDENCE = 64_000  # characters of evidence kept per item, all strings together
+
+
+def shorten(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+def bounded(value: Any, budget: list[int] | None = None) -> Any:
+    """JSON evidence cut to size: long strings shortened, long lists and mappings cut, a total budget per item.
+    Applied after secrets are blanked, so a cut never leaves a piece of a secret behind."""
+    budget = [MAX_EVIDENCE] if budget is None else budget
+    if isinstance(value, str):
+        kept = shorten(value, max(0, min(MAX_TEXT, budget[0])))
+        budget[0] -= len(kept)
+        return kept
+    if isinstance(value, list):
+        out = [bounded(v, budget) for v in value[:MAX_ITEMS] if budget[0] > 0]
+        if len(out) < len(value):
+            out.append(f"... [{len(value) - len(out)} more]")
+        return out
+    if isinstance(value, dict):
+        kept_map: dict[str, Any] = {}
+        for i, (k, v) in enumerate(value.items()):
+            if i >= MAX_ITEMS or budget[0] <= 0:
+                kept_map["..."] = f"{len(value) - i} more"
+                break
+            kept_map[shorten(k, 200)] = bounded(v, budget)
+        return kept_map
+    return value

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 MASK = "***"
 _SECRET_WORDS = re.compile(r"pass(word)?|secret|token|(^|_)key$|credential|auth", re.I)
-_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@", re.I)
+# Every pattern below is linear in the length of the text: a match may only start where a scheme, a query
+# separator or a word starts (look-behinds), so a 200,000-character key or host name cannot make it backtrack from
+# every position.  userinfo runs to the LAST '@' of its token: an unencoded '/', '#' or '@' in a password is still
+# inside what is masked.
+_URL_USER = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30}://)(?P<user>[^:/@\s]*):", re.I)
+_SPACE = re.compile(r"\s")
 _QUERY_SECRET = re.compile(
-    r"(?P<k>[?&;](?:[a-z_]*(?:password|secret|token|key)[a-z_]*))=(?P<v>[^&;#\s]*)", re.I)
+    r"(?P<k>[?&;](?:[a-z_]{0,40}(?:password|secret|token|key)[a-z_]{0,40}))=(?P<v>[^&;#\s]*)", re.I)
 _KV_SECRET = re.compile(r"(?P<k>(?:^|(?<=\s))(?:password|sslpassword)\s*=\s*)(?P<v>'[^']*'|[^\s&;]+)", re.I)
 
 
@@ -19,9 +24,33 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_WORDS.search(name))
 
 
+def userinfo_passwords(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each URL password (scheme://user:PASSWORD@), the password running to the last '@' of its
+    token.  One scan: each token is searched once, so the cost stays linear in the length of the text."""
+    pos = 0
+    while (m := _URL_USER.search(text, pos)) is not None:
+        space = _SPACE.search(text, m.end())
+        end = space.start() if space else len(text)
+        at = text.rfind("@", m.end(), end)
+        if at == -1:
+            pos = end
+            continue
+        if at > m.end():
+            yield m.end(), at
+        pos = at + 1
+
+
+def _mask_userinfo(text: str) -> str:
+    out, pos = [], 0
+    for start, end in userinfo_passwords(text):
+        out += [text[pos:start], MASK]
+        pos = end
+    return "".join(out) + text[pos:] if out else text
+
+
 def redact_text(text: str) -> str:
     """Blank passwords in URLs (user:pw@), secret query parameters and libpq ``password=`` pairs."""
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@" if m["pw"] else m.group(0), text)
+    text = _mask_userinfo(text)
     text = _QUERY_SECRET.sub(lambda m: f"{m['k']}={MASK}", text)
     return _KV_SECRET.sub(lambda m: f"{m['k']}{MASK}", text)
 
@@ -59,10 +88,9 @@ def secrets_in(config: Mapping[str, Any]) -> set[str]:
         elif isinstance(value, str) and value:
             if is_secret_name(key):
                 found.add(value)
-            for m in _USERINFO.finditer(value):
-                if m["pw"]:
-                    found.add(m["pw"])
-                    found.add(_unquote(m["pw"]))
+            for start, end in userinfo_passwords(value):
+                found.add(value[start:end])
+                found.add(_unquote(value[start:end]))
             if "://" in value:
                 try:
                     query = urlsplit(value).query
@@ -82,15 +110,18 @@ def _unquote(text: str) -> str:
 
 
 class Scrubber:
-    """Replaces known secret values wherever they appear in results: messages, evidence, tracebacks."""
+    """Replaces known secret values wherever they appear in results: messages, evidence, tracebacks.
+
+    One pass of one alternation (longest first) over the text: linear in its length, whatever the number of
+    secrets."""
 
     def __init__(self, secrets: Iterable[str] = ()):
-        self.secrets = sorted(set(secrets), key=len, reverse=True)
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._any = re.compile("|".join(re.escape(s) for s in self.secrets)) if self.secrets else None
 
     def text(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        if self._any is not None:
+            text = self._any.sub(MASK, text)
         return redact_text(text)
 
     def __call__(self, value: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 from readiness.checklist import Checklist, Item
 from readiness.context import Context, Session, TargetUnavailable
 from readiness.errors import ConfigError
-from readiness.models import Result, jsonable
+from readiness.models import Result, bounded, jsonable, shorten
 from readiness.probe import Probe, Verdict
 from readiness.registry import Registry, probes
 from readiness.targets import Targets
@@ -122,8 +122,8 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
     results: list[Result | None] = [None] * len(planned)
 
     def finish(index: int, result: Result) -> None:
-        result.message = scrub.text(result.message)
-        result.evidence = scrub(jsonable(result.evidence))
+        result.message = shorten(scrub.text(result.message))
+        result.evidence = bounded(scrub(jsonable(result.evidence)))
         result.traceback = scrub.text(result.traceback) if result.traceback else None
         results[index] = result
         if on_result:

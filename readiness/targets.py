@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from readiness.clients import KINDS
+from readiness.clients import KINDS, client_module
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.params import validate
 from readiness.redact import Scrubber, redact_config, secrets_in
@@ -32,13 +32,28 @@ class Targets:
     path: str | None = None
 
     def redacted(self) -> dict[str, dict[str, Any]]:
-        return {kind: redact_config(cfg) for kind, cfg in self.configs.items()}
+        """The settings fit to show: secret fields and URL passwords masked, then every credential a client parses
+        from them blanked too (a password-only redis://PW@host, an unencoded '/' or '#' in a password)."""
+        scrub = self.scrubber()
+        return {kind: scrub(redact_config(cfg)) for kind, cfg in self.configs.items()}
 
     def scrubber(self) -> Scrubber:
         found: set[str] = set()
-        for cfg in self.configs.values():
-            found |= secrets_in(cfg)
+        for kind, cfg in self.configs.items():
+            found |= secrets_in(cfg) | client_secrets(kind, cfg)
         return Scrubber(found)
+
+
+def client_secrets(kind: str, config: Mapping[str, Any]) -> set[str]:
+    """The credentials the kind's own client parses from its settings (``secrets(config)``, when it has one)."""
+    module = client_module(kind)
+    hook = getattr(module, "secrets", None)
+    if hook is None:
+        return set()
+    try:
+        return {str(s) for s in hook(config) if s and len(str(s)) >= 3}
+    except Exception:  # a broken hook must not stop masking what is known
+        return set()
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
