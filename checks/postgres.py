@@ -90,10 +90,11 @@ def session(ctx: Any, p: dict[str, Any]) -> Verdict:
     except ServerRefused as exc:
         return failed(str(exc))
     ident = handle.identity
-    if handle.per_transaction:
-        how = "read-only transactions (the pooler does not pass startup options)"
+    how = "each statement in a read-only transaction, rolled back"
+    if handle.options_applied:
+        how += "; default_transaction_read_only=on"
     else:
-        how = "default_transaction_read_only=on"
+        how += " (the pooler does not pass startup options)"
     return passed(f"session open as {ident['user']} on {ident['database']} ({how})", user=ident["user"],
                   database=ident["database"], server_version=ident["server_version"], read_only=how)
 

@@ -27,34 +27,68 @@ def _pgbouncer_version(ctx: Any) -> tuple[str | None, str | None]:
     return (text, None) if "pgbouncer" in text.lower() else (None, f"the admin console answered {text!r}")
 
 
-def _pooler(ctx: Any, hosts: list[str]) -> tuple[bool, dict[str, Any]]:
+def _backend_pids(h: Any) -> list[int]:
+    """pg_backend_pid() of the first transaction and of two more: a transaction pooler may change it."""
+    return [h.identity["backend_pid"]] + [h.query("SELECT pg_backend_pid()")[0][0] for _ in range(2)]
+
+
+def _listed_by_pgbouncer(ctx: Any) -> bool:
+    """PgBouncer's SHOW CLIENTS lists this very session (its address and port as PgBouncer sees them)."""
+    local = ctx.client.local_addr
+    return bool(local) and any(str(r.get("addr")) == local[0] and str(r.get("port")) == str(local[1])
+                               for r in _admin(ctx, "SHOW CLIENTS"))
+
+
+def _pooler(ctx: Any, hosts: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """The positive evidence that a pooler answers the DSN (empty: none seen), and what was looked at.
+
+    A server port that differs from the dialled one is no evidence: any TCP forwarder (kubectl port-forward,
+    docker -p) does that."""
     handle = ctx.client
     ident = handle.identity
     host, port = handle.dialled
-    kind, pattern = classify_host(host, hosts, [])
-    evidence = {"pg_backend_pid": ident["backend_pid"], "reported_pid": ident["client_pid"],
-                "dialled_port": port, "inet_server_port": ident["server_port"], "host_pattern": pattern}
-    return bool(handle.pooled or kind == "managed"), evidence
+    kind, pattern = classify_host(host, hosts, []) if hosts else (None, None)
+    pids = ctx.fact("backend-pids", _backend_pids)
+    evidence: dict[str, Any] = {"pg_backend_pid": ident["backend_pid"], "reported_pid": ident["client_pid"],
+                                "backend_pids": pids, "dialled_port": port, "inet_server_port": ident["server_port"],
+                                "host_pattern": pattern}
+    seen = []
+    if handle.handshake_differs:
+        seen.append(f"the handshake's backend pid ({ident['client_pid']}) is not pg_backend_pid() "
+                    f"({ident['backend_pid']}): a pooler answered the session")
+    if len(set(pids)) > 1:
+        seen.append(f"pg_backend_pid() changed between transactions ({', '.join(map(str, pids))})")
+    if kind == "managed":
+        seen.append(f"{host} is a known pooler endpoint (pattern {pattern})")
+    if ctx.config().get("pgbouncer_admin_dsn") and _pgbouncer_version(ctx)[0]:
+        listed = _listed_by_pgbouncer(ctx)
+        evidence["listed_in_show_clients"] = listed
+        if listed:
+            seen.append("PgBouncer's SHOW CLIENTS lists this session")
+    evidence["evidence"] = seen
+    return seen, evidence
 
 
 @probe("postgres.pooling", target="postgres", params={
     "pooler_hosts": Param("str-list", help="regexes of pooler endpoints (RDS Proxy, Supabase/Neon poolers ...)"),
 })
 def pooling(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """A pooler sits between the application DSN and PostgreSQL.
+    """A pooler sits between the application DSN and PostgreSQL, on positive evidence only.
 
-    Seen from the session (the backend pid the server reports differs from pg_backend_pid(), or inet_server_port()
-    differs from the dialled port), from a pooler host name, and from PgBouncer's admin console when given."""
-    pooled, evidence = _pooler(ctx, p["pooler_hosts"])
+    Evidence: the handshake's backend pid differs from pg_backend_pid(), pg_backend_pid() changes between
+    transactions, the host is a known pooler endpoint, or PgBouncer's admin console lists the audit's session."""
+    seen, evidence = _pooler(ctx, p["pooler_hosts"])
     version, why_not = _pgbouncer_version(ctx)
     evidence["pgbouncer"] = version or why_not
-    if pooled:
+    if seen:
         what = version or "a pooler"
-        return passed(f"{what} is in the path (the session is not a direct backend connection)", **evidence)
+        return passed(f"{what} is in the path: " + "; ".join(seen), **evidence)
     if version:
-        return failed(f"{version} runs, but the DSN connects straight to PostgreSQL and bypasses it", **evidence)
-    return failed("the DSN connects straight to PostgreSQL: every application process holds its own server "
-                  "connections", **evidence)
+        return failed(f"{version} runs, but the DSN bypasses it: its SHOW CLIENTS does not list this session, and "
+                      "the backend answered the handshake itself", **evidence)
+    return failed("no pooler seen in the path: the backend answered the handshake itself and kept its pid across "
+                  "transactions, and the host is no known pooler endpoint (give pgbouncer_admin_dsn or add "
+                  "pooler_hosts if a pooler is there)", **evidence)
 
 
 def _pool_mode(ctx: Any) -> tuple[str | None, dict[str, Any]]:
@@ -81,8 +115,8 @@ def _pool_mode(ctx: Any) -> tuple[str | None, dict[str, Any]]:
 def pooler_compatible(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The pooler's pool_mode is one the product supports, prepared statements are handled in transaction mode, and
     migrations bypass the pooler (direct_dsn is not pooled)."""
-    pooled, evidence = _pooler(ctx, [])
-    if not pooled and not ctx.config().get("pgbouncer_admin_dsn"):
+    seen, evidence = _pooler(ctx, [])
+    if not seen and not ctx.config().get("pgbouncer_admin_dsn"):
         return not_applicable("no pooler in the path (see postgres.pooling)")
     version, why_not = _pgbouncer_version(ctx)
     if not version:
@@ -144,8 +178,8 @@ def connection_budget(ctx: Any, p: dict[str, Any]) -> Verdict:
     budget = p["max_ratio"] * (limit - reserved)
     evidence = {"demand": demand, "budget": round(budget, 1), "max_connections": limit, "reserved": reserved,
                 "workloads": {str(w.get("name", i)): w["replicas"] * w["pool_size"] for i, w in enumerate(workloads)}}
-    pooled, _ = _pooler(ctx, [])
-    if pooled:
+    seen, _ = _pooler(ctx, [])
+    if seen:
         evidence["note"] = "through a pooler the server sees the pooler's pool sizes, not the pods' pools"
     verdict = passed if demand <= budget else failed
     return verdict(f"the application may open {demand} connections at peak; the budget is {budget:.0f} "

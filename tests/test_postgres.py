@@ -31,7 +31,7 @@ def test_a_well_run_postgres_passes(pg_stack: PgStack, tmp_path: Path) -> None:
     assert results["postgres.disk-usage"].status == "error"
     assert "cannot be seen from SQL: attest" in results["postgres.disk-usage"].message
     assert "needs the kubernetes target" in results["postgres.connection-budget"].message
-    assert results["postgres.reachable"].evidence["read_only"] == "default_transaction_read_only=on"
+    assert results["postgres.reachable"].evidence["read_only"].endswith("default_transaction_read_only=on")
     assert APP[1] not in str([r.to_dict() for r in results.values()])
 
 
@@ -172,8 +172,8 @@ def test_generic_setting_and_query_items(pg_stack: PgStack, tmp_path: Path) -> N
     assert statuses(good, ids) == {"postgres.x-wal": "pass", "postgres.x-events": "pass", "postgres.x-two": "error",
                                    "postgres.x-write": "error", "postgres.x-rows": "error"}
     assert good["postgres.x-events"].message == "events is 5000"
-    assert "read-only transaction" in good["postgres.x-write"].message
-    assert "multiple commands" in good["postgres.x-two"].message
+    assert "only reads are sent" in good["postgres.x-write"].message
+    assert "several statements" in good["postgres.x-two"].message
     bad, _ = audit(tmp_path, pg_stack.target(pg_stack.bad), ["postgres.x-events"], checklist=checklist)
     assert bad["postgres.x-events"].status == "pass"  # 5000 live rows left there too
     checklist = checklist_with(tmp_path, section="postgres", extra=[

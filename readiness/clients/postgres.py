@@ -1,11 +1,16 @@
-"""PostgreSQL connections for the probes (psycopg 3): read-only sessions, statement timeouts, pooler detection,
-PgBouncer's admin console, the direct (migration) DSN, and the AWS clients for an RDS instance.
+"""PostgreSQL connections for the probes (psycopg 3): read-only, bounded statements, PgBouncer's admin console, the
+direct (migration) DSN, and the AWS clients for an RDS instance.
 
-Read-only: the session starts with ``default_transaction_read_only=on`` and ``statement_timeout`` as startup
-options.  Poolers that refuse or ignore startup options (PgBouncer) get a read-only transaction per query instead
-(``BEGIN READ ONLY`` + ``SET LOCAL statement_timeout``): nothing the audit sets outlives its own transaction, so a
-pooled server connection handed to the application afterwards is unchanged.  psycopg and boto3 are imported inside
-functions only.
+Read-only whatever the checklist says: every statement (the audit's own and a checklist's) is checked by
+``postgres_sql.check`` and runs in its own ``BEGIN READ ONLY`` transaction that is always rolled back, with
+``SET LOCAL statement_timeout``.  Nothing a statement does (``set_config``, a write) outlives it, and nothing is left
+on a pooled server connection for the application.  Where the server accepts startup options the session default is
+read-only too.
+
+Bounded: ``connect_timeout``, ``tcp_user_timeout`` and keepalives derive from the timeout given to ``connect``; a
+statement the server does not finish in time is cancelled and, when even the cancel goes unanswered (a frozen server,
+a black-holed network), its socket is shut down, so no call outlives its timeout by more than a small grace.
+psycopg and boto3 are imported inside functions only.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Sequence
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from readiness.clients.postgres_sql import Refused, check
 from readiness.context import TargetUnavailable
 
+T = TypeVar("T")
+DSN_FIELDS = ("dsn", "pgbouncer_admin_dsn", "direct_dsn")
 # Query parameters of application DSNs (Prisma, SQLAlchemy) that libpq does not know: kept aside, not sent.
 APP_PARAMS = ("pgbouncer", "connection_limit", "pool_timeout", "schema", "sslaccept", "sslidentity", "socket_timeout",
               "statement_cache_size")
@@ -56,6 +64,7 @@ def dsn_params(dsn: str) -> dict[str, str]:
     except Exception:
         return {}
     params.pop("password", None)
+    params.pop("sslpassword", None)
     return {k: str(v) for k, v in params.items()}
 
 
@@ -66,87 +75,201 @@ def dsn_host_port(dsn: str) -> tuple[str, int | None]:
     return host, int(port) if port.isdigit() else None
 
 
+def _local_addr(conn: Any) -> tuple[str, int] | None:
+    """This side's address and port of the connection's TCP socket (None over a unix socket)."""
+    import os
+    import socket
+
+    try:
+        sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    except Exception:
+        return None
+    try:
+        name = sock.getsockname()
+        return (str(name[0]), int(name[1])) if sock.family in (socket.AF_INET, socket.AF_INET6) else None
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def _shutdown(conn: Any) -> None:
+    """Shut the connection's socket down under libpq's feet: a call blocked reading it returns at once."""
+    import os
+    import socket
+
+    try:
+        fd = conn.pgconn.socket
+        sock = socket.socket(fileno=os.dup(fd))
+    except Exception:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+class _Watchdog:
+    """Cancels the statement running on ``conn`` when ``limit`` has passed, then shuts its socket if that is not
+    enough; ``fired`` says why the statement ended."""
+
+    def __init__(self, conn: Any, limit: float, on_fire: Callable[[], None]):
+        self.conn, self.on_fire = conn, on_fire
+        self.grace = min(0.5, max(0.05, limit * 0.2))
+        self.fired = False
+        self._done = threading.Event()
+        self._timer = threading.Timer(limit + self.grace, self._expire)
+        self._timer.daemon = True
+
+    def _expire(self) -> None:
+        if self._done.is_set():
+            return
+        self.fired = True
+        self.on_fire()
+        try:
+            self.conn.cancel_safe(timeout=self.grace)
+        except Exception:
+            pass
+        if not self._done.wait(self.grace):
+            _shutdown(self.conn)
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._timer.cancel()
+
+
+def _connect_kwargs(timeout: float) -> dict[str, Any]:
+    """libpq's own timeouts, from the audit's: connect (libpq's minimum is 2 s), unacknowledged data, dead peers."""
+    return {"connect_timeout": max(2, math.ceil(timeout)), "tcp_user_timeout": max(100, int(timeout * 1000)),
+            "keepalives": 1, "keepalives_idle": max(1, math.ceil(timeout)), "keepalives_interval": 1,
+            "keepalives_count": 2}
+
+
 class PgHandle:
     """One target: one read-only session, plus the admin console / direct DSN / AWS clients when a probe needs them."""
 
-    def __init__(self, config: dict[str, Any], timeout: float):
+    def __init__(self, config: Mapping[str, Any], timeout: float):
         self.config, self.timeout = config, timeout
-        self.timeout_ms = max(100, int(timeout * 1000))
         self.conn: Any = None
-        self.per_transaction = False  # True when startup options could not make the session read-only
+        self.options_applied = False  # the server took default_transaction_read_only=on as a startup option
         self.identity: dict[str, Any] = {}
         self.dialled: tuple[str, int | None] = ("", None)
+        self.local_addr: tuple[str, int] | None = None
+        self.where = "postgres"
         self.app_params: dict[str, str] = {}
         self.dsn_params: dict[str, str] = {}  # libpq parameters of the DSN, password removed
         self.commands = 0  # statements sent, for the benchmark
+        self.broken: str | None = None  # why the session can no longer be used (the first timeout)
         self._lock = threading.Lock()
         self._admin: Any = None
+        self._admin_lock = threading.Lock()
         self._aws: dict[str, Any] = {}
 
     # -- the application session --------------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] | None = None, *, binary: bool = False) -> list[tuple[Any, ...]]:
+    def _statement(self, sql: str, run: Callable[[Any], T], timeout: float | None = None) -> T:
+        """``run(conn)`` for one checked statement, in its own read-only transaction, rolled back, bounded."""
+        import psycopg
+
+        check(sql)
+        limit = timeout or self.timeout
+        if not self._lock.acquire(timeout=limit):
+            raise TargetUnavailable(f"{self.where} is busy: another statement held the session for over {limit:g}s")
+        try:
+            if self.broken:
+                raise TargetUnavailable(self.broken)
+            self.commands += 1
+
+            def fire() -> None:
+                self.broken = (f"{self.where} did not answer a statement within {limit:g}s (a frozen server or a "
+                               "black-holed network): the statement was cancelled and the session closed")
+
+            watchdog = _Watchdog(self.conn, limit, fire)
+            try:
+                with watchdog, self.conn.transaction(force_rollback=True):
+                    self.conn.execute(f"SET LOCAL statement_timeout = {max(1, int(limit * 1000))}")
+                    return run(self.conn)
+            except psycopg.Error as exc:
+                if watchdog.fired:
+                    raise TargetUnavailable(self.broken or "timed out") from None
+                if self.conn.closed or self.conn.broken:
+                    self.broken = f"{self.where} dropped the session: {' '.join(str(exc).split())}"
+                raise
+        finally:
+            self._lock.release()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None, *, binary: bool = False,
+              timeout: float | None = None) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement.  ``binary=True`` forces the extended protocol: one statement only."""
-        with self._lock:
-            self.commands += 1
-            if not self.per_transaction:
-                cur = self.conn.execute(sql, params, binary=binary)
-                return cur.fetchall() if cur.description else []
-            with self.conn.transaction():
-                self.conn.execute(f"SET LOCAL statement_timeout = {self.timeout_ms}")
-                cur = self.conn.execute(sql, params, binary=binary)
-                return cur.fetchall() if cur.description else []
+        def run(conn: Any) -> list[tuple[Any, ...]]:
+            cur = conn.execute(sql, params, binary=binary)
+            return cur.fetchall() if cur.description else []
 
-    def columns(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            self.commands += 1
-            from psycopg.rows import dict_row
+        return self._statement(sql, run, timeout)
 
-            if not self.per_transaction:
-                return self.conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
-            with self.conn.transaction():
-                self.conn.execute(f"SET LOCAL statement_timeout = {self.timeout_ms}")
-                return self.conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
+    def columns(self, sql: str, params: Sequence[Any] | None = None, *,
+                timeout: float | None = None) -> list[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
+        return self._statement(sql, lambda conn: conn.cursor(row_factory=dict_row).execute(sql, params).fetchall(),
+                               timeout)
 
     @property
-    def pooled(self) -> bool | None:
-        """Whether a pooler sits between us and PostgreSQL, as the session shows it."""
+    def handshake_differs(self) -> bool:
+        """The backend pid of the protocol handshake is not pg_backend_pid(): a pooler answered the handshake (a
+        plain TCP forwarder passes the server's own through)."""
         ident = self.identity
-        if not ident:
-            return None
-        port = self.dialled[1]
-        return bool(ident["client_pid"] != ident["backend_pid"]
-                    or (port is not None and ident["server_port"] is not None and ident["server_port"] != port))
+        return bool(ident) and ident["client_pid"] != ident["backend_pid"]
 
     # -- the other doors --------------------------------------------------------------------------------------------
 
     def admin(self, sql: str) -> list[dict[str, Any]]:
         """A SHOW command on PgBouncer's admin console (``pgbouncer_admin_dsn``), simple query protocol."""
+        if not re.fullmatch(r"\s*SHOW\s+[A-Za-z_]+\s*;?\s*", sql, re.I):
+            raise Refused("only SHOW commands are sent to the PgBouncer admin console")
         dsn = self.config.get("pgbouncer_admin_dsn")
         if not dsn:
             raise TargetUnavailable("no pgbouncer_admin_dsn in the postgres target")
         import psycopg
         from psycopg.rows import dict_row
 
-        with self._lock:
+        if not self._admin_lock.acquire(timeout=self.timeout):
+            raise TargetUnavailable("the PgBouncer admin console is busy")
+        try:
             if self._admin is None:
                 try:
                     self._admin = psycopg.connect(split_dsn(dsn)[0], autocommit=True,
-                                                  connect_timeout=max(2, math.ceil(self.timeout)))
+                                                  **_connect_kwargs(self.timeout))
                 except Exception as exc:
                     raise explain(exc, "the PgBouncer admin console") from None
             self.commands += 1
-            return self._admin.cursor(row_factory=dict_row).execute(sql).fetchall()
+            watchdog = _Watchdog(self._admin, self.timeout, lambda: None)
+            try:
+                with watchdog:
+                    return self._admin.cursor(row_factory=dict_row).execute(sql).fetchall()
+            except psycopg.Error:
+                if watchdog.fired:
+                    raise TargetUnavailable(f"the PgBouncer admin console did not answer {sql.strip()} within "
+                                            f"{self.timeout:g}s") from None
+                raise
+        finally:
+            self._admin_lock.release()
 
     def direct_identity(self) -> dict[str, Any]:
-        """Open the ``direct_dsn`` (migrations' DIRECT_URL) read-only, say whether it is pooled, close it."""
+        """Open the ``direct_dsn`` (migrations' DIRECT_URL) read-only, say whether a pooler answered it, close it."""
         dsn = self.config.get("direct_dsn")
         if not dsn:
             raise TargetUnavailable("no direct_dsn in the postgres target")
         other = PgHandle({"dsn": dsn}, self.timeout)
         _open(other, "the direct DSN")
         try:
-            return {**other.identity, "pooled": other.pooled, "dialled_port": other.dialled[1]}
+            return {**other.identity, "pooled": other.handshake_differs, "dialled_port": other.dialled[1]}
         finally:
             other.close()
 
@@ -179,7 +302,7 @@ def rds_region(host: str) -> str | None:
     return m.group(1) if m else None
 
 
-def connect(config: dict[str, Any], timeout: float) -> PgHandle:
+def connect(config: Mapping[str, Any], timeout: float) -> PgHandle:
     handle = PgHandle(config, timeout)
     _open(handle, "postgres")
     return handle
@@ -191,7 +314,9 @@ def close(handle: PgHandle) -> None:
 
 _IDENTITY = """SELECT current_setting('transaction_read_only'), pg_backend_pid(), inet_server_port(),
        current_setting('server_version'), current_user, current_database(),
-       (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())"""
+       (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), current_setting('default_transaction_read_only'),
+       current_setting('is_superuser'), pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
+       pg_has_role(current_user, 'pg_read_all_settings', 'USAGE'), pg_has_role(current_user, 'pg_monitor', 'USAGE')"""
 
 
 def _open(handle: PgHandle, what: str) -> None:
@@ -200,33 +325,33 @@ def _open(handle: PgHandle, what: str) -> None:
     dsn, handle.app_params = split_dsn(str(handle.config["dsn"]))
     handle.dialled = dsn_host_port(dsn)
     handle.dsn_params = dsn_params(dsn)
-    where = f"{what} at {handle.dialled[0] or 'the default socket'}" + (
+    handle.where = where = f"{what} at {handle.dialled[0] or 'the default socket'}" + (
         f":{handle.dialled[1]}" if handle.dialled[1] else "")
-    connect_timeout = max(2, math.ceil(handle.timeout))
-    options = f"-c default_transaction_read_only=on -c statement_timeout={handle.timeout_ms}"
+    ms = max(1, int(handle.timeout * 1000))
+    options = (f"-c default_transaction_read_only=on -c statement_timeout={ms} "
+               f"-c idle_in_transaction_session_timeout={max(1000, 2 * ms)}")
+    kwargs = {"autocommit": True, "application_name": "readiness", **_connect_kwargs(handle.timeout)}
     try:
         try:
-            handle.conn = psycopg.connect(dsn, autocommit=True, options=options, connect_timeout=connect_timeout,
-                                          application_name="readiness")
+            handle.conn = psycopg.connect(dsn, options=options, **kwargs)
         except psycopg.OperationalError as exc:
             if "unsupported startup parameter" not in str(exc):
                 raise
-            # a pooler that refuses startup options
-            handle.conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout,
-                                          application_name="readiness")
-            handle.per_transaction = True
-        row = handle.conn.execute(_IDENTITY).fetchone()
-        if row[0] != "on":  # the options were ignored (a pooler): make every query its own read-only transaction
-            handle.per_transaction = True
-        if handle.per_transaction:
-            handle.conn.autocommit = False
-            handle.conn.read_only = True
-        handle.commands += 1
+            handle.conn = psycopg.connect(dsn, **kwargs)  # a pooler that refuses startup options (PgBouncer)
+        handle.conn.read_only = True  # every conn.transaction() begins READ ONLY
+        handle.local_addr = _local_addr(handle.conn)
+        row = handle.query(_IDENTITY)[0]
     except Exception as exc:
         handle.close()
         raise explain(exc, where) from None
+    if row[0] != "on":
+        handle.close()
+        raise TargetUnavailable(f"{where}: the audit's transaction is not read-only (transaction_read_only is "
+                                f"{row[0]}); refusing to go on")
+    handle.options_applied = row[7] == "on"
     handle.identity = {"read_only": row[0], "backend_pid": row[1], "server_port": row[2], "server_version": row[3],
-                       "user": row[4], "database": row[5], "server_ssl": row[6],
+                       "user": row[4], "database": row[5], "server_ssl": row[6], "superuser": row[8] == "on",
+                       "read_all_stats": bool(row[9]), "read_all_settings": bool(row[10]), "monitor": bool(row[11]),
                        "client_pid": handle.conn.info.backend_pid, "ssl_in_use": bool(handle.conn.pgconn.ssl_in_use)}
 
 
@@ -247,3 +372,114 @@ def explain(exc: BaseException, where: str) -> TargetUnavailable:
     if "timeout" in low or "timed out" in low:
         return TargetUnavailable(f"{where} did not answer in time ({text})")
     return TargetUnavailable(f"cannot open a session on {where}: {text}")
+
+
+# -- credentials and settings, without psycopg (the scrubber and `readiness validate`) ---------------------------------
+
+_HOSTS = re.compile(r"[A-Za-z0-9._~\-\[\]:%,]*(?:[/?#]|$)")
+_KV = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*")
+
+
+def _kv_pairs(dsn: str) -> list[tuple[str, str]] | None:
+    """libpq key=value pairs (values bare or single-quoted with backslash escapes), or None when it is not that."""
+    pairs, i, n = [], 0, len(dsn)
+    while i < n:
+        if dsn[i:].strip() == "":
+            break
+        m = _KV.match(dsn, i)
+        if not m:
+            return None
+        key, i = m.group(1), m.end()
+        value: list[str] = []
+        if i < n and dsn[i] == "'":
+            i += 1
+            while i < n and dsn[i] != "'":
+                if dsn[i] == "\\" and i + 1 < n:
+                    i += 1
+                value.append(dsn[i])
+                i += 1
+            if i >= n:
+                return None  # an unterminated quote
+            i += 1
+        else:
+            while i < n and not dsn[i].isspace():
+                if dsn[i] == "\\" and i + 1 < n:
+                    i += 1
+                value.append(dsn[i])
+                i += 1
+        pairs.append((key.lower(), "".join(value)))
+    return pairs
+
+
+def _url_secrets(url: str) -> set[str]:
+    """Every reading of a URL's password: the intended one (userinfo up to the '@' before the hosts, so '/', '#',
+    '@' and quotes may be unencoded), the fragment a URL parser stops at, decoded forms, and query passwords."""
+    found: set[str] = set()
+    rest = url.split("://", 1)[1]
+    cut = None
+    for m in re.finditer("@", rest):
+        if _HOSTS.match(rest, m.end()):
+            cut = m.start()
+            break
+    if cut is not None:
+        userinfo = rest[:cut]
+        if ":" in userinfo:
+            password = userinfo.split(":", 1)[1]
+            found |= {password, unquote(password)}
+            for stop in "/#?@":  # what a URL parser takes for the password when the text is not encoded
+                found.add(password.split(stop, 1)[0])
+        query = rest[cut + 1:].split("?", 1)[1] if "?" in rest[cut + 1:] else ""
+    else:
+        query = rest.split("?", 1)[1] if "?" in rest else ""
+    for pair in query.split("#", 1)[0].split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key).lower() in ("password", "sslpassword") and value:
+            found |= {value, unquote(value.replace("+", " ")), unquote(value)}
+    return found
+
+
+def secrets(config: Mapping[str, Any]) -> set[str]:
+    """Every credential the target's settings carry, in every form they may be printed; never raises."""
+    found: set[str] = set()
+    try:
+        for field in DSN_FIELDS:
+            value = config.get(field)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            value = value.strip()
+            if "://" in value:
+                found |= _url_secrets(value)
+            for key, val in _kv_pairs(value) or []:
+                if key in ("password", "sslpassword"):
+                    found.add(val)
+            for m in re.finditer(r"(?i)\b(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)", value):
+                raw = m.group(1)  # the raw text as it stands in the DSN, quotes and escapes included
+                found |= {raw, raw.strip("'")}
+    except Exception:
+        pass
+    return {s for s in found if s}
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, sentence) for DSNs that can never work; the sentences never quote the DSN."""
+    problems: list[tuple[str, str]] = []
+    for field in DSN_FIELDS:
+        value = config.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append((field, f"{field} must be text (a postgresql:// URL or key=value pairs)"))
+            continue
+        text = value.strip()
+        if not text:
+            problems.append((field, f"{field} is empty"))
+        elif "://" in text:
+            scheme = text.split("://", 1)[0].lower()
+            if scheme.split("+", 1)[0] not in ("postgres", "postgresql"):
+                shown = f" {scheme}://" if re.fullmatch(r"[a-z][a-z0-9+.\-]{0,20}", scheme) else " another"
+                problems.append((field, f"{field} is a{shown} URL; a PostgreSQL DSN starts with postgresql:// or "
+                                        "postgres:// (or is libpq key=value pairs)"))
+        elif _kv_pairs(text) is None:
+            problems.append((field, f"{field} is neither a postgresql:// URL nor libpq key=value pairs "
+                                    "(host=... dbname=... user=...)"))
+    return problems
