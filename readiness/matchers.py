@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,41 +18,67 @@ from readiness.probe import Verdict, failed, passed, undecided
 
 MISSING: Any = object()
 
-_VERSION = re.compile(r"^v?\d+(\.\d+)+")
+# A leading version, with a pre-release tag when there is one ("7.0.0-rc1", "16beta2", "v1.28.3", "23.8.2.7").
+_VERSION = re.compile(r"v?(\d+(?:\.\d+)*)(?:[-_.~]?((?:a|b|c|rc|alpha|beta|pre|preview|dev)\.?\d*))?(?![\d.])", re.I)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _version(value: Any) -> tuple[int, ...] | None:
-    if isinstance(value, bool):
+def _version(value: Any) -> Any:
+    """A packaging Version for a version-like value (pre-releases order before their release), else None."""
+    from packaging.version import InvalidVersion, Version
+
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         return None
-    if isinstance(value, int):
-        return (value,)
-    if isinstance(value, str):
-        m = _VERSION.match(value.strip()) or re.match(r"^v?\d+$", value.strip())
-        if m:
-            return tuple(int(x) for x in m.group(0).lstrip("v").split("."))
-    return None
+    m = _VERSION.match(str(value).strip())
+    if m is None:
+        return None
+    try:
+        return Version(m.group(1) + (m.group(2) or ""))
+    except InvalidVersion:
+        return None
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, else None: NaN and infinities are not observations anything can be judged by."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _truth(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def non_finite(value: Any) -> bool:
+    """NaN or an infinity, however it was written (float('nan'), 'NaN', '-Infinity')."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return isinstance(value, (int, float, str)) and not math.isfinite(float(value))
+    except (ValueError, OverflowError):
+        return False
 
 
 def compare(value: Any, bound: Any) -> int | None:
-    """-1/0/1 comparing value to bound; versions when the bound is a string like "6.2", numbers otherwise."""
-    if isinstance(bound, str):
+    """-1/0/1 comparing value to bound; versions when the bound is a string like "6.2", numbers otherwise; None
+    when they cannot be compared (text against a number, NaN, infinity)."""
+    if non_finite(value) or non_finite(bound):
+        return None
+    if isinstance(bound, str) and not isinstance(value, float):
         a, b = _version(value), _version(bound)
         if a is not None and b is not None:
-            width = max(len(a), len(b))
-            a, b = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
             return (a > b) - (a < b)
     x, y = _number(value), _number(bound)
     if x is None or y is None:
@@ -59,13 +86,18 @@ def compare(value: Any, bound: Any) -> int | None:
     return (x > y) - (x < y)
 
 
-def _same(value: Any, operand: Any) -> bool:
+def _same(value: Any, operand: Any) -> bool | None:
+    if non_finite(value):
+        return None
+    if isinstance(operand, bool) or isinstance(value, bool):
+        # true/false compare by meaning on both sides: `SELECT true` never equals "false", "on" equals true
+        a, b = _truth(value), _truth(operand)
+        return None if a is None or b is None else a == b
     if value == operand:
         return True
-    if isinstance(operand, bool) or isinstance(value, bool):
-        return str(value).lower() in (("1", "true", "yes", "on") if operand else ("0", "false", "no", "off"))
     if isinstance(operand, (int, float)):
-        return _number(value) == float(operand)
+        number = _number(value)
+        return None if number is None else number == float(operand)
     return str(value) == str(operand)
 
 
@@ -78,6 +110,16 @@ def _ordered(op: str, want: Callable[[int], bool]) -> Callable[[Any, Any], bool 
     return check
 
 
+def _negate(ok: bool | None) -> bool | None:
+    return None if ok is None else not ok
+
+
+def _any(answers: Any) -> bool | None:
+    """True if one answer is True; None (cannot tell) if none is and one could not be compared."""
+    seen = list(answers)
+    return True if True in seen else None if None in seen else False
+
+
 def _regex(value: Any, pattern: Any) -> bool:
     return re.search(str(pattern), str(value)) is not None
 
@@ -85,9 +127,9 @@ def _regex(value: Any, pattern: Any) -> bool:
 # name -> (test(value, operand) -> bool | None (None: not comparable), operand type, text)
 _MATCHERS: dict[str, tuple[Callable[[Any, Any], bool | None], str, str]] = {
     "equals": (_same, "scalar", "= {}"),
-    "not_equals": (lambda v, o: not _same(v, o), "scalar", "!= {}"),
-    "one_of": (lambda v, o: any(_same(v, x) for x in o), "list", "one of {}"),
-    "not_one_of": (lambda v, o: not any(_same(v, x) for x in o), "list", "none of {}"),
+    "not_equals": (lambda v, o: _negate(_same(v, o)), "scalar", "!= {}"),
+    "one_of": (lambda v, o: _any(_same(v, x) for x in o), "list", "one of {}"),
+    "not_one_of": (lambda v, o: _negate(_any(_same(v, x) for x in o)), "list", "none of {}"),
     "min": (_ordered("min", lambda c: c >= 0), "scalar", ">= {}"),
     "max": (_ordered("max", lambda c: c <= 0), "scalar", "<= {}"),
     "above": (_ordered("above", lambda c: c > 0), "scalar", "> {}"),
@@ -142,30 +184,30 @@ class Expect:
         return " and ".join(parts)
 
     def test(self, value: Any) -> bool | None:
-        """True when every matcher holds; None when the value cannot be compared (e.g. text against a number)."""
+        """True when every matcher holds; False when one does not; None when the value cannot be judged (NULL, NaN,
+        an infinity, text against a number): never a pass without a value that was positively observed."""
+        if non_finite(value):
+            return None
         if value is MISSING or value is None:
             if "absent" in self.spec:
                 return True
-            if "present" in self.spec or any(k not in ("absent",) for k in self.spec):
+            if "present" in self.spec or value is MISSING:
                 return False
-        elif "absent" in self.spec:
+            return None  # NULL: there is nothing to compare
+        if "absent" in self.spec:
             return False
-        for name, operand in self.spec.items():
-            if name in ("present", "absent"):
-                continue
-            ok = _MATCHERS[name][0](value, operand)
-            if ok is None:
-                return None
-            if not ok:
-                return False
-        return True
+        verdicts = [_MATCHERS[name][0](value, operand) for name, operand in self.spec.items()
+                    if name not in ("present", "absent")]
+        return False if False in verdicts else None if None in verdicts else True
 
     def judge(self, name: str, value: Any, **evidence: Any) -> Verdict:
         shown = None if value is MISSING else value
         evidence = {name: shown, "expected": self.describe(), **evidence}
         ok = self.test(value)
-        if value is MISSING or value is None:
+        if value is MISSING:
             seen = f"{name} is not present"
+        elif value is None:
+            seen = f"{name} is NULL"
         else:
             seen = f"{name} is {value}"
         if ok is None:
