@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server redis-sentinel postgresql pgbouncer nginx zookeeper clickhouse-server chromium)
+# python3-venv: Debian's python3 has no ensurepip without it; ca-certificates: pip's HTTPS to the package index.
+APT_PACKAGES=(python3-venv ca-certificates
+              redis-server redis-sentinel postgresql pgbouncer nginx zookeeper clickhouse-server chromium)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
@@ -22,6 +24,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
-PYTHON="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+VENV="${VENV:-.venv}"
+VENV="$VENV" bash scripts/venv.sh  # makes it, or makes again a half-made or broken one
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'

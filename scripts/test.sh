@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p artifacts
 # pytest, not `python -m pytest`: the repo root must not shadow the installed readiness.checks/readiness.reports.
-exec .venv/bin/pytest "$@"
+exec "${VENV:-.venv}/bin/pytest" "$@"
