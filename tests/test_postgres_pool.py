@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 from checklists import checklist_with
 from fixtures_postgres import APP, PgStack
+from forwarder import Forwarder
 from helpers import audit
 
 
@@ -93,3 +94,24 @@ def test_settings_are_read_once_and_every_statement_is_a_read(pg_stack: PgStack,
     assert calls["BEGIN READ ONLY"] == calls["ROLLBACK"] == sum(reads.values()), calls
     assert sum(reads.values()) <= 16  # a handful of statements for the whole section
     assert results["postgres.reachable"].status == "pass"
+
+
+def test_a_tcp_forwarder_is_no_pooler_and_pgbouncer_is_named_with_its_evidence(pg_stack: PgStack,
+                                                                               tmp_path: Path) -> None:
+    forwarder = Forwarder(pg_stack.good.port)
+    try:
+        dsn = f"postgresql://{APP[0]}:{APP[1]}@127.0.0.1:{forwarder.port}/app?sslmode=require"
+        results, _ = audit(tmp_path, {"postgres": {"dsn": dsn}}, ["postgres.pooling", "postgres.pooler-compatible"])
+    finally:
+        forwarder.close()
+    pooling = results["postgres.pooling"]
+    assert pooling.evidence["inet_server_port"] == pg_stack.good.port != pooling.evidence["dialled_port"]
+    assert pooling.status == "fail" and "no pooler seen" in pooling.message, pooling.message
+    assert pooling.evidence["evidence"] == []
+    assert results["postgres.pooler-compatible"].status == "skipped"
+    for db in ("app_session", "app_tx"):
+        results, _ = audit(tmp_path, pooled(pg_stack, db), ["postgres.pooling"])
+        pooling = results["postgres.pooling"]
+        assert pooling.status == "pass", pooling.message
+        assert "SHOW CLIENTS lists this session" in pooling.message and "handshake" in pooling.message
+        assert pooling.evidence["listed_in_show_clients"] is True
