@@ -15,8 +15,10 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures_tls import stop_all
@@ -27,9 +29,13 @@ from readiness.demo.tls import TlsFiles
 
 PW = "s3cret-redis"
 AUDITOR = ("auditor", "audit-pw")
-# Everything the audit may send, and nothing else: a write command would answer NOPERM.
-AUDITOR_ACL = (f"user {AUDITOR[0]} on >{AUDITOR[1]} ~* resetchannels -@all +@read +info +ping +scan +type +ttl "
-               "+config|get +cluster|info +cluster|slots +role +select +hello")
+# Exactly what the audit needs (the README's least-privilege ACL), and nothing else: read-only key access, no channels.
+AUDITOR_ACL = (f"user {AUDITOR[0]} on >{AUDITOR[1]} resetchannels %R~* -@all +ping +info +scan +type +ttl +llen "
+               "+zcard +xlen +scard +hlen +config|get +cluster|info +cluster|slots +select +hello")
+# May run INFO and SCAN but not TYPE/LLEN/ZCARD/TTL: the identity that must never pass a key-judging item.
+RESTRICTED = ("restricted", "restricted-pw")
+RESTRICTED_ACL = (f"user {RESTRICTED[0]} on >{RESTRICTED[1]} resetchannels ~* -@all +ping +info +scan +config|get "
+                  "+select +hello")
 
 
 @dataclass
@@ -132,7 +138,7 @@ def redis_stack(request: pytest.FixtureRequest, server_root: Path, tls_files: Tl
                                                                    "unixsocketperm": "700"}))
         _seed_good(good.port)
         bad = start("bad", RedisSpec(password=None, policy="allkeys-lru", maxmemory="0", maxclients=30,
-                                         bind="127.0.0.1 127.0.0.2"))
+                                     bind="127.0.0.1 127.0.0.2", users=[RESTRICTED_ACL]))
         _seed_bad(bad.port)
         langsight = start("langsight", RedisSpec())
         _seed_langsight(langsight.port)
@@ -151,3 +157,32 @@ def redis_stack(request: pytest.FixtureRequest, server_root: Path, tls_files: Tl
         raise
     yield RedisStack(good, bad, langsight, replica, sentinel, tls, noconfig, nodes, tls_files, started)
     stop_all(request, started, "redis")
+
+
+@contextmanager
+def scratch_redis(root: Path, name: str, **spec: Any) -> Iterator[Server]:
+    """A redis-server of its own for one test module (binary keys, a server to freeze), always stopped."""
+    server = start_redis(root / "redis-scratch" / name, RedisSpec(**spec), name=name)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def redis_checklist(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None = None,
+                    extra: list[dict[str, Any]] | None = None) -> str:
+    """The packaged checklist's redis section alone, with some items' ``with`` changed and ``extra`` items added."""
+    import yaml
+
+    from readiness.checklist import default_path
+
+    data = yaml.safe_load(Path(default_path()).read_text())
+    data["sections"] = [s for s in data["sections"] if s["id"] == "redis"]
+    for item in data["sections"][0]["items"]:
+        if item["id"] in (overrides or {}):
+            item["with"] = {**(item.get("with") or {}), **(overrides or {})[item["id"]]}
+            item.pop("preset_with", None)
+    data["sections"][0]["items"].extend(extra or [])
+    path = tmp_path / "redis-checklist.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)

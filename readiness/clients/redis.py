@@ -61,11 +61,21 @@ class ErrorReply(Exception):
     """A command answered an error (NOPERM, WRONGTYPE, LOADING ...): never data; the item cannot decide."""
 
     def __init__(self, node: str, args: Sequence[Any], reply: BaseException):
-        self.node, self.command, self.reply = node, command_name(args), str(reply).strip()
+        self.node, self.command, self.reply = node, command_name(args), _reply_text(reply)
         key = f" {display(args[1 + (' ' in self.command)])}" if len(args) > 1 + (" " in self.command) else ""
         hint = " (the audit identity lacks this permission: see the README for its ACL)" \
             if self.reply.startswith("NOPERM") or "no permissions" in self.reply else ""
         super().__init__(f"{self.command}{key} on {node} answered an error: {self.reply}{hint}")
+
+
+def _reply_text(reply: BaseException) -> str:
+    """The server's error text with its code (redis-py turns NOPERM, LOADING ... into classes and drops the code)."""
+    text = str(reply).strip()
+    codes = {"NoPermissionError": "NOPERM", "BusyLoadingError": "LOADING", "ReadOnlyError": "READONLY",
+             "NoScriptError": "NOSCRIPT", "ExecAbortError": "EXECABORT", "OutOfMemoryError": "OOM",
+             "AuthenticationError": "NOAUTH", "AuthenticationWrongNumberOfArgsError": "ERR"}
+    code = next((c for cls in type(reply).__mro__ for name, c in codes.items() if cls.__name__ == name), None)
+    return f"{code} {text}" if code and not text.startswith(code) else text
 
 
 def command_name(args: Sequence[Any]) -> str:
