@@ -1,0 +1,160 @@
+"""Facts about one bucket shared by the s3 probes (each fetched once per run), and lifecycle-rule reading."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from readiness.clients.s3 import S3Handle
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    enabled: bool
+    prefix: str
+    tags: tuple[str, ...]  # "k=v"; a tag filter narrows the rule to tagged objects only
+    expiration_days: int | None
+    expiration_date: str | None
+    expired_delete_marker: bool
+    noncurrent_days: int | None
+
+    @property
+    def expires(self) -> bool:
+        return self.enabled and (self.expiration_days is not None or self.expiration_date is not None)
+
+    def covers(self, prefix: str) -> bool:
+        """Every object under ``prefix`` falls under this rule (no tag or size filter narrows it)."""
+        return self.enabled and not self.tags and prefix.startswith(self.prefix)
+
+    def touches(self, prefix: str) -> bool:
+        """Some object under ``prefix`` may fall under this rule."""
+        return self.enabled and (prefix.startswith(self.prefix) or self.prefix.startswith(prefix))
+
+    def show(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "status": "Enabled" if self.enabled else "Disabled",
+                               "prefix": self.prefix}
+        for key in ("tags", "expiration_days", "expiration_date", "noncurrent_days"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.expired_delete_marker:
+            out["expired_delete_marker"] = True
+        return out
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_rule(raw: Mapping[str, Any]) -> Rule:
+    filt = raw.get("Filter") or {}
+    both = filt.get("And") or {}
+    prefix = filt.get("Prefix", both.get("Prefix", raw.get("Prefix", ""))) or ""
+    tags = [filt["Tag"]] if "Tag" in filt else list(both.get("Tags") or [])
+    narrowed = [f"{t.get('Key')}={t.get('Value')}" for t in tags]
+    for size in ("ObjectSizeGreaterThan", "ObjectSizeLessThan"):
+        if size in filt or size in both:
+            narrowed.append(f"{size}={filt.get(size, both.get(size))}")
+    exp = raw.get("Expiration") or {}
+    nc = raw.get("NoncurrentVersionExpiration") or {}
+    date = exp.get("Date")
+    return Rule(id=str(raw.get("ID") or ""), enabled=raw.get("Status") == "Enabled", prefix=str(prefix),
+                tags=tuple(narrowed), expiration_days=_int(exp.get("Days")),
+                expiration_date=str(date) if date else None,
+                expired_delete_marker=exp.get("ExpiredObjectDeleteMarker") is True,
+                noncurrent_days=_int(nc.get("NoncurrentDays")))
+
+
+def lifecycle(ctx: Any) -> list[Rule]:
+    """The bucket's lifecycle rules; [] when it has no lifecycle configuration."""
+    def fetch(h: S3Handle) -> list[dict[str, Any]]:
+        answer = h.absent_or("GetBucketLifecycleConfiguration", Bucket=h.bucket)
+        return list((answer or {}).get("Rules") or [])
+
+    return [parse_rule(r) for r in ctx.fact("lifecycle", fetch)]
+
+
+def encryption(ctx: Any) -> list[dict[str, Any]] | None:
+    def fetch(h: S3Handle) -> list[dict[str, Any]] | None:
+        answer = h.absent_or("GetBucketEncryption", Bucket=h.bucket)
+        return None if answer is None else list(
+            (answer.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [])
+
+    return ctx.fact("encryption", fetch)  # type: ignore[no-any-return]
+
+
+def public_access_block(ctx: Any) -> dict[str, Any] | None:
+    def fetch(h: S3Handle) -> dict[str, Any] | None:
+        answer = h.absent_or("GetPublicAccessBlock", Bucket=h.bucket)
+        return None if answer is None else dict(answer.get("PublicAccessBlockConfiguration") or {})
+
+    return ctx.fact("public-access-block", fetch)  # type: ignore[no-any-return]
+
+
+def versioning(ctx: Any) -> str:
+    """"Enabled", "Suspended", or "" (never versioned)."""
+    return ctx.fact("versioning", lambda h: str(h.call("GetBucketVersioning", Bucket=h.bucket).get("Status") or ""))
+
+
+def location(ctx: Any) -> str:
+    """The bucket's region (GetBucketLocation: None or "" means us-east-1, "EU" the old name of eu-west-1)."""
+    def fetch(h: S3Handle) -> str:
+        raw = h.call("GetBucketLocation", Bucket=h.bucket).get("LocationConstraint")
+        return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(raw, str(raw))
+
+    return ctx.fact("location", fetch)  # type: ignore[no-any-return]
+
+
+def product_prefixes(ctx: Any, default: Sequence[str]) -> list[str]:
+    """The prefixes the product writes under: the target's ``prefixes``, else the item's (the preset's)."""
+    configured = ctx.config().get("prefixes")
+    return [str(x) for x in (configured if configured else default)]
+
+
+# --- ClickHouse TTLs (through the clickhouse target's shared session) ----------------------------------------------
+
+_UNITS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 91,
+          "year": 365}
+_INTERVAL = re.compile(r"toInterval(Second|Minute|Hour|Day|Week|Month|Quarter|Year)\(\s*(\d+)\s*\)"
+                       r"|INTERVAL\s+(\d+)\s+(SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\b", re.I)
+_TTL_CLAUSE = re.compile(r"\bTTL\b(.*?)(?:\bSETTINGS\b|$)", re.I | re.S)
+
+
+def ttl_days(engine_full: str) -> list[float]:
+    """Fixed intervals in a table's TTL clause, in days; a per-row TTL (an interval of a column) gives none."""
+    m = _TTL_CLAUSE.search(engine_full or "")
+    if not m:
+        return []
+    days = []
+    for unit_a, n_a, n_b, unit_b in _INTERVAL.findall(m.group(1)):
+        unit, n = (unit_a or unit_b).lower(), int(n_a or n_b)
+        days.append(round(n * _UNITS[unit], 3))
+    return days
+
+
+class _Other:
+    """The clickhouse target's session seen as a probe context, so its probes' facts are shared, not refetched."""
+
+    def __init__(self, ctx: Any, kind: str):
+        self._ctx, self._kind = ctx, kind
+
+    def fact(self, name: str, fetch: Any) -> Any:
+        return self._ctx.fact(name, fetch, kind=self._kind)
+
+    def config(self) -> Any:
+        return self._ctx.config(self._kind)
+
+
+def clickhouse_ttls(ctx: Any, tables: Sequence[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """({db.table: TTL days} of the trace tables matching ``tables`` on every node, {node: why unread})."""
+    from readiness.checks.clickhouse import TABLES, merge_tree, on_nodes, selected, split
+
+    ok, bad = split(on_nodes(_Other(ctx, "clickhouse"), TABLES))
+    found: dict[str, list[float]] = {}
+    for rows in ok.values():
+        for r in rows:
+            if merge_tree(r["engine"]) and selected(r["database"], r["name"], tables):
+                found.setdefault(f"{r['database']}.{r['name']}", []).extend(ttl_days(r["engine_full"]))
+    return {k: sorted(set(v)) for k, v in found.items()}, bad

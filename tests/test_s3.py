@@ -1,0 +1,393 @@
+"""The blob section against moto's S3 server over real HTTP, with IAM authentication enforced (tests/fixtures_s3.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+from helpers import audit, write_yaml
+from servers import BlackHole, free_port
+
+from readiness.checklist import default_path
+
+if TYPE_CHECKING:
+    from fixtures_s3 import S3Stack
+
+pytest_plugins = ["fixtures_s3"]  # the session's moto S3 server (s3_stack)
+
+BLOB = ["blob"]
+WRITES = {"PUT", "POST", "DELETE"}
+
+
+def statuses(results: dict[str, Any]) -> dict[str, str]:
+    return {k: r.status for k, r in results.items() if k.startswith("blob.")}
+
+
+def writes_since(stack: S3Stack, mark: int) -> list[tuple[str, str]]:
+    return [r for r in stack.requests()[mark:] if r[0] in WRITES]
+
+
+def checklist_with(tmp_path: Path, item: str, **params: Any) -> str:
+    """The default checklist with ``params`` set on one item (a checklist that opts in, or misuses a probe)."""
+    data = yaml.safe_load(Path(default_path()).read_text())
+    for section in data["sections"]:
+        for entry in section["items"]:
+            if entry["id"] == item:
+                entry.setdefault("with", {}).update(params)
+                if "prefixes" in params:  # the item's own prefixes, whatever the preset
+                    entry.pop("preset_with", None)
+    return str(write_yaml(tmp_path / "checklist.yaml", data))
+
+
+# --- verdicts on good and bad buckets --------------------------------------------------------------------------------
+
+def test_a_good_bucket_passes_every_item_and_the_audit_sends_no_write(tmp_path, s3_stack):
+    mark = len(s3_stack.requests())
+    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("good-traces")}, BLOB)
+    got = statuses(results)
+    assert got == {"blob.enabled": "pass", "blob.reachable": "pass", "blob.lifecycle": "pass",
+                   "blob.lifecycle-aligned": "pass", "blob.media-retained": "skipped", "blob.encryption": "pass",
+                   "blob.public-access-blocked": "pass", "blob.round-trip": "skipped",
+                   "blob.region-addressing": "pass", "blob.noncurrent-expiry": "pass"}, {
+        k: r.message for k, r in results.items()}
+    assert "ttl_s/ 14 d, ttl_l/ 400 d" in results["blob.lifecycle-aligned"].message
+    assert results["blob.encryption"].evidence["algorithms"] == ["AES256"]
+    sent = s3_stack.requests()[mark:]
+    assert sent and not writes_since(s3_stack, mark), sent
+    # facts fetched once: HEAD, lifecycle, encryption, public access block, versioning, location
+    assert len(sent) == 6, sent
+
+
+def test_a_bad_bucket_fails_for_the_right_reasons(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("bad-traces")}, BLOB)
+    got = statuses(results)
+    for item in ("blob.lifecycle", "blob.lifecycle-aligned", "blob.encryption", "blob.public-access-blocked",
+                 "blob.noncurrent-expiry"):
+        assert got[item] == "fail", (item, results[item].message)
+    assert "no lifecycle rules" in results["blob.lifecycle"].message
+    assert "ttl_s/ never expires" in results["blob.lifecycle-aligned"].message
+    assert "no public access block" in results["blob.public-access-blocked"].message
+    assert "noncurrent versions under ttl_s/ never expire" in results["blob.noncurrent-expiry"].message
+    assert got["blob.reachable"] == "pass" and got["blob.enabled"] == "pass"
+
+
+def test_a_whole_bucket_rule_expires_media_and_misses_the_tiers(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"preset": "langfuse", "s3": s3_stack.target("misaligned")}, BLOB)
+    assert results["blob.media-retained"].status == "fail"
+    assert "everything-7d expires the whole bucket" in results["blob.media-retained"].message
+    pab = results["blob.public-access-blocked"]
+    assert pab.status == "fail" and "BlockPublicPolicy, RestrictPublicBuckets off" in pab.message
+    nc = results["blob.noncurrent-expiry"]
+    assert nc.status == "fail" and "expired delete markers under events/ are never removed" in nc.message
+    assert "never expire" not in nc.message  # the noncurrent rule itself is there
+    assert results["blob.encryption"].status == "pass"  # aws:kms
+    # Langfuse has no trace tiers: nothing to compare with is undecided, never a pass
+    assert results["blob.lifecycle-aligned"].status == "error"
+    langsmith, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("misaligned")}, BLOB)
+    aligned = langsmith["blob.lifecycle-aligned"]
+    assert aligned.status == "fail" and "ttl_s/ expires after 7 d, want 14 d (deleted while the traces still" \
+        in aligned.message
+
+
+def test_media_retained_passes_when_no_rule_touches_the_media_prefix(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"preset": "langfuse", "s3": s3_stack.target("good-traces")},
+                       ["blob.media-retained"])
+    assert results["blob.media-retained"].status == "pass", results["blob.media-retained"].message
+
+
+def test_require_kms_fails_sse_s3(tmp_path, s3_stack):
+    cl = checklist_with(tmp_path, "blob.encryption", require_kms=True)
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces")}, ["blob.encryption"], checklist=cl)
+    assert results["blob.encryption"].status == "fail" and "not aws:kms" in results["blob.encryption"].message
+
+
+def test_no_s3_target_fails_blob_enabled_and_errors_the_rest(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"preset": "langsmith", "http": {"base_url": "http://127.0.0.1:1"}}, BLOB)
+    assert results["blob.enabled"].status == "fail" and "no s3 target" in results["blob.enabled"].message
+    for item in ("blob.reachable", "blob.lifecycle", "blob.public-access-blocked"):
+        assert results[item].status == "error", item
+
+
+# --- denied, wrong region, missing bucket, endpoint down ----------------------------------------------------------
+
+def test_a_denied_lifecycle_read_is_an_error_naming_the_permission(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"preset": "langfuse", "s3": s3_stack.target("denied-traces")}, BLOB)
+    for item in ("blob.lifecycle", "blob.lifecycle-aligned", "blob.media-retained", "blob.noncurrent-expiry"):
+        r = results[item]
+        assert r.status == "error", (item, r.status, r.message)
+        assert r.message.startswith("access denied to GetBucketLifecycleConfiguration on bucket 'denied-traces'")
+        assert "(grant s3:GetLifecycleConfiguration to the audit identity)" in r.message
+    assert results["blob.reachable"].status == "pass" and results["blob.encryption"].status == "pass"
+
+
+def test_the_admin_can_read_the_denied_lifecycle(s3_stack):
+    # the denial above comes from the auditor's policy, not from a broken bucket
+    rules = s3_stack.client("admin").get_bucket_lifecycle_configuration(Bucket="denied-traces")["Rules"]
+    assert {r["ID"] for r in rules} == {"short", "long", "versions"}
+
+
+def test_a_bucket_in_another_region_fails_region_addressing(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("eu-traces")}, ["blob.region-addressing",
+                                                                         "blob.noncurrent-expiry"])
+    r = results["blob.region-addressing"]
+    assert r.status == "fail" and "the bucket is in eu-west-1" in r.message and "set region: eu-west-1" in r.message
+    assert results["blob.noncurrent-expiry"].status == "pass"  # unversioned: a delete is final
+    fixed, _ = audit(tmp_path, {"s3": s3_stack.target("eu-traces", region="eu-west-1")}, ["blob.region-addressing"])
+    assert fixed["blob.region-addressing"].status == "pass", fixed["blob.region-addressing"].message
+
+
+def test_bucket_in_the_endpoint_and_path_style_on_aws_fail(tmp_path, s3_stack):
+    target = s3_stack.target("good-traces", endpoint_url=f"{s3_stack.url}/good-traces")
+    results, _ = audit(tmp_path, {"s3": target}, ["blob.region-addressing", "blob.reachable"])
+    assert results["blob.region-addressing"].status == "fail"
+    assert "already names the bucket" in results["blob.region-addressing"].message
+    assert results["blob.reachable"].status == "fail"  # /good-traces/good-traces does not exist
+    # moto stands in for AWS here: a checklist that counts 127.0.0.1 as an AWS host
+    cl = checklist_with(tmp_path, "blob.region-addressing", aws_hosts=[r"^127\.0\.0\.1$"])
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces", addressing_style="path")},
+                       ["blob.region-addressing"], checklist=cl)
+    assert results["blob.region-addressing"].status == "fail"
+    assert "path-style addressing forced on AWS" in results["blob.region-addressing"].message
+
+
+def test_a_missing_bucket_fails_reachable_and_explains_the_rest(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("missing-bucket")}, BLOB)
+    assert results["blob.reachable"].status == "fail"
+    assert "'missing-bucket' at http://127.0.0.1" in results["blob.reachable"].message
+    assert "does not exist (NoSuchBucket)" in results["blob.reachable"].message
+    for item in ("blob.lifecycle", "blob.encryption", "blob.region-addressing", "blob.noncurrent-expiry"):
+        assert results[item].status == "error" and "NoSuchBucket" in results[item].message, item
+
+
+def test_wrong_credentials_are_an_error_that_names_no_secret(tmp_path, s3_stack):
+    key, _ = s3_stack.keys["auditor"]
+    target = s3_stack.target("good-traces", secret_access_key="PLANTED-wrong-secret-7f3a")
+    results, report = audit(tmp_path, {"s3": target}, BLOB)
+    assert results["blob.reachable"].status == "error"
+    assert results["blob.lifecycle"].status == "error"
+    assert "refused the credentials" in results["blob.lifecycle"].message
+    assert "PLANTED-wrong-secret-7f3a" not in repr(report)
+    assert key in repr(report)  # the access key id is not a secret and is shown
+
+
+def test_an_endpoint_that_is_down_is_an_error_with_the_reason(tmp_path, s3_stack):
+    port = free_port()
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces", endpoint_url=f"http://127.0.0.1:{port}")},
+                       BLOB, timeout=3)
+    for item, r in results.items():
+        if not item.startswith("blob.") or item in ("blob.enabled", "blob.round-trip", "blob.media-retained"):
+            continue
+        assert r.status == "error", (item, r.status)
+        assert "cannot reach the S3 endpoint for bucket 'good-traces'" in r.message, r.message
+
+
+def test_a_frozen_endpoint_costs_one_connection_attempt(tmp_path, s3_stack):
+    hole = BlackHole()
+    try:
+        results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces",
+                                                            endpoint_url=f"http://127.0.0.1:{hole.port}")},
+                           BLOB, timeout=1.0)
+        errors = [r for k, r in results.items() if k.startswith("blob.") and k not in (
+            "blob.enabled", "blob.round-trip", "blob.media-retained")]
+        assert errors and all(r.status == "error" for r in errors)
+        assert any("did not answer" in r.message for r in errors), [r.message for r in errors]
+        assert len(hole.accepted) == 1  # one HEAD, no retry, and no item tried again
+    finally:
+        hole.close()
+
+
+# --- the round trip and the read-only guard ----------------------------------------------------------------------
+
+def test_without_both_opt_ins_the_round_trip_sends_no_write(tmp_path, s3_stack):
+    mark = len(s3_stack.requests())
+    opted = checklist_with(tmp_path, "blob.round-trip", opt_in=True)
+    only_item, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("good-traces", "writer")},
+                         ["blob.round-trip"], checklist=opted)
+    assert only_item["blob.round-trip"].status == "skipped"
+    assert "does not allow writes" in only_item["blob.round-trip"].message
+    only_target, _ = audit(tmp_path, {"preset": "langsmith",
+                                      "s3": s3_stack.target("good-traces", "writer", allow_writes=True)},
+                           ["blob.round-trip"])
+    assert only_target["blob.round-trip"].status == "skipped"
+    assert "opt-in" in only_target["blob.round-trip"].message
+    assert not writes_since(s3_stack, mark)
+
+
+def test_the_opted_in_round_trip_writes_under_every_prefix_and_leaves_nothing(tmp_path, s3_stack):
+    before = s3_stack.keys_in("good-traces")
+    mark = len(s3_stack.requests())
+    cl = checklist_with(tmp_path, "blob.round-trip", opt_in=True, prefixes=["ttl_s/", "ttl_l/"])
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces", "writer", allow_writes=True)},
+                       ["blob.round-trip"], checklist=cl)
+    r = results["blob.round-trip"]
+    assert r.status == "pass", r.message
+    assert r.evidence["prefixes"] == ["ttl_s/", "ttl_l/"] and "versions_left" not in r.evidence
+    written = [path for method, path in writes_since(s3_stack, mark) if method == "PUT"]
+    assert [p.split("/")[2] for p in written] == ["ttl_s", "ttl_l"], written
+    assert s3_stack.keys_in("good-traces") == before  # versioned bucket: no version, no delete marker left
+
+
+def test_a_round_trip_without_delete_permission_fails(tmp_path, s3_stack):
+    cl = checklist_with(tmp_path, "blob.round-trip", opt_in=True, prefixes=["ttl_s/"])
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("bad-traces", "nodelete", allow_writes=True)},
+                       ["blob.round-trip"], checklist=cl)
+    r = results["blob.round-trip"]
+    assert r.status == "fail" and "retention needs delete" in r.message
+    assert "grant s3:DeleteObject" in r.message
+    admin = s3_stack.client("admin")
+    for v in admin.list_object_versions(Bucket="bad-traces").get("Versions", []):
+        admin.delete_object(Bucket="bad-traces", Key=v["Key"], VersionId=v["VersionId"])
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError])
+def test_the_round_trip_deletes_its_object_when_interrupted_between_put_and_delete(tmp_path, s3_stack, monkeypatch,
+                                                                                    interruption):
+    import readiness.clients.s3 as s3client
+
+    real = s3client.connect
+
+    def connect(config: dict[str, Any], timeout: float) -> Any:
+        handle = real(config, timeout)
+
+        def interrupt(**_: Any) -> None:
+            raise interruption("injected between put and delete")
+
+        handle.client.meta.events.register("before-call.s3.GetObject", interrupt)
+        return handle
+
+    monkeypatch.setattr(s3client, "connect", connect)
+    before = s3_stack.keys_in("good-traces")
+    mark = len(s3_stack.requests())
+    cl = checklist_with(tmp_path, "blob.round-trip", opt_in=True, prefixes=["ttl_s/"])
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces", "writer", allow_writes=True)},
+                       ["blob.round-trip"], checklist=cl)
+    assert results["blob.round-trip"].status == "error"
+    methods = [m for m, _ in writes_since(s3_stack, mark)]
+    # the delete (a marker, in this versioned bucket), then the object's version and the marker
+    assert methods == ["PUT", "DELETE", "DELETE", "DELETE"]
+    assert s3_stack.keys_in("good-traces") == before
+
+
+def test_the_client_refuses_writes_without_the_opt_in(s3_stack):
+    from readiness.clients.s3 import WriteRefused, close, connect
+
+    mark = len(s3_stack.requests())
+    handle = connect(s3_stack.target("good-traces", "admin"), 5.0)  # even an identity that may write
+    try:
+        for call in (lambda: handle.client.put_object(Bucket="good-traces", Key="x", Body=b"1"),
+                     lambda: handle.client.delete_object(Bucket="good-traces", Key="x"),
+                     lambda: handle.client.create_bucket(Bucket="new-bucket"),
+                     lambda: handle.client.put_bucket_lifecycle_configuration(
+                         Bucket="good-traces", LifecycleConfiguration={"Rules": []}),
+                     lambda: handle.client.delete_objects(Bucket="good-traces", Delete={"Objects": [{"Key": "x"}]})):
+            with pytest.raises(WriteRefused):
+                call()
+        with pytest.raises(WriteRefused, match="allow_writes"):
+            with handle.writes():
+                pass
+    finally:
+        close(handle)
+    writer = connect(s3_stack.target("good-traces", "admin", allow_writes=True), 5.0)
+    try:
+        with writer.writes():  # even opted in, only PutObject/DeleteObject
+            with pytest.raises(WriteRefused):
+                writer.client.put_bucket_versioning(Bucket="good-traces",
+                                                    VersioningConfiguration={"Status": "Suspended"})
+        with pytest.raises(WriteRefused):  # and only inside writes()
+            writer.client.put_object(Bucket="good-traces", Key="x", Body=b"1")
+    finally:
+        close(writer)
+    assert [m for m, _ in s3_stack.requests()[mark:]] == ["HEAD", "HEAD"]
+
+
+# --- ClickHouse TTLs through the clickhouse target's session -----------------------------------------------------
+
+def test_ttl_days_reads_fixed_intervals_and_ignores_per_row_ttls():
+    from readiness.checks._s3_facts import ttl_days
+
+    assert ttl_days("MergeTree ORDER BY id TTL toDateTime(ts) + toIntervalDay(14) SETTINGS index_granularity = 8192"
+                    ) == [14]
+    assert ttl_days("ReplicatedMergeTree('/p', '{replica}') ORDER BY id TTL ts + INTERVAL 400 DAY") == [400]
+    assert ttl_days("MergeTree ORDER BY id TTL ts + INTERVAL 2 WEEK, ts + toIntervalHour(12) TO VOLUME 'cold'") == [
+        14, 0.5]
+    assert ttl_days("MergeTree ORDER BY id TTL inserted_at + toIntervalSecond(ttl_seconds)") == []
+    assert ttl_days("MergeTree ORDER BY id SETTINGS index_granularity = 8192") == []
+
+
+def test_lifecycle_aligned_reads_the_clickhouse_ttls_through_the_shared_session(tmp_path, s3_stack, ch_single):
+    targets = {"preset": "langsmith", "s3": s3_stack.target("good-traces"),
+               **ch_single.target(), }
+    results, _ = audit(tmp_path, targets, ["blob.lifecycle-aligned", "clickhouse.ttl-configured"])
+    r = results["blob.lifecycle-aligned"]
+    # ClickHouse 18.16 has no table TTLs: the probe saw the tables and fell back to the product's tiers
+    assert r.status == "pass", r.message
+    assert "clickhouse_ttls" in r.evidence and "the product's trace tiers" in r.message
+    assert results["clickhouse.ttl-configured"].status == "fail"
+    down = {**targets, "clickhouse": {"url": f"clickhouse://default@127.0.0.1:{free_port()}/default"}}
+    results, _ = audit(tmp_path, down, ["blob.lifecycle-aligned"], timeout=3)
+    assert results["blob.lifecycle-aligned"].status == "error"
+    assert "ClickHouse TTLs" in results["blob.lifecycle-aligned"].message
+
+
+# --- secrets and settings ------------------------------------------------------------------------------------------
+
+def test_the_secret_key_appears_in_no_report_format(tmp_path, s3_stack):
+    _, secret = s3_stack.keys["auditor"]
+    targets = {"preset": "langsmith", "s3": {**s3_stack.target("denied-traces"), "secret_access_key": "${S3_SECRET}"}}
+    write_yaml(tmp_path / "targets.yaml", targets)
+    outs = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+    argv = [sys.executable, "-m", "readiness", "audit", "-t", str(tmp_path / "targets.yaml"), "--only", "blob",
+            "--timeout", "5", *[a for fmt, path in outs.items() for a in (f"--{fmt}", str(path))]]
+    env = {**__import__("os").environ, "S3_SECRET": secret}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "access denied" in proc.stdout  # the run did reach the store with the secret
+    for text in (proc.stdout, proc.stderr, *(p.read_text() for p in outs.values())):
+        assert secret not in text
+
+
+def test_secrets_and_config_problems():
+    from readiness.clients.s3 import config_problems, secrets
+
+    assert secrets({"secret_access_key": "s3cr3t", "session_token": "tok", "access_key_id": "AKIA"}) == {"s3cr3t",
+                                                                                                         "tok"}
+    url = "https://k3y:p%2Fw@minio:9000/?X-Amz-Signature=sig"
+    assert {"k3y", "p%2Fw", "p/w", "sig"} <= secrets({"endpoint_url": url})
+    assert secrets({"endpoint_url": 7, "secret_access_key": None}) == set()
+    fields = dict(config_problems({"bucket": "b-1", "endpoint_url": "minio:9000"}))
+    assert "http:// or https://" in fields["endpoint_url"]
+    problem = dict(config_problems({"bucket": "b-1", "endpoint_url": "http://AK:SECRETPART@minio:9000"}))
+    assert "must not carry credentials" in problem["endpoint_url"] and "SECRETPART" not in problem["endpoint_url"]
+    assert "access_key_id" in dict(config_problems({"bucket": "b-1", "access_key_id": "AK"}))
+    assert "bucket" in dict(config_problems({"bucket": "s3://b-1/prefix"}))
+    assert config_problems({"bucket": "b-1", "endpoint_url": "https://s3.eu-west-1.amazonaws.com"}) == []
+    assert config_problems({"endpoint_url": object()}) == []
+
+
+def test_redirect_and_region_signature_errors_are_explained():
+    # moto answers any region; these are the replies AWS sends (documented error codes and headers)
+    from botocore.exceptions import ClientError
+
+    from readiness.clients.s3 import S3Handle, explain
+
+    handle = S3Handle({"bucket": "traces", "region": "us-east-1"}, 5)
+    redirect = ClientError({"Error": {"Code": "PermanentRedirect", "Message": "The bucket you are attempting to "
+                                      "access must be addressed using the specified endpoint."},
+                            "ResponseMetadata": {"HTTPStatusCode": 301,
+                                                 "HTTPHeaders": {"x-amz-bucket-region": "eu-central-1"}}},
+                           "GetBucketLifecycleConfiguration")
+    text = str(explain(redirect, "GetBucketLifecycleConfiguration", handle))
+    assert "is in region eu-central-1, not us-east-1" in text and "set region: eu-central-1" in text
+    head = ClientError({"Error": {"Code": "301", "Message": "Moved Permanently"},
+                        "ResponseMetadata": {"HTTPStatusCode": 301,
+                                             "HTTPHeaders": {"x-amz-bucket-region": "ap-south-1"}}}, "HeadBucket")
+    assert "region ap-south-1" in str(explain(head, "HeadBucket", handle))
+    malformed = ClientError({"Error": {"Code": "AuthorizationHeaderMalformed", "Region": "eu-west-2",
+                                       "Message": "the region 'us-east-1' is wrong; expecting 'eu-west-2'"},
+                             "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}}}, "HeadBucket")
+    assert "signed for region us-east-1 but bucket 'traces' expects eu-west-2" in str(
+        explain(malformed, "HeadBucket", handle))
