@@ -1,0 +1,288 @@
+"""Facts shared by the Kubernetes probes: one listing per kind (and namespace) per audit, and the product's objects.
+
+Every listing goes through ``ctx.fact`` so all items share it (a 403 or a timeout is shared too, as the error it
+is).  The product's Deployments and StatefulSets are found by the chart's labels (``app.kubernetes.io/instance`` =
+the release, ``app.kubernetes.io/component``) before names (``<release>-<component>``).  Other backends' probes use
+``container_resources`` and ``bundled_statefulsets`` for the facts that only Kubernetes knows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from readiness.checks._common import parse_size
+
+from readiness.probe import Verdict, not_applicable, undecided
+
+INSTANCE = "app.kubernetes.io/instance"
+COMPONENT = "app.kubernetes.io/component"
+NAME = "app.kubernetes.io/name"
+DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
+NEEDS_LIVE = "needs a live cluster (rendered manifests carry no live state)"
+DATASTORES = ("postgres", "redis", "clickhouse")
+# The service Deployments of each product (the items that judge them take these as parameters, per preset).
+SERVICES = {
+    "langsmith": ["backend", "platform-backend", "queue", "ingest-queue", "frontend", "playground", "ace-backend",
+                  "listener"],
+    "langfuse": ["web", "worker"],
+    "langsight": ["api", "worker"],
+}
+
+
+def services(ctx: Any) -> list[str]:
+    return SERVICES.get(ctx.preset or "", sorted({s for v in SERVICES.values() for s in v}))
+_ALIASES = {"postgres": ("postgres", "postgresql"), "redis": ("redis",), "clickhouse": ("clickhouse",)}
+
+
+# --- listings ----------------------------------------------------------------------------------------------------
+
+def _kind(plural: str) -> Any:
+    from readiness.clients.kubernetes import KNOWN
+
+    return KNOWN[plural]
+
+
+def cluster(ctx: Any) -> Any:
+    return ctx.session("kubernetes").client
+
+
+def live(ctx: Any) -> bool:
+    return bool(cluster(ctx).live)
+
+
+def namespaces(ctx: Any) -> list[str | None]:
+    from readiness.clients.kubernetes import namespaces as configured
+
+    return configured(ctx.config("kubernetes"))
+
+
+def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    """Every object of a kind in one namespace (None: all) or, for a cluster-scoped kind, in the cluster."""
+    kind = _kind(plural)
+    ns = namespace if kind.namespaced else None
+    return ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")  # type: ignore
+
+
+def objects(ctx: Any, plural: str) -> list[dict[str, Any]]:
+    """Every object of a kind in the target's namespaces (cluster-scoped kinds: the cluster's)."""
+    if not _kind(plural).namespaced:
+        return listing(ctx, plural)
+    out: list[dict[str, Any]] = []
+    for ns in namespaces(ctx):
+        out.extend(listing(ctx, plural, ns))
+    return out
+
+
+def scaled_objects(ctx: Any) -> list[dict[str, Any]] | None:
+    """KEDA ScaledObjects; None when the cluster does not serve keda.sh (KEDA not installed)."""
+    from readiness.clients.kubernetes import NotServed
+
+    try:
+        return objects(ctx, "scaledobjects")
+    except NotServed:
+        return None
+
+
+def manifest_kinds(ctx: Any) -> set[str] | None:
+    """Offline: the kinds the manifests hold (a missing kind there means "not rendered", not "absent")."""
+    kinds = getattr(cluster(ctx), "kinds", None)
+    return kinds() if callable(kinds) else None
+
+
+# --- object fields -----------------------------------------------------------------------------------------------
+
+def get(obj: Any, path: str, default: Any = None) -> Any:
+    """A dotted field (``spec.template.spec``); ``default`` where any step is missing or not a mapping."""
+    node = obj
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node if node is not None else default
+
+
+def name(obj: Any) -> str:
+    return str(get(obj, "metadata.name", "?"))
+
+
+def ref(obj: Any) -> str:
+    ns = get(obj, "metadata.namespace")
+    return f"{ns}/{name(obj)}" if ns else name(obj)
+
+
+def labels(obj: Any) -> dict[str, str]:
+    value = get(obj, "metadata.labels", {})
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def annotations(obj: Any) -> dict[str, str]:
+    value = get(obj, "metadata.annotations", {})
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def condition(obj: Any, kind: str) -> dict[str, Any] | None:
+    for cond in get(obj, "status.conditions", []) or []:
+        if isinstance(cond, Mapping) and cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def is_true(cond: Mapping[str, Any] | None) -> bool:
+    return cond is not None and str(cond.get("status")) == "True"
+
+
+def pod_spec(workload: Any) -> dict[str, Any]:
+    spec = get(workload, "spec.template.spec") if get(workload, "kind") != "Pod" else get(workload, "spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def containers(workload: Any) -> list[dict[str, Any]]:
+    return [c for c in pod_spec(workload).get("containers") or [] if isinstance(c, dict)]
+
+
+def quantity(value: Any) -> float | None:
+    """A Kubernetes quantity as a number (bytes, or cores for "500m"); None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    try:
+        if text.endswith("m") and text[:-1].replace(".", "", 1).isdigit():
+            return float(text[:-1]) / 1000
+        if re.fullmatch(r"[0-9.]+[eE][0-9]+", text):
+            return float(text)
+        return float(parse_size(text))
+    except ValueError:
+        return None
+
+
+# --- the product's objects ---------------------------------------------------------------------------------------
+
+def release(ctx: Any) -> str | None:
+    return ctx.config("kubernetes").get("release") or None
+
+
+def is_component(obj: Any, component: str, rel: str | None) -> bool:
+    """The chart's labels first (instance = release, component = name), then the name <release>-<component>."""
+    lab = labels(obj)
+    if lab.get(COMPONENT) in (component, f"{rel}-{component}") and (rel is None or lab.get(INSTANCE) in (rel, None)):
+        return True
+    n = name(obj)
+    return n == f"{rel}-{component}" if rel else (n == component or n.endswith(f"-{component}"))
+
+
+def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    """{component: its Deployment/StatefulSet, or None when it is not deployed}."""
+    rel = release(ctx)
+    found = objects(ctx, plural)
+    out: dict[str, dict[str, Any] | None] = {}
+    for comp in components:
+        by_label = [o for o in found if labels(o).get(COMPONENT) in (comp, f"{rel}-{comp}")
+                    and (rel is None or labels(o).get(INSTANCE) == rel)]
+        out[comp] = (by_label or [o for o in found if is_component(o, comp, rel)] or [None])[0]
+    return out
+
+
+def service_deployments(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The product's service Deployments that exist, and the components that are not deployed."""
+    found = find_components(ctx, "deployments", components)
+    return [o for o in found.values() if o is not None], [c for c, o in found.items() if o is None]
+
+
+def product_seen(ctx: Any, components: Iterable[str]) -> bool:
+    return bool(service_deployments(ctx, components)[0])
+
+
+def bundled_statefulsets(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[tuple[str, dict[str, Any]]]:
+    """(datastore, StatefulSet) for each datastore the chart itself runs (named <release>-postgres, or labelled so)."""
+    rel = release(ctx)
+    out = []
+    for sts in objects(ctx, "statefulsets"):
+        lab, n = labels(sts), name(sts)
+        for store in datastores:
+            for alias in _ALIASES.get(store, (store,)):
+                labelled = lab.get(COMPONENT) == alias and (rel is None or lab.get(INSTANCE) == rel)
+                named = n == f"{rel}-{alias}" if rel else n.endswith(f"-{alias}")
+                if labelled or named:
+                    out.append((store, sts))
+                    break
+            else:
+                continue
+            break
+    return out
+
+
+def matching(objs: Iterable[dict[str, Any]], pattern: str) -> list[dict[str, Any]]:
+    """Objects whose name or name/component label matches ``pattern`` (a regex, case-insensitive)."""
+    rx = re.compile(pattern, re.I)
+    out = []
+    for obj in objs:
+        lab = labels(obj)
+        texts = [name(obj), lab.get(NAME, ""), lab.get(COMPONENT, "")]
+        if any(t and rx.search(t) for t in texts):
+            out.append(obj)
+    return out
+
+
+def container_resources(ctx: Any, component: str, plural: str = "statefulsets") -> dict[str, Any] | None:
+    """{"requests": {...}, "limits": {...}, "container": name, "workload": ns/name} of the main container of the
+    product's ``component`` (its StatefulSet, else its Deployment); None when it is not in the cluster."""
+    for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
+        found = find_components(ctx, kind, [component])[component]
+        if found is None:
+            found = (matching(objects(ctx, kind), rf"(^|-){re.escape(component)}($|-)") or [None])[0]
+        if found is None:
+            continue
+        conts = containers(found)
+        main = next((c for c in conts if component in str(c.get("name", ""))), conts[0] if conts else None)
+        if main is None:
+            continue
+        res = main.get("resources") or {}
+        return {"requests": dict(res.get("requests") or {}), "limits": dict(res.get("limits") or {}),
+                "container": main.get("name"), "workload": ref(found), "replicas": get(found, "spec.replicas", 1)}
+    return None
+
+
+# --- storage -----------------------------------------------------------------------------------------------------
+
+def storage_classes(ctx: Any) -> dict[str, dict[str, Any]]:
+    return {name(sc): sc for sc in objects(ctx, "storageclasses")}
+
+
+def is_default_class(sc: Any) -> bool:
+    ann = annotations(sc)
+    return any(ann.get(a) == "true" for a in DEFAULT_CLASS)
+
+
+def class_of(ctx: Any, claim_spec: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """The StorageClass a claim uses: its storageClassName, else the cluster's single default class."""
+    wanted = get(claim_spec, "storageClassName")
+    classes = storage_classes(ctx)
+    if wanted:
+        return str(wanted), classes.get(str(wanted))
+    defaults = [sc for sc in classes.values() if is_default_class(sc)]
+    return (name(defaults[0]), defaults[0]) if len(defaults) == 1 else (None, None)
+
+
+def claims(ctx: Any, pattern: str) -> list[tuple[str, dict[str, Any]]]:
+    """(what, claim spec) of the datastores matching ``pattern``: their StatefulSets' volumeClaimTemplates, and, on a
+    live cluster, their PVCs."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for sts in matching(objects(ctx, "statefulsets"), pattern):
+        for tpl in get(sts, "spec.volumeClaimTemplates", []) or []:
+            if isinstance(tpl, dict):
+                out.append((f"{ref(sts)} volumeClaimTemplate {get(tpl, 'metadata.name', '?')}", tpl.get("spec") or {}))
+    if live(ctx):
+        for pvc in matching(objects(ctx, "persistentvolumeclaims"), pattern):
+            out.append((f"PVC {ref(pvc)}", pvc.get("spec") or {}))
+    return out
+
+
+def absent(ctx: Any, what: str, components: Iterable[str] | None = None) -> Verdict:
+    """Nothing to judge: not applicable when the product is seen there (so the namespace is right), else an error."""
+    where = ", ".join(n or "every namespace" for n in namespaces(ctx))
+    if product_seen(ctx, services(ctx) if components is None else components):
+        return not_applicable(f"no {what} in {where} (the product's Deployments are there): not run in this cluster")
+    return undecided(f"no {what} and none of the product's Deployments in {where}: check the target's namespace "
+                     "and release")

@@ -1,0 +1,398 @@
+"""Kubernetes: one listing per kind (and namespace) per audit, from a live cluster or from rendered manifests.
+
+Live: the official ``kubernetes`` client, configured from a kubeconfig (``kubeconfig``, else $KUBECONFIG or
+~/.kube/config; ``context``, else the current one) or from the pod's service account (``in_cluster: true``).  Only
+GET is ever sent: list endpoints, paginated with ``limit``/``continue``, each request bounded by the target timeout.
+Offline (``manifests``): a file or directory of YAML/JSON manifests (``helm template`` output, ``kubectl get -o
+yaml`` dumps, multi-document files, ``List`` kinds) read once; the same listings come from those objects.
+
+Objects are plain dicts in the API's own camelCase shape, whichever the source.  A 403 raises ``Forbidden``
+("the audit identity cannot list storageclasses (grant get/list)"), an API that is not served (a CRD that is not
+installed) ``NotServed``; every other failure ``KubernetesError``, with one line saying why.  The kubernetes package
+is imported only when a live connection opens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from readiness.context import TargetUnavailable
+
+PAGE_SIZE = 500
+MAX_PAGES = 1000
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+MAX_MANIFEST_FILES = 20_000
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class KubernetesError(TargetUnavailable):
+    """The API (or the manifests) could not give an answer; the message says why in one line."""
+
+
+class Forbidden(KubernetesError):
+    """The audit identity may not list a kind (HTTP 403)."""
+
+
+class NotServed(KubernetesError):
+    """The cluster does not serve this API (HTTP 404 on its list endpoint): e.g. a CRD that is not installed."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    group: str
+    version: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+
+KNOWN: dict[str, Kind] = {k.plural: k for k in (
+    Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False),
+    Kind("CSIDriver", "storage.k8s.io", "v1", "csidrivers", False),
+    Kind("PersistentVolume", "", "v1", "persistentvolumes", False),
+    Kind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", True),
+    Kind("Pod", "", "v1", "pods", True),
+    Kind("Service", "", "v1", "services", True),
+    Kind("ConfigMap", "", "v1", "configmaps", True),
+    Kind("Node", "", "v1", "nodes", False),
+    Kind("Namespace", "", "v1", "namespaces", False),
+    Kind("Deployment", "apps", "v1", "deployments", True),
+    Kind("StatefulSet", "apps", "v1", "statefulsets", True),
+    Kind("DaemonSet", "apps", "v1", "daemonsets", True),
+    Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", True),
+    Kind("ScaledObject", "keda.sh", "v1alpha1", "scaledobjects", True),
+    Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", True),
+    Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True),
+    Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", True),
+    Kind("APIService", "apiregistration.k8s.io", "v1", "apiservices", False),
+)}
+_BY_KIND = {k.kind.lower(): k for k in KNOWN.values()}
+
+
+def resolve_kind(name: str, api_version: str | None = None, plural: str | None = None,
+                 namespaced: bool = True) -> Kind:
+    """A kind by its plural or Kind name ("deployments", "Deployment"); others need their apiVersion."""
+    known = KNOWN.get(name.lower()) or _BY_KIND.get(name.lower())
+    if known and (api_version is None or api_version == known.api_version):
+        return known
+    if not api_version:
+        raise KubernetesError(f"unknown kind {name!r}: give its api_version (e.g. keda.sh/v1alpha1) as well")
+    group, _, version = api_version.rpartition("/")
+    low = name.lower()
+    return Kind(name, group, version, plural or (low + "es" if low.endswith("s") else low + "s"), namespaced)
+
+
+# --- settings -----------------------------------------------------------------------------------------------------
+
+def namespaces(config: Mapping[str, Any]) -> list[str | None]:
+    """The namespaces to read (``[None]``: every namespace)."""
+    names = list(config.get("namespaces") or []) + ([config["namespace"]] if config.get("namespace") else [])
+    return list(dict.fromkeys(names)) or [None]
+
+
+def _kubeconfig_path(config: Mapping[str, Any]) -> str:
+    if config.get("kubeconfig"):
+        return str(config["kubeconfig"])
+    env = os.environ.get("KUBECONFIG", "")
+    return env.split(os.pathsep)[0] if env else os.path.expanduser("~/.kube/config")
+
+
+_SECRET_KEYS = ("token", "password", "client-key-data", "access-token", "id-token", "refresh-token", "client-secret",
+                "idp-certificate-authority-data")
+
+
+def secrets(config: Mapping[str, Any]) -> set[str]:
+    """Credentials in the kubeconfig this target uses (tokens, passwords, client keys); never raises."""
+    found: set[str] = set()
+    try:
+        if config.get("manifests") or config.get("in_cluster"):
+            return found
+        path = Path(_kubeconfig_path(config))
+        if not path.is_file() or path.stat().st_size > 4 * 1024 * 1024:
+            return found
+        import yaml
+
+        doc = yaml.safe_load(path.read_text(errors="replace"))
+
+        def walk(node: Any, depth: int = 0) -> None:
+            if depth > 20:
+                return
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in _SECRET_KEYS and isinstance(value, str) and value:
+                        found.add(value)
+                    else:
+                        walk(value, depth + 1)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value, depth + 1)
+
+        users = doc.get("users") if isinstance(doc, dict) else None
+        for user in users if isinstance(users, list) else []:
+            walk(user)
+    except Exception:  # a secrets scan never breaks a run
+        pass
+    return found
+
+
+_DNS_LABEL = "abcdefghijklmnopqrstuvwxyz0123456789-"
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Settings that can never work, as (field, message); never raises."""
+    out: list[tuple[str, str]] = []
+    try:
+        if config.get("manifests") and (config.get("in_cluster") or config.get("context")):
+            out.append(("manifests", "manifests reads files instead of a cluster: drop in_cluster/context, or "
+                                     "manifests"))
+        if config.get("in_cluster") and (config.get("context") or config.get("kubeconfig")):
+            out.append(("in_cluster", "in_cluster uses the pod's service account: drop context/kubeconfig, or "
+                                      "in_cluster"))
+        for name in namespaces(config):
+            if name is not None and (not (0 < len(name) <= 63) or any(c not in _DNS_LABEL for c in name)
+                                     or name.startswith("-") or name.endswith("-")):
+                out.append(("namespace", "a namespace name is lowercase letters, digits and '-', at most 63 "
+                                         "characters"))
+                break
+    except Exception:
+        pass
+    return out
+
+
+# --- clusters -----------------------------------------------------------------------------------------------------
+
+class Cluster:
+    """What probes see (``ctx.client``): ``list(kind, namespace)`` -> objects; ``live``; ``source``; ``version``."""
+
+    live = False
+    source = ""
+    version = ""
+    requests = 0
+
+    def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+
+class LiveCluster(Cluster):
+    live = True
+
+    def __init__(self, api_client: Any, timeout: float, source: str, page_size: int = PAGE_SIZE):
+        self.api = api_client
+        self.timeout = timeout
+        self.source = source
+        self.page_size = page_size
+        self._lock = threading.Lock()
+        self.version = str(self._get("/version", {}).get("gitVersion") or "")
+
+    def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
+        path = kind.path(namespace)
+        items: list[dict[str, Any]] = []
+        cont = ""
+        for _ in range(MAX_PAGES):
+            query: dict[str, Any] = {"limit": self.page_size}
+            if cont:
+                query["continue"] = cont
+            page = self._get(path, query, kind)
+            for item in page.get("items") or []:
+                if isinstance(item, dict):
+                    item.setdefault("apiVersion", kind.api_version)
+                    item.setdefault("kind", kind.kind)
+                    items.append(item)
+            cont = str((page.get("metadata") or {}).get("continue") or "")
+            if not cont:
+                return items
+        raise KubernetesError(f"listing {kind.plural} did not end after {MAX_PAGES} pages")
+
+    def _get(self, path: str, query: Mapping[str, Any], kind: Kind | None = None) -> dict[str, Any]:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        what = kind.plural if kind else "the server version"
+        with self._lock:
+            self.requests += 1
+        try:
+            method, url, headers, _, _ = self.api.param_serialize(
+                "GET", path, query_params=list(query.items()), header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"])
+            resp = self.api.call_api(method, url, header_params=headers, _request_timeout=(self.timeout,
+                                                                                          self.timeout))
+            data = resp.read() if resp.data is None else resp.data
+            status = resp.status
+        except ApiException as exc:
+            status, data = exc.status or 0, (exc.body or b"")
+        except urllib3.exceptions.MaxRetryError as exc:
+            refused = isinstance(exc.reason, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError subclass
+            if not refused and isinstance(exc.reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
+                raise KubernetesError(f"listing {what} timed out: no answer within {self.timeout:g}s") from None
+            raise KubernetesError(f"cannot reach the API server at {self.source}: {_why(exc.reason or exc)}") from None
+        except urllib3.exceptions.NewConnectionError as exc:
+            raise KubernetesError(f"cannot reach the API server at {self.source}: {_why(exc)}") from None
+        except (urllib3.exceptions.TimeoutError, TimeoutError):
+            raise KubernetesError(f"listing {what} timed out: no answer within {self.timeout:g}s") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise KubernetesError(f"cannot reach the API server at {self.source}: {_why(exc)}") from None
+        if status == 403:
+            raise Forbidden(f"forbidden: the audit identity cannot list {what} (grant get/list)")
+        if status == 401:
+            raise KubernetesError(f"the API server refused the credentials of {self.source} (401 Unauthorized)")
+        if status == 404 and kind is not None:
+            raise NotServed(f"the cluster does not serve {kind.api_version} {kind.plural} (not installed)")
+        if status != 200:
+            raise KubernetesError(f"listing {what} failed: HTTP {status}: {_message(data)}")
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise KubernetesError(f"listing {what}: the API server's answer is not JSON") from None
+        if not isinstance(body, dict):
+            raise KubernetesError(f"listing {what}: the API server's answer is not an object")
+        return body
+
+
+def _why(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason or exc).splitlines()[0] if str(reason or exc) else type(exc).__name__
+    return text[:200]
+
+
+def _message(data: Any) -> str:
+    try:
+        body = json.loads(data)
+        return str(body.get("message") or body.get("reason") or "")[:200]
+    except Exception:
+        return "no message"
+
+
+class ManifestCluster(Cluster):
+    """Objects from files; listings filter them by kind and namespace (objects without one are in ``default_ns``)."""
+
+    live = False
+
+    def __init__(self, root: Path, default_ns: str | None):
+        self.source = str(root)
+        self.default_ns = default_ns
+        self.objects = load_manifests(root)
+
+    def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
+        self.requests += 1
+        out = []
+        for obj in self.objects:
+            if obj.get("kind") != kind.kind or str(obj.get("apiVersion", "")).rpartition("/")[0] != kind.group:
+                continue
+            if kind.namespaced and namespace is not None:
+                if ((obj.get("metadata") or {}).get("namespace") or self.default_ns) != namespace:
+                    continue
+            out.append(obj)
+        return out
+
+    def kinds(self) -> set[str]:
+        return {str(o.get("kind")) for o in self.objects}
+
+
+def _files(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    if not root.is_dir():
+        raise KubernetesError(f"manifests: {root} is neither a file nor a directory")
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(MANIFEST_SUFFIXES):
+                count += 1
+                if count > MAX_MANIFEST_FILES:
+                    raise KubernetesError(f"manifests: more than {MAX_MANIFEST_FILES} files under {root}")
+                yield Path(dirpath) / name
+
+
+def load_manifests(root: Path) -> list[dict[str, Any]]:
+    """Every object in the files under ``root``; ``List`` kinds unpacked; YAML aliases refused (rendered manifests
+    never use them, and a file that does may be an alias bomb)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    objects: list[dict[str, Any]] = []
+    total = 0
+    for path in _files(root):
+        size = path.stat().st_size
+        total += size
+        if total > MAX_MANIFEST_BYTES:
+            raise KubernetesError(f"manifests: more than {MAX_MANIFEST_BYTES // 2**20} MiB of files under {root}")
+        try:
+            text = path.read_text()
+            docs = list(yaml.load_all(text, Loader=loader))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+            raise KubernetesError(f"manifests: {where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+                                  ) from None
+        for doc in docs:
+            if doc is None:
+                continue
+            _refuse_shared(doc, path)
+            if not isinstance(doc, dict):
+                raise KubernetesError(f"manifests: {path}: a document is not a mapping (a Kubernetes object)")
+            if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+                objects.extend(i for i in doc["items"] if isinstance(i, dict) and i.get("kind"))
+            elif doc.get("kind") and doc.get("apiVersion"):
+                objects.append(doc)
+    return objects
+
+
+def _refuse_shared(doc: Any, path: Path) -> None:
+    seen: set[int] = set()
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                raise KubernetesError(f"manifests: {path}: uses YAML aliases (rendered manifests do not)")
+            seen.add(id(node))
+            stack.extend(node.values() if isinstance(node, dict) else node)
+
+
+def connect(config: dict[str, Any], timeout: float) -> Cluster:
+    ns = namespaces(config)
+    if config.get("manifests"):
+        return ManifestCluster(Path(config["manifests"]), ns[0])
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+
+    cfg = k8s.Configuration()
+    try:
+        if config.get("in_cluster"):
+            k8s_config.load_incluster_config(client_configuration=cfg)
+            source = "in-cluster service account"
+        else:
+            path = _kubeconfig_path(config)
+            k8s_config.load_kube_config(config_file=path, context=config.get("context"), client_configuration=cfg,
+                                        persist_config=False)
+            source = f"context {config['context']}" if config.get("context") else f"kubeconfig {path}"
+    except k8s_config.ConfigException as exc:
+        raise KubernetesError(f"cannot use the Kubernetes configuration: {str(exc).splitlines()[0][:200]}") from None
+    except OSError as exc:
+        raise KubernetesError(f"cannot read the kubeconfig: {exc.strerror or exc}") from None
+    cfg.retries = False  # a timeout is the answer; retrying would multiply it
+    return LiveCluster(k8s.ApiClient(cfg), timeout, source)
+
+
+def close(client: Cluster) -> None:
+    api = getattr(client, "api", None)
+    if api is not None:
+        api.close()

@@ -1,0 +1,244 @@
+"""A fake Kubernetes API server for the tests: real HTTP on 127.0.0.1, bearer-token auth, discovery, and list
+endpoints (with limit/continue pagination) serving objects loaded from YAML fixtures.
+
+Faults are switched on per plural: ``forbidden`` answers 403 (a Status, as the API server does), ``broken`` 500,
+``slow`` holds the request for ``slow_seconds`` (bounded: it ends early when the server stops), and ``missing_groups``
+are API groups that are not served at all (a CRD that is not installed: 404).  ``requests`` records each path asked.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import yaml
+
+from readiness.demo.process import free_port
+
+DATA = Path(__file__).parent / "data" / "k8s"
+# Served by every cluster, with or without objects (CRDs such as KEDA's are served only when objects or ``extra``
+# name them).
+BUILTIN = [("storage.k8s.io/v1", "StorageClass"), ("storage.k8s.io/v1", "CSIDriver"), ("v1", "PersistentVolume"),
+           ("v1", "PersistentVolumeClaim"), ("v1", "Pod"), ("v1", "Service"), ("v1", "Node"), ("apps/v1", "Deployment"),
+           ("apps/v1", "StatefulSet"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+           ("policy/v1", "PodDisruptionBudget"), ("networking.k8s.io/v1", "Ingress"),
+           ("apiregistration.k8s.io/v1", "APIService")]
+CLUSTER_SCOPED = {"StorageClass", "CSIDriver", "PersistentVolume", "APIService", "Node", "Namespace"}
+
+
+def plural(kind: str) -> str:
+    low = kind.lower()
+    return low + "es" if low.endswith("s") else low + "s"
+
+
+def load(*names: str) -> list[dict[str, Any]]:
+    """Objects from fixture files (multi-document YAML; ``List`` kinds are unpacked)."""
+    out: list[dict[str, Any]] = []
+    for name in names:
+        for doc in yaml.safe_load_all(recent((DATA / name).read_text())):
+            if not doc:
+                continue
+            out.extend(doc["items"] if doc.get("kind", "").endswith("List") and "items" in doc else [doc])
+    return out
+
+
+def recent(text: str) -> str:
+    """Fixture text with ``__RECENT__`` as a time an hour ago (events "in the last 24 h" stay recent)."""
+    stamp = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text.replace("__RECENT__", stamp)
+
+
+def write_manifests(directory: Path, *names: str) -> Path:
+    """The fixture files as they would be on disk for the offline mode."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (directory / name).write_text(recent((DATA / name).read_text()))
+    return directory
+
+
+@dataclass
+class FakeCluster:
+    objects: list[dict[str, Any]]
+    token: str = "fake-token-5f1c2e9a7b"
+    forbidden: set[str] = field(default_factory=set)
+    broken: set[str] = field(default_factory=set)
+    slow: set[str] = field(default_factory=set)
+    slow_seconds: float = 30.0
+    missing_groups: set[str] = field(default_factory=set)
+    extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
+    max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
+    version: str = "v1.29.3-eks-adc7111"
+    requests: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # --- routing table ------------------------------------------------------------------------------------------
+
+    def resources(self) -> dict[tuple[str, str], dict[str, tuple[str, bool]]]:
+        """{(group, version): {plural: (Kind, namespaced)}} of the objects held, without the missing groups."""
+        out: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
+        pairs = BUILTIN + self.extra + [(o["apiVersion"], o["kind"]) for o in self.objects]
+        for api_version, kind in pairs:
+            group, _, version = api_version.rpartition("/")
+            if group in self.missing_groups:
+                continue
+            out.setdefault((group, version), {})[plural(kind)] = (kind, kind not in CLUSTER_SCOPED)
+        return out
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeCluster:
+        cluster = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                cluster.requests.append(self.path)
+                status, body = cluster.answer(self.path, self.headers.get("Authorization", ""))
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.port = free_port()
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeCluster:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def kubeconfig(self, path: Path, token: str | None = None, namespace: str = "langsmith") -> Path:
+        """A real kubeconfig file (context ``fake``) pointing at this server."""
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "auditor", "user": {"token": token or self.token}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "auditor", "namespace": namespace}}],
+        }))
+        return path
+
+    # --- answers ------------------------------------------------------------------------------------------------
+
+    def answer(self, raw_path: str, auth: str) -> tuple[int, Any]:
+        path, _, query = raw_path.partition("?")
+        params = dict(parse_qsl(query))
+        if auth != f"Bearer {self.token}":
+            return 401, _status(401, "Unauthorized", "Unauthorized")
+        parts = [p for p in path.split("/") if p]
+        if parts == ["version"]:
+            major, minor = self.version.lstrip("v").split(".")[:2]
+            return 200, {"major": major, "minor": minor, "gitVersion": self.version, "platform": "linux/amd64"}
+        res = self.resources()
+        if parts == ["api"]:
+            return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if parts == ["apis"]:
+            groups: dict[str, list[str]] = {}
+            for g, v in res:
+                if g:
+                    groups.setdefault(g, []).append(v)
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                 "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}} for g, vs in groups.items()]}
+        if parts[:1] == ["api"]:
+            group, rest = "", parts[1:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, rest = parts[1], parts[2:]
+        else:
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        version, rest = rest[0], rest[1:]
+        served = res.get((group, version))
+        if served is None:
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        if not rest:
+            return 200, {"kind": "APIResourceList", "apiVersion": "v1",
+                         "groupVersion": f"{group}/{version}".lstrip("/"),
+                         "resources": [{"name": p, "singularName": "", "namespaced": ns, "kind": k,
+                                        "verbs": ["get", "list", "watch"]} for p, (k, ns) in served.items()]}
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) == 3:
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) != 1 or rest[0] not in served:
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        name = rest[0]
+        kind, _ = served[name]
+        if name in self.forbidden:
+            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+            return 403, _status(403, "Forbidden", f'{name}.{group or "core"} is forbidden: User "auditor" cannot '
+                                                  f'list resource "{name}" in API group "{group}"{where}')
+        if name in self.broken:
+            return 500, _status(500, "InternalError", "etcdserver: request timed out")
+        if name in self.slow:
+            self._stop.wait(self.slow_seconds)
+        items = [o for o in self.objects if o["kind"] == kind and o["apiVersion"].rpartition("/")[0] == group
+                 and (namespace is None or o["metadata"].get("namespace") == namespace)]
+        try:
+            start = int(base64.b64decode(params["continue"]).decode()) if params.get("continue") else 0
+        except ValueError:
+            return 400, _status(400, "BadRequest", "continue key is not valid")
+        limit = int(params.get("limit") or 0) or len(items) or 1
+        if self.max_page:
+            limit = min(limit, self.max_page)
+        page = items[start:start + limit]
+        nxt = start + limit
+        meta: dict[str, Any] = {"resourceVersion": "12345"}
+        if nxt < len(items):
+            meta["continue"] = base64.b64encode(str(nxt).encode()).decode()
+            meta["remainingItemCount"] = len(items) - nxt
+        stripped = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page]
+        return 200, {"kind": f"{kind}List", "apiVersion": f"{group}/{version}".lstrip("/"), "metadata": meta,
+                     "items": stripped}
+
+    def lists(self) -> Iterable[str]:
+        return [p for p in self.requests if p.split("?")[0].rstrip("/").split("/")[-1] not in ("api", "apis")]
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}
+
+
+def live_targets(cluster: FakeCluster, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    """A targets file's content auditing ``cluster`` through a kubeconfig, as the product's namespace/release."""
+    kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig")
+    return {"preset": "langsmith", "kubernetes": {"kubeconfig": str(kubeconfig), "context": "fake",
+                                                  "namespace": "langsmith", "release": "langsmith", **extra}}
+
+
+def offline_targets(tmp_path: Path, *names: str, **extra: Any) -> dict[str, Any]:
+    """The same, from the fixture files as rendered manifests."""
+    directory = write_manifests(tmp_path / "manifests", *names)
+    return {"preset": "langsmith", "kubernetes": {"manifests": str(directory), "namespace": "langsmith",
+                                                  "release": "langsmith", **extra}}

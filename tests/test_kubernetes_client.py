@@ -1,0 +1,125 @@
+"""The Kubernetes client against the fake API server: a real kubeconfig, bearer token, pagination, and the faults
+(403, 500, a slow kind, a missing CRD, wrong credentials, no server); offline manifests; secrets and settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_k8s import DATA, FakeCluster, live_targets, load
+from helpers import audit
+
+from readiness.clients import kubernetes as k8s
+
+MODELS = {"HorizontalPodAutoscaler": "V2HorizontalPodAutoscaler", "APIService": "V1APIService"}
+
+
+@pytest.mark.parametrize("fixture", ["good.yaml", "bad.yaml"])
+def test_the_official_client_models_accept_the_fixture_objects(fixture: str) -> None:
+    from kubernetes.client import ApiClient
+
+    api = ApiClient()
+    seen = 0
+    for obj in load(fixture):
+        if obj["apiVersion"].startswith("keda.sh/"):
+            continue  # a CRD: no model in the client
+        model = MODELS.get(obj["kind"], "V1" + obj["kind"])
+        built = api.deserialize(json.dumps(obj), model, "application/json")
+        assert built.metadata.name == obj["metadata"]["name"]
+        seen += 1
+    assert seen >= 15
+
+
+def test_lists_every_page_with_the_kubeconfig_token(tmp_path: Path) -> None:
+    with FakeCluster(load("good.yaml"), max_page=1) as cluster:
+        client = k8s.connect(live_targets(cluster, tmp_path)["kubernetes"], 2.0)
+        try:
+            deployments = client.list(k8s.KNOWN["deployments"], "langsmith")
+            assert [d["metadata"]["name"] for d in deployments] == ["langsmith-backend", "langsmith-queue",
+                                                                    "langsmith-frontend"]
+            assert {d["kind"] for d in deployments} == {"Deployment"}  # list items get their kind back
+            assert client.version == "v1.29.3-eks-adc7111"
+            pages = [p for p in cluster.requests if "/deployments" in p]
+            assert len(pages) == 3 and all("limit=500" in p for p in pages)
+        finally:
+            k8s.close(client)
+
+
+@pytest.mark.parametrize(("fault", "item", "message"), [
+    ({"forbidden": {"storageclasses"}}, "k8s.default-storageclass",
+     "forbidden: the audit identity cannot list storageclasses (grant get/list)"),
+    ({"broken": {"storageclasses"}}, "k8s.default-storageclass",
+     "listing storageclasses failed: HTTP 500: etcdserver: request timed out"),
+    ({"forbidden": {"csidrivers"}}, "k8s.ebs-csi-driver",
+     "forbidden: the audit identity cannot list csidrivers (grant get/list)"),
+])
+def test_a_refused_or_failing_list_is_an_error_not_a_crash(fault: dict, item: str, message: str,
+                                                           tmp_path: Path) -> None:
+    with FakeCluster(load("good.yaml"), **fault) as cluster:
+        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), [item, "k8s.volume-expansion"])
+    assert results[item].status == "error"
+    assert results[item].message == message
+    if "forbidden" in fault and "storageclasses" in fault["forbidden"]:
+        assert results["k8s.volume-expansion"].status == "error"  # it needs the classes too: same error, no pass
+
+
+def test_a_slow_kind_times_out_its_item_and_the_run_ends(tmp_path: Path) -> None:
+    with FakeCluster(load("good.yaml"), slow={"storageclasses"}, slow_seconds=60) as cluster:
+        results, report = audit(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"],
+                                timeout=1.0)
+    assert results["k8s.default-storageclass"].status == "error"
+    assert "timed out" in results["k8s.default-storageclass"].message
+
+
+def test_wrong_token_is_an_error_and_the_token_is_never_printed(tmp_path: Path) -> None:
+    with FakeCluster(load("good.yaml")) as cluster:
+        targets = live_targets(cluster, tmp_path)
+        cluster.kubeconfig(Path(targets["kubernetes"]["kubeconfig"]), token="s3cr3t-wrong-token-xyz")
+        results, report = audit(tmp_path, targets, ["k8s.default-storageclass"])
+    assert results["k8s.default-storageclass"].status == "error"
+    assert "401 Unauthorized" in results["k8s.default-storageclass"].message
+    assert "s3cr3t-wrong-token-xyz" not in json.dumps(report, default=str)
+    assert k8s.secrets(targets["kubernetes"]) == {"s3cr3t-wrong-token-xyz"}
+
+
+def test_unreachable_api_server_is_an_error(tmp_path: Path) -> None:
+    cluster = FakeCluster([]).start()
+    targets = live_targets(cluster, tmp_path)
+    cluster.stop()
+    results, _ = audit(tmp_path, targets, ["k8s.default-storageclass"], timeout=3.0)
+    assert results["k8s.default-storageclass"].status == "error"
+    assert "cannot reach the API server" in results["k8s.default-storageclass"].message
+
+
+def test_offline_manifests_lists_multidocuments_and_list_kinds(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.yaml").write_text((DATA / "good.yaml").read_text())
+    client = k8s.connect({"manifests": str(tmp_path / "m"), "namespace": "langsmith"}, 1.0)
+    names = [d["metadata"]["name"] for d in client.list(k8s.KNOWN["deployments"], "langsmith")]
+    assert names == ["langsmith-backend", "langsmith-queue", "langsmith-frontend"]  # from a kind: List
+    assert [d["metadata"]["name"] for d in client.list(k8s.KNOWN["deployments"], "kube-system")] == [
+        "ebs-csi-controller"]
+    assert not client.live
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: &x [1, 2]\nb: *x\nkind: ConfigMap\napiVersion: v1\n", "uses YAML aliases"),
+    ("kind: [unclosed\n", "not valid YAML"),
+    ("- just\n- a list\n", "not a mapping"),
+])
+def test_offline_refuses_bad_manifests_with_the_file(text: str, message: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(k8s.KubernetesError, match=message) as info:
+        k8s.connect({"manifests": str(bad)}, 1.0)
+    assert str(bad) in str(info.value)
+
+
+def test_settings_that_cannot_work_are_reported() -> None:
+    assert k8s.config_problems({"manifests": "x", "in_cluster": True})[0][0] == "manifests"
+    assert k8s.config_problems({"in_cluster": True, "context": "prod"})[0][0] == "in_cluster"
+    assert k8s.config_problems({"namespace": "Bad_NS"})[0][0] == "namespace"
+    assert k8s.config_problems({"namespace": "langsmith", "context": "prod"}) == []
+    assert k8s.secrets({"kubeconfig": "/nonexistent/kubeconfig"}) == set()
+    assert k8s.secrets({"manifests": "x"}) == set()
