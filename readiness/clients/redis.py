@@ -47,6 +47,8 @@ _SCHEMES = {"redis": ("standalone", False), "rediss": ("standalone", True), "uni
             "redis+sentinel": ("sentinel", False), "rediss+sentinel": ("sentinel", True),
             "redis+cluster": ("cluster", False), "rediss+cluster": ("cluster", True)}
 _SCHEME_LIST = ", ".join(f"{s}://" for s in _SCHEMES)
+_OTHER_SCHEMES = {"http", "https", "tcp", "tls", "ssl", "valkey", "valkeys", "redis-sentinel", "sentinel", "cluster",
+                  "postgres", "postgresql", "clickhouse", "clickhouses", "memcached", "amqp", "file", "s3"}
 
 
 class ServerRefused(TargetUnavailable):
@@ -148,8 +150,7 @@ def _split(url: str) -> _Pieces:
         raise TargetUnavailable(f"the redis url has no scheme: it must start with one of {_SCHEME_LIST}")
     scheme = scheme.lower()
     if scheme not in _SCHEMES:
-        shown = f"{scheme}://" if scheme.replace("+", "").replace("-", "").replace(".", "").isalnum() \
-            and len(scheme) <= 20 else "another scheme"
+        shown = f"{scheme}://" if scheme in _OTHER_SCHEMES else "another scheme"  # never echo unknown text
         raise TargetUnavailable(f"the redis url scheme is {shown}: it must be one of {_SCHEME_LIST}")
     userinfo, at, tail = rest.rpartition("@")
     if not at:
@@ -192,7 +193,7 @@ def parse_url(url: str) -> Endpoint:
     entries = pieces.location.split(",")
     if not any(e.strip() for e in entries):
         raise TargetUnavailable(f"the redis url names no host ({pieces.scheme}://host:port)")
-    hosts = tuple(_host_port(e, default_port, n) for n, e in enumerate(entries, 1) if e.strip())
+    hosts = tuple(_host_port(e, default_port, n) for n, e in enumerate(entries, 1))
     segments = [unquote(s) for s in pieces.path.split("/") if s]
     master = None
     if topology == "sentinel":

@@ -1,0 +1,133 @@
+"""Redis URL forms, parsed the same on every Python (Debian 12's 3.11.2 included), the credentials they hold, and
+errors that never echo a piece of the URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from readiness.clients.redis import config_problems, parse_url, secrets
+from readiness.context import TargetUnavailable
+
+REPO = Path(__file__).resolve().parent.parent
+
+FORMS = {
+    # url: (topology, tls, hosts, db, master, username, password, unix_path)
+    "redis://h": ("standalone", False, [["h", 6379]], 0, None, None, None, None),
+    "redis://h:6380/3": ("standalone", False, [["h", 6380]], 3, None, None, None, None),
+    "rediss://user:pw@cache.example.com:6380/1": ("standalone", True, [["cache.example.com", 6380]], 1, None, "user",
+                                                   "pw", None),
+    "redis://onlypassword@h:6379/0": ("standalone", False, [["h", 6379]], 0, None, None, "onlypassword", None),
+    "redis://:pa/ss#wo?rd@h:6379/2": ("standalone", False, [["h", 6379]], 2, None, None, "pa/ss#wo?rd", None),
+    "redis://u:p@ss@h/0": ("standalone", False, [["h", 6379]], 0, None, "u", "p@ss", None),
+    "redis://:p%40ss%2Fw@h": ("standalone", False, [["h", 6379]], 0, None, None, "p@ss/w", None),
+    "redis://user@h": ("standalone", False, [["h", 6379]], 0, None, None, "user", None),  # redis-py: a password
+    "redis://[::1]:6390/0": ("standalone", False, [["::1", 6390]], 0, None, None, None, None),
+    "redis://[::1]": ("standalone", False, [["::1", 6379]], 0, None, None, None, None),
+    "redis://h/0?protocol=3": ("standalone", False, [["h", 6379]], 0, None, None, None, None),
+    "redis://h?db=4": ("standalone", False, [["h", 6379]], 4, None, None, None, None),
+    "redis://h:6379/0#ignored": ("standalone", False, [["h", 6379]], 0, None, None, None, None),
+    "unix:///run/redis.sock?db=2": ("standalone", False, [["localhost", 0]], 2, None, None, None, "/run/redis.sock"),
+    "unix://:pw/x@/run/redis.sock": ("standalone", False, [["localhost", 0]], 0, None, None, "pw/x", "/run/redis.sock"),
+    "redis+sentinel://:pw@s1:26379,s2,[::1]:26380/mymaster/2": (
+        "sentinel", False, [["s1", 26379], ["s2", 26379], ["::1", 26380]], 2, "mymaster", None, "pw", None),
+    "redis+sentinel://[::1]:26379,127.0.0.1:26380/mymaster/0": (
+        "sentinel", False, [["::1", 26379], ["127.0.0.1", 26380]], 0, "mymaster", None, None, None),
+    "redis+sentinel://127.0.0.1:26380,[::1]:26379/mymaster": (
+        "sentinel", False, [["127.0.0.1", 26380], ["::1", 26379]], 0, "mymaster", None, None, None),
+    "rediss+sentinel://u:p#w@[2001:db8::5]:26379,s2:26380/m1/5": (
+        "sentinel", True, [["2001:db8::5", 26379], ["s2", 26380]], 5, "m1", "u", "p#w", None),
+    "redis+cluster://n1:7000,n2:7001,n3": ("cluster", False, [["n1", 7000], ["n2", 7001], ["n3", 6379]], 0, None,
+                                           None, None, None),
+    "rediss+cluster://user:pw@n1:7000, n2:7001 ,[fd00::1]:7002": (
+        "cluster", True, [["n1", 7000], ["n2", 7001], ["fd00::1", 7002]], 0, None, "user", "pw", None),
+}
+
+
+def _fields(url: str) -> list[object]:
+    ep = parse_url(url)
+    return [ep.topology, ep.tls, [list(h) for h in ep.hosts], ep.db, ep.master, ep.username, ep.password,
+            ep.unix_path]
+
+
+@pytest.mark.parametrize("url", list(FORMS))
+def test_every_url_form_parses(url: str) -> None:
+    assert _fields(url) == list(FORMS[url])
+
+
+def test_the_same_parse_on_debians_own_python() -> None:
+    """Debian 12's /usr/bin/python3 (3.11.2) refuses these URLs in urlsplit; the parser must not care."""
+    if not Path("/usr/bin/python3").exists():
+        pytest.skip("no /usr/bin/python3 on this machine")
+    code = ("import json, sys; from readiness.clients.redis import parse_url; "
+            "e = [parse_url(u) for u in json.loads(sys.stdin.read())]; "
+            "print(json.dumps([[x.topology, x.tls, [list(h) for h in x.hosts], x.db, x.master, x.username, "
+            "x.password, x.unix_path] for x in e]))")
+    out = subprocess.run(["/usr/bin/python3", "-c", code], input=json.dumps(list(FORMS)), capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout) == [list(v) for v in FORMS.values()]
+
+
+BAD = {
+    "http://h": "scheme is http://",
+    "h:6379": "no scheme",
+    "redis+sentinel://h:26379": "master's name",
+    "redis://h/x": "not a number",
+    "redis://:S3CRETPW@h:S3CRETPORT/0": "port that is not a number",
+    "redis://:S3CRETPW@h:99999/0": "port that is not a number",
+    "redis://:S3CRETPW@[::1/0": "IPv6",
+    "redis://:S3CRETPW@/0": "names no host",
+    "redis://:S3CRETPW@h,,h2/0": "is empty",
+    "redis://:S3CRETPW@h/0/S3CRETDB": "not a number",
+    "S3CRETPW://h": "another scheme",
+}
+
+
+@pytest.mark.parametrize("url", list(BAD))
+def test_bad_urls_say_what_is_wrong_without_echoing_the_url(url: str) -> None:
+    with pytest.raises(TargetUnavailable) as caught:
+        parse_url(url)
+    message = str(caught.value)
+    assert BAD[url] in message, message
+    assert "S3CRET" not in message and "h:" not in message
+    problems = config_problems({"url": url})
+    assert [field for field, _ in problems] == ["url"] and "S3CRET" not in problems[0][1]
+
+
+def test_config_problems_is_quiet_for_good_urls_and_unresolved_variables() -> None:
+    assert config_problems({"url": "redis+sentinel://[::1]:26379,127.0.0.1:26380/mymaster/0"}) == []
+    assert config_problems({"url": "redis://:${REDIS_PASSWORD}@h:6379/0"}) == []
+    assert config_problems({}) == []
+    assert config_problems({"url": 12}) == [("url", config_problems({"url": "12"})[0][1])]
+
+
+def test_secrets_finds_every_credential_form() -> None:
+    cases = {
+        "redis://PWONLY@h:6379/0": {"PWONLY"},
+        "redis://:pa/ss#wo?rd@h:6379/0": {"pa/ss#wo?rd"},
+        "redis://user:p%40ss@h": {"p%40ss", "p@ss"},
+        "redis://u:p@ss@h/0": {"p@ss"},
+        "redis+sentinel://:SENT/PW@[::1]:26379,h2/m/0": {"SENT/PW"},
+        "redis://h:S3CRET/0": set(),  # unparseable, and no userinfo: nothing to mask but nothing echoed either
+        "redis://h/0?password=QPW": {"QPW"},
+    }
+    for url, expected in cases.items():
+        assert secrets({"url": url}) == expected, url
+    full = secrets({"url": "redis://user:URLPW@h", "password": "FIELDPW", "sentinel_password": "SENTPW",
+                    "username": "someone"})
+    assert full == {"URLPW", "FIELDPW", "SENTPW"}
+    assert secrets({"url": None, "password": 1234}) == {"1234"}
+    assert secrets({}) == set() and secrets({"url": object()}) == set()
+
+
+def test_secrets_and_problems_need_no_client_library() -> None:
+    code = ("import sys; from readiness.clients.redis import secrets, config_problems; "
+            "secrets({'url': 'redis://:x@h'}); config_problems({'url': 'http://h'}); print('redis' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"
