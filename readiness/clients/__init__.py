@@ -87,9 +87,11 @@ _BUILTIN = (
             "context": Param("str", _OPT, help="kubeconfig context"),
             "kubeconfig": Param("path", _OPT),
             "in_cluster": Param("bool", False, help="use the pod's service account"),
-            "namespace": Param("str", _OPT),
+            "namespace": Param("str", _OPT, help="namespace of the product (default: every namespace)"),
+            "namespaces": Param("str-list", _OPT, help="several namespaces (e.g. the product's and its datastores')"),
             "release": Param("str", _OPT, help="Helm release name (prefix of the product's objects)"),
-            "manifests": Param("path", _OPT, help="a directory of rendered manifests instead of a live cluster"),
+            "manifests": Param("path", _OPT, help="a file or directory of rendered manifests (helm template, kubectl "
+                                                  "get -o yaml) instead of a live cluster"),
         }, "readiness.clients.kubernetes"),
         TargetKind("http", {
             "base_url": Param("str"),
