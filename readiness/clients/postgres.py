@@ -36,6 +36,12 @@ _REFUSALS = ("too many clients", "too many connections", "remaining connection s
              "the database system is in recovery mode", "no more connections allowed")
 
 
+_PARSE_ERRORS = ("uri query parameter", "invalid uri", "invalid connection option", "invalid integer value",
+                 "invalid port", "unterminated quoted string", "missing \"=\"", "missing key/value separator",
+                 "invalid percent-encoded token", "unexpected spaces found in", "invalid ipv6 host address",
+                 "forbidden value %00", "end of string reached when looking for matching")
+
+
 class ServerRefused(TargetUnavailable):
     """The server is up and refused the session (full, starting, shutting down)."""
 
@@ -362,6 +368,10 @@ def explain(exc: BaseException, where: str) -> TargetUnavailable:
     text = " ".join(str(exc).split()) or type(exc).__name__
     text = re.sub(r"^connection failed: ", "", text)
     low = text.lower()
+    if any(m in low for m in _PARSE_ERRORS):  # libpq quotes the pieces it could not parse: never repeat them
+        return TargetUnavailable(f"the DSN of {where.split(' at ')[0]} cannot be parsed by libpq: percent-encode "
+                                 "'/', '#', '?', '@', ':' and spaces in the user name and password (%2F, %23, %3F, "
+                                 "%40, %3A, %20), or use key=value pairs with a quoted password")
     if any(r in low for r in _REFUSALS):
         return ServerRefused(f"{where} refuses new sessions: {text}")
     if "password authentication failed" in low or "no password supplied" in low or "authentication failed" in low:
@@ -426,8 +436,9 @@ def _url_secrets(url: str) -> set[str]:
         if ":" in userinfo:
             password = userinfo.split(":", 1)[1]
             found |= {password, unquote(password)}
-            for stop in "/#?@":  # what a URL parser takes for the password when the text is not encoded
-                found.add(password.split(stop, 1)[0])
+            # the pieces a URL parser (or libpq's error message) makes of a password whose '/', '#', '?' or '@' is
+            # not encoded; short pieces are left out, or every "a" in a report would be masked
+            found |= {piece for piece in re.split(r"[/#?@]", password) if len(piece) >= 4}
         query = rest[cut + 1:].split("?", 1)[1] if "?" in rest[cut + 1:] else ""
     else:
         query = rest.split("?", 1)[1] if "?" in rest else ""
