@@ -391,3 +391,74 @@ def test_redirect_and_region_signature_errors_are_explained():
                              "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}}}, "HeadBucket")
     assert "signed for region us-east-1 but bucket 'traces' expects eu-west-2" in str(
         explain(malformed, "HeadBucket", handle))
+
+
+# --- hostile buckets and checklists --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hostile_bucket(s3_stack):
+    """Rules an attacker (or a careless operator) could write: markup and 600-character prefixes, a tag filter on
+    the media prefix, a fixed-date expiration."""
+    admin = s3_stack.client("admin")
+    admin.create_bucket(Bucket="hostile-traces")
+    long_prefix = "ttl_l/" + "<b>x</b>" * 75
+    admin.put_bucket_lifecycle_configuration(Bucket="hostile-traces", LifecycleConfiguration={"Rules": [
+        {"ID": "<script>alert(1)</script>", "Status": "Enabled", "Filter": {"Prefix": long_prefix},
+         "Expiration": {"Days": 400}},
+        {"ID": "tagged-media", "Status": "Enabled",
+         "Filter": {"And": {"Prefix": "media/", "Tags": [{"Key": "tmp", "Value": "yes"}]}},
+         "Expiration": {"Days": 1}},
+        {"ID": "dated", "Status": "Enabled", "Filter": {"Prefix": "ttl_s/"},
+         "Expiration": {"Date": "2030-01-01T00:00:00Z"}},
+    ]})
+    return "hostile-traces"
+
+
+def test_tag_filtered_and_dated_rules_are_judged_not_passed(tmp_path, s3_stack, hostile_bucket):
+    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target(hostile_bucket)},
+                       ["blob.lifecycle-aligned", "blob.lifecycle"])
+    aligned = results["blob.lifecycle-aligned"]
+    assert aligned.status == "fail" and "ttl_s/ expires on a fixed date" in aligned.message
+    assert "ttl_l/ never expires" in aligned.message  # the 400-day rule covers only its long prefix
+    langfuse, _ = audit(tmp_path, {"preset": "langfuse", "s3": s3_stack.target(hostile_bucket)},
+                        ["blob.media-retained"])
+    media = langfuse["blob.media-retained"]
+    assert media.status == "fail" and "tagged-media" in media.message and "tmp=yes" in media.message
+
+
+def test_markup_in_rules_reaches_the_html_report_escaped(tmp_path, s3_stack, hostile_bucket):
+    targets = write_yaml(tmp_path / "targets.yaml", {"preset": "langsmith", "s3": s3_stack.target(hostile_bucket)})
+    html = tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "-m", "readiness", "audit", "-t", str(targets), "--only",
+                           "blob.lifecycle", "--html", str(html)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    page = html.read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "\\u003cscript" in page
+    assert "<script>alert(1)</script>" not in page and "<b>x</b>" not in page
+
+
+def test_a_checklist_that_misuses_the_probes_gets_no_pass(tmp_path, s3_stack):
+    cl = checklist_with(tmp_path, "blob.lifecycle-aligned", tiers={"ttl_s/": "fourteen"})
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces")}, ["blob.lifecycle-aligned"], checklist=cl)
+    assert results["blob.lifecycle-aligned"].status == "error"
+    cl = checklist_with(tmp_path, "blob.lifecycle-aligned", tiers={})
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces")}, ["blob.lifecycle-aligned"], checklist=cl)
+    assert results["blob.lifecycle-aligned"].status == "error"
+    assert "nothing to compare" in results["blob.lifecycle-aligned"].message
+    # prefixes no product rule names: the good bucket's noncurrent rule is whole-bucket, so it still covers them
+    cl = checklist_with(tmp_path, "blob.noncurrent-expiry", prefixes=["anything/", ""])
+    results, _ = audit(tmp_path, {"s3": s3_stack.target("good-traces")}, ["blob.noncurrent-expiry"], checklist=cl)
+    assert results["blob.noncurrent-expiry"].status == "pass"
+
+
+def test_validate_reports_a_bad_endpoint_and_imports_no_boto3(tmp_path):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("s3:\n  bucket: traces\n  endpoint_url: minio.internal:9000\n")
+    code = ("import sys\nfrom readiness.cli import main\n"
+            f"sys.argv = ['readiness', 'validate', '-t', {str(targets)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+            "print('HEAVY:' + ','.join(m for m in ('boto3', 'botocore') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert "targets.yaml:3:17: endpoint_url must start with http:// or https://" in proc.stderr, proc.stderr
+    assert proc.stdout.split() == ["EXIT", "2", "HEAVY:"], proc.stdout

@@ -292,7 +292,7 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             problems.append(("access_key_id", "give both access_key_id and secret_access_key, or neither (the AWS "
                                               "credential chain)"))
         bucket = config.get("bucket")
-        if isinstance(bucket, str) and bucket and not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
+        if isinstance(bucket, str) and bucket and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-_]{1,254}", bucket):
             problems.append(("bucket", "bucket must be a bucket name (lower case letters, digits, dots, hyphens), "
                                        "not a URL or path"))
     except Exception:
