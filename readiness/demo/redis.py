@@ -43,8 +43,8 @@ def redis_conf(spec: RedisSpec, port: int, workdir: Path) -> str:
     else:
         lines.append(f"port {port}")
     if spec.password:
-        lines.append(f"requirepass {spec.password}")
-        lines.append(f"masterauth {spec.password}")
+        lines.append(f"requirepass {_quoted(spec.password)}")
+        lines.append(f"masterauth {_quoted(spec.password)}")
     else:
         lines.append("protected-mode no")
     if spec.maxclients:
@@ -73,17 +73,20 @@ def start_redis(workdir: Path, spec: RedisSpec | None = None, name: str = "redis
 
 
 def start_sentinel(workdir: Path, masters: Sequence[tuple[str, int, str | None]], name: str = "sentinel",
-                   port: int | None = None) -> Server:
-    """A Sentinel monitoring ``masters`` ((name, port, password) on 127.0.0.1), quorum 1."""
+                   port: int | None = None, password: str | None = None) -> Server:
+    """A Sentinel monitoring ``masters`` ((name, port, password) on 127.0.0.1), quorum 1; ``password``: the
+    Sentinel's own (requirepass)."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     lines = [f"port {port}", "bind 127.0.0.1", f"dir {workdir}", "daemonize no", "protected-mode no"]
+    if password:
+        lines.append(f"requirepass {_quoted(password)}")
     for master, master_port, password in masters:
         lines += [f"sentinel monitor {master} 127.0.0.1 {master_port} 1",
                   f"sentinel down-after-milliseconds {master} 60000",
                   f"sentinel failover-timeout {master} 180000"]
         if password:
-            lines.append(f"sentinel auth-pass {master} {password}")
+            lines.append(f"sentinel auth-pass {master} {_quoted(password)}")
     conf = workdir / f"{name}.conf"
     conf.write_text("\n".join(lines) + "\n")  # Sentinel rewrites its config: it must be a writable file
     return Server(name, [_binary("redis-sentinel"), str(conf)], workdir, port=port).start()
@@ -108,6 +111,11 @@ def create_cluster(ports: Sequence[int], password: str | None = None, timeout: f
             return
         time.sleep(0.1)
     raise TimeoutError("the cluster did not reach cluster_state:ok")
+
+
+def _quoted(value: str) -> str:
+    """A redis.conf argument that may hold '#', spaces or quotes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _binary(name: str) -> str:
