@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from readiness.checklist import Checklist, load_checklist
 from readiness.errors import ConfigError, Problem
 from readiness.models import Result
-from readiness.runner import Options, close_sessions, plan, run
+from readiness.runner import Options, Planned, close_sessions, plan, run
 from readiness.targets import Targets, load_targets
 from readiness.waivers import Attestation, Waiver, apply, load_attestations, load_waivers
 
@@ -59,12 +59,37 @@ def notices_for_inputs(inputs: Inputs) -> list[str]:
             + unknown_ids(ids, inputs.attestations, inputs.attestations_path, "attestation"))
 
 
+def _something_to_audit(inputs: Inputs, planned: list[Planned]) -> None:
+    """A run that would judge nothing is bad input, never READY: every item skipped, or no target to probe."""
+    from readiness.registry import probes
+
+    registry = probes()
+    probed = [p for p in planned if not p.status]
+    runnable = [p for p in probed if registry.probes[p.item.probe or ""].target in (None, *inputs.targets.configs)]
+    needs_targets = any(registry.probes[p.item.probe or ""].target for p in probed)
+    attested = {a.id for a in inputs.attestations} & {p.item.id for p in planned if p.status == "manual"}
+    manual = any(p.status == "manual" for p in planned)
+    if inputs.targets.path is None and needs_targets and not attested:
+        why = "no targets file was given (-t FILE or $READINESS_TARGETS), so no probe can run"
+    elif runnable or attested or (manual and inputs.targets.path is not None):
+        return  # something is observed, attested, or (with a targets file) awaiting attestation
+    elif all(p.status == "skipped" for p in planned):
+        why = "every item is skipped (--only/--skip, presets, profiles)"
+    elif inputs.targets.path is None:
+        why = "no targets file was given (-t FILE or $READINESS_TARGETS)"
+    else:
+        wanted = sorted({registry.probes[p.item.probe or ""].target or "" for p in probed} - {""})
+        why = f"no selected item's target is configured in {inputs.targets.path} (they need: {', '.join(wanted)})"
+    raise ConfigError(f"nothing was audited: {why}")
+
+
 def execute(inputs: Inputs, options: Options, fail_on: str, on_result: Callable[[Result], None] | None = None,
             today: dt.date | None = None) -> tuple[dict, list[Result]]:
     from readiness import report
 
     started = dt.datetime.now(dt.timezone.utc)
     planned = plan(inputs.checklist, options)
+    _something_to_audit(inputs, planned)
     results, sessions = run(planned, inputs.targets, options, on_result=on_result)
     close_sessions(sessions)
     notices = apply(results, inputs.waivers, inputs.attestations, today or started.date(),

@@ -97,22 +97,31 @@ def apply(results: list[Result], waivers: list[Waiver], attestations: list[Attes
         result = by_id.get(a.id)
         if result is None:
             continue
+        where = f"{attestations_path}:{a.line}: attestation for {a.id}"
+        if result.status == "error" and not result.attestable:
+            # Over an unreachable target, a timeout, a denied permission or a missing target, a person's word would
+            # hide a fault the probe could have seen: only facts a probe declared invisible to it can be attested.
+            notices.append(f"{where} does not apply: the probe could not observe the item ({result.message}); "
+                           "fix that cause - attestations cover manual items and facts a probe cannot see")
+            continue
         if result.status not in ("manual", "error"):
-            notices.append(f"{attestations_path}:{a.line}: attestation for {a.id} matched nothing "
-                           f"(the item is {result.status}; attestations cover manual items and items a probe "
-                           "could not decide)")
+            notices.append(f"{where} matched nothing (the item is {result.status}; attestations cover manual "
+                           "items and facts a probe cannot see)")
             continue
         attested: dict[str, Any] = {"by": a.by, "date": a.date.isoformat(), "evidence": a.evidence,
-                  "expires": a.expires.isoformat() if a.expires else None}
-        result.attestation = attested
+                                    "expires": a.expires.isoformat() if a.expires else None}
         if a.expires and a.expires < today:
+            result.attestation = attested
             result.message = f"attestation by {a.by} expired on {a.expires.isoformat()}: attest again"
-            notices.append(f"{attestations_path}:{a.line}: attestation for {a.id} expired on {a.expires.isoformat()}")
+            notices.append(f"{where} expired on {a.expires.isoformat()}")
             continue
-        if result.status == "error":
-            result.evidence = {**result.evidence, "probe_said": result.message}
+        probe_said = result.message if result.status == "error" else None
+        result.attestation = attested
         result.status = "pass"
         result.message = f"attested by {a.by} on {a.date.isoformat()}: {a.evidence}"
+        if probe_said:  # side by side: what the person vouches for, and what the probe could not see
+            result.message += f" (the probe: {probe_said})"
+            result.evidence = {**result.evidence, "probe_said": probe_said}
     for w in waivers:
         result = by_id.get(w.id)
         if result is None:
@@ -127,6 +136,8 @@ def apply(results: list[Result], waivers: list[Waiver], attestations: list[Attes
         if w.expires < today:
             result.message = f"waiver expired on {w.expires.isoformat()}: {result.message}"
             notices.append(f"{waivers_path}:{w.line}: waiver for {w.id} expired on {w.expires.isoformat()}")
-        else:
-            result.status = "waived"
+            continue
+        if result.status == "error":  # waived, but never quietly: the item was not observed at all
+            result.message = f"not observed, waived until {w.expires.isoformat()}: {result.message}"
+        result.status = "waived"
     return notices

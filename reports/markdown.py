@@ -32,7 +32,7 @@ class _Cut:
     def cell(self, text: Any, limit: int | None = None) -> str:
         # One line, no markup: whitespace runs (newlines included) become one space, HTML is escaped, and
         # Markdown punctuation is backslash-escaped so that `|` can never end a cell early.
-        flat = " ".join(str(text).split())
+        flat = view.printable(" ".join(str(text).split()))
         if limit is not None:
             flat, cut = view.truncate(flat, limit)
             self.cells = self.cells or cut
@@ -40,7 +40,7 @@ class _Cut:
 
     def html(self, text: Any, limit: int) -> str:
         # Inside an HTML block Markdown escapes are not processed: escape for HTML only.
-        flat, cut = view.truncate(" ".join(str(text).split()), limit)
+        flat, cut = view.truncate(view.printable(" ".join(str(text).split())), limit)
         self.cells = self.cells or cut
         return html.escape(flat)
 

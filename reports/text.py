@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from readiness.reports.view import printable
+
 EXTENSION = ".txt"
 
 COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "skipped": "bright_black", "manual": "yellow",
@@ -15,7 +17,7 @@ LEVEL_TAG = {"required": "REQ", "recommended": "REC", "optional": "OPT"}
 
 
 def _value(value: Any, width: int = 100) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -25,13 +27,13 @@ def status_word(status: str, color: bool) -> str:
 
 
 def result_lines(r: dict[str, Any], color: bool, verbose: bool = True) -> list[str]:
-    lines = [f"  {status_word(r['status'], color)} {LEVEL_TAG[r['level']]} {r['id']}: {r['message']}"]
+    lines = [f"  {status_word(r['status'], color)} {LEVEL_TAG[r['level']]} {r['id']}: {printable(r['message'])}"]
     if verbose and r["status"] in ("fail", "error", "waived"):
         for key, value in list(r["evidence"].items())[:12]:
-            lines.append(f"            {key} = {_value(value)}")
+            lines.append(f"            {printable(key)} = {_value(value)}")
         if r.get("waiver"):
             w = r["waiver"]
-            lines.append(f"            waived until {w['expires']}: {w['justification']}")
+            lines.append(f"            waived until {w['expires']}: {printable(w['justification'])}")
         if r["status"] == "fail" and r.get("remediation"):
             lines.append(f"            fix: {_value(r['remediation'], 200)}")
     return lines
@@ -49,17 +51,17 @@ def summary_lines(report: dict[str, Any], color: bool) -> list[str]:
     blocking = [r for r in report["results"] if r.get("blocking")]
     if blocking:
         lines.append("Blocking sign-off:")
-        lines += [f"  {status_word(r['status'], color)} {LEVEL_TAG[r['level']]} {r['id']}: {r['message']}"
+        lines += [f"  {status_word(r['status'], color)} {LEVEL_TAG[r['level']]} {r['id']}: {printable(r['message'])}"
                   for r in blocking]
     for notice in report.get("notices", []):
-        lines.append(f"note: {notice}")
+        lines.append(f"note: {printable(notice)}")
     return lines
 
 
 def render(report: dict[str, Any], color: bool = False, quiet: bool = False) -> str:
     lines: list[str] = []
     if not quiet:
-        title = report["checklist"]["name"]
+        title = printable(report["checklist"]["name"])
         where = ", ".join(x for x in (report.get("preset"), report.get("profile")) if x)
         lines.append(f"{title} ({where})" if where else title)
         section = None
@@ -67,7 +69,7 @@ def render(report: dict[str, Any], color: bool = False, quiet: bool = False) -> 
         for r in report["results"]:
             if r["section"] != section:
                 section = r["section"]
-                heading = titles.get(section, section)
+                heading = printable(titles.get(section, section))
                 lines.append("")
                 lines.append(click.style(heading, bold=True) if color else heading)
             lines += result_lines(r, color)

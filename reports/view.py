@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -18,6 +19,17 @@ SCORE_DEFINITION = (
     "Score = passing / applicable, over required and recommended items. Applicable means not skipped; "
     "errors, items awaiting attestation and waived items count as not passing."
 )
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: Any) -> str:
+    """One line of plain text: control characters (newlines, ESC sequences, bidi overrides) written as escapes, so
+    probed data (a Redis key, an application_name) cannot forge result lines in a terminal or a CI log."""
+    value = str(text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
+                        f"\\u{ord(m.group()):04x}", value)
 
 
 def blocking(result: Mapping[str, Any], fail_on: str) -> bool:

@@ -29,7 +29,9 @@ def manual_ids() -> list[str]:
 
 def test_default_audit_leaves_manual_items_manual_and_blocks(tmp_path):
     out = tmp_path / "out.json"
-    proc = cli("audit", "--only", "ops", "--only", "*.recovery-rehearsed", "--only", "*.migrations-tested",
+    targets = write_yaml(tmp_path / "targets.yaml", {"preset": "langfuse"})
+    proc = cli("audit", "-t", str(targets), "--only", "ops", "--only", "*.recovery-rehearsed",
+               "--only", "*.migrations-tested",
                "--only", "k8s.hpa-tested-under-load", "--json", str(out), cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(out.read_text())
@@ -41,6 +43,25 @@ def test_default_audit_leaves_manual_items_manual_and_blocks(tmp_path):
     assert "\nOperational safeguards, diagnostics, awareness\n" in proc.stdout  # sections by title
     assert {"id": "ops", "title": "Operational safeguards, diagnostics, awareness"} in report["sections"]
     assert "\x1b[" not in proc.stdout  # plain text when piped
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--skip", "*"], "every item is skipped"),
+    ([], "no targets file was given"),
+    (["--only", "redis"], "no targets file was given"),
+])
+def test_a_run_that_would_judge_nothing_is_bad_input_not_ready(tmp_path, args, why):
+    proc = cli("audit", *args, "--json", str(tmp_path / "r.json"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"nothing was audited: {why}" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_targets_file_that_matches_no_selected_item_audits_nothing(tmp_path):
+    targets = write_yaml(tmp_path / "targets.yaml", {"s3": {"bucket": "traces-1"}})
+    proc = cli("audit", "-t", str(targets), "--only", "redis", cwd=tmp_path)
+    assert proc.returncode == 2 and "no selected item's target is configured" in proc.stderr, proc.stderr
+    assert "(they need: redis)" in proc.stderr
 
 
 def test_attestations_covering_every_manual_item_make_the_gate_pass(tmp_path):
@@ -60,7 +81,8 @@ def test_attestations_covering_every_manual_item_make_the_gate_pass(tmp_path):
 
 
 def test_json_to_stdout_keeps_the_terminal_summary_on_stderr(tmp_path):
-    proc = cli("audit", "--only", "ops.alerts", "--json", "-", "-q")
+    targets = write_yaml(tmp_path / "targets.yaml", {"preset": "langfuse"})
+    proc = cli("audit", "-t", str(targets), "--only", "ops.alerts", "--json", "-", "-q")
     report = json.loads(proc.stdout)
     assert report["schema"] == "readiness.report/v1" and "NOT READY" in proc.stderr
 

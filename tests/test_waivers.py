@@ -21,6 +21,7 @@ def run(tmp_path, waivers=None, attestations=None):
     cl = checklist(tmp_path, item("s.f", "test.constant", "{status: fail}")
                    + item("s.g", "test.constant", "{status: fail}")
                    + item("s.p", "test.constant", "{status: pass}") + item("s.e", "test.constant", "{status: error}")
+                   + item("s.u", "test.unobservable")
                    + "- {id: s.m, title: M, level: required, manual: true, rationale: r}\n"
                    + "- {id: s.n, title: N, level: required, manual: true, rationale: r}\n")
     w = str(write_yaml(tmp_path / "waivers.yaml", waivers)) if waivers is not None else None
@@ -58,12 +59,31 @@ def test_an_attestation_turns_a_manual_item_into_pass_with_its_evidence(tmp_path
     results, report = run(tmp_path, attestations=[
         {"id": "s.m", "by": "alice", "date": "2026-05-20", "evidence": "https://wiki/runbook"},
         {"id": "s.n", "by": "bob", "date": "2025-01-01", "evidence": "drill", "expires": "2026-01-01"},
-        {"id": "s.e", "by": "carol", "date": "2026-05-21", "evidence": "checked the console"},
+        {"id": "s.u", "by": "carol", "date": "2026-05-21", "evidence": "checked the console"},
     ])
     assert results["s.m"].status == "pass"
     assert results["s.m"].message == "attested by alice on 2026-05-20: https://wiki/runbook"
     assert results["s.n"].status == "manual" and "expired on 2026-01-01" in results["s.n"].message
-    assert results["s.e"].status == "pass" and results["s.e"].evidence["probe_said"] == "constant"
+    # a fact the probe declared invisible to it: the attestation and the probe's own words side by side
+    assert results["s.u"].status == "pass" and results["s.u"].evidence["probe_said"] == \
+        "disk usage is not visible over SQL"
+    assert results["s.u"].message == ("attested by carol on 2026-05-21: checked the console (the probe: disk usage "
+                                      "is not visible over SQL)")
+
+
+def test_an_attestation_never_covers_a_fault_the_probe_could_have_seen(tmp_path):
+    # s.e is an error of the probe's own (unreachable, timed out, denied, no target): a person's word does not hide it
+    results, report = run(tmp_path, attestations=[
+        {"id": "s.e", "by": "mallory", "date": "2026-05-21", "evidence": "trust me"}])
+    assert results["s.e"].status == "error" and results["s.e"].attestation is None
+    assert any("attestation for s.e does not apply: the probe could not observe the item (constant)" in n
+               for n in report["notices"]), report["notices"]
+
+
+def test_a_waived_error_says_the_item_was_not_observed(tmp_path):
+    results, _ = run(tmp_path, waivers=[{"id": "s.e", "justification": "known", "expires": "2026-09-30"}])
+    assert results["s.e"].status == "waived"
+    assert results["s.e"].message == "not observed, waived until 2026-09-30: constant"
 
 
 @pytest.mark.parametrize("record, expected", [

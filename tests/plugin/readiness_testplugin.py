@@ -10,7 +10,7 @@ import threading
 import time
 
 from readiness.clients import TargetKind
-from readiness.probe import Param, failed, not_applicable, passed, probe, undecided
+from readiness.probe import Param, failed, not_applicable, passed, probe, undecided, unobservable
 
 # The plugin's own backend: its targets-file section ("testdb:"), its settings, and this module as its client.
 TARGET = TargetKind("testdb", {"host": Param("str", "127.0.0.1"), "port": Param("int"),
@@ -55,6 +55,12 @@ def constant(ctx, p):
     """Return the verdict it is told to return."""
     return {"pass": passed, "fail": failed, "error": undecided, "skipped": not_applicable}[p["status"]](
         p["message"], item=ctx.item_id)
+
+
+@probe("test.unobservable", target=None)
+def invisible(ctx, p):
+    """Declare the fact invisible to the probe (like disk usage to SQL)."""
+    return unobservable("disk usage is not visible over SQL")
 
 
 @probe("test.sleep", target=None, params={"seconds": Param("number")})
