@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import click
-
 from readiness.reports.view import printable
 
 EXTENSION = ".txt"
