@@ -1,10 +1,12 @@
-"""Engine benchmarks (figures printed, nothing asserted): CLI start-up, runner overhead, concurrency, black hole.
+"""Engine benchmarks (figures printed, nothing asserted): CLI start-up, hostile files through the loaders (both YAML
+parsers), runner overhead, concurrency, black hole.
 
     .venv/bin/python bench/bench_engine.py
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -19,19 +21,82 @@ import conftest  # noqa: E402,F401  registers the test plugin's testdb target ki
 import readiness_testplugin as plugin  # noqa: E402
 from servers import BlackHole  # noqa: E402
 
+from readiness import yamlsrc  # noqa: E402
 from readiness.audit import execute, load_inputs  # noqa: E402
 from readiness.runner import Options  # noqa: E402
 
 BIN = str(Path(sys.executable).parent / "readiness")
 
 
+# As users run it: bytecode cached (this environment sets PYTHONDONTWRITEBYTECODE, which would time compiling).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def wall(argv: list[str], runs: int = 7) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, capture_output=True)
+        subprocess.run(argv, capture_output=True, env=ENV)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def side_by_side(commands: dict[str, list[str]], rounds: int = 15) -> dict[str, float]:
+    """Median wall time of each command, the commands interleaved round by round so that load from other work on
+    the machine falls on all of them alike."""
+    for argv in commands.values():
+        subprocess.run(argv, capture_output=True, env=ENV)  # warm the page cache and write the bytecode
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, env=ENV)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+LOAD = """
+import resource, sys, time
+from readiness import yamlsrc
+from readiness.errors import ConfigError
+from readiness.waivers import load_waivers
+if sys.argv[2] == "pure":
+    yamlsrc._FAST = None
+start = time.perf_counter()
+try:
+    load_waivers(sys.argv[1])
+    said = "loaded"
+except ConfigError as exc:
+    said = exc.text.split(": ", 1)[-1][:60]
+print(f"{time.perf_counter() - start:7.3f} s  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB"
+      f"  {said}")
+"""
+
+
+def loaders(tmp: Path) -> None:
+    """Hostile files through the loader, each in its own process (time to refusal, peak memory of the process)."""
+    bomb = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8))
+    files = {
+        "alias bomb, 9 lines": bomb,
+        "3.9 MB of '['": "[" * 3_900_000,
+        "3.9 MB of '{a: '": "{a: " * 975_000,
+        "3.9 MB list of numbers": "- 1\n" * 975_000,
+        "3.9 MB of 'k: v' lines": "".join(f"key{i:07d}: value{i:07d}\n" for i in range(150_000)),
+        "99,000 values (just allowed)": "- {a: 1, b: 2}\n" * 33_000,
+    }
+    shipped = Path(__file__).resolve().parent.parent / "readiness" / "checklist.yaml"
+    for parser in ("libyaml", "pure"):
+        for name, text in files.items():
+            path = tmp / "hostile.yaml"
+            path.write_text(text)
+            run = subprocess.run([sys.executable, "-c", LOAD, str(path), parser], capture_output=True, text=True,
+                                 env=ENV, timeout=600)
+            print(f"{parser:<7} {name:<30} {(run.stdout or run.stderr).strip().splitlines()[-1]}")
+        start = time.perf_counter()
+        for _ in range(20):
+            yamlsrc.load_text(shipped.read_text(), str(shipped), libyaml=parser == "libyaml")
+        print(f"{parser:<7} {'packaged checklist.yaml':<30} {(time.perf_counter() - start) / 20 * 1000:7.1f} ms")
 
 
 def checklist(tmp: Path, items: list[str]) -> str:
@@ -46,14 +111,17 @@ def item(i: int, probe: str, with_: str) -> str:
 
 
 def main() -> None:
-    base = wall([sys.executable, "-c", "pass"])
-    print(f"python -c pass              {base * 1000:7.1f} ms")
-    for args in (["--help"], ["validate"], ["list"]):
-        t = wall([BIN, *args])
-        print(f"readiness {' '.join(args):<17} {t * 1000:7.1f} ms  (+{(t - base) * 1000:.1f} ms over python)")
+    timed = side_by_side({"python -c pass": [sys.executable, "-c", "pass"],
+                          **{f"readiness {a}": [BIN, a] for a in ("--help", "validate", "list")}})
+    base = timed["python -c pass"]
+    aims = {"readiness --help": 2, "readiness validate": 3, "readiness list": 3}
+    for name, t in timed.items():
+        aim = f"  aim {aims[name]}x" if name in aims else ""
+        print(f"{name:<26} {t * 1000:7.1f} ms  {t / base:4.1f}x python{aim}")
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        loaders(tmp)
         cl = checklist(tmp, [item(i, "test.constant", "{status: pass}") for i in range(1000)])
         inputs = load_inputs(cl, None)
         for conc in (1, 16):

@@ -85,7 +85,9 @@ class _Constructing:
             return super().construct_object(node, deep)  # type: ignore[misc]
         except yaml.constructor.ConstructorError as exc:
             self.problems.append((_pos(exc.problem_mark or node.start_mark), _constructor_message(exc, node)))
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise ValueError, KeyError, AttributeError...
             self.problems.append((_pos(node.start_mark), _value_message(node, exc)))
         return None
 
@@ -105,7 +107,7 @@ def _value_message(node: yaml.Node, exc: Exception) -> str:
             "tag:yaml.org,2002:null": "null"}.get(node.tag, f"a {node.tag.rsplit(':', 1)[-1]} value")
     text = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
     shown = repr(text if len(text) <= 40 else text[:37] + "...")
-    why = str(exc).splitlines()[0] if str(exc) and not isinstance(exc, KeyError) else ""
+    why = str(exc).splitlines()[0] if str(exc) and isinstance(exc, ValueError) else ""
     return f"{shown} is not {what}" + (f" ({why})" if why and node.tag.endswith("timestamp") else "")
 
 

@@ -56,3 +56,24 @@ def test_arbitrary_text_and_bytes(text):
 def test_checklist_shaped_documents(items):
     doc = {"version": 1, "name": "n", "sections": [{"id": "s", "title": "S", "items": items}]}
     _check(yaml.safe_dump(doc))
+
+
+HOSTILE_LINES = ["a: &x [1, 2]", "b: *x", "c: !!int abc", "d: 2099-02-30", "e: !foo x", "- *x", "<<: *x",
+                 "f: &y {g: *x}", "h: [*y, *y, *y]", "i: !!binary Zm9v", "j: !!set {a}", "k: 12:30:00", "l: ${X}",
+                 "m: $X", "  - nested", ":", "? [a]", "n: !!timestamp 2026-01-01T25:00", "- &z [*z]", "o: !!float x",
+                 "- {id: x, justification: j, expires: 2026-02-29}", "p: !!python/object:os.system x", "q: [[[[[[",
+                 "- id: *x", "r: !!str 0755", "version: 1", "sections: *x", "redis: {url: *y}", "s: &w !!bool maybe"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(HOSTILE_LINES), max_size=12), st.booleans())
+def test_hostile_line_mixes_through_both_parsers(lines, pure):
+    from readiness import yamlsrc
+
+    saved = yamlsrc._FAST
+    try:
+        if pure:
+            yamlsrc._FAST = None
+        _check("\n".join(lines) + "\n")
+    finally:
+        yamlsrc._FAST = saved
