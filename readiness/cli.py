@@ -98,7 +98,7 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     from readiness.runner import Options
 
     outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out},
-                       extra_out)
+                       extra_out, inputs=(checklist or _default_checklist(), targets, waivers, attestations))
     inputs = load_inputs(checklist, targets, waivers, attestations)
     options = Options(profile=profile or inputs.targets.profile or "production",
                       preset=preset or inputs.targets.preset, only=only, skip=skip, timeout=timeout,
@@ -120,7 +120,8 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     sys.exit(EXIT_READY if report["summary"]["verdict"] == "ready" else EXIT_BLOCKED)
 
 
-def _outputs(fixed: dict[str, str | None], extra: tuple[str, ...]) -> dict[str, str]:
+def _outputs(fixed: dict[str, str | None], extra: tuple[str, ...],
+             inputs: tuple[str | None, ...] = ()) -> dict[str, str]:
     from readiness.errors import ConfigError
     from readiness.registry import reporter_names
 
@@ -136,7 +137,38 @@ def _outputs(fixed: dict[str, str | None], extra: tuple[str, ...]) -> dict[str, 
             raise ConfigError(f"unknown report format {name!r} (known: {', '.join(known)})")
     if list(outputs.values()).count("-") > 1:
         raise ConfigError("only one report can be written to stdout ('-')")
+    _check_writable(outputs, [p for p in inputs if p])
     return outputs
+
+
+def _default_checklist() -> str:
+    from readiness.checklist import default_path
+
+    return default_path()
+
+
+def _check_writable(outputs: dict[str, str], inputs: list[str]) -> None:
+    """Every report path is checked before anything is audited: a run must not end by losing its verdict."""
+    from readiness.errors import ConfigError
+
+    seen: dict[str, str] = {}
+    for name, path in outputs.items():
+        if path == "-":
+            continue
+        real = os.path.realpath(path)
+        for given in inputs:
+            if os.path.exists(given) and os.path.realpath(given) == real:
+                raise ConfigError(f"--{name} {path}: that is an input of this run; refusing to overwrite it")
+        if real in seen:
+            raise ConfigError(f"--{name} {path}: the {seen[real]} report is written there already")
+        seen[real] = name
+        parent = os.path.dirname(real) or "."
+        if os.path.isdir(real):
+            raise ConfigError(f"--{name} {path}: is a directory")
+        if not os.path.isdir(parent):
+            raise ConfigError(f"--{name} {path}: directory {os.path.dirname(path) or '.'} does not exist")
+        if not os.access(real if os.path.exists(real) else parent, os.W_OK):
+            raise ConfigError(f"--{name} {path}: not writable")
 
 
 def _write_outputs(report: dict[str, Any], outputs: dict[str, str]) -> None:
@@ -150,8 +182,8 @@ def _write_outputs(report: dict[str, Any], outputs: dict[str, str]) -> None:
         try:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(rendered)
-        except OSError as exc:
-            _fail(f"cannot write the {name} report to {path}: {exc.strerror or exc}", EXIT_INTERNAL)
+        except OSError as exc:  # checked before the audit, so this is the disk, not a bug: the verdict is printed
+            _fail(f"cannot write the {name} report to {path}: {exc.strerror or exc}")
 
 
 class _Progress:
@@ -289,7 +321,8 @@ def render(report_path: str, html_out: str | None, junit_out: str | None, markdo
     from readiness.diffing import read_report
     from readiness.errors import ConfigError
 
-    outputs = _outputs({"html": html_out, "junit": junit_out, "markdown": markdown_out}, extra_out)
+    outputs = _outputs({"html": html_out, "junit": junit_out, "markdown": markdown_out}, extra_out,
+                       inputs=(report_path,))
     if not outputs:
         raise ConfigError("nothing to render: give --html, --junit, --markdown or --report FORMAT=FILE")
     _write_outputs(read_report(report_path), outputs)
@@ -315,7 +348,7 @@ def diff(old_path: str, new_path: str, json_out: str | None) -> None:
             with open(json_out, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
-            _fail(f"cannot write the diff to {json_out}: {exc.strerror or exc}", EXIT_INTERNAL)
+            _fail(f"cannot write the diff to {json_out}: {exc.strerror or exc}")
     sys.exit(diffing.exit_code(result))
 
 
@@ -337,9 +370,32 @@ def demo(out: str) -> None:
     sys.exit(code)
 
 
+def _debug_first(args: list[str]) -> list[str]:
+    """--debug is a group option; accept it after the sub-command too, as the error messages suggest."""
+    cut = args.index("--") if "--" in args else len(args)
+    if "--debug" in args[1:cut]:
+        args = ["--debug", *[a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]]
+    return args
+
+
+def _quiet_libraries(debug: bool) -> None:
+    """Client libraries log connection failures with tracebacks (clickhouse-driver: "Failed to connect"); the
+    results already say it in one sentence.  Their logs reach stderr with --debug only."""
+    import logging
+
+    root = logging.getLogger()
+    if debug:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+    else:
+        root.addHandler(logging.NullHandler())  # no last-resort printing to stderr
+        root.setLevel(logging.CRITICAL + 1)
+
+
 def main() -> None:
+    args = _debug_first(sys.argv[1:])
+    _quiet_libraries("--debug" in args or bool(os.environ.get("READINESS_DEBUG")))
     try:
-        cli.main(prog_name="readiness", standalone_mode=False)
+        cli.main(args=args, prog_name="readiness", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

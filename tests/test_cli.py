@@ -142,3 +142,28 @@ def test_waiver_notices_appear_in_validate(tmp_path):
 def test_the_default_checklist_is_yaml_a_user_can_read():
     data = yaml.safe_load((Path(__file__).parent.parent / "checklist.yaml").read_text())
     assert data["version"] == 1 and data["sections"]
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda d: ["--json", str(d / "targets.yaml")], "that is an input of this run; refusing to overwrite it"),
+    (lambda d: ["--html", str(d / "nodir" / "r.html")], "does not exist"),
+    (lambda d: ["--junit", str(d)], "is a directory"),
+    (lambda d: ["--json", str(d / "r.out"), "--html", str(d / "r.out")], "is written there already"),
+])
+def test_report_paths_are_checked_before_anything_is_audited(tmp_path, make_args, message):
+    targets = write_yaml(tmp_path / "targets.yaml", {"redis": {"url": "redis://127.0.0.1:1/0"}})
+    before = targets.read_text()
+    proc = cli("audit", "-t", str(targets), "--only", "redis.reachable", *make_args(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "redis.reachable" not in proc.stdout  # nothing was audited
+    assert targets.read_text() == before
+
+
+def test_debug_is_accepted_after_the_sub_command_and_library_logs_stay_quiet(tmp_path):
+    # Port 1 refuses: clients that log their failures must not print tracebacks unless --debug is given.
+    targets = write_yaml(tmp_path / "targets.yaml", {"clickhouse": {"url": "clickhouse://127.0.0.1:1/default"}})
+    quiet = cli("audit", "-t", str(targets), "--only", "clickhouse.reachable", cwd=tmp_path)
+    assert quiet.returncode == 1 and quiet.stderr == "", quiet.stderr
+    loud = cli("audit", "-t", str(targets), "--only", "clickhouse.reachable", "--debug", cwd=tmp_path)
+    assert loud.returncode == 1, loud.stderr
+    assert "No such option: --debug" not in loud.stderr
