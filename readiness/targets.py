@@ -140,7 +140,7 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
                                         + did_you_mean(value, choices)))
             top[key] = value
         elif key == "name":
-            top[key] = str(value)
+            top[key] = value if isinstance(value, str) else raw.text_of(key) or str(value)
         elif key in KINDS:
             cfg, found = validate(KINDS[key].fields, value, name, f"{key} target", at)
             problems.extend(found)

@@ -55,6 +55,7 @@ def checklist_with(items: str) -> str:
     return "version: 1\nname: t\nsections:\n  - id: s\n    title: S\n    items:\n" + textwrap.indent(items, "      ")
 
 
+MANUAL = "- {id: s.a, title: A, level: required, manual: true, rationale: r}\n"
 LOADERS = {
     "targets": lambda p: load_targets(p, env={}),
     "checklist": load_checklist,
@@ -83,7 +84,8 @@ def test_an_alias_bomb_is_refused_by_every_loader_at_its_line(tmp_path, parser, 
 
 def test_an_alias_bomb_in_a_targets_file_is_exit_2_for_validate_and_audit(tmp_path):
     path = write(tmp_path, "targets.yaml", BOMB.replace("a: &a", "name: &a").replace("b: &b", "redis: &b", 1))
-    for argv in (["validate", "--targets", path], ["audit", "--targets", path, "--skip", "*"]):
+    cl = write(tmp_path, "c.yaml", checklist_with(MANUAL))
+    for argv in (["validate", "-c", cl, "--targets", path], ["audit", "-c", cl, "--targets", path]):
         run = subprocess.run([BIN, *argv], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2, run.stderr
         assert "targets.yaml:5:8: aliases repeat more than 10000 values" in run.stderr
@@ -149,11 +151,12 @@ def test_impossible_dates_and_bad_tags_are_located(tmp_path, parser, value, expe
 
 
 def test_bad_values_are_exit_2_on_the_command_line(tmp_path):
+    cl = write(tmp_path, "c.yaml", checklist_with(MANUAL))
     path = write(tmp_path, "w.yaml", "- {id: x, justification: j, expires: 2099-02-30}\n")
-    run = subprocess.run([BIN, "validate", "--waivers", path], capture_output=True, text=True, timeout=60)
+    run = subprocess.run([BIN, "validate", "-c", cl, "--waivers", path], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "w.yaml:1:38: '2099-02-30' is not a date" in run.stderr, run.stderr
     path = write(tmp_path, "targets.yaml", 'redis: {url: !!int "abc"}\n')
-    run = subprocess.run([BIN, "validate", "--targets", path], capture_output=True, text=True, timeout=60)
+    run = subprocess.run([BIN, "validate", "-c", cl, "--targets", path], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "targets.yaml:1:14: 'abc' is not an integer" in run.stderr, run.stderr
 
 
@@ -170,6 +173,7 @@ def test_credentials_keep_the_text_as_written(tmp_path, parser, written):
 
 
 def test_ids_and_names_keep_the_text_as_written(tmp_path, parser):
+    assert load_targets(write(tmp_path, "t.yaml", "name: 0755\nredis: {url: 'redis://h'}\n"), env={}).name == "0755"
     cl = load_checklist(write(tmp_path, "c.yaml", checklist_with(
         "- {id: 1.10, title: 0755, level: required, manual: true, rationale: yes}\n")))
     item = cl.items[0]
@@ -189,6 +193,8 @@ def test_a_dollar_variable_without_braces_is_reported(tmp_path):
 # --- 4. settings that can never work -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, expected", [
+    ('redis: {url: "http://cache:6379/0"}\n', ":1:14: "),
+    ("redis: {url: 'cache:6379'}\n", ":1:14: "),
     ("clickhouse: {url: 'ch-node:9000'}\n", ":1:19: "),
     ("clickhouse: {urls: ['clickhouse://a:9000', 'b:9000']}\n", ":1:20: "),
     ("postgres: {dsn: 'this is not a dsn'}\n", ":1:17: "),
