@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from helpers import audit, write_yaml
+from helpers import audit as _audit
+from helpers import write_yaml
 from servers import BlackHole, free_port
 
 from readiness.checklist import default_path
@@ -31,16 +32,25 @@ def writes_since(stack: S3Stack, mark: int) -> list[tuple[str, str]]:
     return [r for r in stack.requests()[mark:] if r[0] in WRITES]
 
 
-def checklist_with(tmp_path: Path, item: str, **params: Any) -> str:
-    """The default checklist with ``params`` set on one item (a checklist that opts in, or misuses a probe)."""
+def checklist_with(tmp_path: Path, item: str | None = None, sections: tuple[str, ...] = ("blob",),
+                   **params: Any) -> str:
+    """The default checklist's blob section (other sections are other engineers' and may be mid-edit), with
+    ``params`` set on one item (a checklist that opts in, or misuses a probe)."""
     data = yaml.safe_load(Path(default_path()).read_text())
+    data["sections"] = [s for s in data["sections"] if s["id"] in sections]
     for section in data["sections"]:
         for entry in section["items"]:
             if entry["id"] == item:
                 entry.setdefault("with", {}).update(params)
                 if "prefixes" in params:  # the item's own prefixes, whatever the preset
                     entry.pop("preset_with", None)
-    return str(write_yaml(tmp_path / "checklist.yaml", data))
+    name = f"checklist-{item or 'blob'}-{len(list(tmp_path.glob('checklist-*')))}.yaml"
+    return str(write_yaml(tmp_path / name, data))
+
+
+def audit(tmp_path: Path, targets: dict[str, Any], only: list[str], *, checklist: str | None = None,
+          **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _audit(tmp_path, targets, only, checklist=checklist or checklist_with(tmp_path), **kw)
 
 
 # --- verdicts on good and bad buckets --------------------------------------------------------------------------------
@@ -321,7 +331,8 @@ def test_ttl_days_reads_fixed_intervals_and_ignores_per_row_ttls():
 def test_lifecycle_aligned_reads_the_clickhouse_ttls_through_the_shared_session(tmp_path, s3_stack, ch_single):
     targets = {"preset": "langsmith", "s3": s3_stack.target("good-traces"),
                **ch_single.target(), }
-    results, _ = audit(tmp_path, targets, ["blob.lifecycle-aligned", "clickhouse.ttl-configured"])
+    both = checklist_with(tmp_path, sections=("clickhouse", "blob"))
+    results, _ = audit(tmp_path, targets, ["blob.lifecycle-aligned", "clickhouse.ttl-configured"], checklist=both)
     r = results["blob.lifecycle-aligned"]
     # ClickHouse 18.16 has no table TTLs: the probe saw the tables and fell back to the product's tiers
     assert r.status == "pass", r.message
@@ -340,7 +351,8 @@ def test_the_secret_key_appears_in_no_report_format(tmp_path, s3_stack):
     targets = {"preset": "langsmith", "s3": {**s3_stack.target("denied-traces"), "secret_access_key": "${S3_SECRET}"}}
     write_yaml(tmp_path / "targets.yaml", targets)
     outs = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
-    argv = [sys.executable, "-m", "readiness", "audit", "-t", str(tmp_path / "targets.yaml"), "--only", "blob",
+    argv = [sys.executable, "-m", "readiness", "audit", "-c", checklist_with(tmp_path), "-t",
+            str(tmp_path / "targets.yaml"), "--only", "blob",
             "--timeout", "5", *[a for fmt, path in outs.items() for a in (f"--{fmt}", str(path))]]
     env = {**__import__("os").environ, "S3_SECRET": secret}
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
@@ -429,7 +441,8 @@ def test_tag_filtered_and_dated_rules_are_judged_not_passed(tmp_path, s3_stack, 
 def test_markup_in_rules_reaches_the_html_report_escaped(tmp_path, s3_stack, hostile_bucket):
     targets = write_yaml(tmp_path / "targets.yaml", {"preset": "langsmith", "s3": s3_stack.target(hostile_bucket)})
     html = tmp_path / "report.html"
-    proc = subprocess.run([sys.executable, "-m", "readiness", "audit", "-t", str(targets), "--only",
+    proc = subprocess.run([sys.executable, "-m", "readiness", "audit", "-c", checklist_with(tmp_path), "-t",
+                           str(targets), "--only",
                            "blob.lifecycle", "--html", str(html)], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
@@ -462,3 +475,49 @@ def test_validate_reports_a_bad_endpoint_and_imports_no_boto3(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert "targets.yaml:3:17: endpoint_url must start with http:// or https://" in proc.stderr, proc.stderr
     assert proc.stdout.split() == ["EXIT", "2", "HEAVY:"], proc.stdout
+
+
+# --- the credential chain ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def clean_aws_env(tmp_path, monkeypatch):
+    """No AWS settings from the host: no keys, no profile files, no instance metadata (no traffic off loopback)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_DEFAULT_REGION",
+                 "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return monkeypatch
+
+
+def chain_target(stack: S3Stack, **extra: Any) -> dict[str, Any]:
+    target = stack.target("good-traces", **extra)
+    target.pop("access_key_id"), target.pop("secret_access_key")
+    return target
+
+
+def test_keys_from_the_environment_are_used(tmp_path, s3_stack, clean_aws_env):
+    key, secret = s3_stack.keys["auditor"]
+    clean_aws_env.setenv("AWS_ACCESS_KEY_ID", key)
+    clean_aws_env.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    results, _ = audit(tmp_path, {"s3": chain_target(s3_stack)}, ["blob.reachable", "blob.lifecycle"])
+    assert results["blob.reachable"].status == "pass" and results["blob.lifecycle"].status == "pass"
+
+
+def test_a_named_profile_is_used(tmp_path, s3_stack, clean_aws_env):
+    key, secret = s3_stack.keys["auditor"]
+    (tmp_path / "no-credentials").write_text(f"[audit]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+    results, _ = audit(tmp_path, {"s3": chain_target(s3_stack, profile="audit")}, ["blob.reachable"])
+    assert results["blob.reachable"].status == "pass", results["blob.reachable"].message
+    missing, _ = audit(tmp_path, {"s3": chain_target(s3_stack, profile="nope")}, ["blob.reachable"])
+    assert missing["blob.reachable"].status == "error"
+    assert "cannot set up AWS credentials" in missing["blob.reachable"].message
+
+
+def test_no_credentials_anywhere_is_an_error_that_says_where_it_looked(tmp_path, s3_stack, clean_aws_env):
+    results, _ = audit(tmp_path, {"s3": chain_target(s3_stack)}, ["blob.reachable", "blob.lifecycle"])
+    for item in ("blob.reachable", "blob.lifecycle"):
+        r = results[item]
+        assert r.status == "error" and "no usable AWS credentials" in r.message, r.message
