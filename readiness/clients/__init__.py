@@ -94,17 +94,21 @@ _BUILTIN = (
                                                   "get -o yaml) instead of a live cluster"),
         }, "readiness.clients.kubernetes"),
         TargetKind("http", {
-            "base_url": Param("str"),
-            "verify": Param("bool", True),
-            "ca_file": Param("path", _OPT),
-            "metrics_token": Param("str", _OPT),
+            "base_url": Param("str", help="the public endpoint, https://observability.example.com"),
+            "verify": Param("bool", True, help="verify the certificate on requests (the certificate item always "
+                                               "verifies)"),
+            "ca_file": Param("path", _OPT, help="CA bundle of a private CA (instead of the system store)"),
+            "metrics_token": Param("str", _OPT, help="token the metrics endpoint accepts (LANGSIGHT_METRICS_TOKEN)"),
+            "http_url": Param("str", _OPT, help="plain-HTTP URL for the redirect check; default: http://<host>/"),
+            "worker_url": Param("str", _OPT, help="the worker's own URL (Langfuse worker, http://worker:3030)"),
         }, "readiness.clients.http"),
         TargetKind("network", {
             "public_host": Param("str"),
-            "viewpoint": Param("str", _OPT, help="address to probe from (the outside view); default: any"),
+            "viewpoint": Param("str", _OPT, help="local address to connect from (the outside view, e.g. the "
+                                                 "host's public address); default: the default route"),
             "public_ports": Param("int-list", [80, 443]),
             "private_ports": Param("int-list", [3003, 8000, 5432, 6379, 8123, 9000]),
-        }),
+        }, "readiness.clients.network"),
         TargetKind("files", {
             "compose": Param("path", _OPT),
             "env": Param("path", _OPT),

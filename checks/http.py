@@ -1,0 +1,201 @@
+"""HTTP probes of the public endpoint and the application's own endpoints: security headers, the plain-HTTP redirect,
+the body-size limit, health/readiness and the metrics endpoint.  Requests (bounded, no redirect followed) live in
+readiness.clients.http."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from readiness.checks._common import human_bytes, parse_size
+
+from readiness.probe import Param, Verdict, failed, passed, probe, undecided
+
+_OPT = None
+_BAD_STATUS = ("error", "unhealthy", "down", "fail", "failed", "failing", "not ready", "not_ready", "degraded",
+               "starting", "unavailable")
+
+
+def _get(ctx: Any, url: str, **kw: Any) -> Any:
+    return ctx.client.get(url, timeout=max(0.2, min(ctx.timeout, ctx.remaining() * 0.8)), **kw)
+
+
+@probe("http.headers", target="http", params={
+    "path": Param("str", "/", help="path of the base URL whose response is judged"),
+    "hsts_min_age": Param("int", 31536000, help="Strict-Transport-Security max-age at least (seconds)"),
+    "hsts_subdomains": Param("bool", True, help="Strict-Transport-Security must carry includeSubDomains"),
+    "headers": Param("dict", {"x-content-type-options": ["nosniff"], "x-frame-options": ["DENY"],
+                              "referrer-policy": ["strict-origin-when-cross-origin", "no-referrer", "same-origin",
+                                                  "strict-origin"]},
+                     help="header name -> accepted values (case-insensitive)"),
+})
+def headers(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The HTTPS endpoint sends HSTS (long max-age, includeSubDomains) and the other security headers."""
+    handle = ctx.client
+    if not handle.origin.https:
+        return undecided("base_url is plain http://: browsers ignore HSTS there; set base_url to the https:// "
+                         "endpoint")
+    r = _get(ctx, handle.url(p["path"]))
+    got = {k: r.headers.get(k) for k in ["strict-transport-security", *[str(n).lower() for n in p["headers"]]]}
+    evidence = {"url": r.url, "status": r.status, "headers": got}
+    problems = []
+    hsts = r.headers.get("strict-transport-security")
+    if not hsts:
+        problems.append("no Strict-Transport-Security")
+    else:
+        age = re.search(r"max-age\s*=\s*\"?(\d+)", hsts, re.I)
+        if not age:
+            problems.append(f"Strict-Transport-Security has no max-age ({hsts!r})")
+        elif int(age.group(1)) < int(p["hsts_min_age"]):
+            problems.append(f"HSTS max-age {age.group(1)} is below {p['hsts_min_age']}")
+        if p["hsts_subdomains"] and not re.search(r"(^|;)\s*includesubdomains\s*(;|$)", hsts, re.I):
+            problems.append("HSTS lacks includeSubDomains")
+    for name, accepted in p["headers"].items():
+        allowed = [str(a).lower() for a in (accepted if isinstance(accepted, list) else [accepted])]
+        value = r.headers.get(str(name).lower())
+        if value is None:
+            problems.append(f"no {name}")
+        elif value.strip().lower() not in allowed and not any(v.strip().lower() in allowed
+                                                                for v in value.split(",")):
+            problems.append(f"{name} is {value!r} (expected {' or '.join(allowed)})")
+    if problems:
+        return failed(f"{r.url} (HTTP {r.status}): " + "; ".join(problems), **evidence)
+    return passed(f"{r.url} sends HSTS ({hsts}) and " + ", ".join(str(n) for n in p["headers"]), **evidence)
+
+
+@probe("http.redirect", target="http", params={
+    "statuses": Param("int-list", [301, 308], help="redirect statuses accepted (permanent ones)"),
+    "path": Param("str", "/"),
+})
+def redirect(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Plain HTTP answers a permanent redirect to https://."""
+    handle = ctx.client
+    plain = handle.setting("http_url")
+    if not plain:
+        o = handle.origin
+        host = f"[{o.host}]" if ":" in o.host else o.host
+        plain = f"http://{host}/"
+    url = handle.url(p["path"], base=plain)
+    if not url.lower().startswith("http://"):
+        return undecided("http_url must be a plain http:// URL")
+    r = _get(ctx, url)
+    location = r.location or ""
+    evidence = {"url": r.url, "status": r.status, "location": handle.shown(location) if location else None}
+    if r.status in p["statuses"] and location.lower().startswith("https://"):
+        return passed(f"{r.url} answers {r.status} to {handle.shown(location)}", **evidence)
+    if 300 <= r.status < 400 and location.lower().startswith("https://"):
+        return failed(f"{r.url} redirects to https with {r.status}, a temporary redirect: use "
+                      f"{' or '.join(map(str, p['statuses']))} so clients and caches remember it", **evidence)
+    if 300 <= r.status < 400:
+        return failed(f"{r.url} answers {r.status} to {handle.shown(location) if location else 'nowhere'}, not to "
+                      "https://", **evidence)
+    return failed(f"{r.url} answers {r.status} over plain HTTP instead of redirecting to https://", **evidence)
+
+
+@probe("http.body-size", target="http", params={
+    "size": Param("str", "25Mi", help="the largest request the product must accept (e.g. 25Mi)"),
+    "path": Param("str", "/", help="where to POST it (a path the application accepts POSTs on)"),
+    "content_type": Param("str", "application/json"),
+})
+def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The public endpoint accepts a request of the product's maximum payload (no 413 from the proxy)."""
+    size = parse_size(p["size"])
+    handle = ctx.client
+    answer = handle.send_body(p["path"], size, max(0.5, ctx.remaining() * 0.9), p["content_type"])
+    shown = handle.shown(handle.url(p["path"]))
+    evidence = {"url": shown, "bytes": size, "status": answer.status, "sent": answer.sent,
+                "seconds": round(answer.elapsed, 3)}
+    if answer.status == 413:
+        return failed(f"POST of {human_bytes(size)} to {shown} is refused with 413 Request Entity Too Large after "
+                      f"{human_bytes(answer.sent)}: raise the proxy's body limit (client_max_body_size / "
+                      "proxy-body-size) to at least that", **evidence)
+    if not answer.complete:
+        return undecided(f"{shown} answered {answer.status} before the {human_bytes(size)} body was sent "
+                         f"({human_bytes(answer.sent)} sent), so the limit was not tested: choose a path that "
+                         "accepts POSTs", **evidence)
+    return passed(f"POST of {human_bytes(size)} to {shown} went through (answered {answer.status}, not 413)",
+                  **evidence)
+
+
+def _judge_health(ctx: Any, url: str, p: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
+    r = _get(ctx, url)
+    ms = r.elapsed * 1000
+    evidence = {"url": r.url, "status": r.status, "ms": round(ms, 1), "body": r.text(200)}
+    if r.status != int(p["status"]):
+        what = f" to {ctx.client.shown(r.location)}" if r.location else ""
+        return False, f"{r.url} answered {r.status}{what} (expected {p['status']}): {r.text(120)!r}", evidence
+    if p.get("body_contains") and str(p["body_contains"]) not in r.body.decode("utf-8", "replace"):
+        return False, f"{r.url} answered {r.status} but its body lacks {p['body_contains']!r}: {r.text(120)!r}", \
+            evidence
+    status = _json_status(r.body)
+    if status is not None and status.lower() in _BAD_STATUS:
+        return False, f"{r.url} answered {r.status} with status {status!r}", evidence
+    if ms > float(p["max_latency_ms"]):
+        return False, f"{r.url} took {ms:.0f} ms (more than {p['max_latency_ms']:g} ms)", evidence
+    return True, f"{r.url} {r.status} in {ms:.0f} ms", evidence
+
+
+def _json_status(body: bytes) -> str | None:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = data.get("status") if isinstance(data, dict) else None
+    return str(value) if isinstance(value, (str, bool)) else None
+
+
+@probe("http.endpoint", target="http", params={
+    "path": Param("str", help="path of the endpoint on base_url (e.g. /api/public/health)"),
+    "worker_path": Param("str", _OPT, help="also this path on worker_url (Langfuse's worker :3030/api/health); "
+                                           "skipped when no worker_url is set"),
+    "status": Param("int", 200),
+    "body_contains": Param("str", _OPT, help="text the body must contain"),
+    "max_latency_ms": Param("number", 2000, help="slower than this fails"),
+})
+def endpoint(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The application's health/readiness endpoint answers the expected status, body and within the latency."""
+    handle = ctx.client
+    checks = [handle.url(p["path"])]
+    worker = handle.setting("worker_url")
+    if p.get("worker_path") and worker:
+        checks.append(handle.url(p["worker_path"], base=worker))
+    results = [_judge_health(ctx, url, p) for url in checks]
+    evidence = {"checked": [e for _, _, e in results]}
+    bad = [m for ok, m, _ in results if not ok]
+    if bad:
+        return failed("; ".join(bad), **evidence)
+    note = "" if not p.get("worker_path") or worker else f" (the worker's {p['worker_path']} was not checked: " \
+                                                         "set worker_url in the http target)"
+    return passed("; ".join(m for _, m, _ in results) + note, **evidence)
+
+
+@probe("http.metrics-protected", target="http", params={
+    "path": Param("str", "/metrics"),
+    "token_header": Param("str", "Authorization", help="header that carries metrics_token"),
+    "token_prefix": Param("str", "Bearer ", help="text before the token in that header"),
+})
+def metrics_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The metrics endpoint does not answer 200 without a token (and accepts metrics_token when it is set)."""
+    handle = ctx.client
+    url = handle.url(p["path"])
+    r = _get(ctx, url)
+    evidence: dict[str, Any] = {"url": r.url, "status_without_token": r.status}
+    if r.status == 200:
+        looks = r.body.lstrip().startswith(b"#") or b"# TYPE" in r.body or b"_total" in r.body
+        what = "serves Prometheus metrics" if looks else "answers 200 (the body does not look like metrics: a " \
+                                                        "catch-all page? point `path` at the real endpoint)"
+        return failed(f"{r.url} {what} to anyone, without a token: set LANGSIGHT_METRICS_TOKEN (or the product's "
+                      "equivalent) or block the path at the proxy", **evidence)
+    token = ctx.config().get("metrics_token")
+    if not token:
+        return passed(f"{r.url} refuses a request without a token ({r.status}); no metrics_token configured, so a "
+                      "scrape with it was not tried", **evidence)
+    with_token = _get(ctx, url, headers={str(p["token_header"]): f"{p['token_prefix']}{token}"})
+    evidence["status_with_token"] = with_token.status
+    if with_token.status != 200:
+        return failed(f"{r.url} refuses a request without a token ({r.status}) but also the configured "
+                      f"metrics_token ({with_token.status}): Prometheus cannot scrape it", **evidence)
+    return passed(f"{r.url} refuses a request without a token ({r.status}) and serves metrics with "
+                  "metrics_token", **evidence)
+

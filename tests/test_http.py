@@ -1,0 +1,188 @@
+"""Security headers, the HTTPS redirect, the body-size limit and the application's endpoints, through a real nginx
+in front of the application stubs (tests/fixtures_nginx.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from checklists import checklist_with
+from fixtures_nginx import TOKEN, WebStack
+from helpers import audit, write_yaml
+from servers import BlackHole, free_port
+
+from readiness.demo.appstub import AppStub
+
+pytest_plugins = ["fixtures_nginx"]  # the session's nginx + application stubs (web_stack)
+
+URL_PW = "url-pw-5c0ffee"
+APP = ["app.liveness", "app.readiness", "app.metrics-protected"]
+
+
+def one(tmp_path: Path, targets: dict[str, Any], item: str, **kw: Any) -> Any:
+    results, _ = audit(tmp_path, targets, [item], **kw)
+    return results[item]
+
+
+# --- headers, redirect, body size ----------------------------------------------------------------------------------
+
+def test_security_headers_pass_on_the_good_proxy_and_fail_on_the_bad(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.security-headers", preset="langsight")
+    assert r.status == "pass", r.message
+    assert "max-age=31536000; includeSubDomains" in r.message
+    r = one(tmp_path, web_stack.http(web_stack.bad), "network.security-headers", preset="langsight")
+    assert r.status == "fail"
+    for missing in ("no Strict-Transport-Security", "no x-content-type-options", "no x-frame-options",
+                    "no referrer-policy"):
+        assert missing in r.message
+    results, _ = audit(tmp_path, web_stack.http(web_stack.good), ["network.security-headers", "app.liveness"],
+                       preset="langfuse")
+    r = results["network.security-headers"]
+    assert r.status == "skipped" and "langsight only" in r.message
+
+
+def test_a_short_hsts_fails_against_a_longer_minimum(web_stack: WebStack, tmp_path: Path) -> None:
+    longer = checklist_with(tmp_path, {"network.security-headers": {"hsts_min_age": 63072000}})
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.security-headers", preset="langsight",
+            checklist=longer)
+    assert r.status == "fail" and "HSTS max-age 31536000 is below 63072000" in r.message
+
+
+def test_https_redirect_passes_with_301_and_fails_when_plain_http_serves(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.https-redirect")
+    assert r.status == "pass", r.message
+    assert f"answers 301 to https://127.0.0.1:{web_stack.good.https_port}/" in r.message
+    r = one(tmp_path, web_stack.http(web_stack.bad), "network.https-redirect")
+    assert r.status == "fail" and "answers 200 over plain HTTP instead of redirecting" in r.message
+    closed = web_stack.http(web_stack.good, http_url=f"http://127.0.0.1:{free_port()}/")
+    r = one(tmp_path, closed, "network.https-redirect")
+    assert r.status == "error" and "connection refused" in r.message
+
+
+def test_body_size_passes_at_25_mib_and_fails_behind_a_1m_limit(web_stack: WebStack, tmp_path: Path) -> None:
+    before = len(web_stack.healthy.posted)
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.body-size")
+    assert r.status == "pass", r.message
+    assert "POST of 25.0 MiB" in r.message and "answered 202, not 413" in r.message
+    assert web_stack.healthy.posted[before:] == [25 * 1024 * 1024]  # the application got the whole body
+    r = one(tmp_path, web_stack.http(web_stack.bad), "network.body-size")
+    assert r.status == "fail" and "refused with 413" in r.message
+    assert r.evidence["sent"] < 25 * 1024 * 1024  # the early answer was read, the rest not sent
+
+
+# --- the application's endpoints --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset, paths", [
+    ("langsight", ["/api/liveness", "/api/readiness"]),
+    ("langfuse", ["/api/public/health", "/api/public/ready"]),
+    ("langsmith", ["/health", "/health"]),
+])
+def test_health_and_readiness_per_preset(web_stack: WebStack, tmp_path: Path, preset: str, paths: list[str]) -> None:
+    results, _ = audit(tmp_path, web_stack.http(web_stack.good), APP[:2], preset=preset)
+    for item, path in zip(APP[:2], paths, strict=True):
+        assert results[item].status == "pass", results[item].message
+        assert f"{path} 200 in" in results[item].message
+    if preset == "langfuse":  # the worker's own health endpoint, on worker_url
+        checked = [c["url"] for c in results["app.liveness"].evidence["checked"]]
+        assert checked[-1] == f"{web_stack.healthy.url}/api/health"
+    results, _ = audit(tmp_path, web_stack.http(web_stack.bad), APP[:2], preset=preset)
+    for item in APP[:2]:
+        assert results[item].status == "fail", results[item].message
+    if preset == "langsight":
+        assert "answered 500" in results["app.liveness"].message
+        assert "answered 503" in results["app.readiness"].message and "not ready" in results["app.readiness"].message
+    if preset == "langfuse":  # 200 whose body says degraded is not healthy
+        assert "answered 200 with status 'degraded'" in results["app.liveness"].message
+
+
+def test_a_slow_or_huge_health_answer(tmp_path: Path) -> None:
+    slow = AppStub("healthy", delay=0.3).start()
+    try:
+        tight = checklist_with(tmp_path, {"app.liveness": {"path": "/api/liveness", "max_latency_ms": 100}})
+        r = one(tmp_path, {"http": {"base_url": slow.url}}, "app.liveness", checklist=tight)
+        assert r.status == "fail" and "(more than 100 ms)" in r.message
+    finally:
+        slow.stop()
+    endless = AppStub("healthy").start()
+    try:
+        huge = checklist_with(tmp_path, {"app.liveness": {"path": "/huge"}})
+        r = one(tmp_path, {"http": {"base_url": endless.url}}, "app.liveness", checklist=huge)
+        assert r.status == "pass", r.message
+        assert len(r.evidence["checked"][0]["body"]) <= 200
+        assert endless.huge_sent < 64 * 1024 * 1024  # the client stopped reading after its bound
+    finally:
+        endless.stop()
+
+
+def test_metrics_must_refuse_without_the_token_and_accept_it(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.http(web_stack.good), "app.metrics-protected")
+    assert r.status == "pass", r.message
+    assert "refuses a request without a token (404) and serves metrics with metrics_token" in r.message
+    no_token = web_stack.http(web_stack.good)
+    del no_token["http"]["metrics_token"]
+    r = one(tmp_path, no_token, "app.metrics-protected")
+    assert r.status == "pass" and "no metrics_token configured" in r.message
+    r = one(tmp_path, web_stack.http(web_stack.good, metrics_token="wrong-token-123"), "app.metrics-protected")
+    assert r.status == "fail" and "also the configured metrics_token (401)" in r.message
+    r = one(tmp_path, web_stack.http(web_stack.bad), "app.metrics-protected")
+    assert r.status == "fail" and "serves Prometheus metrics to anyone" in r.message
+
+
+# --- errors ----------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def hole() -> Iterator[BlackHole]:
+    h = BlackHole()
+    yield h
+    h.close()
+
+
+def test_dns_refused_tls_and_timeout_failures_are_errors_with_the_reason(web_stack: WebStack, hole: BlackHole,
+                                                                          tmp_path: Path) -> None:
+    cases = {
+        "https://no-such-host.invalid/": "DNS lookup failed",
+        f"https://127.0.0.1:{free_port()}/": "connection refused",
+        f"https://127.0.0.1:{web_stack.good.http_port}/": "TLS handshake with",
+        f"https://127.0.0.1:{hole.port}/": "did not answer in time",
+    }
+    for url, reason in cases.items():
+        items = ["app.liveness", "network.body-size"]
+        results, _ = audit(tmp_path, {"http": {"base_url": url}}, items, timeout=1.5)
+        for item in items:
+            r = results[item]
+            assert r.status == "error", (url, item, r.message)
+            assert reason in r.message or (reason == "did not answer in time" and "timed out" in r.message), \
+                (url, item, r.message)
+
+
+def test_the_metrics_token_appears_in_no_report_format(web_stack: WebStack, tmp_path: Path) -> None:
+    targets = web_stack.http(web_stack.good, metrics_token="${METRICS_TOKEN}",
+                             worker_url=f"http://auditor:{URL_PW}@127.0.0.1:{web_stack.healthy.port}")
+    write_yaml(tmp_path / "targets.yaml", {"preset": "langsight", **targets})
+    outs = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+    argv = [sys.executable, "-m", "readiness", "audit", "-t", str(tmp_path / "targets.yaml"), "--only", "app",
+            "--only", "network.security-headers", "--timeout", "5",
+            *[a for fmt, path in outs.items() for a in (f"--{fmt}", str(path))]]
+    env = {**__import__("os").environ, "METRICS_TOKEN": TOKEN}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "serves metrics with metrics_token" in proc.stdout  # the token was really sent and accepted
+    for text in (proc.stdout, proc.stderr, *(p.read_text() for p in outs.values())):
+        assert TOKEN not in text and URL_PW not in text
+
+
+def test_http_secrets_and_config_problems() -> None:
+    from readiness.clients.http import config_problems, secrets
+
+    assert secrets({"base_url": "https://u:p%2Fw@h/", "metrics_token": "tok-1", "worker_url": "http://T0K@w:3030"}) \
+        == {"p%2Fw", "p/w", "tok-1", "T0K"}
+    assert secrets({"base_url": "https://h/", "metrics_token": None}) == set()
+    problems = dict(config_problems({"base_url": "observability.example.com", "worker_url": "ftp://w/",
+                                     "http_url": "https://u:SECRETPART@h:port/"}))
+    assert "http:// or https://" in problems["base_url"] and "ftp://" in problems["worker_url"]
+    assert "not a valid URL" in problems["http_url"] and "SECRETPART" not in problems["http_url"]
+    assert config_problems({"base_url": "https://h:8443/x"}) == []

@@ -1,0 +1,204 @@
+"""Port exposure from an outside viewpoint (127.0.0.2), TLS versions and certificates of a real nginx, and TCP
+latency to the datastores (tests/fixtures_nginx.py)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from checklists import checklist_with
+from fixtures_nginx import OUTSIDE, WebStack
+from helpers import audit
+from servers import BlackHole, free_port
+
+pytest_plugins = ["fixtures_nginx"]  # the session's nginx + application stubs (web_stack)
+
+
+def one(tmp_path: Path, targets: dict[str, Any], item: str, **kw: Any) -> Any:
+    results, _ = audit(tmp_path, targets, [item], **kw)
+    return results[item]
+
+
+# --- port exposure -------------------------------------------------------------------------------------------------
+
+def test_private_ports_that_refuse_at_the_outside_address_pass(web_stack: WebStack, tmp_path: Path) -> None:
+    # the healthy stub really listens (on 127.0.0.1): its refusal at 127.0.0.2 is the loopback-only binding
+    socket.create_connection(("127.0.0.1", web_stack.healthy.port), timeout=2).close()
+    r = one(tmp_path, web_stack.network([web_stack.healthy.port, web_stack.closed_port]), "network.port-exposure")
+    assert r.status == "pass", r.message
+    assert f"private {web_stack.healthy.port}" in r.message and "refused" in r.message
+    assert r.evidence["ports"][str(web_stack.good.https_port)] == "open"
+    assert r.evidence["viewpoint"] == OUTSIDE
+
+
+def test_a_private_port_reachable_from_outside_fails(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.network([web_stack.healthy.port, web_stack.failing.port]), "network.port-exposure")
+    assert r.status == "fail"
+    assert f"private port(s) {web_stack.failing.port}" in r.message and "accept connections" in r.message
+    assert str(web_stack.healthy.port) not in r.message.split("accept")[0]
+
+
+def test_a_public_port_that_does_not_answer_outside_fails(web_stack: WebStack, tmp_path: Path) -> None:
+    # the bad nginx listens on 127.0.0.1 only: from outside its https port is closed
+    r = one(tmp_path, web_stack.network([web_stack.healthy.port], public=[web_stack.bad.https_port]),
+            "network.port-exposure")
+    assert r.status == "fail"
+    assert f"public port(s) {web_stack.bad.https_port}" in r.message and "refused" in r.message
+
+
+def test_a_silent_private_port_counts_as_closed_only_when_configured(web_stack: WebStack, tmp_path: Path) -> None:
+    targets = web_stack.network([web_stack.filtered.port])
+    fast = checklist_with(tmp_path, {"network.port-exposure": {"connect_timeout": 0.5}})
+    r = one(tmp_path, targets, "network.port-exposure", checklist=fast)
+    assert r.status == "pass", r.message
+    assert "no answer within 0.5s (taken as firewalled)" in r.message
+    strict = checklist_with(tmp_path, {"network.port-exposure": {"connect_timeout": 0.5, "timeout_is_closed": False}})
+    r = one(tmp_path, targets, "network.port-exposure", checklist=strict)
+    assert r.status == "error"
+    assert f"private port(s) {web_stack.filtered.port}" in r.message and "no answer within 0.5s" in r.message
+
+
+def test_dns_failure_and_a_viewpoint_that_is_not_local_are_errors(web_stack: WebStack, tmp_path: Path) -> None:
+    targets = web_stack.network([web_stack.healthy.port])
+    targets["network"]["public_host"] = "no-such-host.invalid"
+    r = one(tmp_path, targets, "network.port-exposure")
+    assert r.status == "error" and "DNS lookup of no-such-host.invalid failed" in r.message
+    targets = web_stack.network([web_stack.healthy.port], viewpoint="192.0.2.55")
+    r = one(tmp_path, targets, "network.port-exposure")
+    assert r.status == "error" and "cannot connect from viewpoint 192.0.2.55" in r.message
+
+
+def test_network_config_problems() -> None:
+    from readiness.clients.network import config_problems, secrets
+
+    assert secrets({"public_host": "h", "viewpoint": "10.0.0.1"}) == set()
+    problems = dict(config_problems({"public_host": "h", "viewpoint": "my-host", "public_ports": [443, 70000],
+                                     "private_ports": [443]}))
+    assert "local IP address" in problems["viewpoint"]
+    assert "not a TCP port" in problems["public_ports"]
+    assert "both as public and as private" in problems["private_ports"]
+    assert config_problems({"public_host": "h", "viewpoint": "127.0.0.2", "public_ports": [443]}) == []
+
+
+# --- TLS versions ----------------------------------------------------------------------------------------------------
+
+def test_the_client_really_negotiates_tls_1_0_with_the_bad_nginx_and_is_refused_by_the_good(
+        web_stack: WebStack) -> None:
+    from readiness.clients.http import HttpHandle
+
+    bad = HttpHandle(web_stack.http(web_stack.bad)["http"], 5)
+    for version in ("TLSv1", "TLSv1.1"):
+        shake = bad.handshake(version, 5)
+        assert shake.accepted and shake.version == version, shake
+    good = HttpHandle(web_stack.http(web_stack.good)["http"], 5)
+    shake = good.handshake("TLSv1", 5)
+    assert not shake.accepted and "protocol version" in shake.reason.lower()
+
+
+def test_tls_versions_pass_on_the_good_proxy_and_fail_on_the_bad(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.tls-versions")
+    assert r.status == "pass", r.message
+    assert "refuses TLS 1.0, TLS 1.1 and accepts TLS 1.2, TLS 1.3" in r.message
+    r = one(tmp_path, web_stack.http(web_stack.bad), "network.tls-versions")
+    assert r.status == "fail"
+    assert "still accepts TLS 1.0 (negotiated TLSv1," in r.message and "TLS 1.1 (negotiated TLSv1.1," in r.message
+
+
+def test_a_refusal_proves_nothing_when_this_host_cannot_offer_tls_1_0(web_stack: WebStack, tmp_path: Path,
+                                                                      monkeypatch: Any) -> None:
+    from readiness.clients import http
+
+    # at OpenSSL 3's default security level the client cannot even build a TLS 1.0 ClientHello
+    able, why = http.can_offer("TLSv1", ciphers=None)
+    assert not able and "no ciphers available" in why.lower()
+    assert http.can_offer("TLSv1") == (True, "")
+    real = http.can_offer
+    monkeypatch.setattr(http, "can_offer", lambda version: real(version, ciphers=None))  # an OpenSSL like that
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.tls-versions")
+    assert r.status == "error"
+    assert r.message.startswith("this host's OpenSSL cannot offer TLS 1.0, so its refusal proves nothing")
+
+
+def test_tls_items_on_a_plain_port_or_a_plain_url_are_errors(web_stack: WebStack, tmp_path: Path) -> None:
+    plain_port = {"http": {"base_url": f"https://127.0.0.1:{web_stack.good.http_port}/"}}
+    r = one(tmp_path, plain_port, "network.tls-versions")
+    assert r.status == "error" and "does not speak TLS" in r.message
+    r = one(tmp_path, plain_port, "network.certificate")
+    assert r.status == "error" and "TLS handshake with 127.0.0.1" in r.message
+    plain_url = {"http": {"base_url": f"http://127.0.0.1:{web_stack.good.http_port}/"}}
+    for item in ("network.tls-versions", "network.certificate"):
+        r = one(tmp_path, plain_url, item)
+        assert r.status == "error" and "plain http://" in r.message
+
+
+# --- certificate ---------------------------------------------------------------------------------------------------
+
+def test_certificate_passes_when_valid_for_the_host_with_time_left(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.certificate")
+    assert r.status == "pass", r.message
+    assert "chain verified, valid for 127.0.0.1" in r.message and 88 < r.evidence["days_left"] <= 90
+    # localhost is in the SAN too
+    localhost = web_stack.http(web_stack.good, base_url=f"https://localhost:{web_stack.good.https_port}/")
+    assert one(tmp_path, localhost, "network.certificate").status == "pass"
+
+
+def test_certificate_fails_when_expiring_mismatched_or_untrusted(web_stack: WebStack, tmp_path: Path) -> None:
+    r = one(tmp_path, web_stack.http(web_stack.bad), "network.certificate")
+    assert r.status == "fail" and re.search(r"expires in [12]\.\d days", r.message), r.message
+    assert "fewer than 21" in r.message
+    r = one(tmp_path, web_stack.mismatch(), "network.certificate")
+    assert r.status == "fail" and "not valid for 127.0.0.1" in r.message, r.message
+    untrusted = web_stack.http(web_stack.good)
+    del untrusted["http"]["ca_file"]
+    r = one(tmp_path, untrusted, "network.certificate")
+    assert r.status == "fail" and "does not lead to a trusted CA" in r.message, r.message
+
+
+def test_certificate_of_a_closed_port_or_a_frozen_server_is_an_error(tmp_path: Path) -> None:
+    r = one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{free_port()}/"}}, "network.certificate")
+    assert r.status == "error" and "connection refused" in r.message
+    hole = BlackHole()
+    try:
+        r = one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{hole.port}/"}}, "network.certificate",
+                timeout=1.5)
+    finally:
+        hole.close()
+    assert r.status == "error" and ("did not finish" in r.message or "timed out" in r.message), r.message
+
+
+# --- latency to the datastores ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def listener() -> Iterator[BlackHole]:
+    hole = BlackHole()  # connect time is what is measured; nothing is sent, so any listener with a backlog will do
+    yield hole
+    hole.close()
+
+
+def _datastores(p: int) -> dict[str, Any]:
+    return {"redis": {"url": f"redis://:pw@127.0.0.1:{p}/0"},
+            "postgres": {"dsn": f"postgresql://u:pw@127.0.0.1:{p}/db"},
+            "clickhouse": {"url": f"clickhouse://default:pw@127.0.0.1:{p}/default"}}
+
+
+def test_internal_latency_passes_on_loopback_and_fails_above_the_limit(listener: BlackHole, tmp_path: Path) -> None:
+    r = one(tmp_path, _datastores(listener.port), "network.internal-latency")
+    assert r.status == "pass", r.message
+    assert set(r.evidence["p_ms"]) == {f"{k} 127.0.0.1:{listener.port}" for k in ("redis", "postgres", "clickhouse")}
+    strict = checklist_with(tmp_path, {"network.internal-latency": {"max_ms": 0.000001}})
+    r = one(tmp_path, _datastores(listener.port), "network.internal-latency", checklist=strict)
+    assert r.status == "fail" and "above 1e-06 ms" in r.message
+
+
+def test_internal_latency_without_datastores_or_with_one_down_is_an_error(listener: BlackHole,
+                                                                         tmp_path: Path) -> None:
+    r = one(tmp_path, {"http": {"base_url": "https://example.test/"}}, "network.internal-latency")
+    assert r.status == "error" and "no redis, postgres or clickhouse target" in r.message
+    down = free_port()
+    targets = {**_datastores(listener.port), "redis": {"url": f"redis://127.0.0.1:{down}/0"}}
+    r = one(tmp_path, targets, "network.internal-latency")
+    assert r.status == "error" and f"redis 127.0.0.1:{down}: connection refused" in r.message
