@@ -1,0 +1,313 @@
+"""Kubernetes autoscaling probes: HPA/KEDA coverage and health, resources of the scaled containers, bundled
+datastores and their disruption protection (listings shared through checks/_kubernetes_facts.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from readiness.checks import _kubernetes_facts as kf
+from readiness.checks._common import listing
+
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
+
+_DEPLOYMENTS = Param("str-list", kf.SERVICES["langsmith"],
+                     help="the product's service Deployments (chart components; the preset gives them)")
+_DATASTORES = Param("str", "postgres|redis|clickhouse|zookeeper|keeper|(^|-)chi-|(^|-)chk-",
+                    help="regex on StatefulSet names and their name/component labels that picks the datastores")
+
+
+def _keda_owned(hpa: Any) -> bool:
+    owners = kf.get(hpa, "metadata.ownerReferences", []) or []
+    return "scaledobject.keda.sh/name" in kf.labels(hpa) or any(
+        isinstance(o, Mapping) and o.get("kind") == "ScaledObject" for o in owners)
+
+
+def _target(obj: Any) -> tuple[str, str] | None:
+    """(namespace, Deployment name) an HPA or ScaledObject scales; None for other kinds."""
+    ref = kf.get(obj, "spec.scaleTargetRef", {}) or {}
+    if ref.get("kind", "Deployment") != "Deployment" or not ref.get("name"):
+        return None
+    return str(kf.get(obj, "metadata.namespace", "")), str(ref["name"])
+
+
+def _key(obj: Any) -> tuple[str, str]:
+    return str(kf.get(obj, "metadata.namespace", "")), kf.name(obj)
+
+
+def _hpa_targets(ctx: Any) -> dict[tuple[str, str], list[str]]:
+    out: dict[tuple[str, str], list[str]] = {}
+    for hpa in kf.objects(ctx, "horizontalpodautoscalers"):
+        t = _target(hpa)
+        if t and not _keda_owned(hpa):
+            out.setdefault(t, []).append(kf.name(hpa))
+    return out
+
+
+def _so_targets(ctx: Any) -> dict[tuple[str, str], list[str]] | None:
+    found = kf.scaled_objects(ctx)
+    if found is None:
+        return None
+    out: dict[tuple[str, str], list[str]] = {}
+    for so in found:
+        t = _target(so)
+        if t:
+            out.setdefault(t, []).append(kf.name(so))
+    return out
+
+
+def _services(ctx: Any, components: list[str]) -> tuple[list[dict[str, Any]], list[str], Verdict | None]:
+    found, missing = kf.service_deployments(ctx, components)
+    if not found:
+        where = ", ".join(n or "every namespace" for n in kf.namespaces(ctx))
+        return found, missing, undecided(f"none of the product's Deployments ({listing(components)}) found in "
+                                         f"{where}: check the target's namespace and release")
+    return found, missing, None
+
+
+@probe("kubernetes.hpa-coverage", target="kubernetes", params={"deployments": _DEPLOYMENTS})
+def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every service Deployment of the product is scaled by an HPA or a KEDA ScaledObject."""
+    found, missing, gap = _services(ctx, p["deployments"])
+    if gap is not None:
+        return gap
+    hpas = _hpa_targets(ctx)
+    uncovered = [d for d in found if _key(d) not in hpas]
+    scaled = _so_targets(ctx) if uncovered else {}
+    keda = {_key(d): scaled[_key(d)] for d in uncovered if scaled and _key(d) in scaled}
+    bare = sorted(kf.ref(d) for d in uncovered if _key(d) not in keda)
+    evidence = {"hpa": {kf.ref(d): hpas[_key(d)] for d in found if _key(d) in hpas},
+                "scaledobject": {"/".join(k): v for k, v in keda.items()}, "not_deployed": missing,
+                "keda_installed": scaled is not None}
+    if bare:
+        return failed(f"Deployment {listing(bare)} has no HPA or ScaledObject: it cannot scale with load",
+                      **evidence)
+    return passed(f"{len(found)} service Deployments scaled ({len(evidence['hpa'])} by HPA, {len(keda)} by KEDA)",
+                  **evidence)
+
+
+@probe("kubernetes.hpa-healthy", target="kubernetes")
+def hpa_healthy(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every HPA reports AbleToScale=True and ScalingActive=True (False means its metrics are broken)."""
+    if not kf.live(ctx):
+        return not_applicable(kf.NEEDS_LIVE)
+    hpas = kf.objects(ctx, "horizontalpodautoscalers")
+    if not hpas:
+        return not_applicable("no HorizontalPodAutoscaler here (k8s.hpa-coverage judges whether there should be)")
+    state = {}
+    bad = []
+    for hpa in hpas:
+        able, active = kf.condition(hpa, "AbleToScale"), kf.condition(hpa, "ScalingActive")
+        state[kf.ref(hpa)] = {"AbleToScale": (able or {}).get("status"), "ScalingActive": (active or {}).get("status")}
+        if able is None and active is None:
+            bad.append(f"{kf.ref(hpa)} reports no conditions (the HPA controller has not acted on it)")
+        else:
+            for cond, kind in ((able, "AbleToScale"), (active, "ScalingActive")):
+                if not kf.is_true(cond):
+                    why = (cond or {}).get("message") or (cond or {}).get("reason") or "not reported"
+                    bad.append(f"{kf.ref(hpa)} {kind}={(cond or {}).get('status', 'missing')}: {why}")
+    if bad:
+        return failed(bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""), hpas=state)
+    return passed(f"{len(hpas)} HPAs able to scale with working metrics", hpas=state)
+
+
+@probe("kubernetes.resource-requests", target="kubernetes", params={
+    "deployments": _DEPLOYMENTS,
+    "requests": Param("str-list", ["cpu", "memory"], help="resources every container must request"),
+    "limits": Param("str-list", ["cpu", "memory"], help="resources every container must limit"),
+})
+def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Containers of the scaled Deployments (and the product's services) set the requests and limits named."""
+    found, _, gap = _services(ctx, p["deployments"])
+    scaled = set(_hpa_targets(ctx))
+    so = _so_targets(ctx)
+    scaled |= set(so or {})
+    judged = {_key(d): d for d in found}
+    for dep in kf.objects(ctx, "deployments"):
+        if _key(dep) in scaled:
+            judged[_key(dep)] = dep
+    if not judged:
+        return gap or kf.absent(ctx, "scaled Deployment")
+    gaps: dict[str, list[str]] = {}
+    for dep in judged.values():
+        for c in kf.containers(dep):
+            res = c.get("resources") or {}
+            lack = [f"requests.{r}" for r in p["requests"] if (res.get("requests") or {}).get(r) is None]
+            lack += [f"limits.{r}" for r in p["limits"] if (res.get("limits") or {}).get(r) is None]
+            if lack:
+                gaps[f"{kf.ref(dep)} container {c.get('name')}"] = lack
+    if gaps:
+        first = sorted(gaps)[0]
+        return failed(f"{first} sets no {', '.join(gaps[first])}" + (f" (and {len(gaps) - 1} more containers)"
+                      if len(gaps) > 1 else "") + ": the HPA cannot compute utilization and pods can starve or "
+                      "be OOM-killed", missing=gaps)
+    return passed(f"every container of {len(judged)} Deployments sets requests ({', '.join(p['requests'])}) and "
+                  f"limits ({', '.join(p['limits'])})", deployments=sorted(kf.ref(d) for d in judged.values()))
+
+
+@probe("kubernetes.hpa-keda-conflict", target="kubernetes")
+def hpa_keda_conflict(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """No Deployment is the target of both an HPA and a KEDA ScaledObject (KEDA's own HPAs excepted)."""
+    hpas = _hpa_targets(ctx)
+    so = _so_targets(ctx)
+    if so is None:
+        return passed("KEDA is not installed (keda.sh is not served): no ScaledObject can compete with the HPAs",
+                      hpas=len(hpas))
+    both = sorted("/".join(k) for k in set(hpas) & set(so))
+    if both:
+        key = tuple(both[0].split("/", 1))
+        return failed(f"Deployment {both[0]} is scaled by HPA {listing(hpas[key])} and ScaledObject "  # type: ignore
+                      f"{listing(so[key])}: they fight over its replica count", conflicts=both)  # type: ignore
+    return passed(f"no Deployment has both ({len(hpas)} HPA targets, {len(so)} ScaledObject targets)")
+
+
+@probe("kubernetes.keda-ready", target="kubernetes")
+def keda_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every KEDA ScaledObject reports Ready=True."""
+    if not kf.live(ctx):
+        return not_applicable(kf.NEEDS_LIVE)
+    found = kf.scaled_objects(ctx)
+    if found is None:
+        return not_applicable("KEDA is not installed (the cluster does not serve keda.sh)")
+    if not found:
+        return not_applicable("no ScaledObject here")
+    bad = {kf.ref(s): kf.condition(s, "Ready") for s in found if not kf.is_true(kf.condition(s, "Ready"))}
+    if bad:
+        first = sorted(bad)[0]
+        cond = bad[first] or {}
+        why = cond.get("message") or cond.get("reason") or "no Ready condition"
+        return failed(f"ScaledObject {first} is not Ready ({why})", not_ready=sorted(bad))
+    return passed(f"{len(found)} ScaledObjects Ready")
+
+
+@probe("kubernetes.bundled-datastores", target="kubernetes", params={
+    "datastores": Param("str-list", ["postgres", "redis", "clickhouse"], help="datastores that should be external"),
+})
+def bundled_datastores(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The chart runs none of `datastores` itself (<release>-postgres, -redis, -clickhouse StatefulSets)."""
+    bundled = kf.bundled_statefulsets(ctx, p["datastores"])
+    if bundled:
+        names = [f"{kf.ref(s)} ({store})" for store, s in bundled]
+        return failed(f"bundled datastore StatefulSets: {listing(names)}: single pods without backups, failover or "
+                      "tuning; production wants managed or separately operated ones", bundled=names)
+    if not kf.product_seen(ctx, kf.services(ctx)):
+        return kf.absent(ctx, "product Deployment")
+    return passed(f"no bundled {'/'.join(p['datastores'])} StatefulSet of the release")
+
+
+@probe("kubernetes.metrics-api", target="kubernetes", params={
+    "apiservice": Param("str", "v1beta1.metrics.k8s.io", help="the APIService of the resource metrics API"),
+})
+def metrics_api(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The resource metrics API (metrics-server) is registered and Available, so CPU/memory HPAs can act."""
+    if not kf.live(ctx):
+        return not_applicable(kf.NEEDS_LIVE)
+    found = [a for a in kf.objects(ctx, "apiservices") if kf.name(a) == p["apiservice"]]
+    if not found:
+        return failed(f"APIService {p['apiservice']} is not registered (no metrics-server): CPU/memory HPAs report "
+                      "'unable to get metrics' and never scale")
+    cond = kf.condition(found[0], "Available")
+    if kf.is_true(cond):
+        return passed(f"APIService {p['apiservice']} is Available")
+    return failed(f"APIService {p['apiservice']} is not Available "
+                  f"({(cond or {}).get('message') or (cond or {}).get('reason') or 'no Available condition'})")
+
+
+def _terminations(pod: Any) -> list[tuple[str, str, Any]]:
+    out = []
+    for status in kf.get(pod, "status.containerStatuses", []) or []:
+        for where in ("state", "lastState"):
+            term = kf.get(status, f"{where}.terminated")
+            if isinstance(term, Mapping):
+                out.append((str(status.get("name")), str(term.get("reason")), term.get("finishedAt")))
+    return out
+
+
+def _workloads(ctx: Any, components: list[str]) -> list[dict[str, Any]]:
+    found, _ = kf.service_deployments(ctx, components)
+    rel = kf.release(ctx)
+    seen = {_key(d) for d in found}
+    for kind in ("deployments", "statefulsets"):
+        for obj in kf.objects(ctx, kind):
+            if rel and kf.labels(obj).get(kf.INSTANCE) == rel and _key(obj) not in seen:
+                found.append(obj)
+                seen.add(_key(obj))
+    return found
+
+
+@probe("kubernetes.memory-limits", target="kubernetes", params={
+    "deployments": _DEPLOYMENTS,
+    "window_hours": Param("number", 24, help="how far back an OOMKilled container counts"),
+})
+def memory_limits(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every product container has a memory limit, and none was OOMKilled within `window_hours` (live)."""
+    workloads = _workloads(ctx, p["deployments"])
+    if not workloads:
+        return kf.absent(ctx, "product workload")
+    unlimited = sorted(f"{kf.ref(w)} container {c.get('name')}" for w in workloads for c in kf.containers(w)
+                       if ((c.get("resources") or {}).get("limits") or {}).get("memory") is None)
+    if unlimited:
+        return failed(f"{listing(unlimited)} has no memory limit: a leak takes the node's memory and other pods "
+                      "with it", unlimited=unlimited)
+    count = sum(len(kf.containers(w)) for w in workloads)
+    if not kf.live(ctx):
+        return not_applicable(f"memory limits set on all {count} containers; OOMKilled history "
+                              f"{kf.NEEDS_LIVE}")
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=p["window_hours"])
+    prefixes = tuple(kf.name(w) + "-" for w in workloads)
+    killed = []
+    for pod in kf.objects(ctx, "pods"):
+        if not kf.name(pod).startswith(prefixes):
+            continue
+        for container, reason, finished in _terminations(pod):
+            if reason != "OOMKilled":
+                continue
+            try:
+                when = dt.datetime.fromisoformat(str(finished).replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+            if when is None or when.tzinfo is None or when >= since:
+                killed.append(f"{kf.ref(pod)} container {container} (at {finished})")
+    if killed:
+        return failed(f"{listing(killed)} was OOMKilled within {p['window_hours']:g} h: its memory limit is too "
+                      "small for its load", oomkilled=killed)
+    return passed(f"memory limits on all {count} containers; no OOMKilled within {p['window_hours']:g} h")
+
+
+def _selects(pdb: Any, pod_labels: Mapping[str, str]) -> bool:
+    sel = kf.get(pdb, "spec.selector", {}) or {}
+    match = sel.get("matchLabels") or {}
+    if not match and not sel.get("matchExpressions"):
+        return False
+    if any(pod_labels.get(k) != str(v) for k, v in match.items()):
+        return False
+    for expr in sel.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+        ok = {"In": pod_labels.get(key) in values, "NotIn": pod_labels.get(key) not in values,
+              "Exists": key in pod_labels, "DoesNotExist": key not in pod_labels}.get(op, False)
+        if not ok:
+            return False
+    return True
+
+
+@probe("kubernetes.single-replica-protected", target="kubernetes", params={"datastores": _DATASTORES})
+def single_replica_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """A single-replica datastore StatefulSet has a PodDisruptionBudget or the OnDelete update strategy."""
+    stores = kf.matching(kf.objects(ctx, "statefulsets"), p["datastores"])
+    if not stores:
+        return kf.absent(ctx, "datastore StatefulSet")
+    single = [s for s in stores if kf.get(s, "spec.replicas", 1) == 1]
+    if not single:
+        return passed(f"no single-replica datastore ({len(stores)} StatefulSets with several replicas)")
+    pdbs = kf.objects(ctx, "poddisruptionbudgets")
+    exposed = []
+    for sts in single:
+        pod_labels = kf.labels({"metadata": kf.get(sts, "spec.template.metadata", {})})
+        guarded = any(_key(pdb)[0] == _key(sts)[0] and _selects(pdb, pod_labels) for pdb in pdbs)
+        if not guarded and kf.get(sts, "spec.updateStrategy.type") != "OnDelete":
+            exposed.append(kf.ref(sts))
+    if exposed:
+        return failed(f"single-replica datastore {listing(sorted(exposed))} has no PodDisruptionBudget and updates "
+                      "by RollingUpdate: a node drain or an upgrade takes it down unannounced", exposed=exposed)
+    return passed(f"{len(single)} single-replica datastores protected (PodDisruptionBudget or OnDelete)")

@@ -1,0 +1,152 @@
+"""Kubernetes network probes: the product's Ingresses (ingress-nginx body size and timeouts, TLS) and LoadBalancer
+Services open to the world (listings shared through checks/_kubernetes_facts.py)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+from readiness.checks import _kubernetes_facts as kf
+from readiness.checks._common import listing
+
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
+
+NGINX = "nginx.ingress.kubernetes.io/"
+_NGINX_DEFAULTS = {"proxy-body-size": "1m", "proxy-read-timeout": "60", "proxy-send-timeout": "60"}
+_TLS_ANNOTATIONS = ("alb.ingress.kubernetes.io/certificate-arn", "ingress.gcp.kubernetes.io/pre-shared-cert",
+                    "networking.gke.io/managed-certificates")
+_INTERNAL_LB = {"service.beta.kubernetes.io/aws-load-balancer-internal": ("true", "0.0.0.0/0"),
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": ("internal",),
+                "networking.gke.io/load-balancer-type": ("Internal",),
+                "cloud.google.com/load-balancer-type": ("Internal",),
+                "service.beta.kubernetes.io/azure-load-balancer-internal": ("true",)}
+_WORLD = ("0.0.0.0/0", "::/0")
+
+
+def _nginx_size(text: str) -> int | None:
+    """Bytes in an nginx size ("25m", "1g", "512k", "1048576"); nginx's units are binary."""
+    m = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)\s*", text)
+    if not m:
+        return None
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()]
+
+
+def _nginx_ingresses(ctx: Any) -> tuple[list[dict[str, Any]], list[str], Verdict | None]:
+    """The Ingresses served by ingress-nginx (and those of other classes, by name); a verdict when none are."""
+    ingresses = kf.objects(ctx, "ingresses")
+    if not ingresses:
+        return [], [], kf.absent(ctx, "Ingress")
+    nginx, other = [], []
+    for ing in ingresses:
+        cls = str(kf.get(ing, "spec.ingressClassName") or kf.annotations(ing).get("kubernetes.io/ingress.class", ""))
+        if not cls or "nginx" in cls or any(a.startswith(NGINX) for a in kf.annotations(ing)):
+            nginx.append(ing)
+        else:
+            other.append(f"{kf.ref(ing)} (class {cls})")
+    if not nginx:
+        return [], other, not_applicable(f"no Ingress served by ingress-nginx ({listing(other)}): check that proxy's "
+                                         "limits (network.body-size probes the public endpoint)")
+    return nginx, other, None
+
+
+@probe("kubernetes.ingress-body-size", target="kubernetes", params={
+    "min_size": Param("str", "25m", help="the product's largest request (nginx units: 25m = 25 MiB)"),
+})
+def ingress_body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """ingress-nginx's proxy-body-size on the product's Ingresses is at least `min_size` (0 = unlimited)."""
+    want = _nginx_size(p["min_size"])
+    if want is None:
+        return undecided(f"min_size {p['min_size']!r} is not an nginx size (e.g. 25m)")
+    ingresses, _, gap = _nginx_ingresses(ctx)
+    if gap is not None:
+        return gap
+    sizes = {kf.ref(i): kf.annotations(i).get(NGINX + "proxy-body-size") for i in ingresses}
+    for ref, value in sorted(sizes.items()):
+        if value is None:
+            return failed(f"Ingress {ref} sets no {NGINX}proxy-body-size: ingress-nginx's default 1m answers 413 to "
+                          f"SDK batches (need >= {p['min_size']})", sizes=sizes)
+        size = _nginx_size(value)
+        if size is None:
+            return undecided(f"Ingress {ref}: proxy-body-size {value!r} is not an nginx size", sizes=sizes)
+        if size != 0 and size < want:
+            return failed(f"Ingress {ref}: proxy-body-size {value} < {p['min_size']}: larger trace batches get 413",
+                          sizes=sizes)
+    return passed(f"proxy-body-size >= {p['min_size']} on {listing(sorted(sizes))}", sizes=sizes)
+
+
+@probe("kubernetes.ingress-timeouts", target="kubernetes", params={
+    "min_seconds": Param("int", 300, help="smallest proxy-read-timeout / proxy-send-timeout"),
+})
+def ingress_timeouts(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """ingress-nginx's proxy-read-timeout and proxy-send-timeout are at least `min_seconds`."""
+    ingresses, _, gap = _nginx_ingresses(ctx)
+    if gap is not None:
+        return gap
+    seen: dict[str, dict[str, str | None]] = {}
+    for ing in ingresses:
+        ann = kf.annotations(ing)
+        seen[kf.ref(ing)] = {k: ann.get(NGINX + k) for k in ("proxy-read-timeout", "proxy-send-timeout")}
+    for ref, values in sorted(seen.items()):
+        for key, value in values.items():
+            shown = value if value is not None else f"not set (default {_NGINX_DEFAULTS[key]})"
+            number = value if value is not None else _NGINX_DEFAULTS[key]
+            if not re.fullmatch(r"\d+s?", str(number).strip()):
+                return undecided(f"Ingress {ref}: {key} {value!r} is not a number of seconds", timeouts=seen)
+            if int(str(number).strip().rstrip("s")) < p["min_seconds"]:
+                return failed(f"Ingress {ref}: {key} {shown} < {p['min_seconds']} s: long queries and exports are "
+                              "cut off with 504", timeouts=seen)
+    return passed(f"proxy read/send timeouts >= {p['min_seconds']} s on {listing(sorted(seen))}", timeouts=seen)
+
+
+def _covered(host: str, tls_hosts: list[str]) -> bool:
+    return any(host == h or (h.startswith("*.") and fnmatch.fnmatchcase(host, h) and host.count(".") == h.count("."))
+               for h in tls_hosts)
+
+
+@probe("kubernetes.ingress-tls", target="kubernetes")
+def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every Ingress of the product terminates TLS for each of its hosts (spec.tls, or the cloud LB's certificate)."""
+    ingresses = kf.objects(ctx, "ingresses")
+    if not ingresses:
+        return kf.absent(ctx, "Ingress")
+    for ing in sorted(ingresses, key=kf.ref):
+        if any(a in kf.annotations(ing) for a in _TLS_ANNOTATIONS):
+            continue
+        tls = [t for t in kf.get(ing, "spec.tls", []) or [] if isinstance(t, dict)]
+        if not tls:
+            return failed(f"Ingress {kf.ref(ing)} has no spec.tls: traffic, API keys and traces cross the network in "
+                          "clear text")
+        tls_hosts = [str(h) for t in tls for h in t.get("hosts") or []]
+        hosts = [str(r.get("host")) for r in kf.get(ing, "spec.rules", []) or [] if isinstance(r, dict)
+                 and r.get("host")]
+        bare = [h for h in hosts if not _covered(h, tls_hosts)]
+        if bare:
+            return failed(f"Ingress {kf.ref(ing)}: host {listing(bare)} is not in its spec.tls hosts")
+        if not any(t.get("secretName") for t in tls):
+            return failed(f"Ingress {kf.ref(ing)}: spec.tls names no secretName (the controller's default "
+                          "certificate will not match)")
+    return passed(f"TLS on {listing(sorted(kf.ref(i) for i in ingresses))}")
+
+
+@probe("kubernetes.lb-source-ranges", target="kubernetes")
+def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """No LoadBalancer Service is open to the world: internal, or restricted by loadBalancerSourceRanges."""
+    services = kf.objects(ctx, "services")
+    lbs = [s for s in services if kf.get(s, "spec.type") == "LoadBalancer"]
+    if not lbs and not kf.product_seen(ctx, kf.services(ctx)):
+        return kf.absent(ctx, "product Deployment")
+    open_ = []
+    for svc in lbs:
+        ann = kf.annotations(svc)
+        if any(ann.get(k) in v for k, v in _INTERNAL_LB.items()):
+            continue
+        ranges = list(kf.get(svc, "spec.loadBalancerSourceRanges", []) or [])
+        ranges += [r.strip() for r in ann.get("service.beta.kubernetes.io/load-balancer-source-ranges", "").split(",")
+                   if r.strip()]
+        if not ranges or any(r in _WORLD for r in ranges):
+            open_.append(f"{kf.ref(svc)} ({', '.join(ranges) or 'no loadBalancerSourceRanges'})")
+    if open_:
+        return failed(f"LoadBalancer Service {listing(open_)} is open to the internet: it bypasses the Ingress "
+                      "(TLS, body limits, auth)", open=open_)
+    return passed(f"{len(lbs)} LoadBalancer Services, none open to the world" if lbs else "no LoadBalancer Service")
