@@ -207,15 +207,20 @@ class _Refused(Exception):
         self.mark, self.message = mark, message
 
 
-def _parse(text: str, name: str, cls: Any) -> Any:
+def _parse(text: str, name: str, cls: Any, many: bool = False) -> Any:
     loader = None
     try:
         loader = cls(text)  # the reader refuses control characters right here
-        _measure(loader)
+        _measure(loader)  # the budgets hold for the whole stream, however many documents it has
         loader.dispose()
         loader = cls(text)
         loader.problems = []
-        data = loader.get_single_data()
+        if many:
+            data = []
+            while loader.check_node():
+                data.append(loader.construct_document(loader.get_node()))
+        else:
+            data = loader.get_single_data()
     except _Refused as exc:
         raise ConfigError([Problem(name, *_pos(exc.mark), exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -239,12 +244,21 @@ def _parse(text: str, name: str, cls: Any) -> Any:
 
 def load_text(text: str, name: str, libyaml: bool | None = None) -> Any:
     """Parse one YAML document; ``None`` for an empty one.  ``libyaml=False`` forces the pure-Python parser."""
+    return _either(text, name, libyaml, many=False)
+
+
+def load_documents(text: str, name: str, libyaml: bool | None = None) -> list[Any]:
+    """Every document of a YAML stream (rendered manifests, ``---``-separated files), under the same budgets."""
+    return list(_either(text, name, libyaml, many=True))
+
+
+def _either(text: str, name: str, libyaml: bool | None, many: bool) -> Any:
     if _FAST is None or libyaml is False:
-        return _parse(text, name, _PURE)
+        return _parse(text, name, _PURE, many)
     try:
-        return _parse(text, name, _FAST)
+        return _parse(text, name, _FAST, many)
     except _SyntaxError:
-        return _parse(text, name, _PURE)  # the same message and location whichever parser is installed
+        return _parse(text, name, _PURE, many)  # the same message and location whichever parser is installed
 
 
 def load_file(path: str | os.PathLike[str], what: str = "file") -> Any:

@@ -275,3 +275,15 @@ def test_both_parsers_give_the_same_message_and_place(text):
         except ConfigError as exc:
             said.append(exc.text)
     assert said[0] == said[1]
+
+
+def test_a_stream_of_documents_is_held_to_the_same_budgets(parser):
+    libyaml = parser == "libyaml"
+    docs = yamlsrc.load_documents("kind: A\nn: 0755\n---\nkind: B\n--- [1, 2]\n", "m.yaml", libyaml=libyaml)
+    assert docs == [{"kind": "A", "n": 493}, {"kind": "B"}, [1, 2]] and docs[0].text_of("n") == "0755"
+    with pytest.raises(ConfigError, match=r"^m.yaml:7:8: aliases repeat more than 10000 values"):
+        yamlsrc.load_documents("kind: A\n---\n" + BOMB, "m.yaml", libyaml=libyaml)
+    with pytest.raises(ConfigError, match=r"^m.yaml:3:4: '2026-02-30' is not a date"):
+        yamlsrc.load_documents("a: 1\n---\nb: 2026-02-30\n", "m.yaml", libyaml=libyaml)
+    with pytest.raises(ConfigError, match=r"^m.yaml:2:1: YAML syntax error: "):
+        yamlsrc.load_documents("a: 1\n- b\n", "m.yaml", libyaml=libyaml)
