@@ -59,6 +59,10 @@ class ReadOnlyViolation(PermissionError):
     """Something asked to send a command outside the read allow-list; nothing was sent."""
 
 
+class NoAnswer(TimeoutError):
+    """A node did not answer within the session's timeout (frozen, black-holed, or busy with an earlier command)."""
+
+
 class ErrorReply(Exception):
     """A command answered an error (NOPERM, WRONGTYPE, LOADING ...): never data; the item cannot decide."""
 
@@ -346,7 +350,35 @@ class RedisHandle:
             raise AttributeError(f"{type(self).__name__} offers read commands only; {name!r} is not one")
         if not self.nodes:
             raise AttributeError(name)
-        return getattr(self.nodes[self.primary], name)
+        method, node = getattr(self.nodes[self.primary], name), self.primary
+
+        def read(*args: Any, **kwargs: Any) -> Any:
+            with self._faults(node):
+                return method(*args, **kwargs)
+
+        read.__name__, read.__doc__, read.__self__ = name, method.__doc__, method.__self__  # type: ignore[attr-defined]
+        return read
+
+    def _faults(self, node: str) -> Any:
+        """redis-py's timeouts and dropped connections as one sentence naming the node (a timeout stays a
+        TimeoutError, so the runner fails the session on the first one)."""
+        from contextlib import contextmanager
+
+        from redis import exceptions as rex
+
+        @contextmanager
+        def translating() -> Any:
+            try:
+                yield
+            except rex.TimeoutError as exc:
+                raise NoAnswer(f"redis at {node} did not answer within {self.timeout:g}s ({exc})") from None
+            except rex.ConnectionError as exc:
+                if "No connection available" in str(exc):
+                    raise NoAnswer(f"redis at {node} did not answer within {self.timeout:g}s: its one connection "
+                                   "stayed busy with an earlier command") from None
+                raise explain(exc, node, self.endpoint.tls) from None
+
+        return translating()
 
     def _client(self, node: str) -> Any:
         client = self.nodes.get(node) or self.sentinels.get(node)
@@ -371,7 +403,8 @@ class RedisHandle:
             pipe.execute_command(*c)
         with self._count:
             self.commands += 1
-        replies = pipe.execute(raise_on_error=False)
+        with self._faults(node):
+            replies = pipe.execute(raise_on_error=False)
         if errors == "raise":
             for c, reply in zip(commands, replies, strict=True):
                 if isinstance(reply, Exception):
@@ -498,9 +531,11 @@ def _open(handle: RedisHandle, host: str, port: int) -> None:
         client = open_node(host, port, handle.config, handle.endpoint, handle.timeout,
                            unix_path=handle.endpoint.unix_path)
         handle.nodes[label] = client
-        handle.call(label, "PING")
+        with handle._count:
+            handle.commands += 1
+        client.execute_command("PING")
     except Exception as exc:
-        if handle.endpoint.unix_path or isinstance(exc, ErrorReply):
+        if handle.endpoint.unix_path:
             raise explain(exc, label, handle.endpoint.tls) from None
         said = _greeting(host, port, handle.timeout) if not handle.endpoint.tls else None
         if said and "max number of clients" in said:  # the refusal raced our PING and was lost in a reset
