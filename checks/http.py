@@ -70,6 +70,8 @@ def headers(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def redirect(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Plain HTTP answers a permanent redirect to https://."""
+    if not p["statuses"] or any(not 300 <= int(x) < 400 for x in p["statuses"]):
+        return undecided(f"statuses must be redirect statuses (3xx), not {p['statuses']}")
     handle = ctx.client
     plain = handle.setting("http_url")
     if not plain:
@@ -101,6 +103,8 @@ def redirect(ctx: Any, p: dict[str, Any]) -> Verdict:
 def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The public endpoint accepts a request of the product's maximum payload (no 413 from the proxy)."""
     size = parse_size(p["size"])
+    if size <= 0:
+        return undecided(f"size must be above 0 bytes, not {p['size']!r}")
     handle = ctx.client
     answer = handle.send_body(p["path"], size, max(0.5, ctx.remaining() * 0.9), p["content_type"])
     shown = handle.shown(handle.url(p["path"]))
@@ -155,6 +159,9 @@ def _json_status(body: bytes) -> str | None:
 })
 def endpoint(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The application's health/readiness endpoint answers the expected status, body and within the latency."""
+    if not 200 <= int(p["status"]) < 300:
+        return undecided(f"status must be a success status (2xx): a health check expecting {p['status']} would "
+                         "pass a failing endpoint")
     handle = ctx.client
     checks = [handle.url(p["path"])]
     worker = handle.setting("worker_url")

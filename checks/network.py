@@ -82,6 +82,8 @@ def latency(ctx: Any, p: dict[str, Any]) -> Verdict:
     handle = NetworkHandle({}, ctx.timeout)
     samples = max(1, int(p["samples"]))
     limit = float(p["max_ms"])
+    if not 0 < float(p["percentile"]) <= 100 or not limit > 0:
+        return undecided("percentile must be in (0, 100] and max_ms above 0")
     measured: dict[str, float] = {}
     slow, broken = [], []
     for kind, hosts in addresses.items():
@@ -145,6 +147,8 @@ def versions(ctx: Any, p: dict[str, Any]) -> Verdict:
     unknown = sorted((set(p["refused"]) | set(p["accepted"])) - set(_VERSIONS))
     if unknown:
         return undecided(f"unknown TLS version name(s) {unknown}; use {', '.join(_VERSIONS)}")
+    if not p["refused"] or not p["accepted"] or set(p["refused"]) & set(p["accepted"]):
+        return undecided("the item must name versions to refuse and versions to accept, none in both lists")
     for version in p["refused"]:
         able, why = can_offer(version)
         if not able:

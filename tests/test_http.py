@@ -186,3 +186,14 @@ def test_http_secrets_and_config_problems() -> None:
     assert "http:// or https://" in problems["base_url"] and "ftp://" in problems["worker_url"]
     assert "not a valid URL" in problems["http_url"] and "SECRETPART" not in problems["http_url"]
     assert config_problems({"base_url": "https://h:8443/x"}) == []
+
+
+def test_a_checklist_cannot_make_the_http_probes_pass_by_misuse(web_stack: WebStack, tmp_path: Path) -> None:
+    misuse = {"app.liveness": {"path": "/api/liveness", "status": 500}, "network.https-redirect": {"statuses": [200]},
+              "network.body-size": {"size": "0"}, "network.tls-versions": {"refused": [], "accepted": ["TLSv1.2"]},
+              "network.internal-latency": {"percentile": 150}}
+    checklist = checklist_with(tmp_path, misuse)
+    targets = {**web_stack.http(web_stack.bad), "redis": {"url": f"redis://127.0.0.1:{web_stack.healthy.port}/0"}}
+    results, _ = audit(tmp_path, targets, list(misuse), checklist=checklist)
+    for item in misuse:
+        assert results[item].status == "error", (item, results[item].message)
