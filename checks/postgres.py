@@ -8,40 +8,12 @@ from statistics import median
 from typing import Any
 
 from readiness.checks._common import classify_host, globs_match, listing, plain
+from readiness.checks._postgres_facts import activity, blind_to, extensions, role_name, setting, settings
 
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, passed, probe, undecided
 
 _OPT = None
-
-
-# --- facts shared by the postgres modules ------------------------------------------------------------------------
-
-def settings(ctx: Any) -> dict[str, dict[str, Any]]:
-    """Every row of pg_settings, by lower-case name: {"setting": ..., "unit": ...}; one query per target."""
-    def fetch(h: Any) -> dict[str, dict[str, Any]]:
-        rows = h.query("SELECT name, setting, unit, source FROM pg_settings")
-        return {name.lower(): {"name": name, "setting": setting, "unit": unit, "source": source}
-                for name, setting, unit, source in rows}
-
-    return ctx.fact("settings", fetch)
-
-
-def setting(ctx: Any, name: str, default: Any = MISSING) -> Any:
-    row = settings(ctx).get(name.lower())
-    return default if row is None else row["setting"]
-
-
-def activity(ctx: Any) -> list[dict[str, Any]]:
-    """Client backends in pg_stat_activity (age in seconds), one query per target."""
-    return ctx.fact("activity", lambda h: h.columns(
-        "SELECT pid, usename, application_name, state, client_addr::text AS client_addr, "
-        "extract(epoch FROM now() - backend_start)::float8 AS age_s, pid = pg_backend_pid() AS own "
-        "FROM pg_stat_activity WHERE backend_type = 'client backend'"))
-
-
-def extensions(ctx: Any) -> dict[str, str]:
-    return ctx.fact("extensions", lambda h: dict(h.query("SELECT extname, extversion FROM pg_extension")))
 
 
 # --- generic probes ----------------------------------------------------------------------------------------------
@@ -54,7 +26,9 @@ def setting_probe(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Any server setting judged by `expect` (all of pg_settings is read once per target)."""
     row = settings(ctx).get(p["name"].lower())
     if row is None:
-        return p["expect"].judge(p["name"], MISSING)
+        # pg_settings leaves out superuser-only settings for an identity without pg_read_all_settings
+        return (blind_to(ctx, f"every setting ({p['name']} may be one it is not shown)", "pg_read_all_settings")
+                or p["expect"].judge(p["name"], MISSING))
     extra = {"unit": row["unit"]} if row["unit"] else {}
     return p["expect"].judge(row["name"], row["setting"], source=row["source"], **extra)
 
@@ -152,11 +126,15 @@ def max_connections(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def connection_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Client connections in use stay below `max_ratio` of max_connections."""
+    sessions = activity(ctx)
+    blind = blind_to(ctx, "other roles' sessions in pg_stat_activity", hidden=sessions["hidden"])
+    if blind:
+        return blind
     limit = int(setting(ctx, "max_connections"))
-    in_use = len(activity(ctx))
+    in_use = len(sessions["clients"])
     ratio = in_use / limit
     by_user: dict[str, int] = {}
-    for row in activity(ctx):
+    for row in sessions["clients"]:
         by_user[row["usename"] or "?"] = by_user.get(row["usename"] or "?", 0) + 1
     verdict = passed if ratio < p["max_ratio"] else failed
     return verdict(f"{in_use} of {limit} connections in use ({ratio:.0%}; limit {p['max_ratio']:.0%})",
@@ -172,7 +150,11 @@ def connection_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def connection_reuse(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Application connections are long-lived (median age above the threshold), not opened per request."""
-    rows = [r for r in activity(ctx) if not r["own"]
+    sessions = activity(ctx)
+    blind = blind_to(ctx, "other roles' sessions in pg_stat_activity", hidden=sessions["hidden"])
+    if blind:
+        return blind
+    rows = [r for r in sessions["clients"] if not r["own"]
             and not globs_match(r["application_name"] or "", p["exclude_applications"])
             and (p["users"] is None or r["usename"] in p["users"])]
     if not rows:
@@ -283,15 +265,21 @@ def ssl(ctx: Any, p: dict[str, Any]) -> Verdict:
 def migrations(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No unfinished migration: Prisma rows with neither finished_at nor rolled_back_at; Alembic has a version."""
     found = ctx.fact(f"migration-tables:{p['prisma_table']}:{p['alembic_table']}", lambda h: h.query(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT') "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND c.relname IN (%s, %s) ORDER BY 1, 2", (p["prisma_table"],
                                                                                 p["alembic_table"])))
     if not found:
         return undecided(f"neither {p['prisma_table']} nor {p['alembic_table']} exists in this database: is the DSN "
                          "the product's database, and has the product started once?")
+    unreadable = [f'"{schema}"."{table}"' for schema, table, readable in found if not readable]
+    if unreadable:
+        user = role_name(str(ctx.client.identity["user"]))
+        return undecided(f"the audit identity cannot read {', '.join(unreadable)}: GRANT SELECT ON "
+                         f"{', '.join(unreadable)} TO {user}", unreadable=unreadable)
     evidence: dict[str, Any] = {}
     problems = []
-    for schema, table in found:
+    for schema, table, _ in found:
         name = f'"{schema}"."{table}"'
         if table == p["prisma_table"]:
             rows = ctx.fact(f"prisma:{name}", lambda h, name=name: h.columns(

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from readiness.checks.postgres import setting
+from readiness.checks._postgres_facts import setting
 
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 

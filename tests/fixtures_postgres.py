@@ -65,7 +65,9 @@ class PgStack:
 
 
 def _common(db_setup: list[str]) -> list[str]:
-    return [f"CREATE ROLE {APP[0]} LOGIN PASSWORD '{APP[1]}'", f"CREATE DATABASE app OWNER {APP[0]}", *db_setup]
+    # pg_monitor: without it other roles' sessions are hidden and the headroom and reuse items cannot judge
+    return [f"CREATE ROLE {APP[0]} LOGIN PASSWORD '{APP[1]}'", f"GRANT pg_monitor TO {APP[0]}",
+            f"CREATE DATABASE app OWNER {APP[0]}", *db_setup]
 
 
 def _wait_dead_tuples(server: PostgresServer) -> None:
