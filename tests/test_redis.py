@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -290,12 +291,26 @@ class Monitor:
             self.buffer += chunk
 
     def commands(self) -> list[list[str]]:
+        """The commands of the clients that connected while MONITOR ran (their first command is AUTH or HELLO),
+        leaving out the fixture's Sentinel and replica: Sentinel PINGs, sends INFO and PUBLISHes __sentinel__:hello
+        on its own long-lived connections, and names itself sentinel-... whenever it reconnects."""
         time.sleep(0.2)
         self.sock.close()
-        out = []
+        by_client: dict[str, list[list[str]]] = {}
         for line in self.buffer.decode(errors="replace").splitlines():
-            if line.startswith("+") and '"' in line:
-                out.append([part for i, part in enumerate(line.split('"')) if i % 2 == 1])
+            match = re.match(r"^\+\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$", line)
+            if match:
+                args = [a.replace('\\"', '"') for a in re.findall(r'"((?:[^"\\]|\\.)*)"', match[2])]
+                by_client.setdefault(match[1], []).append(args)
+        out = []
+        for sent in by_client.values():
+            sent = [c for c in sent if c]
+            names = [command_name(c) for c in sent]
+            others = any(n in ("REPLCONF", "PSYNC") or (n == "CLIENT SETNAME" and "sentinel" in " ".join(c))
+                         or (n == "PUBLISH" and "__sentinel__" in " ".join(c))
+                         for n, c in zip(names, sent, strict=True))
+            if names and names[0] in ("AUTH", "HELLO") and not others:
+                out.extend(sent)
         return out
 
 
