@@ -9,7 +9,7 @@ from typing import Any
 
 from readiness.checks._postgres_facts import setting
 
-from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided, unobservable
 
 _RDS_HOSTS = Param("str-list", [r"\.rds\.amazonaws\.com$"], help="regexes of RDS endpoints (the instance id is "
                                                                  "the first label unless rds_instance is given)")
@@ -63,9 +63,9 @@ def backups(ctx: Any, p: dict[str, Any]) -> Verdict:
     library = str(setting(ctx, "archive_library", "") or "")
     evidence = {"archive_mode": mode, "archive_command": command or None, "archive_library": library or None}
     if mode not in ("on", "always") or not (library or command not in ("", "(disabled)")):
-        return failed("WAL archiving is not configured (archive_mode/archive_command): no point-in-time recovery; "
-                      "if backups are taken another way (pg_dump, volume snapshots), waive with the evidence",
-                      **evidence)
+        # backups taken outside PostgreSQL (pg_dump, volume snapshots) leave nothing SQL can see
+        return unobservable("WAL archiving is off, and backups taken another way (pg_dump, volume snapshots, a "
+                            "backup operator) cannot be seen from SQL: attest them, or give rds_instance", **evidence)
     stats = ctx.fact("archiver", lambda h: h.columns(
         "SELECT archived_count, last_archived_time, failed_count, last_failed_time FROM pg_stat_archiver"))[0]
     evidence.update(stats)
@@ -89,8 +89,8 @@ def disk_usage(ctx: Any, p: dict[str, Any]) -> Verdict:
     if why_not:
         return undecided(why_not)
     if not instance:
-        return undecided("disk usage cannot be seen from SQL: attest it, or give the RDS instance (rds_instance in "
-                         "the postgres target)")
+        return unobservable("disk usage cannot be seen from SQL: attest it, or give the RDS instance (rds_instance "
+                            "in the postgres target)")
     db = _describe(ctx, instance)
     if str(db.get("Engine", "")).startswith("aurora"):
         return not_applicable("Aurora storage grows automatically; there is no allocated size to fill")

@@ -15,8 +15,7 @@ GOOD_PASSES = ["postgres.reachable", "postgres.version", "postgres.max-connectio
                "postgres.autovacuum", "postgres.wraparound", "postgres.slow-query-visibility", "postgres.backups",
                "postgres.ssl", "postgres.migrations"]
 BAD_FAILS = ["postgres.max-connections", "postgres.autovacuum", "postgres.wraparound",
-             "postgres.slow-query-visibility", "postgres.backups", "postgres.ssl", "postgres.migrations",
-             "postgres.managed"]
+             "postgres.slow-query-visibility", "postgres.ssl", "postgres.migrations", "postgres.managed"]
 
 
 def statuses(results: dict, ids: list[str]) -> dict[str, str]:
@@ -30,6 +29,8 @@ def test_a_well_run_postgres_passes(pg_stack: PgStack, tmp_path: Path) -> None:
     assert results["postgres.pooler-compatible"].status == "skipped"
     assert results["postgres.disk-usage"].status == "error"
     assert "cannot be seen from SQL: attest" in results["postgres.disk-usage"].message
+    assert results["postgres.disk-usage"].attestable  # beyond SQL's sight by nature: an attestation may cover it
+    assert not any(r.attestable for i, r in results.items() if i != "postgres.disk-usage")
     assert "needs the kubernetes target" in results["postgres.connection-budget"].message
     assert results["postgres.reachable"].evidence["read_only"].endswith("default_transaction_read_only=on")
     assert APP[1] not in str([r.to_dict() for r in results.values()])
@@ -46,6 +47,8 @@ def test_a_badly_run_postgres_fails_with_the_observed_values(pg_stack: PgStack, 
     assert "shared_preload_libraries" in results["postgres.slow-query-visibility"].message
     assert "20240301_add_index" in results["postgres.migrations"].message
     assert results["postgres.ssl"].evidence["ssl_in_use"] is False
+    backups = results["postgres.backups"]  # no archiving: other backups are invisible to SQL, not absent
+    assert backups.status == "error" and backups.attestable and "cannot be seen from SQL" in backups.message
 
 
 def test_preset_items_pass_and_fail(pg_stack: PgStack, tmp_path: Path) -> None:
@@ -153,6 +156,7 @@ def test_an_unknown_rds_instance_is_an_error(pg_stack: PgStack, moto, tmp_path: 
     target = pg_stack.target(pg_stack.good, rds_instance="nosuchdb", endpoint_url=moto.url, region=moto.region)
     results, _ = audit(tmp_path, target, ["postgres.backups"])
     assert results["postgres.backups"].status == "error" and "nosuchdb" in results["postgres.backups"].message
+    assert not results["postgres.backups"].attestable
 
 
 # --- generic probes ----------------------------------------------------------------------------------------------
@@ -196,6 +200,7 @@ def test_a_down_server_a_wrong_password_a_black_hole_and_tls_mismatch_are_errors
     for name, (target, why) in cases.items():
         results, report = audit(tmp_path, {"postgres": target}, ids)
         assert {results[i].status for i in ids} == {"error"}, name
+        assert not any(results[i].attestable for i in ids), name  # a fault is never attestable
         assert why in results["postgres.reachable"].message, (name, results["postgres.reachable"].message)
         assert "wrong-pw" not in str(report)
     hole = BlackHole()
