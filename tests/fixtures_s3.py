@@ -29,7 +29,9 @@ import pytest
 from fixtures_tls import stop_all
 from servers import Server, free_port
 
-READ = ["s3:Get*", "s3:List*", "s3:HeadBucket"]
+# exactly what the README asks of the audit identity (moto names HEAD bucket s3:HeadBucket; AWS checks s3:ListBucket)
+READ = ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration",
+        "s3:GetBucketPublicAccessBlock", "s3:GetBucketVersioning", "s3:HeadBucket"]
 BUCKETS = ("good-traces", "bad-traces", "misaligned", "eu-traces", "denied-traces")
 _GOOD_RULES = [
     {"ID": "short", "Status": "Enabled", "Filter": {"Prefix": "ttl_s/"}, "Expiration": {"Days": 14}},
@@ -74,9 +76,10 @@ def _setup(url: str) -> dict[str, tuple[str, str]]:
     iam = boto3.client("iam", region_name="us-east-1", **root)
     policies = {
         "auditor": [{"Effect": "Allow", "Action": READ, "Resource": "*"}],
-        "writer": [{"Effect": "Allow", "Action": READ + ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+        "writer": [{"Effect": "Allow", "Action": READ + ["s3:PutObject", "s3:GetObject", "s3:DeleteObject",
+                                                         "s3:DeleteObjectVersion"],
                     "Resource": "*"}],
-        "nodelete": [{"Effect": "Allow", "Action": READ + ["s3:PutObject"], "Resource": "*"}],
+        "nodelete": [{"Effect": "Allow", "Action": READ + ["s3:PutObject", "s3:GetObject"], "Resource": "*"}],
         "admin": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}],
     }
     policies["auditor"].append({"Effect": "Deny", "Action": "s3:GetLifecycleConfiguration",
