@@ -46,8 +46,8 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
             if os.environ.get("READINESS_DEBUG") or click.get_current_context().find_root().params.get("debug"):
                 import traceback
 
-                traceback.print_exc()
-            _fail(f"internal error: {type(exc).__name__}: {exc} (a bug; run with --debug for the traceback)",
+                click.echo(_scrub("".join(traceback.format_exc())), err=True, nl=False)
+            _fail(_scrub(f"internal error: {type(exc).__name__}: {exc} (a bug; run with --debug for the traceback)"),
                   EXIT_INTERNAL)
 
     return wrapper
@@ -100,6 +100,7 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out},
                        extra_out, inputs=(checklist or _default_checklist(), targets, waivers, attestations))
     inputs = load_inputs(checklist, targets, waivers, attestations)
+    _SCRUBBERS.append(inputs.targets.scrubber())
     options = Options(profile=profile or inputs.targets.profile or "production",
                       preset=preset or inputs.targets.preset, only=only, skip=skip, timeout=timeout,
                       deadline=deadline, concurrency=concurrency)
@@ -304,7 +305,10 @@ def probes(formats: bool) -> None:
             default = "required" if param.required else f"default {param.default!r}"
             hint = f": {param.help}" if param.help else ""
             click.echo(f"    {name} ({param.type}, {default}){hint}")
-    for where, why in reg.broken.items():
+    from readiness.clients import KINDS
+
+    len(KINDS)  # loads the target kinds' entry points, so broken ones are reported too
+    for where, why in {**reg.broken, **getattr(KINDS, "broken", {})}.items():
         click.echo(f"broken plugin {where}: {why}", err=True)
 
 
@@ -378,6 +382,25 @@ def _debug_first(args: list[str]) -> list[str]:
     return args
 
 
+# The run's scrubber, once its targets are loaded: tracebacks and library logs shown with --debug pass through it.
+_SCRUBBERS: list[Any] = []
+
+
+def _scrub(text: str) -> str:
+    for scrubber in _SCRUBBERS:
+        text = scrubber.text(text)
+    return text
+
+
+class _ScrubLogs:
+    """A logging filter: a library's log line is masked like every result before it reaches stderr."""
+
+    def filter(self, record: Any) -> bool:
+        if _SCRUBBERS:
+            record.msg, record.args = _scrub(record.getMessage()), ()
+        return True
+
+
 def _quiet_libraries(debug: bool) -> None:
     """Client libraries log connection failures with tracebacks (clickhouse-driver: "Failed to connect"); the
     results already say it in one sentence.  Their logs reach stderr with --debug only."""
@@ -386,6 +409,8 @@ def _quiet_libraries(debug: bool) -> None:
     root = logging.getLogger()
     if debug:
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+        for handler in root.handlers:
+            handler.addFilter(_ScrubLogs())
     else:
         root.addHandler(logging.NullHandler())  # no last-resort printing to stderr
         root.setLevel(logging.CRITICAL + 1)

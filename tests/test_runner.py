@@ -207,3 +207,16 @@ def test_the_first_timeout_makes_waiting_items_of_the_target_end_at_once(tmp_pat
     with pytest.raises(TargetUnavailable, match="item a timed out"):
         session.fact("f", lambda c: 1, deadline=time.monotonic() + 5)
     assert time.monotonic() - started < 1
+
+
+def test_broken_plugins_are_reported_and_never_fatal():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent / "plugin")}
+    proc = subprocess.run([str(Path(sys.executable).parent / "readiness"), "probes"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0 and "test.echo  (target: testdb)" in proc.stdout
+    assert "broken plugin broken = readiness_testplugin_missing: ModuleNotFoundError" in proc.stderr
+    assert "broken plugin brokenkind = readiness_testplugin:NOT_A_KIND: is not a TargetKind" in proc.stderr
