@@ -18,16 +18,25 @@ class Problem:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
+MAX_SHOWN = 100  # a generated file can hold 100,000 mistakes; the first hundred say what is wrong
+
+
+def _capped(lines: list[str]) -> str:
+    if len(lines) <= MAX_SHOWN:
+        return "\n".join(lines)
+    return "\n".join([*lines[:MAX_SHOWN], f"... and {len(lines) - MAX_SHOWN} more problems"])
+
+
 class ConfigError(Exception):
     """One or more problems in a user's file or command line; nothing was audited."""
 
     def __init__(self, problems: Iterable[Problem] | str):
         if isinstance(problems, str):
             self.problems: list[Problem] = []
-            self.text = problems
+            self.text = _capped(problems.split("\n"))
         else:
             self.problems = sorted(set(problems))
-            self.text = "\n".join(str(p) for p in self.problems)
+            self.text = _capped([str(p) for p in self.problems])
         super().__init__(self.text)
 
 

@@ -287,3 +287,10 @@ def test_a_stream_of_documents_is_held_to_the_same_budgets(parser):
         yamlsrc.load_documents("a: 1\n---\nb: 2026-02-30\n", "m.yaml", libyaml=libyaml)
     with pytest.raises(ConfigError, match=r"^m.yaml:2:1: YAML syntax error: "):
         yamlsrc.load_documents("a: 1\n- b\n", "m.yaml", libyaml=libyaml)
+
+
+def test_a_file_of_thousands_of_mistakes_reports_the_first_hundred(tmp_path, parser):
+    path = write(tmp_path, "w.yaml", "- {id: x, justification: j, expires: 2099-02-30, by: y}\n" * 5000)
+    lines = problems(load_waivers, path).splitlines()
+    assert len(lines) == 101 and lines[-1] == "... and 4900 more problems"
+    assert lines[0] == f"{path}:1:38: '2099-02-30' is not a date (day is out of range for month)"
