@@ -177,7 +177,8 @@ def public_access_blocked(ctx: Any, p: dict[str, Any]) -> Verdict:
                              "by hand and attest it")
         raise
     if config is None:
-        return failed("the bucket has no public access block: a bucket policy or ACL can make traces public")
+        return failed("the bucket has no public access block: a bucket policy or ACL can make traces public (an "
+                      "account-level block is not read: if one is on, waive this item with that evidence)")
     off = [f for f in _FLAGS if config.get(f) is not True]
     if off:
         return failed(f"public access block is incomplete: {', '.join(off)} off", **{f: config.get(f) for f in _FLAGS})

@@ -177,7 +177,7 @@ def test_wrong_credentials_are_an_error_that_names_no_secret(tmp_path, s3_stack)
     key, _ = s3_stack.keys["auditor"]
     target = s3_stack.target("good-traces", secret_access_key="PLANTED-wrong-secret-7f3a")
     results, report = audit(tmp_path, {"s3": target}, BLOB)
-    assert results["blob.reachable"].status == "error"
+    assert results["blob.reachable"].status == "error" and "check the keys" in results["blob.reachable"].message
     assert results["blob.lifecycle"].status == "error"
     assert "refused the credentials" in results["blob.lifecycle"].message
     assert "PLANTED-wrong-secret-7f3a" not in repr(report)
@@ -523,3 +523,15 @@ def test_no_credentials_anywhere_is_an_error_that_says_where_it_looked(tmp_path,
     for item in ("blob.reachable", "blob.lifecycle"):
         r = results[item]
         assert r.status == "error" and "no usable AWS credentials" in r.message, r.message
+
+
+def test_keys_put_into_the_endpoint_url_are_refused_without_being_echoed(tmp_path):
+    targets = write_yaml(tmp_path / "targets.yaml", {"s3": {
+        "bucket": "traces", "endpoint_url": "http://AKIDPLANTED:PLANTED-endpoint-secret-91c2@127.0.0.1:9/"}})
+    proc = subprocess.run([sys.executable, "-m", "readiness", "audit", "-c", checklist_with(tmp_path), "-t",
+                           str(targets), "--only", "blob", "--json", str(tmp_path / "r.json")],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "endpoint_url must not carry credentials" in proc.stderr
+    assert "PLANTED-endpoint-secret-91c2" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "r.json").exists() or "PLANTED-endpoint-secret-91c2" not in (tmp_path / "r.json").read_text()

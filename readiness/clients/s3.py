@@ -196,7 +196,9 @@ def explain(exc: BaseException, operation: str, handle: S3Handle) -> TargetUnava
     message = _text(error.get("Message") or code)
     if code in ("AccessDenied", "403", "AllAccessDisabled") or (status == 403 and code not in _CREDENTIAL_CODES):
         grant = PERMISSIONS.get(operation, f"s3:{operation}")
-        return S3Refused(f"access denied to {operation} on {where} (grant {grant} to the audit identity)",
+        blind = ("; a HEAD reply carries no reason, so also check the keys and the region"
+                 if operation == "HeadBucket" else "")
+        return S3Refused(f"access denied to {operation} on {where} (grant {grant} to the audit identity{blind})",
                          "AccessDenied")
     if code in _CREDENTIAL_CODES:
         return S3Refused(f"the store refused the credentials for {where} ({code}: {message}): check the access key "
