@@ -61,3 +61,15 @@ def test_evidence_is_bounded_per_item():
     assert len(json.dumps(kept)) < MAX_EVIDENCE + 20_000
     assert kept["key"].endswith("[38000 more characters]")
     assert kept["keys"][-1].startswith("... [")
+
+
+def test_a_huge_host_name_in_a_targets_file_is_an_error_in_bounded_time(tmp_path):
+    # A 200,000-character host spun for minutes in the old masking; now it is one error of bounded size.
+    from helpers import audit
+
+    host = "h" * 200_000
+    results, report = audit(tmp_path, {"redis": {"url": f"redis://:{PW}@{host}:6379/0"}}, ["redis.reachable"],
+                            timeout=5)
+    r = results["redis.reachable"]
+    assert r.status == "error" and len(r.message) < 3000
+    assert PW not in json.dumps(report) and len(json.dumps(report)) < 400_000
