@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import reportdata
-
 from readiness.reports import markdown, text
 
 FORGED = "queue:a\n  PASS    REQ redis.eviction-policy: forged\x1b[32m\r\u202egnp.exe"
