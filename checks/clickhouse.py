@@ -13,6 +13,8 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from readiness.checks._clickhouse_facts import blind_spot
+
 from readiness.clients.clickhouse import (
     ClickHouse,
     ClickHouseError,
@@ -250,6 +252,9 @@ def shards(ctx: Any, p: dict[str, Any]) -> Verdict:
 def replica_health(ctx: Any, p: dict[str, Any]) -> Verdict:
     """On every node, no replicated table is read-only or session-expired, every replica is active, and the
     replication delay is below max_delay_s."""
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     ok, bad = split(on_nodes(ctx, REPLICAS))
     findings: dict[str, list[str]] = {}
     tables = 0
@@ -287,6 +292,9 @@ def replicated_engines(ctx: Any, p: dict[str, Any]) -> Verdict:
     ctx.client  # noqa: B018 - an unreachable target is an error, not "not applicable"
     if not name:
         return not_applicable("no cluster configured: a single node has nothing to replicate to")
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     ok, bad = split(on_nodes(ctx, TABLES))
     findings: dict[str, list[str]] = {}
     where: dict[str, set[str]] = {}

@@ -107,14 +107,14 @@ def keeper_quorum(ctx: Any, p: dict[str, Any]) -> Verdict:
         return failed("Keeper/ZooKeeper nodes not in the quorum: " + ", ".join(f"{k} {v}" for k, v in wrong.items()),
                       voters=count, **evidence)
     sessions = on_nodes(ctx, KEEPER_CONFIG, {"path": "/"})
-    # Nodes that do not answer at all are clickhouse.reachable's finding; here, those that answer without a session.
     lost = {n: v for n, v in sessions.items() if isinstance(v, ClickHouseError) and n not in c.down}
-    if any(v.code != KEEPER_EXCEPTION for v in lost.values()):
-        return unanswered({n: str(v).removeprefix(f"{n}: ") for n, v in lost.items()})
-    if lost:
-        return failed("ClickHouse nodes without a Keeper/ZooKeeper session: " + "; ".join(map(str, lost.values())),
+    if any(v.code == KEEPER_EXCEPTION for v in lost.values()):
+        keeperless = [v for v in lost.values() if v.code == KEEPER_EXCEPTION]
+        return failed("ClickHouse nodes without a Keeper/ZooKeeper session: " + "; ".join(map(str, keeperless)),
                       voters=count, **evidence)
-    note = f" ({len(c.down)} not answering: see clickhouse.reachable)" if c.down else ""
-    connected = len(sessions) - len(c.down)
-    return passed(f"{count} voting Keeper/ZooKeeper nodes, all in the quorum; {connected} ClickHouse node(s) "
-                  f"connected{note}", voters=count, **evidence)
+    # A node that does not answer (or cannot read system.zookeeper) may have lost its session too: not a pass.
+    unread = {n: str(v).removeprefix(f"{n}: ") for n, v in sessions.items() if isinstance(v, ClickHouseError)}
+    if unread:
+        return unanswered(unread)
+    return passed(f"{count} voting Keeper/ZooKeeper nodes, all in the quorum; {len(sessions)} ClickHouse node(s) "
+                  "connected", voters=count, **evidence)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from readiness.checks._clickhouse_facts import blind_spot
 from readiness.checks.clickhouse import every_node, on_first, on_nodes, split, unanswered
 
 from readiness.clients.clickhouse import ClickHouse, ClickHouseError, Ident, Node, statement
@@ -48,7 +49,10 @@ SERVER_MEMORY = statement(
 def running_queries(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Fewer than ``max`` queries run at once on every node (the probe's own query is not counted)."""
     ok, bad = split(on_nodes(ctx, RUNNING_QUERIES))
-    running = {node: max(0, int(rows[0]["value"]) - 1) if rows else 0 for node, rows in ok.items()}
+    for node, rows in ok.items():
+        if len(rows) != 1 or rows[0].get("value") is None:
+            bad[node] = f"system.metrics gave {len(rows)} rows for metric Query, not one: nothing to count"
+    running = {node: max(0, int(rows[0]["value"]) - 1) for node, rows in ok.items() if node not in bad}
     findings = {n: f"{v} running queries" for n, v in running.items() if v >= p["max"]}
     text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + f" (want < {p['max']}): queries queue and time out"
     return every_node(ctx, running, findings, bad, text, f"{max(running.values(), default=0)} running queries at most "
@@ -135,6 +139,9 @@ def system_tables(ctx: Any, p: dict[str, Any]) -> Verdict:
                 out[table] = f"not readable: {str(exc).removeprefix(node.name + ': ')}"
         return out
 
+    hidden = blind_spot(ctx)  # readable tables that leave the product's databases out do not help in an incident
+    if hidden:
+        return hidden
     ok, bad = split(ctx.fact(f"system-tables:{p['tables']}", lambda c: c.each(fetch)))
     findings = {node: [f"system.{t} {s}" for t, s in states.items() if s != "readable"] for node, states in ok.items()}
     findings = {n: f for n, f in findings.items() if f}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from readiness.checks._clickhouse_facts import blind_spot
 from readiness.checks.clickhouse import (
     SYSTEM_DATABASES,
     TABLES,
@@ -109,15 +110,19 @@ def ssd(ctx: Any, p: dict[str, Any]) -> Verdict:
 def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
     """On every node, the busiest partition holds fewer active parts than max_ratio x the server's
     parts_to_delay_insert (from system.merge_tree_settings or the table's own SETTINGS)."""
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     top, bad = split(on_nodes(ctx, PARTS_PER_PARTITION))
     limits, bad_limits = split(on_nodes(ctx, MERGE_TREE_SETTINGS))
-    tables, _ = split(on_nodes(ctx, TABLES))
-    bad.update(bad_limits)
+    tables, bad_tables = split(on_nodes(ctx, TABLES))
+    for more in (bad_limits, bad_tables):  # a node is judged only when all three statements answered there
+        bad.update({n: why for n, why in more.items() if n not in bad})
     findings: dict[str, list[str]] = {}
     worst: dict[str, str] = {}
     judged = []
     for node, rows in top.items():
-        if node not in limits:
+        if node in bad:
             continue
         server = {r["name"]: int(r["value"]) for r in limits[node]}
         if p["limit"] not in server:
@@ -151,6 +156,9 @@ def mutations(ctx: Any, p: dict[str, Any]) -> Verdict:
     def fetch(node: Node) -> list[dict[str, Any]]:
         return node.query(MUTATIONS_REASON if node.supports(MUTATIONS_REASON) else MUTATIONS)
 
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     ok, bad = split(ctx.fact("mutations", lambda c: c.each(fetch)))
     findings: dict[str, list[str]] = {}
     pending = 0
@@ -213,6 +221,9 @@ def data_volume(ctx: Any, p: dict[str, Any]) -> Verdict:
         if min(per_shard.values()) > 1:
             return not_applicable(f"cluster {ctx.config()['cluster']} is replicated: the single-node limit does not "
                                   "apply")
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     ok, bad = split(on_nodes(ctx, BYTES_PER_DATABASE))
     held = {node: _bytes(rows)[0] for node, rows in ok.items()}
     findings = {n: f"holds {_gib(b)} of data" for n, b in held.items() if b >= p["max_gb"] * GIB}
@@ -229,6 +240,9 @@ def data_volume(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The product's trace tables have a table TTL (rows expire), on every node."""
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     ok, bad = split(on_nodes(ctx, TABLES))
     findings: dict[str, list[str]] = {}
     seen: dict[str, bool] = {}
@@ -258,9 +272,12 @@ def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
 def system_logs(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every *_log table (query_log, trace_log, their _N copies after upgrades) has a TTL, and the system database
     is smaller than the product's data or than max_system_gb, on every node."""
+    hidden = blind_spot(ctx)
+    if hidden:
+        return hidden
     logs, bad = split(on_nodes(ctx, LOG_TABLES, {"databases": p["log_databases"]}))
     sizes, bad_sizes = split(on_nodes(ctx, BYTES_PER_DATABASE))
-    bad.update(bad_sizes)
+    bad.update({n: why for n, why in bad_sizes.items() if n not in bad})
     findings: dict[str, list[str]] = {}
     evidence: dict[str, Any] = {}
     for node, rows in logs.items():

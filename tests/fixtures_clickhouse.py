@@ -6,7 +6,7 @@
 - ``ch_single``: one node set up the way first installs go wrong: the stock passwordless ``default`` user open to
   ::/0, a standalone ZooKeeper, plain MergeTree tables (and one replicated table with a single replica), a partition
   with many parts (parts_to_delay_insert lowered to 20), a pending mutation, a dirty migration, slow ingestion,
-  slow queries, Europe/Berlin time.
+  slow queries, Europe/Berlin time; its HTTP interface is on too (``extra["http_port"]``).
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ def ch_single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     zk = ch.zookeeper(work, 1)
     port = ch.free_port()
     node = ch.node(work, "single", users=ch.Users(open_default=True), port=port, zookeeper_hosts=zk.hosts(),
+                   http_port=ch.free_port(),
                    clusters={"solo": [[port]]}, macros={"shard": "01", "replica": "solo1"}, timezone="Europe/Berlin",
                    merge_tree={"parts_to_delay_insert": 20, "parts_to_throw_insert": 40})
     try:

@@ -34,8 +34,10 @@ def test_a_stopped_replica_fails_replica_health_and_reachability(tmp_path, ch_cl
     assert f"127.0.0.1:{stopped.port}" in health.evidence["nodes_not_checked"]
     reach = results["clickhouse.reachable"]
     assert reach.status == "fail" and f"1 of 3 nodes do not answer: 127.0.0.1:{stopped.port}" in reach.message
-    # The ensemble itself is intact: the quorum item still looks only at Keeper and the nodes that answer.
-    assert results["clickhouse.keeper-quorum"].status == "pass"
+    # The ensemble is intact, but whether the stopped node holds a Keeper session cannot be seen: never a pass.
+    quorum = results["clickhouse.keeper-quorum"]
+    assert quorum.status == "error", quorum.message
+    assert f"could not check 127.0.0.1:{stopped.port}:" in quorum.message
 
 
 def test_replica_health_passes_again_once_the_replica_is_back(tmp_path, ch_cluster):

@@ -65,6 +65,8 @@ _BUILTIN = (
             "user": Param("str", _OPT, help="user (instead of putting it in the URL; default: default)"),
             "password": Param("str", _OPT, help="password (instead of putting it in the URL)"),
             "database": Param("str", _OPT, help="database (instead of the URL's path; default: default)"),
+            "databases": Param("str-list", _OPT, help="the product's databases, which the audit user must see "
+                                                      "(default: the URL's database)"),
             "ca_file": Param("path", _OPT, help="CA bundle for clickhouses://"),
             "verify": Param("bool", True, help="verify the server certificate"),
             "keeper": Param("str-list", _OPT, help="host:port of each Keeper/ZooKeeper node, when the ensemble's "

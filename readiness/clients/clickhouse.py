@@ -12,15 +12,17 @@ clickhouse-driver is imported only when a connection opens, never when a probe m
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from readiness.context import TargetUnavailable
 
@@ -114,6 +116,114 @@ SYSTEM_COLUMNS = statement("system-columns", "SELECT table, name FROM system.col
 
 # --- URLs -------------------------------------------------------------------------------------------------------
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_AUTHORITY = re.compile(r"(?P<host>\[[0-9A-Fa-f:.%]+\]|[^\s/?#@:\[\]]*)(?::(?P<port>[^/?#]*))?(?P<rest>[/?#].*)?",
+                        re.S)
+_SCHEMES = {"clickhouse": False, "clickhouses": True}
+_EXAMPLE = "clickhouse://user:password@host:9000/db"
+
+
+@dataclass(frozen=True)
+class _Url:
+    scheme: str
+    user: str | None
+    password: str | None  # as written (percent-encoded or not)
+    host: str
+    port: str | None
+    rest: str
+
+
+def _split(url: str) -> _Url | str:
+    """A URL's pieces, or why it is not a URL (never echoing any part of it but a well-formed scheme).
+
+    The user info ends at the last ``@`` that a host follows, so a password may hold unencoded ``/``, ``#``, ``@``."""
+    m = _SCHEME.match(url.strip())
+    if not m:
+        return f"a ClickHouse URL starts with clickhouse:// or clickhouses:// ({_EXAMPLE})"
+    scheme, rest = m.group(1).lower(), url.strip()[m.end():]
+    user = password = None
+    authority = rest
+    for i in reversed([i for i, ch in enumerate(rest) if ch == "@"]):
+        if _AUTHORITY.fullmatch(rest[i + 1:]):
+            user, sep, pw = rest[:i].partition(":")
+            password = pw if sep else None
+            authority = rest[i + 1:]
+            break
+    a = _AUTHORITY.fullmatch(authority)
+    if a is None:
+        return f"the host part of the ClickHouse URL is not host:port ({_EXAMPLE})"
+    return _Url(scheme, user, password, a["host"].strip("[]"), a["port"], a["rest"] or "")
+
+
+def _url_problem(parts: _Url | str) -> str | None:
+    if isinstance(parts, str):
+        return parts
+    if parts.scheme in ("http", "https"):
+        return (f"{parts.scheme}:// is ClickHouse's HTTP interface; the audit speaks the native protocol: "
+                "clickhouse://host:9000 (clickhouses://host:9440 for TLS)")
+    if parts.scheme not in _SCHEMES:
+        return f"a ClickHouse URL starts with clickhouse:// or clickhouses://, not {parts.scheme}://"
+    if not parts.host:
+        return f"a ClickHouse URL needs a host: {_EXAMPLE}"
+    if parts.port is not None and parts.port != "" and not (parts.port.isdigit() and 0 < int(parts.port) < 65536):
+        return "the port of the ClickHouse URL is not a number from 1 to 65535"
+    return None
+
+
+def _urls(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, URL) for every URL of the target."""
+    out = []
+    if isinstance(config.get("urls"), (list, tuple)):
+        out += [("urls", u) for u in config["urls"] if isinstance(u, str)]
+    if isinstance(config.get("url"), str) and config["url"]:
+        out.append(("url", config["url"]))
+    return out
+
+
+def secrets(config: Mapping[str, Any]) -> set[str]:
+    """Every credential of a clickhouse target: the password field and each URL's password (as written and decoded,
+    and secret query parameters), whatever form the URL takes.  Never raises."""
+    found: set[str] = set()
+    try:
+        if config.get("password") not in (None, ""):
+            found.add(str(config["password"]))
+        for _, url in _urls(config):
+            parts = _split(url)
+            if isinstance(parts, _Url):
+                if parts.password:
+                    found.update({parts.password, unquote(parts.password)})
+                query = parts.rest.partition("?")[2].partition("#")[0]
+                found.update(v for k, v in parse_qsl(query) if re.search(r"pass|secret|token|key", k, re.I) and v)
+            elif "@" in url:  # not a URL we can read: everything that could be user info is a secret
+                info = url.split("://", 1)[-1].rpartition("@")[0]
+                found.update(x for x in (info, info.partition(":")[2]) if x)
+    except Exception:  # never raise: masking must not break a run
+        pass
+    return found
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for settings of a clickhouse target that can never work.  Never raises."""
+    try:
+        urls = _urls(config)
+        if not urls:
+            return [("url", f"the clickhouse target needs 'url' (one node) or 'urls' (one per node): {_EXAMPLE}")]
+        many = sum(1 for f, _ in urls if f == "urls") > 1
+        out = []
+        for i, (name, url) in enumerate(u for u in urls if u[0] == "urls"):
+            problem = _url_problem(_split(url))
+            if problem:
+                out.append((name, f"URL {i + 1}: {problem}" if many else problem))
+        for name, url in urls:
+            if name == "url":
+                problem = _url_problem(_split(url))
+                if problem:
+                    out.append((name, problem))
+        return out
+    except Exception:
+        return []
+
+
 @dataclass(frozen=True)
 class Endpoint:
     host: str
@@ -130,27 +240,23 @@ class Endpoint:
 
 
 def parse_url(url: str, config: Mapping[str, Any]) -> Endpoint:
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ClickHouseError(f"bad ClickHouse URL: {exc}") from None
-    if parts.scheme not in ("clickhouse", "clickhouses"):
-        raise ClickHouseError(f"a ClickHouse URL starts with clickhouse:// or clickhouses://, not {parts.scheme}://")
-    if not parts.hostname:
-        raise ClickHouseError("a ClickHouse URL needs a host: clickhouse://user:password@host:9000/db")
-    secure = parts.scheme == "clickhouses"
-    database = unquote(parts.path.lstrip("/")) or config.get("database") or "default"
+    parts = _split(url)
+    problem = _url_problem(parts)
+    if problem or not isinstance(parts, _Url):
+        raise ClickHouseError(problem or "bad ClickHouse URL")
+    secure = _SCHEMES[parts.scheme]
+    path, _, query = parts.rest.partition("#")[0].partition("?")
+    database = unquote(path.lstrip("/")) or config.get("database") or "default"
     return Endpoint(
-        host=parts.hostname, port=port or (DEFAULT_TLS_PORT if secure else DEFAULT_PORT),
-        user=unquote(parts.username) if parts.username else (config.get("user") or "default"),
+        host=parts.host, port=int(parts.port) if parts.port else (DEFAULT_TLS_PORT if secure else DEFAULT_PORT),
+        user=unquote(parts.user) if parts.user else (config.get("user") or "default"),
         password=str(config["password"]) if config.get("password") is not None else unquote(parts.password or ""),
-        database=database, secure=secure, options=dict(parse_qsl(parts.query)),
+        database=database, secure=secure, options=dict(parse_qsl(query)),
     )
 
 
 def endpoints(config: Mapping[str, Any]) -> list[Endpoint]:
-    urls = list(config.get("urls") or []) + ([config["url"]] if config.get("url") else [])
+    urls = [u for _, u in _urls(config)]
     if not urls:
         raise ClickHouseError("the clickhouse target needs 'url' (one node) or 'urls' (one per node)")
     out: list[Endpoint] = []
@@ -180,8 +286,88 @@ def _why(exc: BaseException) -> str:
     return f"code {code}: {first}" if code else first
 
 
+def _speaks_http(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` answers an HTTP request (ClickHouse's HTTP interface, 8123, dialled as native)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"GET /ping HTTP/1.0\r\nHost: " + host.encode("ascii", "replace") + b"\r\n\r\n")
+            return sock.recv(16).startswith(b"HTTP/1.")
+    except (OSError, UnicodeError):
+        return False
+
+
+class _Demote(logging.Filter):
+    """clickhouse-driver warns with a full traceback on every failed connect ("Failed to connect"); the audit
+    reports that failure itself, so the driver's records go out as DEBUG: seen with --debug, never on stderr by
+    Python's last-resort handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_DRIVER_LOGGERS = ("clickhouse_driver", "clickhouse_driver.connection", "clickhouse_driver.log",
+                   "clickhouse_driver.compression", "clickhouse_driver.settings.writer",
+                   "clickhouse_driver.columns.service", "clickhouse_driver.streams.native")
+_DEMOTE = _Demote()
+
+
+def _quiet_driver_logs() -> None:
+    for name in _DRIVER_LOGGERS:  # a filter applies only to records of its own logger, not of its children
+        logger = logging.getLogger(name)
+        if _DEMOTE not in logger.filters:
+            logger.addFilter(_DEMOTE)
+
+
+# --- read-only, whatever the SQL says -----------------------------------------------------------------------------
+
+_READING = {"SELECT", "WITH", "SHOW", "DESC", "DESCRIBE", "EXISTS"}
+_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'?|`(?:[^`\\]|\\.)*`?|\"(?:[^\"\\]|\\.)*\"?|--[^\n]*|#[^\n]*|/\*.*?(?:\*/|$)|"
+                    r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<sym>[;.=(])|\s+|.", re.S)
+
+
+def refusal(sql: str) -> str | None:
+    """Why ``sql`` is not a single reading statement (None when it is).  Checked before anything is sent, on top of
+    the session's readonly=1: KILL QUERY, for one, runs in readonly mode."""
+    words: list[tuple[str, str]] = []  # (kind, text) outside literals, quoted names and comments
+    for m in _TOKEN.finditer(sql):
+        if m["word"]:
+            words.append(("word", m["word"].upper()))
+        elif m["sym"]:
+            words.append(("sym", m["sym"]))
+    while words and words[-1] == ("sym", ";"):
+        words.pop()
+    first = next((text for kind, text in words if kind == "word"), "")
+    if first not in _READING:
+        return f"only SELECT, WITH, SHOW, DESCRIBE and EXISTS statements are sent, not {first or 'this statement'}"
+    if ("sym", ";") in words:
+        return "one statement per query: the text holds several (a ';' between them)"
+    for i, (kind, text) in enumerate(words):
+        after = words[i + 1:i + 4]
+        if kind == "word" and text == "SETTINGS" and (i == 0 or words[i - 1] != ("sym", ".")) \
+                and len(after) >= 2 and after[0][0] == "word" and after[1] == ("sym", "="):
+            return "a check query may not change settings (SETTINGS ...): the session stays readonly"
+        if kind == "word" and text == "INTO" and after[:1] == [("word", "OUTFILE")]:
+            return "a check query may not write a file (INTO OUTFILE)"
+    return None
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether the node stopped answering (timeout, connection lost) rather than refusing one query."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(isinstance(exc, (OSError, EOFError)) or names & {"SocketTimeoutError", "NetworkError"})
+
+
 class Node:
-    """One server: its own connection (used by one thread at a time), what it is, and what its system tables hold."""
+    """One server: its own connection (used by one thread at a time), what it is, and what its system tables hold.
+
+    A node that stopped answering (a timeout, a lost connection) is not asked again in this run: every later query
+    on it fails at once with the first cause, so a frozen server costs one timeout, not one per query."""
+
+    _broken: str | None = None
+    _timeout: float = 10.0
 
     def __init__(self, endpoint: Endpoint, timeout: float, config: Mapping[str, Any]):
         from clickhouse_driver import Client  # type: ignore[import-untyped]  # heavy: only when a connection opens
@@ -202,6 +388,8 @@ class Node:
             kwargs.update(secure=True, verify=bool(config.get("verify", True)))
             if config.get("ca_file"):
                 kwargs["ca_certs"] = config["ca_file"]
+        self._timeout, self._tls = timeout, kwargs
+        _quiet_driver_logs()
         self._client = Client(host=endpoint.host, port=endpoint.port, user=endpoint.user,
                               password=endpoint.password, database=endpoint.database, connect_timeout=timeout,
                               send_receive_timeout=timeout, sync_request_timeout=timeout, settings=settings,
@@ -214,7 +402,7 @@ class Node:
             # A user whose profile is already readonly=1 may not change settings on newer releases (18.16 ignores
             # the attempt): it is read-only anyway, so retry without them; the socket timeout still bounds queries.
             if exc.code != READONLY or not self._client.settings:
-                raise
+                raise self._login_failure(exc) from exc.__cause__
             self._client.settings = {}
             row = self.query(IDENTITY)[0]
         self.version, self.host, self.uptime = str(row["version"]), str(row["host"]), int(row["uptime"])
@@ -223,6 +411,42 @@ class Node:
             raise ClickHouseError(f"{self.name}: the session is not read-only (readonly = {row['readonly']}); "
                                   "the audit only runs read-only")
         return self
+
+    def _login_failure(self, exc: ClickHouseError) -> ClickHouseError:
+        """The login's failure in words a user can act on: the HTTP port dialled as native, a database the user may
+        not open (18.16 just closes the connection)."""
+        cause = exc.__cause__
+        ep = self.endpoint
+        if isinstance(cause, EOFError) or "Unexpected EOF" in str(exc):
+            if ep.database != "system" and self._logs_in_to("system"):
+                return ClickHouseError(
+                    f"{self.name}: user {ep.user} may not open database {ep.database} (the server closed the "
+                    f"connection): add it to the user's <allow_databases> in users.xml, or GRANT SHOW DATABASES, "
+                    f"SELECT ON {ep.database}.* TO {ep.user}; or name a database the user may open in the URL",
+                    exc.code)
+        if (isinstance(cause, (EOFError, socket.timeout, TimeoutError)) or "no answer" in str(exc)
+                or type(cause).__name__ in ("SocketTimeoutError", "UnexpectedPacketFromServerError")):
+            if _speaks_http(ep.host, ep.port, min(1.0, self._timeout / 4)):
+                return ClickHouseError(
+                    f"{self.name}: this looks like ClickHouse's HTTP port (it answers HTTP); the audit speaks the "
+                    f"native protocol: use the native port, {DEFAULT_TLS_PORT if ep.secure else DEFAULT_PORT} by "
+                    "default (<tcp_port> in the server config)", exc.code)
+        return exc
+
+    def _logs_in_to(self, database: str) -> bool:
+        from clickhouse_driver import Client
+
+        ep = self.endpoint
+        other = Client(host=ep.host, port=ep.port, user=ep.user, password=ep.password, database=database,
+                       connect_timeout=self._timeout, send_receive_timeout=self._timeout,
+                       settings={"readonly": 1}, client_name="readiness", **self._tls)
+        try:
+            other.execute("SELECT 1")
+            return True
+        except Exception:
+            return False
+        finally:
+            other.disconnect()
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
@@ -237,14 +461,38 @@ class Node:
 
         clickhouse-driver drops the connection after any error and opens a new one for the next query, so probes
         avoid statements that are expected to fail (they check system.tables/columns first)."""
-        with self._lock:
+        refused = refusal(sql)
+        if refused:
+            raise ClickHouseError(f"{self.name}: refused before sending: {refused}; the audit only reads")
+        self._take_lock()
+        try:
+            self._check()
             self.queries += 1
             try:
                 rows, columns = self._client.execute(sql, with_column_types=True)
             except Exception as exc:  # driver, socket and server errors alike: say which node and why
-                raise ClickHouseError(f"{self.name}: {_why(exc)}", getattr(exc, "code", None)) from exc
+                why = _why(exc)
+                if getattr(exc, "code", None) is None and _lost(exc):
+                    self._broken = why
+                raise ClickHouseError(f"{self.name}: {why}", getattr(exc, "code", None)) from exc
+        finally:
+            self._lock.release()
         names = [c[0] for c in columns]
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _take_lock(self) -> None:
+        """The connection, within the timeout; given up as soon as the query holding it finds the node gone."""
+        end = time.monotonic() + self._timeout
+        while not self._lock.acquire(timeout=0.05):
+            self._check()
+            if time.monotonic() >= end:
+                raise ClickHouseError(f"{self.name}: no answer (another query held its connection for more than "
+                                      f"{self._timeout:g} s)")
+
+    def _check(self) -> None:
+        broken = self._broken
+        if broken:
+            raise ClickHouseError(f"{self.name}: stopped answering earlier in this run ({broken})")
 
     def columns(self) -> dict[str, set[str]]:
         """The node's system tables and their columns, read once."""

@@ -29,12 +29,15 @@ APP_PASSWORD = "ch-app-pw"
 
 @dataclass
 class Users:
-    """Who may log in: ``default`` (the admin), ``app`` (the product's user) and ``auditor`` (a readonly=1 profile).
+    """Who may log in: ``default`` (the admin), ``app`` (the product's user), ``auditor`` (the least-privileged audit
+    user the README describes: a readonly=1 profile, loopback only, the product's databases and system) and
+    ``outsider`` (read-only too, but allowed the system database alone: it cannot see the product's data).
     ``open_default``: the stock ``default`` user, passwordless and open to ::/0 (a finding)."""
 
     open_default: bool = False
     admin_password: str = ADMIN_PASSWORD
     app_password: str = APP_PASSWORD
+    product_databases: tuple[str, ...] = ("default",)
 
     def xml(self) -> str:
         local = "<ip>127.0.0.1</ip><ip>::1</ip>"
@@ -42,6 +45,7 @@ class Users:
                    "<profile>default</profile><quota>default</quota></default>") if self.open_default else (
             f"<default><password>{escape(self.admin_password)}</password><networks>{local}</networks>"
             "<profile>default</profile><quota>default</quota></default>")
+        allowed = "".join(f"<database>{escape(d)}</database>" for d in self.product_databases)
         return f"""<?xml version="1.0"?>
 <yandex>
   <profiles>
@@ -59,7 +63,10 @@ class Users:
     <app><password>{escape(self.app_password)}</password><networks>{local}</networks>
       <profile>default</profile><quota>default</quota></app>
     <auditor><password>{escape(self.app_password)}</password><networks>{local}</networks>
-      <profile>readonly</profile><quota>default</quota></auditor>
+      <profile>readonly</profile><quota>default</quota><allow_databases>{allowed}</allow_databases></auditor>
+    <outsider><password>{escape(self.app_password)}</password><networks>{local}</networks>
+      <profile>readonly</profile><quota>default</quota><allow_databases><database>system</database>
+      </allow_databases></outsider>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows>
     <read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
@@ -148,7 +155,7 @@ class Node:
     def url(self, user: str = "default", password: str | None = None, database: str = "default") -> str:
         if password is None:
             password = "" if (user == "default" and self.users.open_default) else (
-                self.users.admin_password if user == "default" else self.users.app_password)  # app and auditor
+                self.users.admin_password if user == "default" else self.users.app_password)  # the others
         auth = f"{user}:{password}@" if password else f"{user}@"
         return f"clickhouse://{auth}127.0.0.1:{self.port}/{database}"
 
@@ -204,8 +211,8 @@ def _remote_servers(clusters: Mapping[str, Sequence[Sequence[int]]]) -> str:
 def node(workdir: Path, name: str, *, users: Users | None = None, port: int | None = None,
          zookeeper_hosts: Iterable[tuple[str, int]] = (), clusters: Mapping[str, Sequence[Sequence[int]]] | None = None,
          macros: dict[str, str] | None = None, timezone: str = "UTC", query_log: bool = True,
-         merge_tree: dict[str, int] | None = None) -> Node:
-    """Write a node's config into ``workdir/name`` and return it, not started."""
+         merge_tree: dict[str, int] | None = None, http_port: int | None = None) -> Node:
+    """Write a node's config into ``workdir/name`` and return it, not started (``http_port``: also serve HTTP)."""
     users = users or Users()
     d = workdir / name
     for sub in ("data", "tmp", "user_files", "format_schemas"):
@@ -230,6 +237,8 @@ def node(workdir: Path, name: str, *, users: Users | None = None, port: int | No
         "<builtin_dictionaries_reload_interval>0</builtin_dictionaries_reload_interval>",
         _remote_servers(clusters or {}),
     ]
+    if http_port:
+        parts.append(f"<http_port>{http_port}</http_port>")
     if zk:
         parts.append(f"<zookeeper>{zk}<session_timeout_ms>3000</session_timeout_ms></zookeeper>")
     if macros:
@@ -243,7 +252,7 @@ def node(workdir: Path, name: str, *, users: Users | None = None, port: int | No
     (d / "config.xml").write_text('<?xml version="1.0"?>\n<yandex>\n  ' + "\n  ".join(parts) + "\n</yandex>\n")
     (d / "users.xml").write_text(users.xml())
     server = Server(f"clickhouse-{name}", [CLICKHOUSE, f"--config-file={d / 'config.xml'}"], d, port=port)
-    return Node(server, port, inter, name, users, timezone)
+    return Node(server, port, inter, name, users, timezone, {"http_port": http_port} if http_port else {})
 
 
 def cluster(workdir: Path, zk: ZooKeeper, replicas: int = 3, name: str = "readiness",

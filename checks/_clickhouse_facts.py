@@ -1,0 +1,57 @@
+"""Facts about what the ClickHouse audit identity can see, shared by every probe that judges the product's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readiness.clients.clickhouse import ClickHouse, Node, statement
+from readiness.probe import Verdict, undecided
+
+SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
+DATABASES = statement("databases", "SELECT name FROM system.databases")
+
+
+def product_databases(ctx: Any) -> list[str]:
+    """The databases the product keeps its data in: 'databases:' of the target, else the URL's database (unless that
+    is a system database)."""
+    named = [str(d) for d in ctx.config().get("databases") or []]
+    if named:
+        return named
+    c: ClickHouse = ctx.client
+    db = c.first.endpoint.database
+    return [] if db in SYSTEM_DATABASES else [db]
+
+
+def _how(node: Node | None, user: str, database: str) -> str:
+    if node is not None and not node.missing(["system.grants"]):
+        return f"GRANT SHOW DATABASES, SHOW TABLES, SELECT ON {database}.* TO {user}"
+    return f"add <database>{database}</database> to <allow_databases> of user {user} in users.xml"
+
+
+def blind_spot(ctx: Any) -> Verdict | None:
+    """An error verdict when, on a node that answers, the audit identity cannot see a database the probes judge
+    (system.databases lists only what the user may see; system.parts and system.tables leave the rest out, so the
+    rows read would look healthy); None when it sees them all.  Nodes that do not answer are the probe's to report."""
+    c: ClickHouse = ctx.client
+    seen = ctx.fact("visible-databases", lambda client: client.each(
+        lambda n: {str(r["name"]) for r in n.query(DATABASES)}))
+    wanted = product_databases(ctx)
+    user = c.first.endpoint.user
+    nodes = {n.name: n for n in c.nodes}
+    hidden: dict[str, list[str]] = {}
+    for name, names in seen.items():
+        if isinstance(names, BaseException):
+            continue
+        missing = [d for d in wanted if d not in names]
+        if missing or not (names - set(SYSTEM_DATABASES)):
+            hidden[name] = missing
+    if not hidden:
+        return None
+    node, missing = next(iter(hidden.items()))
+    if missing:
+        how = "; ".join(_how(nodes.get(node), user, d) for d in missing)
+        return undecided(f"the audit identity ({user}) cannot see database {', '.join(missing)} on {node}: the "
+                         f"system tables leave its data out ({how})", hidden=hidden, user=user)
+    return undecided(f"the audit identity ({user}) sees no database but system on {node}, so the product's data is "
+                     f"invisible to it: name the product's databases in 'databases:' of the clickhouse target and "
+                     f"allow the user to see them ({_how(nodes.get(node), user, '<db>')})", hidden=hidden, user=user)
