@@ -131,3 +131,13 @@ def test_secrets_and_problems_need_no_client_library() -> None:
             "secrets({'url': 'redis://:x@h'}); config_problems({'url': 'http://h'}); print('redis' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_validate_reports_a_redis_url_that_can_never_work_at_its_line(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text('preset: langfuse\nredis:\n  url: "redis://:S3CRETPW@h:S3CRETPORT/0"\n')
+    done = subprocess.run([sys.executable, "-m", "readiness", "validate", "-t", str(targets)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{targets}:3:8: host 1 of the redis url has a port that is not a number" in done.stderr, done.stderr
+    assert "S3CRET" not in done.stdout + done.stderr
