@@ -37,8 +37,42 @@ def seed_redis(port: int) -> None:
         pipe.zadd(f"bull:{queue}:failed", {f"j{i}": i for i in range(20)})
         for i in range(2500):
             pipe.hset(f"bull:{queue}:{i}", mapping={"name": "job", "data": "{}"})
+    # Key names anyone who can write a key can plant: not UTF-8, and 40,000 characters long.
+    pipe.rpush(b"bull:\xff\xfe:wait", b"job")
+    pipe.rpush(b"bull:" + b"q" * 40000 + b":wait", b"job")
     pipe.execute()
     r.close()
+
+
+def concurrent_plugin_calls(port: int, threads: int = 12, calls: int = 300) -> tuple[float, int]:
+    """Plugins calling ctx.client from many threads over the one connection: calls per second, and wrong replies."""
+    import threading
+
+    from readiness.clients.redis import connect
+
+    handle = connect({"url": f"redis://:{PASSWORD}@127.0.0.1:{port}/0"}, 10.0)
+    queues = ("ingestion-queue", "otel-ingestion-queue", "trace-upsert", "evaluation-execution-queue")
+    wrong = []
+
+    def worker(n: int) -> None:
+        for i in range(calls):
+            if (n + i) % 2:
+                got, want = handle.llen(f"bull:{queues[(n + i) % 4]}:wait"), 50
+            else:
+                got, want = handle.batch(handle.primary, [("ZCARD", f"bull:{queues[(n + i) % 4]}:failed"),
+                                                          ("TYPE", f"bull:{queues[i % 4]}:wait")]), [20, "list"]
+            if got != want:
+                wrong.append(got)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    start = time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    handle.close()
+    return threads * calls / elapsed, len(wrong)
 
 
 def redis_calls(port: int) -> int:
@@ -64,9 +98,11 @@ def one_run(targets: Path, redis_port: int, admin_dsn: str) -> dict[str, Any]:
     wall = time.perf_counter() - start
     probed = [r for r in results if r.probe and r.status != "skipped" and r.section in ("redis", "postgres")]
     slowest = max(probed, key=lambda r: r.duration_s)
+    redis_items = [r for r in probed if r.section == "redis"]
     return {
         "wall_s": wall,
         "slowest_s": slowest.duration_s, "slowest_id": slowest.id, "items": len(probed),
+        "redis_slowest_s": max(r.duration_s for r in redis_items),
         "redis_facts": sessions["redis"].round_trips, "pg_facts": sessions["postgres"].round_trips,
         "redis_client_round_trips": sessions["redis"].client.commands,
         "pg_client_statements": sessions["postgres"].client.commands,
@@ -99,6 +135,7 @@ def main() -> None:
         admin_dsn = pg.dsn(db="app")
         one_run(targets, r.port, admin_dsn)  # warm-up: imports, first connections
         figures = [one_run(targets, r.port, admin_dsn) for _ in range(runs)]
+        rate, wrong = concurrent_plugin_calls(r.port)
     finally:
         for server in reversed(servers):
             server.stop()
@@ -112,6 +149,9 @@ def main() -> None:
           f" max {max(f['wall_s'] for f in figures) * 1000:.1f})")
     print(f"  slowest single item:    {slowest * 1000:7.1f} ms   ({last['slowest_id']} in the last run)")
     print(f"  wall / slowest item:    {wall / slowest:7.2f}")
+    print(f"  slowest redis item:     {statistics.median(f['redis_slowest_s'] for f in figures) * 1000:7.1f} ms   "
+          "(10 000 keys, one of them 40 000 characters long and one not UTF-8)")
+    print(f"  plugin calls from 12 threads over one connection: {rate:.0f} calls/s, {wrong} wrong replies")
     print("  round trips per target (last run):")
     print(f"    redis:    {last['redis_client_round_trips']} round trips counted by the client, "
           f"{last['redis_server_commands']} commands counted by the server (INFO commandstats), "
