@@ -178,6 +178,8 @@ def version(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every node runs at least the product's minimum ClickHouse version."""
     c: ClickHouse = ctx.client
     versions = {n.name: n.version for n in c.nodes}
+    if not versions:
+        return undecided("no ClickHouse node reported a version")
     unclear = {n: v for n, v in versions.items() if compare(v, p["min"]) is None}
     if unclear:
         return undecided(f"cannot compare version {', '.join(sorted(set(unclear.values())))} with {p['min']}",
@@ -240,6 +242,8 @@ def shards(ctx: Any, p: dict[str, Any]) -> Verdict:
             return undecided("several nodes but no cluster configured: set 'cluster:' in the clickhouse target")
         return passed("a single node, no cluster: one shard")
     count = len({int(r["shard_num"]) for r in cluster_rows(ctx)})
+    if count == 0:
+        return undecided(f"system.clusters lists no shard for cluster {name}", cluster=name)
     if count > p["max"]:
         return failed(f"cluster {name} has {count} shards; the product supports at most {p['max']}", shards=count,
                       cluster=name)

@@ -237,7 +237,7 @@ def slow_query_visibility(ctx: Any, p: dict[str, Any]) -> Verdict:
     collecting, why = ctx.fact("pg_stat_statements", _pg_stat_statements)
     log_ms = int(setting(ctx, "log_min_duration_statement", "-1"))
     evidence = {"pg_stat_statements": "collecting" if collecting else why, "log_min_duration_statement": log_ms}
-    if collecting:
+    if collecting is True:
         return passed("pg_stat_statements is installed and collecting", **evidence)
     if log_ms >= 0:
         return passed(f"statements slower than {log_ms} ms are logged", **evidence)
@@ -272,7 +272,7 @@ def migrations(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not found:
         return undecided(f"neither {p['prisma_table']} nor {p['alembic_table']} exists in this database: is the DSN "
                          "the product's database, and has the product started once?")
-    unreadable = [f'"{schema}"."{table}"' for schema, table, readable in found if not readable]
+    unreadable = [f'"{schema}"."{table}"' for schema, table, readable in found if readable is not True]
     if unreadable:
         user = role_name(str(ctx.client.identity["user"]))
         return undecided(f"the audit identity cannot read {', '.join(unreadable)}: GRANT SELECT ON "
@@ -297,6 +297,8 @@ def migrations(ctx: Any, p: dict[str, Any]) -> Verdict:
             evidence[f"{schema}.{table}"] = {"versions": versions}
             if not versions:
                 problems.append(f"{schema}.{table} is empty: the Alembic migrations never completed")
+            elif not all(isinstance(v, str) and v for v in versions):
+                return undecided(f"{schema}.{table} holds no readable revision: {versions!r}", **evidence)
     if problems:
         return failed("; ".join(problems), **evidence)
     return passed("migrations complete (" + ", ".join(f"{k}" for k in evidence) + ")", **evidence)
