@@ -156,43 +156,47 @@ _PURE = _loader_class(yaml.SafeLoader)
 _FAST = _loader_class(_C_BASE) if _C_BASE is not None else None
 
 
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
 def _measure(loader: Any) -> None:
     """Walk the event stream once, before anything is built, refusing a file whose values (aliases expanded) are
     too many or nested too deep; ``${VAR}`` interpolation and validation visit every expanded value."""
-    open_: list[list[Any]] = []  # [values so far, anchor] per open collection
-    sizes: dict[str, int] = {}
+    opened: list[tuple[int, str | None]] = []  # (values before it, anchor) per open collection
+    sizes: dict[str, int] = {}  # values under each anchor, itself included
     total = aliased = 0
-    while loader.check_event():
-        event = loader.get_event()
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            open_.append([1, event.anchor])
+    scalar, alias, stream_end = yaml.ScalarEvent, yaml.AliasEvent, yaml.StreamEndEvent
+    get = loader.get_event
+    while True:
+        event = get()
+        kind = event.__class__
+        if kind is scalar:
             total += 1
-            if len(open_) > MAX_DEPTH:
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif kind in _OPENS:
+            opened.append((total, event.anchor))
+            total += 1
+            if len(opened) > MAX_DEPTH:
                 raise _Refused(event.start_mark, f"values are nested more than {MAX_DEPTH} deep: not a settings file")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            size, anchor = open_.pop()
+        elif kind in _CLOSES:
+            before, anchor = opened.pop()
             if anchor is not None:
-                sizes[anchor] = size
-            if open_:
-                open_[-1][0] += size
-        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
-            if isinstance(event, yaml.ScalarEvent):
-                size = 1
-                if event.anchor is not None:
-                    sizes[event.anchor] = 1
-            elif event.anchor in sizes:
-                size = sizes[event.anchor]
-                aliased += size
+                sizes[anchor] = total - before
+        elif kind is alias:
+            if event.anchor in sizes:
+                aliased += sizes[event.anchor]
+                total += sizes[event.anchor]
                 if aliased > MAX_ALIASED:
                     raise _Refused(event.start_mark, f"aliases repeat more than {MAX_ALIASED} values (an alias "
                                                      "bomb?): write the values out, or use fewer aliases")
-            elif any(anchor == event.anchor for _, anchor in open_):
+            elif any(anchor == event.anchor for _, anchor in opened):
                 raise _Refused(event.start_mark, f"alias *{event.anchor} is inside the value it refers to")
             else:
-                size = 1  # an undefined alias: the composer names it
-            total += size
-            if open_:
-                open_[-1][0] += size
+                total += 1  # an undefined alias: the composer names it
+        elif kind is stream_end or event is None:
+            return
         if total > MAX_NODES:
             raise _Refused(event.start_mark, f"more than {MAX_NODES} values (aliases expanded): not a settings file")
 
