@@ -105,6 +105,8 @@ def display(value: Any, limit: int = 120) -> str:
         code = ord(ch)
         if 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape kept
             out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == "\\":  # so that a literal "\xff" and the byte 0xff never look alike
+            out.append("\\\\")
         elif code < 0x20 or code == 0x7F or 0xD800 <= code <= 0xDFFF:
             out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii")
                        if not 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}")
@@ -561,7 +563,7 @@ def looks_like(host: str, port: int, timeout: float) -> str:
     import socket
     import ssl
 
-    budget = min(timeout, 1.0)
+    budget = min(timeout / 3, 0.5)  # three short looks, together within the item's timeout
     try:
         with socket.create_connection((host, port), timeout=budget) as sock:
             sock.sendall(b"PING\r\n")
@@ -632,8 +634,9 @@ def _master_from_sentinels(handle: RedisHandle) -> tuple[str, int]:
 
 def _open_cluster(handle: RedisHandle) -> None:
     """The primaries from CLUSTER SLOTS of the first node that answers (redis-py parses the reply); one connection to
-    each primary.  RedisCluster itself is not used: it sends COMMAND, opens clients for every replica, shuffles and
-    re-dials nodes on its own, which is more than an audit should do to a cluster."""
+    each primary.  RedisCluster itself is not used: its node clients cannot take the guarded connection class, and it
+    sends COMMAND, opens clients for every replica, shuffles and re-dials nodes on its own - more than an audit should
+    do to a cluster."""
     errors = []
     for host, port in handle.endpoint.hosts:
         label = f"{host}:{port}"
