@@ -244,7 +244,64 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
     return None
 
 
+def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
+    """Per deployed service: {"component", "workload", "replicas", "max_replicas" (the HPA's or ScaledObject's, else
+    the replicas), "env": {name: literal value} of its containers (valueFrom entries are left out)}."""
+    found = find_components(ctx, "deployments", components)
+    scalers: dict[tuple[str, str], int] = {}
+    keda = scaled_objects(ctx) or []
+    for obj, field in [(h, "spec.maxReplicas") for h in objects(ctx, "horizontalpodautoscalers")] + [
+            (s, "spec.maxReplicaCount") for s in keda]:
+        target = get(obj, "spec.scaleTargetRef.name")
+        most = get(obj, field, 100 if field == "spec.maxReplicaCount" else None)
+        if target and isinstance(most, int):
+            key = (str(get(obj, "metadata.namespace", "")), str(target))
+            scalers[key] = max(scalers.get(key, 0), most)
+    out = []
+    for comp, dep in found.items():
+        if dep is None:
+            continue
+        replicas = get(dep, "spec.replicas", 1)
+        env = {str(e.get("name")): str(e.get("value")) for c in containers(dep) for e in c.get("env") or []
+               if isinstance(e, Mapping) and "value" in e}
+        key = (str(get(dep, "metadata.namespace", "")), name(dep))
+        out.append({"component": comp, "workload": ref(dep), "replicas": replicas,
+                    "max_replicas": scalers.get(key, replicas), "env": env})
+    return out
+
+
 # --- storage -----------------------------------------------------------------------------------------------------
+
+# Where a class gives no type, the provisioner's own default.
+_DEFAULT_TYPE = {"ebs.csi.aws.com": "gp3", "kubernetes.io/aws-ebs": "gp2", "pd.csi.storage.gke.io": "pd-standard",
+                 "kubernetes.io/gce-pd": "pd-standard", "disk.csi.azure.com": "StandardSSD_LRS",
+                 "kubernetes.io/azure-disk": "StandardSSD_LRS"}
+_TYPE_KEYS = ("type", "skuName", "skuname", "storageaccounttype")
+SSD_TYPES = ("gp3", "io1", "io2", "pd-ssd", "pd-balanced", "pd-extreme", "hyperdisk-balanced", "hyperdisk-extreme",
+             "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS")
+
+
+def volume_type(sc: Mapping[str, Any]) -> str | None:
+    """The volume type a StorageClass provisions (its type/skuName parameter, else its provisioner's default)."""
+    params = sc.get("parameters") or {}
+    for key in _TYPE_KEYS:
+        if isinstance(params, Mapping) and params.get(key):
+            return str(params[key])
+    return _DEFAULT_TYPE.get(str(sc.get("provisioner")))
+
+
+def volume_classes(ctx: Any, pattern: str) -> dict[str, dict[str, Any]]:
+    """{claim: {"class", "provisioner", "type"}} for the volumes of the datastores matching ``pattern`` (class None
+    where it cannot be resolved)."""
+    classes = storage_classes(ctx)
+    out = {}
+    for what, spec in claims(ctx, pattern):
+        cls, sc = class_of(ctx, spec)
+        sc = sc or classes.get(cls or "")
+        out[what] = {"class": cls, "provisioner": (sc or {}).get("provisioner"),
+                     "type": volume_type(sc) if sc else None}
+    return out
+
 
 def storage_classes(ctx: Any) -> dict[str, dict[str, Any]]:
     return {name(sc): sc for sc in objects(ctx, "storageclasses")}

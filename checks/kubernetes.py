@@ -117,6 +117,9 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
     except ValueError as exc:
         return undecided(str(exc))
     kind = resolve_kind(p["kind"], p["api_version"], namespaced=not p["cluster_scoped"])
+    if kind.plural == "secrets" and kind.group == "":
+        return undecided("kubernetes.object does not read Secrets: their values would reach the report (judge "
+                         "the workloads that mount them instead)")
     if str(steps[0]) == "status" and not kf.live(ctx):
         return not_applicable(f"{p['field']} is live state: {kf.NEEDS_LIVE}")
     spaces = [p["namespace"]] if p["namespace"] and kind.namespaced else (kf.namespaces(ctx) if kind.namespaced

@@ -25,11 +25,6 @@ _DATASTORES = Param("str", "postgres|redis|clickhouse|zookeeper|keeper|(^|-)chi-
                     help="regex on StatefulSet/PVC names and their name/component labels that picks the datastores")
 _CLICKHOUSE = Param("str", "clickhouse|(^|-)chi-", help="regex that picks ClickHouse's StatefulSets, PVCs and pods")
 _AWS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs", "efs.csi.aws.com")
-# Where a class gives no type, the provisioner's own default.
-_DEFAULT_TYPE = {"ebs.csi.aws.com": "gp3", "kubernetes.io/aws-ebs": "gp2", "pd.csi.storage.gke.io": "pd-standard",
-                 "kubernetes.io/gce-pd": "pd-standard", "disk.csi.azure.com": "StandardSSD_LRS",
-                 "kubernetes.io/azure-disk": "StandardSSD_LRS"}
-_TYPE_KEYS = ("type", "skuName", "skuname", "storageaccounttype")
 _ZONAL = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs", "pd.csi.storage.gke.io", "kubernetes.io/gce-pd",
           "disk.csi.azure.com", "kubernetes.io/azure-disk")
 
@@ -73,14 +68,6 @@ def _classes(ctx: Any, pattern: str) -> tuple[dict[str, list[str]], dict[str, di
         return using, classes, undecided(f"StorageClass {listing(missing)} used by {listing(using[missing[0]])} "
                                          "does not exist", missing=missing)
     return using, classes, None
-
-
-def _volume_type(sc: dict[str, Any]) -> str | None:
-    params = sc.get("parameters") or {}
-    for key in _TYPE_KEYS:
-        if params.get(key):
-            return str(params[key])
-    return _DEFAULT_TYPE.get(str(sc.get("provisioner")))
 
 
 @probe("kubernetes.csi-driver", target="kubernetes", params={
@@ -169,9 +156,7 @@ def volume_expansion(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 @probe("kubernetes.ssd-storageclass", target="kubernetes", params={
     "datastores": _DATASTORES,
-    "ssd_types": Param("str-list", ["gp3", "io1", "io2", "pd-ssd", "pd-balanced", "pd-extreme",
-                                    "hyperdisk-balanced", "hyperdisk-extreme", "Premium_LRS", "Premium_ZRS",
-                                    "PremiumV2_LRS", "UltraSSD_LRS"],
+    "ssd_types": Param("str-list", list(kf.SSD_TYPES),
                        help="volume types (StorageClass parameters type / skuName) that count as SSD"),
 })
 def ssd_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
@@ -179,7 +164,7 @@ def ssd_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
     using, classes, gap = _classes(ctx, p["datastores"])
     if gap is not None:
         return gap
-    types = {c: _volume_type(classes[c]) for c in using}
+    types = {c: kf.volume_type(classes[c]) for c in using}
     evidence = {"types": types, "provisioners": {c: classes[c].get("provisioner") for c in using}}
     slow = sorted(c for c, t in types.items() if t is not None and t not in p["ssd_types"])
     if slow:

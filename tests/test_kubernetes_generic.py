@@ -118,3 +118,9 @@ def test_shares_the_listing_of_the_purpose_built_items(good: FakeCluster, tmp_pa
     assert results["k8s.custom"].status == "pass"
     firsts = [r for r in good.requests if "/deployments" in r and "continue=" not in r]
     assert len(firsts) == 1, good.requests
+
+
+def test_secrets_are_never_read(tmp_path: Path) -> None:
+    targets = offline_targets(tmp_path, "good.yaml")
+    r = _run(targets, tmp_path, kind="Secret", api_version="v1", field="data.password", expect={"present": True})
+    assert r.status == "error" and "does not read Secrets" in r.message

@@ -210,7 +210,7 @@ class LiveCluster(Cluster):
                 query["continue"] = cont
             page = self._get(path, query, kind)
             for item in page.get("items") or []:
-                if isinstance(item, dict):
+                if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
                     item.setdefault("apiVersion", kind.api_version)
                     item.setdefault("kind", kind.kind)
                     items.append(item)
@@ -348,11 +348,28 @@ def load_manifests(root: Path) -> list[dict[str, Any]]:
             _refuse_shared(doc, path)
             if not isinstance(doc, dict):
                 raise KubernetesError(f"manifests: {path}: a document is not a mapping (a Kubernetes object)")
-            if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
-                objects.extend(i for i in doc["items"] if isinstance(i, dict) and i.get("kind"))
-            elif doc.get("kind") and doc.get("apiVersion"):
-                objects.append(doc)
+            items = doc["items"] if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"),
+                                                                                          list) else [doc]
+            for item in items:
+                problem = _not_an_object(item)
+                if problem:
+                    raise KubernetesError(f"manifests: {path}: {problem}")
+                objects.append(item)
     return objects
+
+
+def _not_an_object(item: Any) -> str | None:
+    """Why a document is not a Kubernetes object the probes can read (None when it is one)."""
+    if not isinstance(item, dict):
+        return "a document is not a mapping (a Kubernetes object)"
+    if not isinstance(item.get("kind"), str) or not isinstance(item.get("apiVersion"), str):
+        return "an object has no kind or apiVersion (a values file, not rendered manifests?)"
+    meta = item.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return f"a {item['kind']} has no metadata.name"
+    if meta.get("namespace") is not None and not isinstance(meta.get("namespace"), str):
+        return f"{item['kind']} {meta['name']}: metadata.namespace is not a string"
+    return None
 
 
 def _refuse_shared(doc: Any, path: Path) -> None:

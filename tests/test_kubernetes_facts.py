@@ -1,0 +1,78 @@
+"""The facts other backends' probes read from the kubernetes target (container resources, bundled StatefulSets,
+service scale and pool settings, volume classes), live and offline, and the manifests loader's refusals."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fake_k8s import DATA, FakeCluster, live_targets, load, offline_targets
+from helpers import audit
+from readiness.checks import _kubernetes_facts as kf
+
+from readiness.clients import kubernetes as k8s
+from readiness.context import Context, Session
+
+
+def context(config: dict) -> Context:
+    sessions = {"kubernetes": Session("kubernetes", config, 5.0)}
+    return Context("test", "redis", sessions, {"kubernetes": config}, "langsmith", "production", 5.0,
+                   time.monotonic() + 30)
+
+
+@pytest.fixture(scope="module")
+def bad() -> FakeCluster:
+    with FakeCluster(load("bad.yaml")) as cluster:
+        yield cluster
+
+
+def test_facts_live(bad: FakeCluster, tmp_path: Path) -> None:
+    ctx = context(live_targets(bad, tmp_path)["kubernetes"])
+    redis = kf.container_resources(ctx, "redis")
+    assert redis == {"requests": {}, "limits": {"memory": "2Gi"}, "container": "redis",
+                     "workload": "langsmith/langsmith-redis", "replicas": 1}
+    assert kf.container_resources(ctx, "postgres") is None
+    assert [(s, kf.name(o)) for s, o in kf.bundled_statefulsets(ctx)] == [
+        ("clickhouse", "langsmith-clickhouse"), ("redis", "langsmith-redis")]
+    scale = {s["component"]: s for s in kf.service_scale(ctx, ["backend", "queue", "frontend", "listener"])}
+    assert scale["backend"]["max_replicas"] == 10 and scale["backend"]["replicas"] == 1
+    assert scale["queue"]["max_replicas"] == 100  # its ScaledObject gives no maxReplicaCount: KEDA's default 100
+    assert scale["frontend"]["max_replicas"] == 1 and "listener" not in scale
+    classes = kf.volume_classes(ctx, "clickhouse")
+    assert classes["PVC langsmith/data-langsmith-clickhouse-0"] == {"class": "efs-sc",
+                                                                   "provisioner": "efs.csi.aws.com", "type": None}
+    assert {c["class"] for c in kf.volume_classes(ctx, "redis").values()} == {"gp2"}  # no class: the default one
+
+
+def test_facts_offline_and_env(tmp_path: Path) -> None:
+    ctx = context(offline_targets(tmp_path, "good.yaml")["kubernetes"])
+    backend = next(s for s in kf.service_scale(ctx, ["backend"]))
+    assert backend["env"] == {"POSTGRES_POOL_SIZE": "10"} and backend["max_replicas"] == 10
+    assert kf.bundled_statefulsets(ctx) == []
+    assert kf.container_resources(ctx, "clickhouse")["limits"] == {"cpu": "8", "memory": "32Gi"}
+    assert {c["type"] for c in kf.volume_classes(ctx, "clickhouse").values()} == {"gp3"}
+
+
+def test_helm_template_output_without_namespaces_is_the_targets_namespace(tmp_path: Path) -> None:
+    text = "\n".join(line for line in (DATA / "bad.yaml").read_text().splitlines()
+                     if not line.strip().startswith("namespace: langsmith"))
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "rendered.yaml").write_text(text.replace("__RECENT__", "2026-01-01T00:00:00Z"))
+    targets = {"preset": "langsmith", "kubernetes": {"manifests": str(tmp_path / "m"), "namespace": "langsmith",
+                                                     "release": "langsmith"}}
+    ids = ["k8s.hpa-coverage", "k8s.bundled-datastores", "k8s.ingress-tls", "k8s.clickhouse-volume-size"]
+    results, _ = audit(tmp_path, targets, ids)
+    assert {i: results[i].status for i in ids} == dict.fromkeys(ids, "fail"), {i: results[i].message for i in ids}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("kind: Deployment\napiVersion: apps/v1\nmetadata: nope\n", "a Deployment has no metadata.name"),
+    ("replicaCount: 3\nimage: {tag: latest}\n", "no kind or apiVersion"),
+    ("kind: List\napiVersion: v1\nitems: [{kind: Pod, apiVersion: v1, metadata: {name: p, namespace: [x]}}]\n",
+     "metadata.namespace is not a string"),
+])
+def test_manifests_that_are_not_objects_are_refused(text: str, message: str, tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(text)
+    with pytest.raises(k8s.KubernetesError, match=message):
+        k8s.connect({"manifests": str(tmp_path)}, 1.0)
