@@ -230,6 +230,8 @@ def _parse(text: str, name: str, cls: Any, many: bool = False) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
+        if what.startswith("but ") and exc.context:  # "but found another document" says nothing alone
+            what = f"{exc.context}, {what}"
         raise _SyntaxError([Problem(name, *_pos(mark), f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:  # reader errors (control characters) and the like
         mark = getattr(exc, "problem_mark", None)

@@ -277,6 +277,12 @@ def test_both_parsers_give_the_same_message_and_place(text):
     assert said[0] == said[1]
 
 
+def test_a_second_document_in_a_settings_file_says_so(tmp_path, parser):
+    path = write(tmp_path, "targets.yaml", "redis: {url: 'redis://h'}\n---\nx: 1\n")
+    assert problems(LOADERS["targets"], path) == \
+        f"{path}:2:1: YAML syntax error: expected a single document in the stream, but found another document"
+
+
 def test_a_stream_of_documents_is_held_to_the_same_budgets(parser):
     libyaml = parser == "libyaml"
     docs = yamlsrc.load_documents("kind: A\nn: 0755\n---\nkind: B\n--- [1, 2]\n", "m.yaml", libyaml=libyaml)
