@@ -82,6 +82,9 @@ def cli(debug: bool) -> None:
 @click.option("--html", "html_out", metavar="FILE", help="Write the HTML report.")
 @click.option("--junit", "junit_out", metavar="FILE", help="Write JUnit XML.")
 @click.option("--markdown", "markdown_out", metavar="FILE", help="Write Markdown.")
+@click.option("--sarif", "sarif_out", metavar="FILE", help="Write SARIF 2.1.0 (static findings with file:line).")
+@click.option("--prometheus", "prometheus_out", metavar="FILE",
+              help="Write the Prometheus text format (for node_exporter's textfile collector).")
 @click.option("--report", "extra_out", multiple=True, metavar="FORMAT=FILE",
               help="Write any registered format (see `readiness probes --formats`).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary and what blocks.")
@@ -90,15 +93,16 @@ def cli(debug: bool) -> None:
 def audit(checklist: str | None, targets: str | None, profile: str | None, preset: str | None,
           only: tuple[str, ...], skip: tuple[str, ...], waivers: str | None, attestations: str | None,
           fail_on: str, timeout: float, deadline: float, concurrency: int, json_out: str | None,
-          html_out: str | None, junit_out: str | None, markdown_out: str | None, extra_out: tuple[str, ...],
-          quiet: bool, color: bool | None) -> None:
+          html_out: str | None, junit_out: str | None, markdown_out: str | None, sarif_out: str | None,
+          prometheus_out: str | None, extra_out: tuple[str, ...], quiet: bool, color: bool | None) -> None:
     """Probe the stack and judge every checklist item. Exit 0 ready, 1 blocked, 2 bad input, 3 internal error."""
     from readiness.audit import execute, load_inputs
     from readiness.reports import text
     from readiness.runner import Options
 
-    outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out},
-                       extra_out, inputs=(checklist or _default_checklist(), targets, waivers, attestations))
+    outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out,
+                        "sarif": sarif_out, "prometheus": prometheus_out}, extra_out,
+                       inputs=(checklist or _default_checklist(), targets, waivers, attestations))
     inputs = load_inputs(checklist, targets, waivers, attestations)
     _SCRUBBERS.append(inputs.targets.scrubber())
     options = Options(profile=profile or inputs.targets.profile or "production",

@@ -17,6 +17,19 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def cluster_name(targets: Targets) -> str:
+    """Which stack a report is about, for fleet views, uploads and metrics labels."""
+    import os
+
+    k8s = targets.configs.get("kubernetes", {})
+    for candidate in (targets.name, k8s.get("context"), k8s.get("release")):
+        if candidate:
+            return str(candidate)
+    if targets.path:
+        return os.path.splitext(os.path.basename(targets.path))[0]
+    return "default"
+
+
 def build(checklist: Checklist, targets: Targets, results: list[Result], *, profile: str, preset: str | None,
           fail_on: str, started: dt.datetime, finished: dt.datetime,
           notices: list[str] | None = None) -> dict[str, Any]:
@@ -38,6 +51,7 @@ def build(checklist: Checklist, targets: Targets, results: list[Result], *, prof
         "started_at": _stamp(started),
         "finished_at": _stamp(finished),
         "duration_s": round((finished - started).total_seconds(), 3),
+        "cluster": cluster_name(targets),
         "targets": targets.redacted(),
         "sections": [{"id": s.id, "title": s.title} for s in checklist.sections],
         "summary": summary,
