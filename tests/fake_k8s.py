@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class FakeCluster:
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
     max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
     version: str = "v1.29.3-eks-adc7111"
+    tls: Any = None  # readiness.demo.tls.TlsFiles: serve HTTPS with that certificate
     requests: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -98,7 +100,7 @@ class FakeCluster:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> FakeCluster:
         cluster = self
@@ -125,6 +127,10 @@ class FakeCluster:
         self.port = free_port()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls.cert), str(self.tls.key))
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -140,11 +146,13 @@ class FakeCluster:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def kubeconfig(self, path: Path, token: str | None = None, namespace: str = "langsmith") -> Path:
+    def kubeconfig(self, path: Path, token: str | None = None, namespace: str = "langsmith",
+                   ca: Path | None = None) -> Path:
         """A real kubeconfig file (context ``fake``) pointing at this server."""
         path.write_text(yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config", "current-context": "fake",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "fake", "cluster": {"server": self.url, **(
+                {"certificate-authority": str(ca or self.tls.ca)} if self.tls else {})}}],
             "users": [{"name": "auditor", "user": {"token": token or self.token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "auditor", "namespace": namespace}}],
         }))
@@ -155,7 +163,8 @@ class FakeCluster:
     def answer(self, raw_path: str, auth: str) -> tuple[int, Any]:
         path, _, query = raw_path.partition("?")
         params = dict(parse_qsl(query))
-        if auth != f"Bearer {self.token}":
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or token != self.token:  # the scheme is case-insensitive (RFC 7235)
             return 401, _status(401, "Unauthorized", "Unauthorized")
         parts = [p for p in path.split("/") if p]
         if parts == ["version"]:

@@ -123,3 +123,45 @@ def test_settings_that_cannot_work_are_reported() -> None:
     assert k8s.config_problems({"namespace": "langsmith", "context": "prod"}) == []
     assert k8s.secrets({"kubeconfig": "/nonexistent/kubeconfig"}) == set()
     assert k8s.secrets({"manifests": "x"}) == set()
+
+
+def test_https_with_the_kubeconfig_ca_and_a_wrong_ca_refused(tmp_path: Path) -> None:
+    from readiness.demo.tls import make_tls
+
+    tls = make_tls(tmp_path / "tls")
+    other = make_tls(tmp_path / "other")
+    with FakeCluster(load("good.yaml"), tls=tls) as cluster:
+        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"])
+        assert results["k8s.default-storageclass"].status == "pass"
+        (tmp_path / "x").mkdir()
+        targets = live_targets(cluster, tmp_path / "x")
+        cluster.kubeconfig(Path(targets["kubernetes"]["kubeconfig"]), ca=other.ca)
+        results, _ = audit(tmp_path / "x", targets, ["k8s.default-storageclass"])
+    assert results["k8s.default-storageclass"].status == "error"
+    assert "CERTIFICATE_VERIFY_FAILED" in results["k8s.default-storageclass"].message
+
+
+def test_in_cluster_service_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes.config import incluster_config
+
+    from readiness.demo.tls import make_tls
+
+    tls = make_tls(tmp_path / "tls")
+    with FakeCluster(load("good.yaml"), tls=tls) as cluster:
+        (tmp_path / "token").write_text(cluster.token)
+        monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+        monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tls.ca))
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(cluster.port))
+        targets = {"preset": "langsmith", "kubernetes": {"in_cluster": True, "namespace": "langsmith",
+                                                         "release": "langsmith"}}
+        results, _ = audit(tmp_path, targets, ["k8s.default-storageclass", "k8s.hpa-coverage"])
+    ids = ["k8s.default-storageclass", "k8s.hpa-coverage"]
+    assert {results[i].status for i in ids} == {"pass"}, {i: results[i].message for i in ids}
+
+
+def test_in_cluster_outside_a_pod_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    results, _ = audit(tmp_path, {"kubernetes": {"in_cluster": True}}, ["k8s.default-storageclass"])
+    assert results["k8s.default-storageclass"].status == "error"
+    assert results["k8s.default-storageclass"].message.startswith("cannot use the Kubernetes configuration")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -236,6 +237,8 @@ class LiveCluster(Cluster):
             status = resp.status
         except ApiException as exc:
             status, data = exc.status or 0, (exc.body or b"")
+            if not status:  # the client's wrapping of a transport failure (TLS verification, ...)
+                raise KubernetesError(f"cannot reach the API server at {self.source}: {_why(exc)}") from None
         except urllib3.exceptions.MaxRetryError as exc:
             refused = isinstance(exc.reason, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError subclass
             if not refused and isinstance(exc.reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
@@ -265,9 +268,12 @@ class LiveCluster(Cluster):
 
 
 def _why(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    text = str(reason or exc).splitlines()[0] if str(reason or exc) else type(exc).__name__
-    return text[:200]
+    text = str(getattr(exc, "reason", None) or exc)
+    tls = re.search(r"\[SSL: [A-Z_]+\][^)'\"]*", text)
+    if tls:
+        return tls.group(0).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:200]
 
 
 def _message(data: Any) -> str:
