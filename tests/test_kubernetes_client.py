@@ -165,3 +165,15 @@ def test_in_cluster_outside_a_pod_is_an_error(tmp_path: Path, monkeypatch: pytes
     results, _ = audit(tmp_path, {"kubernetes": {"in_cluster": True}}, ["k8s.default-storageclass"])
     assert results["k8s.default-storageclass"].status == "error"
     assert results["k8s.default-storageclass"].message.startswith("cannot use the Kubernetes configuration")
+
+
+def test_probe_modules_import_no_kubernetes_client() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, readiness.checks.kubernetes, readiness.checks.kubernetes_storage, "
+            "readiness.checks.kubernetes_autoscaling, readiness.checks.kubernetes_network, "
+            "readiness.checks._kubernetes_facts, readiness.clients.kubernetes; "
+            "print(sorted(m for m in ('kubernetes', 'urllib3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
