@@ -139,3 +139,60 @@ def test_a_tls_port_dialled_as_plain_redis_suggests_rediss(redis_stack: RedisSta
                        checklist=redis_checklist(tmp_path), timeout=3.0)
     message = results["redis.reachable"].message
     assert results["redis.reachable"].status == "error" and "speaks TLS, use rediss://" in message, message
+
+
+# --- LOADING -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def loading_pair(server_root: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    """A master with a few hundred keys, and a server that will load them slowly as its replica (key-load-delay)."""
+    tag = request.node.name[:30]
+    with scratch_redis(server_root, f"loading-master-{tag}", password=PW) as master, \
+            scratch_redis(server_root, f"loading-replica-{tag}", password=PW) as replica:
+        r = client(master.port)
+        pipe = r.pipeline(transaction=False)
+        for i in range(300):  # incompressible values, so that the RDB is as long as its keys
+            pipe.rpush(f"bull:q{i}:wait", os.urandom(1500).hex())
+        pipe.execute()
+        r.close()
+        yield master, replica
+
+
+def _start_loading(master: Any, replica: Any) -> None:
+    """Make the replica load the master's dataset at 20 ms a key, answering clients (LOADING) between keys, and wait
+    (bounded) until it says it is loading."""
+    admin = client(replica.port)
+    admin.config_set("key-load-delay", 20000)
+    admin.config_set("loading-process-events-interval-bytes", 1024)
+    admin.execute_command("REPLICAOF", "127.0.0.1", master.port)
+    end = time.monotonic() + 20
+    while int(admin.info("persistence").get("loading", 0)) != 1:
+        assert time.monotonic() < end, "the replica never started loading"
+        time.sleep(0.02)
+    admin.close()
+
+
+def test_a_loading_reply_inside_a_batch_is_an_error_not_data(loading_pair: tuple[Any, Any]) -> None:
+    master, replica = loading_pair
+    handle = redis_client.connect({"url": f"redis://:{PW}@127.0.0.1:{replica.port}/0"}, 5.0)
+    try:
+        _start_loading(master, replica)
+        with pytest.raises(redis_client.ErrorReply, match=r"^LLEN bull:q1:wait on .* answered an error: LOADING"):
+            handle.batch(handle.primary, [("LLEN", "bull:q1:wait")])
+        with pytest.raises(redis_client.ErrorReply, match=r"^one of 2 commands \(INFO, LLEN\) .* error: LOADING"):
+            handle.batch(handle.primary, [("INFO", "persistence"), ("LLEN", "bull:q1:wait")])
+        with pytest.raises(redis_client.ErrorReply, match="^SCAN .*LOADING"):
+            handle.scan(100)
+    finally:
+        handle.close()
+
+
+def test_items_of_a_loading_server_say_loading(loading_pair: tuple[Any, Any], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    master, replica = loading_pair
+    _after_connect(monkeypatch, lambda: _start_loading(master, replica))
+    results, _ = audit(tmp_path, {"preset": "langfuse", "redis": {"url": f"redis://:{PW}@127.0.0.1:{replica.port}/0"}},
+                       ["redis.queue-depth", "redis.failed-jobs", "redis.dedicated"],
+                       checklist=redis_checklist(tmp_path), timeout=5.0)
+    for item in ("redis.queue-depth", "redis.failed-jobs", "redis.dedicated"):
+        assert results[item].status == "error" and "LOADING" in results[item].message, results[item].message

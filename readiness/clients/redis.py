@@ -66,9 +66,11 @@ class NoAnswer(TimeoutError):
 class ErrorReply(Exception):
     """A command answered an error (NOPERM, WRONGTYPE, LOADING ...): never data; the item cannot decide."""
 
-    def __init__(self, node: str, args: Sequence[Any], reply: BaseException):
+    def __init__(self, node: str, args: Sequence[Any], reply: BaseException, label: str | None = None):
         self.node, self.command, self.reply = node, command_name(args), _reply_text(reply)
         key = f" {display(args[1 + (' ' in self.command)])}" if len(args) > 1 + (" " in self.command) else ""
+        if label:
+            key, self.command = "", label
         hint = " (the audit identity lacks this permission: see the README for its ACL)" \
             if self.reply.startswith("NOPERM") or "no permissions" in self.reply else ""
         super().__init__(f"{self.command}{key} on {node} answered an error: {self.reply}{hint}")
@@ -372,6 +374,8 @@ class RedisHandle:
         def translating() -> Any:
             try:
                 yield
+            except rex.BusyLoadingError:
+                raise
             except rex.TimeoutError as exc:
                 raise NoAnswer(f"redis at {node} did not answer within {self.timeout:g}s ({exc})") from None
             except rex.ConnectionError as exc:
@@ -405,8 +409,15 @@ class RedisHandle:
             pipe.execute_command(*c)
         with self._count:
             self.commands += 1
-        with self._faults(node):
-            replies = pipe.execute(raise_on_error=False)
+        from redis.exceptions import BusyLoadingError
+
+        try:
+            with self._faults(node):
+                replies = pipe.execute(raise_on_error=False)
+        except BusyLoadingError as exc:  # redis-py raises LOADING as a connection error, whatever raise_on_error says
+            names = list(dict.fromkeys(command_name(c) for c in commands))
+            label = None if len(commands) == 1 else f"one of {len(commands)} commands ({', '.join(names[:5])})"
+            raise ErrorReply(node, commands[0], exc, label) from None
         if errors == "raise":
             for c, reply in zip(commands, replies, strict=True):
                 if isinstance(reply, Exception):
