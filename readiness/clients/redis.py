@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from readiness.context import TargetUnavailable
@@ -314,13 +314,32 @@ def _guarded(kind: str) -> type:
     """redis-py's connection class whose every send is checked against the allow-list first."""
     from redis import connection as rc
 
-    base = {"tcp": rc.Connection, "ssl": rc.SSLConnection, "unix": rc.UnixDomainSocketConnection}[kind]
+    base: Any = {"tcp": rc.Connection, "ssl": rc.SSLConnection, "unix": rc.UnixDomainSocketConnection}[kind]
 
     def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
         check_read_only(_command_names(command))
         base.send_packed_command(self, command, check_health)
 
     return type(f"ReadOnly{base.__name__}", (base,), {"send_packed_command": send_packed_command})
+
+
+class RedisClient(Protocol):
+    """What a probe (a plugin's too) gets as ``ctx.client`` for a redis target; ``RedisHandle`` implements it.  Every
+    method is safe to call from several threads; every command goes through the read-only guard."""
+
+    endpoint: Endpoint
+    nodes: dict[str, Any]  # "host:port" -> the node's redis-py client (guarded; prefer the methods below)
+    sentinels: dict[str, Any]
+
+    @property
+    def primary(self) -> str: ...
+    def call(self, node: str, *args: Any) -> Any: ...
+    def batch(self, node: str, commands: Iterable[Sequence[Any]], *, errors: str = "raise") -> list[Any]: ...
+    def each(self, *args: Any) -> dict[str, Any]: ...
+    def node_for(self, key: str) -> str: ...
+    def scan(self, limit: int, count: int = 1000, match: str | None = None) -> tuple[dict[str, list[str]], bool]: ...
+    def per_key(self, keys_by_node: Mapping[str, Sequence[str]], *commands: str) -> dict[str, list[Any]]: ...
+    # and redis-py's read methods on the primary: llen, ttl, type, info, config_get, scan_iter ... (__getattr__)
 
 
 class RedisHandle:
