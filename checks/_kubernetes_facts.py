@@ -117,7 +117,7 @@ def labels(obj: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
-def annotations(obj: Any) -> dict[str, str]:
+def annotations_of(obj: Any) -> dict[str, str]:
     value = get(obj, "metadata.annotations", {})
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
@@ -180,7 +180,7 @@ def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[st
     for comp in components:
         by_label = [o for o in found if labels(o).get(COMPONENT) in (comp, f"{rel}-{comp}")
                     and (rel is None or labels(o).get(INSTANCE) == rel)]
-        out[comp] = (by_label or [o for o in found if is_component(o, comp, rel)] or [None])[0]
+        out[comp] = next(iter(by_label or [o for o in found if is_component(o, comp, rel)]), None)
     return out
 
 
@@ -231,7 +231,7 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
     for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
         found = find_components(ctx, kind, [component])[component]
         if found is None:
-            found = (matching(objects(ctx, kind), rf"(^|-){re.escape(component)}($|-)") or [None])[0]
+            found = next(iter(matching(objects(ctx, kind), rf"(^|-){re.escape(component)}($|-)")), None)
         if found is None:
             continue
         conts = containers(found)
@@ -308,7 +308,7 @@ def storage_classes(ctx: Any) -> dict[str, dict[str, Any]]:
 
 
 def is_default_class(sc: Any) -> bool:
-    ann = annotations(sc)
+    ann = annotations_of(sc)
     return any(ann.get(a) == "true" for a in DEFAULT_CLASS)
 
 

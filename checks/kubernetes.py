@@ -56,7 +56,7 @@ def values_at(obj: Any, steps: list[str | int]) -> list[Any]:
 
 def _selector(text: str) -> list[tuple[str, str, set[str]]]:
     """Equality and set-based label selector terms: a=b, a!=b, a, !a, a in (x,y), a notin (x,y)."""
-    terms = []
+    terms: list[tuple[str, str, set[str]]] = []
     for part in re.split(r",(?![^(]*\))", text):
         part = part.strip()
         if not part:

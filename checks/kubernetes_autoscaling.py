@@ -74,17 +74,16 @@ def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
         return gap
     hpas = _hpa_targets(ctx)
     uncovered = [d for d in found if _key(d) not in hpas]
-    scaled = _so_targets(ctx) if uncovered else {}
+    scaled = _so_targets(ctx) if uncovered else {}  # ScaledObjects only read when some Deployment needs them
     keda = {_key(d): scaled[_key(d)] for d in uncovered if scaled and _key(d) in scaled}
     bare = sorted(kf.ref(d) for d in uncovered if _key(d) not in keda)
-    evidence = {"hpa": {kf.ref(d): hpas[_key(d)] for d in found if _key(d) in hpas},
-                "scaledobject": {"/".join(k): v for k, v in keda.items()}, "not_deployed": missing,
-                "keda_installed": scaled is not None}
+    by_hpa = {kf.ref(d): hpas[_key(d)] for d in found if _key(d) in hpas}
+    evidence = {"hpa": by_hpa, "scaledobject": {"/".join(k): v for k, v in keda.items()}, "not_deployed": missing,
+                "keda_installed": None if not uncovered else scaled is not None}
     if bare:
         return failed(f"Deployment {listing(bare)} has no HPA or ScaledObject: it cannot scale with load",
                       **evidence)
-    return passed(f"{len(found)} service Deployments scaled ({len(evidence['hpa'])} by HPA, {len(keda)} by KEDA)",
-                  **evidence)
+    return passed(f"{len(found)} service Deployments scaled ({len(by_hpa)} by HPA, {len(keda)} by KEDA)", **evidence)
 
 
 @probe("kubernetes.hpa-healthy", target="kubernetes")

@@ -39,8 +39,8 @@ def _nginx_ingresses(ctx: Any) -> tuple[list[dict[str, Any]], list[str], Verdict
         return [], [], kf.absent(ctx, "Ingress")
     nginx, other = [], []
     for ing in ingresses:
-        cls = str(kf.get(ing, "spec.ingressClassName") or kf.annotations(ing).get("kubernetes.io/ingress.class", ""))
-        if not cls or "nginx" in cls or any(a.startswith(NGINX) for a in kf.annotations(ing)):
+        cls = str(kf.get(ing, "spec.ingressClassName") or kf.annotations_of(ing).get("kubernetes.io/ingress.class", ""))
+        if not cls or "nginx" in cls or any(a.startswith(NGINX) for a in kf.annotations_of(ing)):
             nginx.append(ing)
         else:
             other.append(f"{kf.ref(ing)} (class {cls})")
@@ -61,7 +61,7 @@ def ingress_body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
     ingresses, _, gap = _nginx_ingresses(ctx)
     if gap is not None:
         return gap
-    sizes = {kf.ref(i): kf.annotations(i).get(NGINX + "proxy-body-size") for i in ingresses}
+    sizes = {kf.ref(i): kf.annotations_of(i).get(NGINX + "proxy-body-size") for i in ingresses}
     for ref, value in sorted(sizes.items()):
         if value is None:
             return failed(f"Ingress {ref} sets no {NGINX}proxy-body-size: ingress-nginx's default 1m answers 413 to "
@@ -85,7 +85,7 @@ def ingress_timeouts(ctx: Any, p: dict[str, Any]) -> Verdict:
         return gap
     seen: dict[str, dict[str, str | None]] = {}
     for ing in ingresses:
-        ann = kf.annotations(ing)
+        ann = kf.annotations_of(ing)
         seen[kf.ref(ing)] = {k: ann.get(NGINX + k) for k in ("proxy-read-timeout", "proxy-send-timeout")}
     for ref, values in sorted(seen.items()):
         for key, value in values.items():
@@ -111,7 +111,7 @@ def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not ingresses:
         return kf.absent(ctx, "Ingress")
     for ing in sorted(ingresses, key=kf.ref):
-        if any(a in kf.annotations(ing) for a in _TLS_ANNOTATIONS):
+        if any(a in kf.annotations_of(ing) for a in _TLS_ANNOTATIONS):
             continue
         tls = [t for t in kf.get(ing, "spec.tls", []) or [] if isinstance(t, dict)]
         if not tls:
@@ -138,7 +138,7 @@ def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
         return kf.absent(ctx, "product Deployment")
     open_ = []
     for svc in lbs:
-        ann = kf.annotations(svc)
+        ann = kf.annotations_of(svc)
         if any(ann.get(k) in v for k, v in _INTERNAL_LB.items()):
             continue
         ranges = list(kf.get(svc, "spec.loadBalancerSourceRanges", []) or [])
