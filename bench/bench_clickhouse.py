@@ -1,15 +1,19 @@
 """Figures for the ClickHouse section against a real 3-replica cluster (Debian's clickhouse-server with a 3-node
 ZooKeeper ensemble, started here): wall time of the section, queries sent per node, the slowest item and the ratio
-of the section's wall time to it (1.0 would mean the items cost no more than the slowest one alone).
+of the section's wall time to it (1.0 would mean the items cost no more than the slowest one alone); then the section
+with one node frozen (SIGSTOP) and with one killed: wall time against --timeout, verdicts, threads left.
 
 Run from the repository root with the project installed:  .venv/bin/python bench/bench_clickhouse.py [RUNS]
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +52,33 @@ def one_run(targets_file: Path, preset: str) -> tuple[float, dict[str, int], lis
     return wall, queries, items
 
 
+def faulty_run(targets_file: Path, node: ch.Node, fault: signal.Signals, timeout: float) -> None:
+    """The langfuse section with ``node`` frozen (it accepts connections, the kernel does, and never answers) or
+    killed before the run: wall time against --timeout, verdicts, threads left behind.  (Freezing and killing a node
+    in the middle of a query is tests/test_clickhouse_faults.py's.)"""
+    assert node.server.proc is not None
+    inputs = load_inputs(None, str(targets_file))
+    options = Options(preset="langfuse", only=("clickhouse",), timeout=timeout)
+    planned = plan(inputs.checklist, options)
+    before = threading.active_count()
+    os.kill(node.server.proc.pid, fault)
+    start = time.perf_counter()
+    results, sessions = run(planned, inputs.targets, options)
+    wall = time.perf_counter() - start
+    close_sessions(sessions)
+    left = threading.active_count() - before
+    statuses: dict[str, int] = {}
+    for r in results:
+        if r.status != "skipped":
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    name = "frozen (SIGSTOP)" if fault == signal.SIGSTOP else "killed (SIGKILL)"
+    print(f"one node of 3 {name}, --timeout {timeout:g}: wall {wall:.2f} s, verdicts {statuses}, "
+          f"threads left {left}")
+    if fault == signal.SIGSTOP:
+        os.kill(node.server.proc.pid, signal.SIGCONT)
+        node.server.proc.poll()
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,6 +110,8 @@ def main() -> None:
                 for _, _, status in items:
                     statuses[status] = statuses.get(status, 0) + 1
                 print(f"  verdicts      {statuses}")
+            faulty_run(targets, nodes[2], signal.SIGSTOP, 2.0)
+            faulty_run(targets, nodes[2], signal.SIGKILL, 2.0)
         finally:
             for n in nodes:
                 n.stop()

@@ -15,7 +15,7 @@ from typing import Any
 from chdb import session as chdb_session
 
 from readiness.clients import KINDS
-from readiness.clients.clickhouse import ClickHouse, ClickHouseError, Endpoint, Node
+from readiness.clients.clickhouse import ClickHouse, ClickHouseError, Endpoint, Node, refusal
 
 _session: Any = None
 _lock = threading.RLock()
@@ -53,6 +53,9 @@ class ChdbNode(Node):
         return self
 
     def execute(self, sql: str) -> list[dict[str, Any]]:
+        refused = refusal(sql)  # the same guard as a real node's, so the modern statements are held to it too
+        if refused:
+            raise ClickHouseError(f"{self.name}: refused before sending: {refused}; the audit only reads")
         with self._lock, _lock:
             self.queries += 1
             try:

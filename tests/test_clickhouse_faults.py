@@ -68,6 +68,25 @@ def _when_running(node: ch.Node, marker: str, then: signal.Signals, done: thread
     return t
 
 
+def test_a_node_frozen_before_the_audit_is_reported_down_and_the_others_still_judged(tmp_path, lone, ch_cluster):
+    assert lone.server.proc is not None
+    os.kill(lone.server.proc.pid, signal.SIGSTOP)  # the kernel still accepts connections; nothing answers
+    try:
+        start = time.monotonic()
+        results, _ = audit(tmp_path, {"clickhouse": {"urls": [ch_cluster.nodes[0].url(), lone.url()]}},
+                           ["clickhouse.reachable", "clickhouse.version", "clickhouse.query-concurrency"],
+                           timeout=2.0)
+        took = time.monotonic() - start
+    finally:
+        os.kill(lone.server.proc.pid, signal.SIGCONT)
+    assert took < 2.0 + 1.0, took
+    reach = results["clickhouse.reachable"]
+    assert reach.status == "fail" and f"1 of 2 nodes do not answer: 127.0.0.1:{lone.port}: no answer" in reach.message
+    assert results["clickhouse.version"].status == "fail"  # 18.16 on the node that answers
+    assert results["clickhouse.query-concurrency"].status == "error"
+    assert f"127.0.0.1:{lone.port}" in results["clickhouse.query-concurrency"].message
+
+
 @pytest.mark.parametrize("fault", [signal.SIGSTOP, signal.SIGKILL], ids=["frozen", "killed"])
 def test_a_node_frozen_or_killed_mid_audit_costs_one_timeout(tmp_path, lone, fault):
     if lone.server.proc is None or lone.server.proc.poll() is not None:

@@ -15,7 +15,7 @@ from readiness.checks import clickhouse_security as sec
 from test_clickhouse_items import variant
 
 from readiness.checklist import load_checklist
-from readiness.clients.clickhouse import STATEMENTS, Statement
+from readiness.clients.clickhouse import STATEMENTS, Statement, refusal
 from readiness.registry import probes
 
 # System tables a server has and an in-process engine cannot: each statement reading them is parsed here (EXPLAIN
@@ -70,6 +70,7 @@ def modern():
 def test_every_statement_is_valid_on_a_current_clickhouse(modern, name):
     stmt = STATEMENT_LIST[name]
     sql = stmt.render(stmt.example)
+    assert refusal(sql) is None, f"{name}: the client's read-only guard refuses it: {refusal(sql)}"
     try:
         modern.query("EXPLAIN PLAN " + sql)  # parsed, and its tables, columns, functions and types resolved
     except Exception as exc:

@@ -426,7 +426,8 @@ class Node:
                     exc.code)
         if (isinstance(cause, (EOFError, socket.timeout, TimeoutError)) or "no answer" in str(exc)
                 or type(cause).__name__ in ("SocketTimeoutError", "UnexpectedPacketFromServerError")):
-            if _speaks_http(ep.host, ep.port, min(1.0, self._timeout / 4)):
+            # Within the margin the runner leaves above the client timeout, so a frozen node stays one timeout.
+            if _speaks_http(ep.host, ep.port, min(0.5, self._timeout / 10)):
                 return ClickHouseError(
                     f"{self.name}: this looks like ClickHouse's HTTP port (it answers HTTP); the audit speaks the "
                     f"native protocol: use the native port, {DEFAULT_TLS_PORT if ep.secure else DEFAULT_PORT} by "
