@@ -74,6 +74,8 @@ class FakeCluster:
     slow: set[str] = field(default_factory=set)
     slow_seconds: float = 30.0
     missing_groups: set[str] = field(default_factory=set)
+    garbage: set[str] = field(default_factory=set)  # answer 200 with items that are not a list
+    looping: set[str] = field(default_factory=set)  # answer the same continue token for ever
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
     max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
     version: str = "v1.29.3-eks-adc7111"
@@ -211,6 +213,11 @@ class FakeCluster:
             return 500, _status(500, "InternalError", "etcdserver: request timed out")
         if name in self.slow:
             self._stop.wait(self.slow_seconds)
+        if name in self.garbage:
+            return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {}, "items": "not a list"}
+        if name in self.looping:
+            return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"continue": "c2FtZQ=="},
+                         "items": []}
         items = [o for o in self.objects if o["kind"] == kind and o["apiVersion"].rpartition("/")[0] == group
                  and (namespace is None or o["metadata"].get("namespace") == namespace)]
         try:

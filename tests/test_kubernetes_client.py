@@ -53,6 +53,10 @@ def test_lists_every_page_with_the_kubeconfig_token(tmp_path: Path) -> None:
      "listing storageclasses failed: HTTP 500: etcdserver: request timed out"),
     ({"forbidden": {"csidrivers"}}, "k8s.ebs-csi-driver",
      "forbidden: the audit identity cannot list csidrivers (grant get/list)"),
+    ({"garbage": {"storageclasses"}}, "k8s.default-storageclass",
+     "listing storageclasses: the answer's items is not a list"),
+    ({"looping": {"storageclasses"}}, "k8s.default-storageclass",
+     "listing storageclasses: the API server repeated its continue token"),
 ])
 def test_a_refused_or_failing_list_is_an_error_not_a_crash(fault: dict, item: str, message: str,
                                                            tmp_path: Path) -> None:

@@ -210,14 +210,20 @@ class LiveCluster(Cluster):
             if cont:
                 query["continue"] = cont
             page = self._get(path, query, kind)
+            if not isinstance(page.get("items", []), list) and page.get("items") is not None:
+                raise KubernetesError(f"listing {kind.plural}: the answer's items is not a list")
             for item in page.get("items") or []:
                 if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
                     item.setdefault("apiVersion", kind.api_version)
                     item.setdefault("kind", kind.kind)
                     items.append(item)
-            cont = str((page.get("metadata") or {}).get("continue") or "")
-            if not cont:
+            meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
+            nxt = str(meta.get("continue") or "")
+            if not nxt:
                 return items
+            if nxt == cont:
+                raise KubernetesError(f"listing {kind.plural}: the API server repeated its continue token")
+            cont = nxt
         raise KubernetesError(f"listing {kind.plural} did not end after {MAX_PAGES} pages")
 
     def _get(self, path: str, query: Mapping[str, Any], kind: Kind | None = None) -> dict[str, Any]:
