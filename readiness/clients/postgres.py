@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -117,13 +118,18 @@ def _shutdown(conn: Any) -> None:
         sock.close()
 
 
+def grace(limit: float) -> float:
+    """How long past a statement's limit the watchdog waits before it cancels, and then before it shuts the socket."""
+    return min(0.25, max(0.02, limit * 0.1))
+
+
 class _Watchdog:
     """Cancels the statement running on ``conn`` when ``limit`` has passed, then shuts its socket if that is not
     enough; ``fired`` says why the statement ended."""
 
     def __init__(self, conn: Any, limit: float, on_fire: Callable[[], None]):
         self.conn, self.on_fire = conn, on_fire
-        self.grace = min(0.5, max(0.05, limit * 0.2))
+        self.grace = grace(limit)
         self.fired = False
         self._done = threading.Event()
         self._timer = threading.Timer(limit + self.grace, self._expire)
@@ -172,7 +178,9 @@ class PgHandle:
         self.dsn_params: dict[str, str] = {}  # libpq parameters of the DSN, password removed
         self.commands = 0  # statements sent, for the benchmark
         self.broken: str | None = None  # why the session can no longer be used (the first timeout)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the AWS clients
+        self._turn = threading.Condition()  # one statement at a time on the session; waiters wake when it breaks
+        self._busy = False
         self._admin: Any = None
         self._admin_lock = threading.Lock()
         self._aws: dict[str, Any] = {}
@@ -185,16 +193,24 @@ class PgHandle:
 
         check(sql)
         limit = timeout or self.timeout
-        if not self._lock.acquire(timeout=limit):
-            raise TargetUnavailable(f"{self.where} is busy: another statement held the session for over {limit:g}s")
-        try:
+        # wait past the running statement's own watchdog, so a broken session is reported as such, not as busy
+        deadline = time.monotonic() + limit + 3 * grace(limit)
+        with self._turn:
+            while self._busy and not self.broken:
+                if not self._turn.wait(deadline - time.monotonic()) and time.monotonic() >= deadline:
+                    raise TargetUnavailable(f"{self.where} is busy: another statement held the session for over "
+                                            f"{limit:g}s")
             if self.broken:
                 raise TargetUnavailable(self.broken)
+            self._busy = True
+        try:
             self.commands += 1
 
             def fire() -> None:
                 self.broken = (f"{self.where} did not answer a statement within {limit:g}s (a frozen server or a "
                                "black-holed network): the statement was cancelled and the session closed")
+                with self._turn:
+                    self._turn.notify_all()
 
             watchdog = _Watchdog(self.conn, limit, fire)
             try:
@@ -206,9 +222,12 @@ class PgHandle:
                     raise TargetUnavailable(self.broken or "timed out") from None
                 if self.conn.closed or self.conn.broken:
                     self.broken = f"{self.where} dropped the session: {' '.join(str(exc).split())}"
+                    raise TargetUnavailable(self.broken) from None
                 raise
         finally:
-            self._lock.release()
+            with self._turn:
+                self._busy = False
+                self._turn.notify_all()
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, binary: bool = False,
               timeout: float | None = None) -> list[tuple[Any, ...]]:
