@@ -87,6 +87,8 @@ def cli(debug: bool) -> None:
               help="Write the Prometheus text format (for node_exporter's textfile collector).")
 @click.option("--report", "extra_out", multiple=True, metavar="FORMAT=FILE",
               help="Write any registered format (see `readiness probes --formats`).")
+@click.option("--upload", "upload_to", metavar="s3://BUCKET/PREFIX/",
+              help="Also put the JSON report there, one key per cluster and run (for `readiness fleet`).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary and what blocks.")
 @click.option("--color/--no-color", default=None, help="Colour the terminal output (default: on a TTY).")
 @_guard
@@ -94,7 +96,8 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
           only: tuple[str, ...], skip: tuple[str, ...], waivers: str | None, attestations: str | None,
           fail_on: str, timeout: float, deadline: float, concurrency: int, json_out: str | None,
           html_out: str | None, junit_out: str | None, markdown_out: str | None, sarif_out: str | None,
-          prometheus_out: str | None, extra_out: tuple[str, ...], quiet: bool, color: bool | None) -> None:
+          prometheus_out: str | None, extra_out: tuple[str, ...], upload_to: str | None, quiet: bool,
+          color: bool | None) -> None:
     """Probe the stack and judge every checklist item. Exit 0 ready, 1 blocked, 2 bad input, 3 internal error."""
     from readiness.audit import execute, load_inputs
     from readiness.reports import text
@@ -103,6 +106,10 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out,
                         "sarif": sarif_out, "prometheus": prometheus_out}, extra_out,
                        inputs=(checklist or _default_checklist(), targets, waivers, attestations))
+    if upload_to:
+        from readiness import upload
+
+        upload.parse(upload_to)  # a malformed destination is found before the audit, not after it
     inputs = load_inputs(checklist, targets, waivers, attestations)
     _SCRUBBERS.append(inputs.targets.scrubber())
     options = Options(profile=profile or inputs.targets.profile or "production",
@@ -122,6 +129,10 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
             if r.traceback:
                 click.echo(f"--- {r.id}\n{r.traceback}", err=True)
     _write_outputs(report, outputs)
+    if upload_to:
+        from readiness import upload
+
+        click.echo(f"uploaded the report to {upload.upload(report, upload_to)}", err=True)
     sys.exit(EXIT_READY if report["summary"]["verdict"] == "ready" else EXIT_BLOCKED)
 
 
@@ -376,6 +387,39 @@ def demo(out: str) -> None:
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(f"demo: could not start the demo stack: {exc}")
     sys.exit(code)
+
+
+@cli.command()
+@click.argument("source", metavar="DIR|s3://BUCKET/PREFIX/")
+@click.option("-o", "--html", "html_out", default="fleet.html", show_default=True, metavar="FILE",
+              help="Where to write the overview ('-' for stdout).")
+@click.option("--stale-hours", type=click.FloatRange(min=0), default=36.0, show_default=True,
+              help="Flag clusters whose latest report is older than this.")
+@_guard
+def fleet(source: str, html_out: str, stale_hours: float) -> None:
+    """One HTML overview of the latest report of every cluster (JSON reports in a directory, or uploaded with
+    --upload). Exit 1 when a cluster is not ready."""
+    from readiness import fleet as fleet_view
+
+    _outputs({"html": html_out}, (), inputs=())
+    page_dir = os.path.dirname(os.path.abspath(html_out)) if html_out != "-" else os.getcwd()
+    entries, notices = fleet_view.collect(source, page_dir)
+    if not entries:
+        from readiness.errors import ConfigError
+
+        raise ConfigError(f"{source}: no readiness report found" + (f" ({notices[0]})" if notices else ""))
+    page = fleet_view.render(entries, notices, source, stale_hours=stale_hours)
+    if html_out == "-":
+        click.echo(page, nl=False)
+    else:
+        with open(html_out, "w", encoding="utf-8") as fh:
+            fh.write(page)
+    for notice in notices:
+        click.echo(f"note: {notice}", err=True)
+    not_ready = sum(e.report["summary"]["verdict"] != "ready" for e in entries)
+    click.echo(f"{len(entries)} clusters, {not_ready} not ready" + (f": {html_out}" if html_out != "-" else ""),
+               err=True)
+    sys.exit(EXIT_BLOCKED if not_ready else EXIT_READY)
 
 
 def _debug_first(args: list[str]) -> list[str]:

@@ -29,10 +29,17 @@ def _required_keys() -> tuple[list[str], list[str], list[str]]:
 def read_report(path: str) -> dict[str, Any]:
     """A saved JSON report (for ``diff`` and ``render``), checked for the shape the renderers rely on."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            report = json.load(fh)
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise ConfigError(f"cannot read the report {path}: {exc.strerror or exc}") from None
+    return parse_report(data, path)
+
+
+def parse_report(data: bytes, path: str) -> dict[str, Any]:
+    """The same checks on a report's bytes (from a file or an object store)."""
+    try:
+        report = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ConfigError(f"{path} is not a JSON report: {exc}") from None
     problem = _shape_problem(report)
