@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+from readiness.entrypoints import entry_points
 from readiness.probe import Probe
 
 PROBE_GROUP = "readiness.probes"

@@ -1,0 +1,100 @@
+"""Entry points of the installed distributions, read without importlib.metadata.
+
+``import importlib.metadata`` alone costs about 20 ms of every start-up (it pulls in email, zipfile, csv, ...), and
+each ``entry_points(group=...)`` call reads every distribution again: more than ``validate`` spends on the checklist.
+The answers are the same for what an installed or editable package declares: ``*.dist-info`` / ``*.egg-info``
+directories on ``sys.path``, the first distribution of a name wins.  A path entry this cannot read (a zip file) makes
+it ask importlib.metadata instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+_SUFFIXES = (".dist-info", ".egg-info")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    value: str
+    group: str
+
+    def load(self) -> Any:
+        module, _, attrs = self.value.split("[", 1)[0].partition(":")  # "[extras]" select nothing at load time
+        obj = import_module(module.strip())
+        for attr in filter(None, attrs.strip().split(".")):
+            obj = getattr(obj, attr)
+        return obj
+
+
+_cache: dict[tuple[str, ...], dict[str, list[EntryPoint]] | None] = {}
+
+
+def entry_points(group: str) -> list[EntryPoint]:
+    """The entry points of ``group``, in ``sys.path`` order (read once per ``sys.path``)."""
+    key = tuple(sys.path)
+    if key not in _cache:
+        _cache[key] = _scan(key)
+    found = _cache[key]
+    if found is None:
+        from importlib.metadata import entry_points as slow
+
+        return [EntryPoint(ep.name, ep.value, group) for ep in slow(group=group)]
+    return list(found.get(group, ()))
+
+
+def _normalized(dirname: str) -> str:
+    """``Foo.Bar-1.0.dist-info`` and ``foo_bar.egg-info`` name one distribution: ``foo_bar``."""
+    stem = dirname.rsplit(".", 1)[0].removesuffix(".dist").removesuffix(".egg")
+    return re.sub(r"[-_.]+", "_", stem.split("-", 1)[0]).lower()
+
+
+def _scan(path: tuple[str, ...]) -> dict[str, list[EntryPoint]] | None:
+    groups: dict[str, list[EntryPoint]] = {}
+    seen: set[str] = set()
+    for entry in path:
+        where = entry or "."
+        if os.path.isfile(where):
+            return None  # a zipped path entry: only importlib.metadata reads those
+        try:
+            names = sorted(os.listdir(where))
+        except OSError:
+            continue
+        for dirname in names:
+            if not dirname.endswith(_SUFFIXES):
+                continue
+            dist = _normalized(dirname)
+            if dist in seen:
+                continue
+            try:
+                with open(os.path.join(where, dirname, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
+            except NotADirectoryError:
+                continue
+            except OSError:
+                if os.path.isdir(os.path.join(where, dirname)):
+                    seen.add(dist)  # a distribution without entry points still shadows later ones
+                continue
+            seen.add(dist)
+            _parse(text, groups)
+    return groups
+
+
+def _parse(text: str, groups: dict[str, list[EntryPoint]]) -> None:
+    group = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip()
+            continue
+        name, sep, value = line.partition("=")
+        if group is not None and sep:
+            groups.setdefault(group, []).append(EntryPoint(name.strip(), value.strip(), group))
