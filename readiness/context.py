@@ -130,8 +130,9 @@ class Context:
 
     def __init__(self, item_id: str, target: str | None, sessions: Mapping[str, Session],
                  configs: Mapping[str, Mapping[str, Any]], preset: str | None, profile: str, timeout: float,
-                 deadline: float):
+                 deadline: float, reads: frozenset[str] = frozenset()):
         self.item_id = item_id
+        self.reads = reads  # the Kubernetes resources the probe declared it reads
         self.target = target
         self.preset = preset
         self.profile = profile

@@ -99,18 +99,26 @@ class Probe:
     func: ProbeFunc
     summary: str
     module: str = ""
+    # What the probe reads from Kubernetes, as resource plurals ("storageclasses", "keda.sh/scaledobjects"), or a
+    # function of its parameters (a generic probe reads the kind it is given).  `readiness rbac` derives the audit
+    # identity's rules from these, and the Kubernetes facts refuse any read a probe did not declare.
+    reads: tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]] = ()
+
+    def declared_reads(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return tuple(self.reads(params)) if callable(self.reads) else tuple(self.reads)
 
     def __call__(self, ctx: Context, params: dict[str, Any]) -> Verdict:
         return self.func(ctx, params)
 
 
 def probe(
-    kind: str, *, target: str | None, params: Mapping[str, Param] | None = None, summary: str | None = None
+    kind: str, *, target: str | None, params: Mapping[str, Param] | None = None, summary: str | None = None,
+    reads: tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]] = (),
 ) -> Callable[[ProbeFunc], Probe]:
     """Declare a probe kind. The summary defaults to the first line of the function's docstring."""
 
     def register(func: ProbeFunc) -> Probe:
         doc = summary or (inspect.getdoc(func) or "").split("\n\n")[0].replace("\n", " ")
-        return Probe(kind, target, dict(params or {}), func, doc, func.__module__)
+        return Probe(kind, target, dict(params or {}), func, doc, func.__module__, reads)
 
     return register

@@ -160,12 +160,13 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
             if job is None:
                 return
             job.started = time.monotonic()
-            ctx = Context(job.planned.item.id, job.probe.target, sessions, targets.configs, options.preset,
-                          options.profile, job.timeout, min(job.started + job.timeout, hard_deadline))
             verdict: Verdict | None = None
             error: BaseException | None = None
             tb = None
             try:
+                ctx = Context(job.planned.item.id, job.probe.target, sessions, targets.configs, options.preset,
+                              options.profile, job.timeout, min(job.started + job.timeout, hard_deadline),
+                              frozenset(job.probe.declared_reads(job.planned.params)))
                 verdict = job.probe(ctx, dict(job.planned.params))
             except BaseException as exc:  # noqa: BLE001 - every failure of a probe becomes an error result
                 error, tb = exc, traceback.format_exc()
