@@ -34,7 +34,6 @@ PERMISSIONS = {
 # "No such configuration" replies: the bucket has none of it, a fact rather than a fault.
 ABSENT = ("NoSuchLifecycleConfiguration", "ServerSideEncryptionConfigurationNotFoundError",
           "NoSuchPublicAccessBlockConfiguration")
-AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$", re.I)
 
 
 class S3Refused(TargetUnavailable):
@@ -111,11 +110,6 @@ class S3Handle:
 
     def where(self) -> str:
         return f"bucket {self.bucket!r}" + (f" at {_safe_endpoint(self.endpoint_url)}" if self.endpoint_url else "")
-
-    @property
-    def is_aws(self) -> bool:
-        host = urlsplit(self.endpoint_url).hostname if self.endpoint_url else "s3.amazonaws.com"
-        return bool(AWS_HOST.search(host or ""))
 
 
 def _snake(name: str) -> str:
