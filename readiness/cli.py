@@ -390,6 +390,33 @@ def demo(out: str) -> None:
 
 
 @cli.command()
+@_checklist_opt
+@_targets_opt
+@click.option("--profile", type=click.Choice(["production", "non-production"]), default=None)
+@click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]), default=None)
+@click.option("--only", multiple=True, metavar="ID|SECTION")
+@click.option("--skip", multiple=True, metavar="ID|SECTION")
+@click.option("--service-account", default="readiness", show_default=True, help="ServiceAccount the audit runs as.")
+@click.option("--namespace", "sa_namespace", default="readiness", show_default=True,
+              help="Namespace of that ServiceAccount.")
+@_guard
+def rbac(checklist: str | None, targets: str | None, profile: str | None, preset: str | None,
+         only: tuple[str, ...], skip: tuple[str, ...], service_account: str, sa_namespace: str) -> None:
+    """The minimal Kubernetes RBAC (get/list only) for the items that would run, derived from what each probe
+    declares it reads."""
+    from readiness import rbac as rbac_rules
+    from readiness.audit import load_inputs
+    from readiness.runner import Options
+
+    inputs = load_inputs(checklist, targets)
+    options = Options(profile=profile or inputs.targets.profile or "production",
+                      preset=preset or inputs.targets.preset, only=only, skip=skip)
+    docs = rbac_rules.manifests(inputs.checklist, inputs.targets, options, name=service_account,
+                                namespace=sa_namespace)
+    click.echo(rbac_rules.render(docs), nl=False)
+
+
+@cli.command()
 @click.argument("source", metavar="DIR|s3://BUCKET/PREFIX/")
 @click.option("-o", "--html", "html_out", default="fleet.html", show_default=True, metavar="FILE",
               help="Where to write the overview ('-' for stdout).")
