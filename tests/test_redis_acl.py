@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from checklists import generic_item
-from fixtures_redis import AUDITOR, AUDITOR_ACL, PW, RedisStack, client, redis_checklist
+from fixtures_redis import AUDITOR, AUDITOR_ACL, PW, RedisStack, client, redis_checklist, scratch_redis
 from helpers import audit
 
 from readiness.demo.process import Server
@@ -95,3 +95,15 @@ def test_without_any_one_command_of_the_acl_an_item_says_noperm(redis_stack: Red
     assert rule in RULES
     assert results[item].status == "error", (rule, results[item].message)
     assert "NOPERM" in results[item].message or "no permissions" in results[item].message, results[item].message
+
+
+def test_a_default_user_without_password_but_without_commands_is_not_a_pass(server_root: Path,
+                                                                             tmp_path: Path) -> None:
+    users = ["user default on nopass resetchannels -@all", f"user admin on >{PW} resetchannels ~* +@all"]
+    with scratch_redis(server_root, "nopass-default", password=None, users=users) as server:
+        results, _ = audit(tmp_path, {"redis": {"url": f"redis://admin:{PW}@127.0.0.1:{server.port}/0"}},
+                           ["redis.auth-required", "redis.reachable"], checklist=redis_checklist(tmp_path))
+    auth = results["redis.auth-required"]
+    assert results["redis.reachable"].status == "pass"
+    assert auth.status == "error" and "without a password but refused PING" in auth.message, auth.message
+    assert "NOPERM" in auth.evidence["server_said"]

@@ -491,11 +491,16 @@ class RedisHandle:
 
     def close(self) -> None:
         for client in [*self.nodes.values(), *self.sentinels.values()]:
-            try:
-                client.close()
-                client.connection_pool.disconnect()
-            except Exception:  # best effort: the verdicts are made
-                pass
+            shut(client)
+
+
+def shut(client: Any) -> None:
+    """Close a node client and its socket (a client over a pool it was given does not close that pool itself)."""
+    try:
+        client.close()
+        client.connection_pool.disconnect()
+    except Exception:  # best effort: the verdicts are made
+        pass
 
 
 def open_node(host: str, port: int, config: Mapping[str, Any], endpoint: Endpoint, timeout: float, *,
@@ -642,7 +647,7 @@ def _master_from_sentinels(handle: RedisHandle) -> tuple[str, int]:
         except MasterNotFoundError as exc:
             text = str(exc)
             if " - " in text:  # redis-py collected a connection error from this Sentinel
-                client.close()
+                shut(client)
                 errors.append(f"{label}: did not answer ({text.rpartition(' - ')[2].strip()})")
                 continue
             handle.sentinels[label] = client
@@ -650,7 +655,7 @@ def _master_from_sentinels(handle: RedisHandle) -> tuple[str, int]:
             errors.append(f"{label}: knows no healthy master named {endpoint.master!r}")
             continue
         except Exception as exc:
-            client.close()
+            shut(client)
             errors.append(f"{label}: {explain(exc, label, endpoint.tls)}")
             continue
         handle.sentinels[label] = client
@@ -679,8 +684,7 @@ def _open_cluster(handle: RedisHandle) -> None:
             errors.append(str(explain(exc, label, handle.endpoint.tls)))
             continue
         finally:
-            seed.close()
-            seed.connection_pool.disconnect()
+            shut(seed)
         if not slots:
             raise ServerRefused(f"{label} is not serving any cluster slot (CLUSTER SLOTS is empty)")
         ranges = sorted((int(s[0]), int(s[1]), f"{s[2][0] or host}:{int(s[2][1])}") for s in slots)
@@ -746,14 +750,16 @@ def try_anonymous(handle: RedisHandle) -> tuple[str, str]:
     try:
         client = open_node(host, port, handle.config, handle.endpoint, handle.timeout, credentials=False, db=0,
                            unix_path=handle.endpoint.unix_path)
-        handle.commands += 1
+        with handle._count:
+            handle.commands += 1
         answer = client.execute_command("PING")
         return ("accepted", f"PING answered {answer!r} without credentials") if answer in (True, "PONG") else (
             "restricted", f"PING answered {answer!r}")
     except Exception as exc:
         from redis.exceptions import AuthenticationError
+        from redis.exceptions import TimeoutError as RedisTimeout
 
-        text = str(exc).strip() or type(exc).__name__
+        text = _reply_text(exc) or type(exc).__name__
         low = text.lower()
         # RESP2: PING -> "NOAUTH Authentication required."; RESP3: HELLO -> "NOAUTH HELLO must be called with the
         # client already authenticated ..."; redis-py drops the NOAUTH code and raises AuthenticationError.
@@ -762,12 +768,9 @@ def try_anonymous(handle: RedisHandle) -> tuple[str, str]:
             return "refused", text
         if "NOPERM" in text:
             return "restricted", text
-        if isinstance(exc, TimeoutError) or time.monotonic() - started >= handle.timeout:
+        if isinstance(exc, (TimeoutError, RedisTimeout)) or time.monotonic() - started >= handle.timeout:
             raise TargetUnavailable(f"the connection without credentials timed out: {text}") from None
         raise explain(exc, f"{host}:{port}", handle.endpoint.tls) from None
     finally:
         if client is not None:
-            try:
-                client.close()
-            except Exception:
-                pass
+            shut(client)
