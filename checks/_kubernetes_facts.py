@@ -270,6 +270,36 @@ def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
     return out
 
 
+POOL_ENV = ("POSTGRES_POOL_SIZE", "DATABASE_POOL_SIZE", "DB_POOL_SIZE", "PG_POOL_SIZE", "POOL_SIZE",
+            "POSTGRES_MAX_CONNECTIONS", "DATABASE_CONNECTION_LIMIT")
+URL_ENV = ("DATABASE_URL", "POSTGRES_URL", "POSTGRES_URI", "DATABASE_URI")
+
+
+def pool_size(env: Mapping[str, str]) -> int | None:
+    """The connections one pod's pool opens, from its env: a pool-size variable, or connection_limit= in the
+    database URL (Prisma); None when the env does not say (the pool's own default then depends on the node)."""
+    for var in POOL_ENV:
+        if str(env.get(var, "")).strip().isdigit():
+            return int(env[var])
+    for var in URL_ENV:
+        m = re.search(r"[?&]connection_limit=(\d+)", str(env.get(var, "")))
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def connection_demand(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """([{name, replicas (max), pool_size}] of the services whose pool size the env gives], [services it does not])."""
+    known, unknown = [], []
+    for svc in service_scale(ctx, components):
+        size = pool_size(svc["env"])
+        if size is None:
+            unknown.append(svc["workload"])
+        else:
+            known.append({"name": svc["workload"], "replicas": svc["max_replicas"], "pool_size": size})
+    return known, unknown
+
+
 # --- storage -----------------------------------------------------------------------------------------------------
 
 # Where a class gives no type, the provisioner's own default.

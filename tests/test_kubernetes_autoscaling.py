@@ -8,8 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from fake_k8s import FakeCluster, live_targets, load, offline_targets
-from helpers import audit
+from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets
 
 AUTOSCALING = ["k8s.hpa-coverage", "k8s.hpa-healthy", "k8s.resource-requests", "k8s.hpa-keda-conflict",
                "k8s.keda-ready", "k8s.bundled-datastores", "k8s.metrics-api-available", "k8s.memory-limits",
@@ -32,7 +31,7 @@ def bad() -> FakeCluster:
 
 
 def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
-    results, _ = audit(tmp_path, live_targets(good, tmp_path), ITEMS)
+    results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), ITEMS)
     assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "pass"), \
         {i: results[i].message for i in ITEMS}
     assert results["k8s.hpa-coverage"].message == "3 service Deployments scaled (2 by HPA, 1 by KEDA)"
@@ -41,7 +40,7 @@ def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
 
 
 def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> None:
-    results, _ = audit(tmp_path, live_targets(bad, tmp_path), ITEMS)
+    results, _ = audit_k8s(tmp_path, live_targets(bad, tmp_path), ITEMS)
     assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "fail"), \
         {i: results[i].message for i in ITEMS}
     msg = {i: results[i].message for i in ITEMS}
@@ -66,7 +65,7 @@ def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> 
 
 def test_keda_not_installed_is_understood(tmp_path: Path) -> None:
     with FakeCluster(load("good.yaml"), missing_groups={"keda.sh"}) as cluster:
-        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), AUTOSCALING)
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), AUTOSCALING)
     assert results["k8s.keda-ready"].status == "skipped"
     assert "KEDA is not installed" in results["k8s.keda-ready"].message
     assert results["k8s.hpa-keda-conflict"].status == "pass"
@@ -87,7 +86,7 @@ def test_recent_oomkill_fails_memory_limits(tmp_path: Path) -> None:
     stale["status"]["containerStatuses"][0]["lastState"]["terminated"]["finishedAt"] = old
     objects = [o for o in objects if o is not pod] + [pod, stale]
     with FakeCluster(objects) as cluster:
-        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), ["k8s.memory-limits"])
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.memory-limits"])
     r = results["k8s.memory-limits"]
     assert r.status == "fail"
     assert r.evidence["oomkilled"] == [f"langsmith/langsmith-backend-7d9f8c6b5-x2k4p container backend (at {when})"]
@@ -95,14 +94,14 @@ def test_recent_oomkill_fails_memory_limits(tmp_path: Path) -> None:
 
 def test_forbidden_and_slow_kinds_are_errors(tmp_path: Path) -> None:
     with FakeCluster(load("good.yaml"), forbidden={"horizontalpodautoscalers"}) as cluster:
-        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-coverage", "k8s.hpa-healthy"])
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-coverage", "k8s.hpa-healthy"])
     for item in ("k8s.hpa-coverage", "k8s.hpa-healthy"):
         assert results[item].status == "error"
         assert results[item].message == ("forbidden: the audit identity cannot list horizontalpodautoscalers "
                                           "(grant get/list)")
     (tmp_path / "slow").mkdir()
     with FakeCluster(load("good.yaml"), slow={"poddisruptionbudgets"}, slow_seconds=60) as cluster:
-        results, _ = audit(tmp_path / "slow", live_targets(cluster, tmp_path), ["k8s.single-replica-protected"],
+        results, _ = audit_k8s(tmp_path / "slow", live_targets(cluster, tmp_path), ["k8s.single-replica-protected"],
                            timeout=1.0)
     assert results["k8s.single-replica-protected"].status == "error"
     assert "timed out" in results["k8s.single-replica-protected"].message
@@ -110,7 +109,7 @@ def test_forbidden_and_slow_kinds_are_errors(tmp_path: Path) -> None:
 
 def test_offline_same_fixtures(tmp_path: Path) -> None:
     for name, verdict in (("good.yaml", "pass"), ("bad.yaml", "fail")):
-        results, _ = audit(tmp_path / name, offline_targets(tmp_path / name, name), ITEMS)
+        results, _ = audit_k8s(tmp_path / name, offline_targets(tmp_path / name, name), ITEMS)
         for item in ITEMS:
             want = "skipped" if item in LIVE_ONLY else verdict
             if item == "k8s.memory-limits" and verdict == "pass":
@@ -120,7 +119,7 @@ def test_offline_same_fixtures(tmp_path: Path) -> None:
 
 
 def test_wrong_namespace_is_an_error_not_a_pass(good: FakeCluster, tmp_path: Path) -> None:
-    results, _ = audit(tmp_path, live_targets(good, tmp_path, namespace="elsewhere"), ITEMS)
+    results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path, namespace="elsewhere"), ITEMS)
     for item in ("k8s.hpa-coverage", "k8s.bundled-datastores", "k8s.lb-source-ranges", "k8s.ingress-tls",
                  "k8s.memory-limits", "k8s.resource-requests"):
         assert results[item].status == "error", (item, results[item].message)

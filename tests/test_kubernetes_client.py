@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_k8s import DATA, FakeCluster, live_targets, load
-from helpers import audit
+from fake_k8s import DATA, FakeCluster, audit_k8s, live_targets, load
 
 from readiness.clients import kubernetes as k8s
 
@@ -61,7 +60,7 @@ def test_lists_every_page_with_the_kubeconfig_token(tmp_path: Path) -> None:
 def test_a_refused_or_failing_list_is_an_error_not_a_crash(fault: dict, item: str, message: str,
                                                            tmp_path: Path) -> None:
     with FakeCluster(load("good.yaml"), **fault) as cluster:
-        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), [item, "k8s.volume-expansion"])
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), [item, "k8s.volume-expansion"])
     assert results[item].status == "error"
     assert results[item].message == message
     if "forbidden" in fault and "storageclasses" in fault["forbidden"]:
@@ -70,7 +69,7 @@ def test_a_refused_or_failing_list_is_an_error_not_a_crash(fault: dict, item: st
 
 def test_a_slow_kind_times_out_its_item_and_the_run_ends(tmp_path: Path) -> None:
     with FakeCluster(load("good.yaml"), slow={"storageclasses"}, slow_seconds=60) as cluster:
-        results, report = audit(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"],
+        results, report = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"],
                                 timeout=1.0)
     assert results["k8s.default-storageclass"].status == "error"
     assert "timed out" in results["k8s.default-storageclass"].message
@@ -80,7 +79,7 @@ def test_wrong_token_is_an_error_and_the_token_is_never_printed(tmp_path: Path) 
     with FakeCluster(load("good.yaml")) as cluster:
         targets = live_targets(cluster, tmp_path)
         cluster.kubeconfig(Path(targets["kubernetes"]["kubeconfig"]), token="s3cr3t-wrong-token-xyz")
-        results, report = audit(tmp_path, targets, ["k8s.default-storageclass"])
+        results, report = audit_k8s(tmp_path, targets, ["k8s.default-storageclass"])
     assert results["k8s.default-storageclass"].status == "error"
     assert "401 Unauthorized" in results["k8s.default-storageclass"].message
     assert "s3cr3t-wrong-token-xyz" not in json.dumps(report, default=str)
@@ -91,7 +90,7 @@ def test_unreachable_api_server_is_an_error(tmp_path: Path) -> None:
     cluster = FakeCluster([]).start()
     targets = live_targets(cluster, tmp_path)
     cluster.stop()
-    results, _ = audit(tmp_path, targets, ["k8s.default-storageclass"], timeout=3.0)
+    results, _ = audit_k8s(tmp_path, targets, ["k8s.default-storageclass"], timeout=3.0)
     assert results["k8s.default-storageclass"].status == "error"
     assert "cannot reach the API server" in results["k8s.default-storageclass"].message
 
@@ -135,12 +134,12 @@ def test_https_with_the_kubeconfig_ca_and_a_wrong_ca_refused(tmp_path: Path) -> 
     tls = make_tls(tmp_path / "tls")
     other = make_tls(tmp_path / "other")
     with FakeCluster(load("good.yaml"), tls=tls) as cluster:
-        results, _ = audit(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"])
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"])
         assert results["k8s.default-storageclass"].status == "pass"
         (tmp_path / "x").mkdir()
         targets = live_targets(cluster, tmp_path / "x")
         cluster.kubeconfig(Path(targets["kubernetes"]["kubeconfig"]), ca=other.ca)
-        results, _ = audit(tmp_path / "x", targets, ["k8s.default-storageclass"])
+        results, _ = audit_k8s(tmp_path / "x", targets, ["k8s.default-storageclass"])
     assert results["k8s.default-storageclass"].status == "error"
     assert "CERTIFICATE_VERIFY_FAILED" in results["k8s.default-storageclass"].message
 
@@ -159,14 +158,14 @@ def test_in_cluster_service_account(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(cluster.port))
         targets = {"preset": "langsmith", "kubernetes": {"in_cluster": True, "namespace": "langsmith",
                                                          "release": "langsmith"}}
-        results, _ = audit(tmp_path, targets, ["k8s.default-storageclass", "k8s.hpa-coverage"])
+        results, _ = audit_k8s(tmp_path, targets, ["k8s.default-storageclass", "k8s.hpa-coverage"])
     ids = ["k8s.default-storageclass", "k8s.hpa-coverage"]
     assert {results[i].status for i in ids} == {"pass"}, {i: results[i].message for i in ids}
 
 
 def test_in_cluster_outside_a_pod_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    results, _ = audit(tmp_path, {"kubernetes": {"in_cluster": True}}, ["k8s.default-storageclass"])
+    results, _ = audit_k8s(tmp_path, {"kubernetes": {"in_cluster": True}}, ["k8s.default-storageclass"])
     assert results["k8s.default-storageclass"].status == "error"
     assert results["k8s.default-storageclass"].message.startswith("cannot use the Kubernetes configuration")
 

@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_k8s import DATA, FakeCluster, live_targets, load, offline_targets
-from helpers import audit
+from fake_k8s import DATA, FakeCluster, audit_k8s, live_targets, load, offline_targets
 from readiness.checks import _kubernetes_facts as kf
 
 from readiness.clients import kubernetes as k8s
@@ -51,6 +50,10 @@ def test_facts_offline_and_env(tmp_path: Path) -> None:
     assert backend["env"] == {"POSTGRES_POOL_SIZE": "10"} and backend["max_replicas"] == 10
     assert kf.bundled_statefulsets(ctx) == []
     assert kf.container_resources(ctx, "clickhouse")["limits"] == {"cpu": "8", "memory": "32Gi"}
+    assert kf.connection_demand(ctx, ["backend", "queue"]) == (
+        [{"name": "langsmith/langsmith-backend", "replicas": 10, "pool_size": 10}], ["langsmith/langsmith-queue"])
+    assert kf.pool_size({"DATABASE_URL": "postgresql://u@h/db?schema=public&connection_limit=7"}) == 7
+    assert kf.pool_size({"DATABASE_URL": "postgresql://u@h/db"}) is None
     assert {c["type"] for c in kf.volume_classes(ctx, "clickhouse").values()} == {"gp3"}
 
 
@@ -62,7 +65,7 @@ def test_helm_template_output_without_namespaces_is_the_targets_namespace(tmp_pa
     targets = {"preset": "langsmith", "kubernetes": {"manifests": str(tmp_path / "m"), "namespace": "langsmith",
                                                      "release": "langsmith"}}
     ids = ["k8s.hpa-coverage", "k8s.bundled-datastores", "k8s.ingress-tls", "k8s.clickhouse-volume-size"]
-    results, _ = audit(tmp_path, targets, ids)
+    results, _ = audit_k8s(tmp_path, targets, ids)
     assert {i: results[i].status for i in ids} == dict.fromkeys(ids, "fail"), {i: results[i].message for i in ids}
 
 

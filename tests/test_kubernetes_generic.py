@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from checklists import checklist_with, generic_item
-from fake_k8s import FakeCluster, live_targets, load, offline_targets
+from checklists import generic_item
+from fake_k8s import FakeCluster, k8s_checklist, live_targets, load, offline_targets
 from helpers import audit
 
 HEADING = "### Writing Kubernetes checks without Python"
@@ -42,7 +42,7 @@ def bad() -> FakeCluster:
 def test_readme_examples_pass_on_good_and_fail_on_bad(good: FakeCluster, bad: FakeCluster, tmp_path: Path) -> None:
     items = readme_items()
     ids = [i["id"] for i in items]
-    path = checklist_with(tmp_path, extra=items, section="autoscaling")
+    path = k8s_checklist(tmp_path, items)
     ok, _ = audit(tmp_path, live_targets(good, tmp_path), ids, checklist=path)
     assert {i: ok[i].status for i in ids} == dict.fromkeys(ids, "pass"), {i: ok[i].message for i in ids}
     (tmp_path / "bad").mkdir()
@@ -57,7 +57,7 @@ def test_readme_examples_pass_on_good_and_fail_on_bad(good: FakeCluster, bad: Fa
 
 def _run(cluster_or_dir: object, tmp_path: Path, **params: object) -> object:
     item = generic_item("k8s.custom", "kubernetes.object", **params)
-    path = checklist_with(tmp_path, extra=[item], section="autoscaling")
+    path = k8s_checklist(tmp_path, [item])
     targets = live_targets(cluster_or_dir, tmp_path) if isinstance(cluster_or_dir, FakeCluster) else cluster_or_dir
     results, _ = audit(tmp_path, targets, ["k8s.custom"], checklist=path)
     return results["k8s.custom"]
@@ -111,7 +111,7 @@ def test_status_fields_are_skipped_offline_and_bad_paths_are_errors(tmp_path: Pa
 def test_shares_the_listing_of_the_purpose_built_items(good: FakeCluster, tmp_path: Path) -> None:
     item = generic_item("k8s.custom", "kubernetes.object", kind="Deployment", field="metadata.name",
                         expect={"matches": "^langsmith-"})
-    path = checklist_with(tmp_path, extra=[item], section="autoscaling")
+    path = k8s_checklist(tmp_path, [item])
     good.requests.clear()
     results, _ = audit(tmp_path, live_targets(good, tmp_path), ["k8s.custom", "k8s.hpa-coverage",
                                                                  "k8s.resource-requests"], checklist=path)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_k8s import FakeCluster, live_targets, load, offline_targets
-from helpers import audit
+from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets
 
 STORAGE = ["k8s.ebs-csi-driver", "k8s.ebs-csi-controller-ready", "k8s.default-storageclass", "k8s.volume-expansion",
            "k8s.ssd-storageclass", "k8s.clickhouse-pvcs-bound", "k8s.clickhouse-pods-ready",
@@ -26,7 +25,7 @@ def bad() -> FakeCluster:
 
 
 def test_good_cluster_passes_every_storage_item(good: FakeCluster, tmp_path: Path) -> None:
-    results, _ = audit(tmp_path, live_targets(good, tmp_path), STORAGE)
+    results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), STORAGE)
     assert {i: results[i].status for i in STORAGE} == dict.fromkeys(STORAGE, "pass"), \
         {i: results[i].message for i in STORAGE}
     assert results["k8s.default-storageclass"].message == "default StorageClass gp3 uses ebs.csi.aws.com"
@@ -34,7 +33,7 @@ def test_good_cluster_passes_every_storage_item(good: FakeCluster, tmp_path: Pat
 
 
 def test_bad_cluster_fails_every_storage_item_for_its_reason(bad: FakeCluster, tmp_path: Path) -> None:
-    results, _ = audit(tmp_path, live_targets(bad, tmp_path), STORAGE)
+    results, _ = audit_k8s(tmp_path, live_targets(bad, tmp_path), STORAGE)
     assert {i: results[i].status for i in STORAGE} == dict.fromkeys(STORAGE, "fail"), \
         {i: results[i].message for i in STORAGE}
     msg = {i: results[i].message for i in STORAGE}
@@ -52,7 +51,7 @@ def test_bad_cluster_fails_every_storage_item_for_its_reason(bad: FakeCluster, t
 
 def test_one_list_per_kind_and_page_shared_by_every_item(good: FakeCluster, tmp_path: Path) -> None:
     good.requests.clear()
-    audit(tmp_path, live_targets(good, tmp_path), STORAGE)
+    audit_k8s(tmp_path, live_targets(good, tmp_path), STORAGE)
     paths = [p.split("?")[0] for p in good.requests]
     pages = [p for p in good.requests if "continue=" in p]
     assert pages, "max_page=1 makes some listings span several pages"
@@ -64,7 +63,7 @@ def test_offline_judges_what_manifests_show_and_skips_live_state(tmp_path: Path)
     live_only = {"k8s.ebs-csi-controller-ready", "k8s.clickhouse-pvcs-bound", "k8s.clickhouse-pods-ready",
                  "k8s.no-pending-pvcs"}
     for name, verdict in (("good.yaml", "pass"), ("bad.yaml", "fail")):
-        results, _ = audit(tmp_path, offline_targets(tmp_path / name, name), STORAGE)
+        results, _ = audit_k8s(tmp_path, offline_targets(tmp_path / name, name), STORAGE)
         for item in STORAGE:
             want = "skipped" if item in live_only else verdict
             if name == "bad.yaml" and item == "k8s.ebs-csi-driver":
@@ -80,7 +79,7 @@ def test_helm_template_output_without_cluster_objects_is_skipped_not_passed(tmp_
     rendered.write_text("\n---\n".join(docs))
     targets = {"preset": "langsmith", "kubernetes": {"manifests": str(rendered), "namespace": "langsmith",
                                                      "release": "langsmith"}}
-    results, _ = audit(tmp_path, targets, STORAGE)
+    results, _ = audit_k8s(tmp_path, targets, STORAGE)
     for item in ("k8s.ebs-csi-driver", "k8s.default-storageclass", "k8s.volume-expansion"):
         assert results[item].status == "skipped", (item, results[item].message)
         assert "the manifests hold no" in results[item].message
