@@ -145,7 +145,7 @@ def _construct_seq(loader: Any, node: yaml.SequenceNode) -> YList:
 
 
 def _loader_class(base: Any) -> Any:
-    cls = type(f"_Loader{base.__name__}", (_Constructing, base), {})
+    cls: Any = type(f"_Loader{base.__name__}", (_Constructing, base), {})
     cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
     cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
     cls.add_constructor(None, _Constructing.construct_undefined)
