@@ -538,23 +538,27 @@ def test_keys_put_into_the_endpoint_url_are_refused_without_being_echoed(tmp_pat
 
 
 def test_lifecycle_aligned_follows_fixed_clickhouse_ttls_on_a_current_clickhouse(tmp_path, s3_stack, monkeypatch):
-    # a current ClickHouse (chdb, in-process, behind the clickhouse client's interface) has table TTLs; 18.16 has none
+    # a current ClickHouse (chdb, in-process, behind the clickhouse client's interface) has table TTLs; 18.16 has none.
+    # The engine is shared by the process: a table no other test's patterns match, dropped afterwards.
     import chdb_engine
 
     chdb_engine.sql("CREATE DATABASE IF NOT EXISTS s3ttl",
-                    "CREATE TABLE IF NOT EXISTS s3ttl.runs (id String, ts DateTime) ENGINE = MergeTree ORDER BY id "
-                    "TTL ts + INTERVAL 14 DAY")
+                    "CREATE TABLE IF NOT EXISTS s3ttl.blob_payload_rows (id String, ts DateTime) ENGINE = MergeTree "
+                    "ORDER BY id TTL ts + INTERVAL 14 DAY")
     targets = {"s3": s3_stack.target("good-traces"), **chdb_engine.use_chdb(monkeypatch)}
 
     def judged(prefixes: list[str]) -> Any:
         cl = checklist_with(tmp_path, "blob.lifecycle-aligned", sections=("clickhouse", "blob"),
-                            tables=["s3ttl.runs"], prefixes=prefixes)
+                            tables=["s3ttl.blob_payload_rows"], prefixes=prefixes)
         return audit(tmp_path, targets, ["blob.lifecycle-aligned"], checklist=cl)[0]["blob.lifecycle-aligned"]
 
-    short = judged(["ttl_s/"])
-    assert short.status == "pass", short.message
-    assert "the ClickHouse trace tables' TTLs" in short.message and short.evidence["clickhouse_ttls"] == {
-        "s3ttl.runs": [14]}
-    both_tiers = judged(["ttl_s/", "ttl_l/"])
-    assert both_tiers.status == "fail"
-    assert "ttl_l/ expires after 400 d, want 14 d (kept after the traces)" in both_tiers.message
+    try:
+        short = judged(["ttl_s/"])
+        assert short.status == "pass", short.message
+        assert "the ClickHouse trace tables' TTLs" in short.message
+        assert short.evidence["clickhouse_ttls"] == {"s3ttl.blob_payload_rows": [14]}
+        both_tiers = judged(["ttl_s/", "ttl_l/"])
+        assert both_tiers.status == "fail"
+        assert "ttl_l/ expires after 400 d, want 14 d (kept after the traces)" in both_tiers.message
+    finally:
+        chdb_engine.sql("DROP DATABASE IF EXISTS s3ttl")
