@@ -36,6 +36,11 @@ def services(ctx: Any) -> list[str]:
 _ALIASES = {"postgres": ("postgres", "postgresql"), "redis": ("redis",), "clickhouse": ("clickhouse",)}
 
 
+# What the probes read (their @probe(reads=...)), for readiness rbac: the absence checks also read Deployments.
+CLAIMS = ("statefulsets", "persistentvolumeclaims", "storageclasses", "deployments")
+SCALERS = ("deployments", "horizontalpodautoscalers", "keda.sh/scaledobjects")
+
+
 # --- listings ----------------------------------------------------------------------------------------------------
 
 def _kind(plural: str) -> Any:
@@ -58,9 +63,23 @@ def namespaces(ctx: Any) -> list[str | None]:
     return configured(ctx.config("kubernetes"))
 
 
+class UndeclaredRead(Exception):
+    """A probe read a kind it did not declare in ``@probe(reads=...)`` (so ``readiness rbac`` would not grant it)."""
+
+
+def check_declared(ctx: Any, kind: Any) -> None:
+    declared = getattr(ctx, "reads", None)
+    if declared is None:
+        return
+    if kind.plural not in declared and f"{kind.group}/{kind.plural}" not in declared:
+        raise UndeclaredRead(f"item {getattr(ctx, 'item_id', '?')} reads {kind.plural} but its probe does not declare "
+                             "it (reads=...): readiness rbac would not grant it")
+
+
 def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
     """Every object of a kind in one namespace (None: all) or, for a cluster-scoped kind, in the cluster."""
     kind = _kind(plural)
+    check_declared(ctx, kind)
     ns = namespace if kind.namespaced else None
     return ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")  # type: ignore
 

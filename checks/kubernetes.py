@@ -87,7 +87,19 @@ def _selected(labels: Mapping[str, str], terms: list[tuple[str, str, set[str]]])
     return True
 
 
-@probe("kubernetes.object", target="kubernetes", params={
+def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
+    """The one kind the item names (as group/plural), for readiness rbac."""
+    from readiness.clients.kubernetes import KubernetesError, resolve_kind
+
+    try:
+        kind = resolve_kind(str(p.get("kind") or ""), p.get("api_version"),
+                            namespaced=not p.get("cluster_scoped"))
+    except KubernetesError:
+        return ()
+    return () if kind.plural == "secrets" and not kind.group else (f"{kind.group}/{kind.plural}",)
+
+
+@probe("kubernetes.object", target="kubernetes", reads=_reads, params={
     "kind": Param("str", help="Deployment, StatefulSet, Service, Ingress, ... (or a CRD's kind with api_version)"),
     "field": Param("str", help="path of the field, e.g. spec.template.spec.securityContext.runAsNonRoot; [*] for "
                                "every element of a list, [\"a.b/c\"] for keys with dots"),
@@ -126,6 +138,7 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
                                                                           else [None])
     found: list[dict[str, Any]] = []
     for ns in spaces:
+        kf.check_declared(ctx, kind)
         if KNOWN.get(kind.plural) == kind:
             found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share
         else:

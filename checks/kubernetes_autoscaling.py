@@ -66,7 +66,7 @@ def _services(ctx: Any, components: list[str]) -> tuple[list[dict[str, Any]], li
     return found, missing, None
 
 
-@probe("kubernetes.hpa-coverage", target="kubernetes", params={"deployments": _DEPLOYMENTS})
+@probe("kubernetes.hpa-coverage", target="kubernetes", reads=kf.SCALERS, params={"deployments": _DEPLOYMENTS})
 def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every service Deployment of the product is scaled by an HPA or a KEDA ScaledObject."""
     found, missing, gap = _services(ctx, p["deployments"])
@@ -86,7 +86,7 @@ def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(found)} service Deployments scaled ({len(by_hpa)} by HPA, {len(keda)} by KEDA)", **evidence)
 
 
-@probe("kubernetes.hpa-healthy", target="kubernetes")
+@probe("kubernetes.hpa-healthy", target="kubernetes", reads=("horizontalpodautoscalers",))
 def hpa_healthy(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every HPA reports AbleToScale=True and ScalingActive=True (False means its metrics are broken)."""
     if not kf.live(ctx):
@@ -111,7 +111,7 @@ def hpa_healthy(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(hpas)} HPAs able to scale with working metrics", hpas=state)
 
 
-@probe("kubernetes.resource-requests", target="kubernetes", params={
+@probe("kubernetes.resource-requests", target="kubernetes", reads=kf.SCALERS, params={
     "deployments": _DEPLOYMENTS,
     "requests": Param("str-list", ["cpu", "memory"], help="resources every container must request"),
     "limits": Param("str-list", ["cpu", "memory"], help="resources every container must limit"),
@@ -145,7 +145,7 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
                   f"limits ({', '.join(p['limits'])})", deployments=sorted(kf.ref(d) for d in judged.values()))
 
 
-@probe("kubernetes.hpa-keda-conflict", target="kubernetes")
+@probe("kubernetes.hpa-keda-conflict", target="kubernetes", reads=("horizontalpodautoscalers", "keda.sh/scaledobjects"))
 def hpa_keda_conflict(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No Deployment is the target of both an HPA and a KEDA ScaledObject (KEDA's own HPAs excepted)."""
     hpas = _hpa_targets(ctx)
@@ -161,7 +161,7 @@ def hpa_keda_conflict(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"no Deployment has both ({len(hpas)} HPA targets, {len(so)} ScaledObject targets)")
 
 
-@probe("kubernetes.keda-ready", target="kubernetes")
+@probe("kubernetes.keda-ready", target="kubernetes", reads=("keda.sh/scaledobjects",))
 def keda_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every KEDA ScaledObject reports Ready=True."""
     if not kf.live(ctx):
@@ -180,7 +180,7 @@ def keda_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(found)} ScaledObjects Ready")
 
 
-@probe("kubernetes.bundled-datastores", target="kubernetes", params={
+@probe("kubernetes.bundled-datastores", target="kubernetes", reads=("statefulsets", "deployments"), params={
     "datastores": Param("str-list", ["postgres", "redis", "clickhouse"], help="datastores that should be external"),
 })
 def bundled_datastores(ctx: Any, p: dict[str, Any]) -> Verdict:
@@ -195,7 +195,7 @@ def bundled_datastores(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"no bundled {'/'.join(p['datastores'])} StatefulSet of the release")
 
 
-@probe("kubernetes.metrics-api", target="kubernetes", params={
+@probe("kubernetes.metrics-api", target="kubernetes", reads=("apiservices",), params={
     "apiservice": Param("str", "v1beta1.metrics.k8s.io", help="the APIService of the resource metrics API"),
 })
 def metrics_api(ctx: Any, p: dict[str, Any]) -> Verdict:
@@ -235,7 +235,7 @@ def _workloads(ctx: Any, components: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-@probe("kubernetes.memory-limits", target="kubernetes", params={
+@probe("kubernetes.memory-limits", target="kubernetes", reads=("deployments", "statefulsets", "pods"), params={
     "deployments": _DEPLOYMENTS,
     "window_hours": Param("number", 24, help="how far back an OOMKilled container counts"),
 })
@@ -290,7 +290,8 @@ def _selects(pdb: Any, pod_labels: Mapping[str, str]) -> bool:
     return True
 
 
-@probe("kubernetes.single-replica-protected", target="kubernetes", params={"datastores": _DATASTORES})
+@probe("kubernetes.single-replica-protected", target="kubernetes",
+       reads=("statefulsets", "poddisruptionbudgets", "deployments"), params={"datastores": _DATASTORES})
 def single_replica_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
     """A single-replica datastore StatefulSet has a PodDisruptionBudget or the OnDelete update strategy."""
     stores = kf.matching(kf.objects(ctx, "statefulsets"), p["datastores"])

@@ -50,7 +50,7 @@ def _nginx_ingresses(ctx: Any) -> tuple[list[dict[str, Any]], list[str], Verdict
     return nginx, other, None
 
 
-@probe("kubernetes.ingress-body-size", target="kubernetes", params={
+@probe("kubernetes.ingress-body-size", target="kubernetes", reads=("ingresses", "deployments"), params={
     "min_size": Param("str", "25m", help="the product's largest request (nginx units: 25m = 25 MiB)"),
 })
 def ingress_body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
@@ -75,7 +75,7 @@ def ingress_body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"proxy-body-size >= {p['min_size']} on {listing(sorted(sizes))}", sizes=sizes)
 
 
-@probe("kubernetes.ingress-timeouts", target="kubernetes", params={
+@probe("kubernetes.ingress-timeouts", target="kubernetes", reads=("ingresses", "deployments"), params={
     "min_seconds": Param("int", 300, help="smallest proxy-read-timeout / proxy-send-timeout"),
 })
 def ingress_timeouts(ctx: Any, p: dict[str, Any]) -> Verdict:
@@ -104,7 +104,7 @@ def _covered(host: str, tls_hosts: list[str]) -> bool:
                for h in tls_hosts)
 
 
-@probe("kubernetes.ingress-tls", target="kubernetes")
+@probe("kubernetes.ingress-tls", target="kubernetes", reads=("ingresses", "deployments"))
 def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every Ingress of the product terminates TLS for each of its hosts (spec.tls, or the cloud LB's certificate)."""
     ingresses = kf.objects(ctx, "ingresses")
@@ -129,7 +129,7 @@ def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"TLS on {listing(sorted(kf.ref(i) for i in ingresses))}")
 
 
-@probe("kubernetes.lb-source-ranges", target="kubernetes")
+@probe("kubernetes.lb-source-ranges", target="kubernetes", reads=("services", "deployments"))
 def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No LoadBalancer Service is open to the world: internal, or restricted by loadBalancerSourceRanges."""
     services = kf.objects(ctx, "services")

@@ -70,7 +70,7 @@ def _classes(ctx: Any, pattern: str) -> tuple[dict[str, list[str]], dict[str, di
     return using, classes, None
 
 
-@probe("kubernetes.csi-driver", target="kubernetes", params={
+@probe("kubernetes.csi-driver", target="kubernetes", reads=("csidrivers", "storageclasses"), params={
     "driver": Param("str", "ebs.csi.aws.com", help="the CSIDriver that must exist"),
     "only_on_eks": Param("bool", True, help="not applicable on clusters that are not EKS"),
 })
@@ -89,7 +89,7 @@ def csi_driver(ctx: Any, p: dict[str, Any]) -> Verdict:
                   "cannot be provisioned or attached, so datastore PVCs stay Pending", csidrivers=names)
 
 
-@probe("kubernetes.csi-controller-ready", target="kubernetes", params={
+@probe("kubernetes.csi-controller-ready", target="kubernetes", reads=("deployments", "storageclasses"), params={
     "namespace": Param("str", "kube-system", help="namespace of the driver's controller"),
     "deployment": Param("str", "ebs-csi-controller", help="the controller Deployment"),
     "only_on_eks": Param("bool", True, help="not applicable on clusters that are not EKS"),
@@ -114,7 +114,7 @@ def csi_controller_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
                   "the controller is down", **evidence)
 
 
-@probe("kubernetes.default-storageclass", target="kubernetes", params={
+@probe("kubernetes.default-storageclass", target="kubernetes", reads=("storageclasses",), params={
     "provisioners": Param("str-list", ["ebs.csi.aws.com", "pd.csi.storage.gke.io", "disk.csi.azure.com"],
                           help="acceptable provisioners of the default StorageClass"),
 })
@@ -140,7 +140,7 @@ def default_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
                   f"{listing(p['provisioners'])}", **evidence)
 
 
-@probe("kubernetes.volume-expansion", target="kubernetes", params={"datastores": _DATASTORES})
+@probe("kubernetes.volume-expansion", target="kubernetes", reads=kf.CLAIMS, params={"datastores": _DATASTORES})
 def volume_expansion(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The StorageClasses of the datastores' volumes set allowVolumeExpansion: true."""
     using, classes, gap = _classes(ctx, p["datastores"])
@@ -154,7 +154,7 @@ def volume_expansion(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"StorageClass {listing(sorted(using))} allows volume expansion", **evidence)
 
 
-@probe("kubernetes.ssd-storageclass", target="kubernetes", params={
+@probe("kubernetes.ssd-storageclass", target="kubernetes", reads=kf.CLAIMS, params={
     "datastores": _DATASTORES,
     "ssd_types": Param("str-list", list(kf.SSD_TYPES),
                        help="volume types (StorageClass parameters type / skuName) that count as SSD"),
@@ -177,7 +177,8 @@ def ssd_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"datastore volumes are SSD ({', '.join(f'{c}: {t}' for c, t in types.items())})", **evidence)
 
 
-@probe("kubernetes.pvcs-bound", target="kubernetes", params={"match": _CLICKHOUSE})
+@probe("kubernetes.pvcs-bound", target="kubernetes",
+       reads=("persistentvolumeclaims", "deployments"), params={"match": _CLICKHOUSE})
 def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every PVC of the matched datastore is Bound (live clusters only)."""
     if not kf.live(ctx):
@@ -193,7 +194,7 @@ def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(pvcs)} PVCs Bound", phases=phases)
 
 
-@probe("kubernetes.pods-ready", target="kubernetes", params={"match": _CLICKHOUSE})
+@probe("kubernetes.pods-ready", target="kubernetes", reads=("pods", "deployments"), params={"match": _CLICKHOUSE})
 def pods_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every pod of the matched datastore has the Ready condition True (live clusters only)."""
     if not kf.live(ctx):
@@ -216,7 +217,7 @@ _NETWORK_FS = ["efs.csi.aws.com", "nfs", "file.csi.azure.com", "kubernetes.io/az
                "filestore.csi.storage.gke.io", "fsx.csi.aws.com", "glusterfs"]
 
 
-@probe("kubernetes.no-network-filesystem", target="kubernetes", params={
+@probe("kubernetes.no-network-filesystem", target="kubernetes", reads=(*kf.CLAIMS, "persistentvolumes"), params={
     "match": Param("str", "clickhouse|(^|-)chi-|zookeeper|keeper|(^|-)chk-",
                    help="regex that picks ClickHouse and Keeper/ZooKeeper"),
     "network_provisioners": Param("str-list", _NETWORK_FS, help="provisioners/drivers (substrings) that are "
@@ -264,7 +265,7 @@ def _age(stamp: Any, now: dt.datetime) -> float | None:
         return None
 
 
-@probe("kubernetes.no-pending-pvcs", target="kubernetes", params={
+@probe("kubernetes.no-pending-pvcs", target="kubernetes", reads=kf.CLAIMS, params={
     "datastores": _DATASTORES,
     "max_pending_seconds": Param("int", 120, help="how long a PVC may stay Pending"),
 })
@@ -300,7 +301,8 @@ def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
                   "bind with WaitForFirstConsumer", pvcs=len(pvcs))
 
 
-@probe("kubernetes.volume-size", target="kubernetes", params={
+@probe("kubernetes.volume-size", target="kubernetes",
+       reads=("statefulsets", "persistentvolumeclaims", "deployments"), params={
     "match": _CLICKHOUSE,
     "volume": Param("str", "^data", help="regex on the volumeClaimTemplate/PVC name that picks the data volumes"),
     "min_size": Param("str", "100Gi", help="smallest acceptable request"),

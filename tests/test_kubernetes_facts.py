@@ -16,8 +16,9 @@ from readiness.context import Context, Session
 
 def context(config: dict) -> Context:
     sessions = {"kubernetes": Session("kubernetes", config, 5.0)}
+    reads = frozenset(k8s.KNOWN)
     return Context("test", "redis", sessions, {"kubernetes": config}, "langsmith", "production", 5.0,
-                   time.monotonic() + 30)
+                   time.monotonic() + 30, reads)
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,12 @@ def test_manifests_that_are_not_objects_are_refused(text: str, message: str, tmp
     (tmp_path / "x.yaml").write_text(text)
     with pytest.raises(k8s.KubernetesError, match=message):
         k8s.connect({"manifests": str(tmp_path)}, 1.0)
+
+
+def test_a_read_the_probe_did_not_declare_is_refused(tmp_path: Path) -> None:
+    config = offline_targets(tmp_path, "good.yaml")["kubernetes"]
+    ctx = Context("k8s.x", "kubernetes", {"kubernetes": Session("kubernetes", config, 5.0)},
+                  {"kubernetes": config}, "langsmith", "production", 5.0, time.monotonic() + 30, frozenset({"pods"}))
+    assert kf.objects(ctx, "pods")
+    with pytest.raises(kf.UndeclaredRead, match="reads deployments but its probe does not declare it"):
+        kf.objects(ctx, "deployments")
