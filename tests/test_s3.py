@@ -135,7 +135,10 @@ def test_a_denied_lifecycle_read_is_an_error_naming_the_permission(tmp_path, s3_
 
 
 def test_the_admin_can_read_the_denied_lifecycle(s3_stack):
-    # the denial above comes from the auditor's policy, not from a broken bucket
+    # the denial above comes from the auditor's policy, not from a broken bucket; and moto does not evaluate bucket
+    # policies: the bucket's Deny for Principal "*" on GetLifecycleConfiguration does not stop the admin
+    policy = s3_stack.client("admin").get_bucket_policy(Bucket="denied-traces")["Policy"]
+    assert '"Effect": "Deny"' in policy and "s3:GetLifecycleConfiguration" in policy
     rules = s3_stack.client("admin").get_bucket_lifecycle_configuration(Bucket="denied-traces")["Rules"]
     assert {r["ID"] for r in rules} == {"short", "long", "versions"}
 
