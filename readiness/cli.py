@@ -351,14 +351,16 @@ def render(report_path: str, html_out: str | None, junit_out: str | None, markdo
 @click.argument("old_path", metavar="OLD.json")
 @click.argument("new_path", metavar="NEW.json")
 @click.option("--json", "json_out", metavar="FILE", help="Write the comparison as JSON ('-' for stdout).")
+@click.option("--fail-on", type=click.Choice(["required", "recommended", "optional"]), default=None,
+              help="Judge blocking by this gate in both reports (default: the gate each report was run with).")
 @_guard
-def diff(old_path: str, new_path: str, json_out: str | None) -> None:
+def diff(old_path: str, new_path: str, json_out: str | None, fail_on: str | None) -> None:
     """New failures and fixes between two JSON reports. Exit 1 when an item blocks that did not block before."""
     import json
 
     from readiness import diffing
 
-    result = diffing.compare(diffing.read_report(old_path), diffing.read_report(new_path))
+    result = diffing.compare(diffing.read_report(old_path), diffing.read_report(new_path), fail_on)
     click.echo(diffing.render_text(result), nl=False, err=json_out == "-")
     if json_out == "-":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.errors import ConfigError
+from readiness.models import is_blocking
 from readiness.reports.view import LEVELS, STATUSES, blocking, format_value, truncate
 
 SCHEMA = "readiness.diff/v1"
@@ -106,8 +107,9 @@ def _evidence_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[di
     return changes
 
 
-def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """Item by item, keyed by id. ``new_blocking``: blocking in ``new`` and not in ``old`` (or not there).
+def compare(old: Mapping[str, Any], new: Mapping[str, Any], fail_on: str | None = None) -> dict[str, Any]:
+    """Item by item, keyed by id. ``new_blocking``: blocking in ``new`` and not in ``old`` (or not there), by each
+    report's own gate, or by ``fail_on`` for both (reports written with ``--fail-on never`` record no blocking).
 
     ``changed_status`` lists every status change, including those also listed in ``new_failures`` (now fail or
     error, and neither before) and ``fixed`` (now pass, and fail, error, manual or waived before).
@@ -119,7 +121,7 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
                             "added": [], "removed": []}
     for id_, n in after.items():
         o = before.get(id_)
-        if blocking(n, new["fail_on"]) and not (o is not None and blocking(o, old["fail_on"])):
+        if _blocks(n, new, fail_on) and not (o is not None and _blocks(o, old, fail_on)):
             diff["new_blocking"].append(_entry(o, n))
         if o is None:
             diff["added"].append(_entry(None, n))
@@ -137,6 +139,12 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
             diff["changed_evidence"].append(_entry(o, n, changes=changes))
     diff["removed"] = [_entry(o, None) for id_, o in before.items() if id_ not in after]
     return diff
+
+
+def _blocks(result: Mapping[str, Any], report: Mapping[str, Any], fail_on: str | None) -> bool:
+    if fail_on is None:
+        return blocking(result, report["fail_on"])
+    return is_blocking(result["level"], result["status"], fail_on)
 
 
 def exit_code(diff: Mapping[str, Any]) -> int:
