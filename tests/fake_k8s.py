@@ -74,6 +74,9 @@ class FakeCluster:
     slow: set[str] = field(default_factory=set)
     slow_seconds: float = 30.0
     missing_groups: set[str] = field(default_factory=set)
+    # RBAC as the API server applies it: (apiGroup, plural, namespace or None for every namespace) granted to the
+    # token; None grants everything.  ``grant_rbac`` fills it from ClusterRole/Role documents.
+    granted: set[tuple[str, str, str | None]] | None = None
     garbage: set[str] = field(default_factory=set)  # answer 200 with items that are not a list
     looping: set[str] = field(default_factory=set)  # answer the same continue token for ever
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
@@ -148,6 +151,19 @@ class FakeCluster:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
+    def grant_rbac(self, docs: Iterable[dict[str, Any]]) -> None:
+        """Grant exactly the get/list rules of these ClusterRoles and Roles (as bound to the audit identity)."""
+        self.granted = set()
+        for doc in docs:
+            if doc["kind"] not in ("ClusterRole", "Role"):
+                continue
+            ns = doc["metadata"].get("namespace") if doc["kind"] == "Role" else None
+            for rule in doc.get("rules") or []:
+                if "list" in rule.get("verbs", []):
+                    for group in rule.get("apiGroups", []):
+                        for res in rule.get("resources", []):
+                            self.granted.add((group, res, ns))
+
     def kubeconfig(self, path: Path, token: str | None = None, namespace: str = "langsmith",
                    ca: Path | None = None) -> Path:
         """A real kubeconfig file (context ``fake``) pointing at this server."""
@@ -205,7 +221,9 @@ class FakeCluster:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         name = rest[0]
         kind, _ = served[name]
-        if name in self.forbidden:
+        denied = self.granted is not None and (group, name, None) not in self.granted and (
+            namespace is None or (group, name, namespace) not in self.granted)
+        if name in self.forbidden or denied:
             where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
             return 403, _status(403, "Forbidden", f'{name}.{group or "core"} is forbidden: User "auditor" cannot '
                                                   f'list resource "{name}" in API group "{group}"{where}')

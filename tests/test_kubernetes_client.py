@@ -180,3 +180,27 @@ def test_probe_modules_import_no_kubernetes_client() -> None:
             "print(sorted(m for m in ('kubernetes', 'urllib3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_rules_readiness_rbac_writes_are_enough(tmp_path: Path) -> None:
+    """Audit as an identity holding exactly `readiness rbac`'s rules: the same verdicts as with full access."""
+    from fake_k8s import k8s_checklist
+
+    from readiness.audit import load_inputs
+    from readiness.rbac import manifests
+    from readiness.runner import Options
+
+    with FakeCluster(load("bad.yaml")) as cluster:
+        targets = live_targets(cluster, tmp_path)
+        full, _ = audit_k8s(tmp_path, targets, ["storage", "autoscaling", "network"])
+        inputs = load_inputs(k8s_checklist(tmp_path), str(tmp_path / "targets.yaml"))
+        cluster.grant_rbac(manifests(inputs.checklist, inputs.targets, Options(preset="langsmith")))
+        least, _ = audit_k8s(tmp_path, targets, ["storage", "autoscaling", "network"])
+    ids = [i for i in full if i.startswith("k8s.")]
+    assert len(ids) > 20
+    # The EBS CSI controller lives in kube-system, which readiness rbac grants no Role in (yet): forbidden there.
+    assert least["k8s.ebs-csi-controller-ready"].message == (
+        "forbidden: the audit identity cannot list deployments (grant get/list)")
+    ids.remove("k8s.ebs-csi-controller-ready")
+    assert {i: least[i].status for i in ids} == {i: full[i].status for i in ids}
+    assert not [i for i in ids if "forbidden" in least[i].message]
