@@ -9,6 +9,8 @@ from readiness.probe import Verdict, undecided
 
 SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 DATABASES = statement("databases", "SELECT name FROM system.databases")
+TABLES_PER_DATABASE = statement("tables-per-database",
+                                "SELECT database, count() AS tables FROM system.tables GROUP BY database")
 
 
 def product_databases(ctx: Any) -> list[str]:
@@ -33,20 +35,33 @@ def blind_spot(ctx: Any) -> Verdict | None:
     (system.databases lists only what the user may see; system.parts and system.tables leave the rest out, so the
     rows read would look healthy); None when it sees them all.  Nodes that do not answer are the probe's to report."""
     c: ClickHouse = ctx.client
-    seen = ctx.fact("visible-databases", lambda client: client.each(
-        lambda n: {str(r["name"]) for r in n.query(DATABASES)}))
+
+    def visible(n: Node) -> tuple[set[str], dict[str, int]]:
+        return ({str(r["name"]) for r in n.query(DATABASES)},
+                {str(r["database"]): int(r["tables"]) for r in n.query(TABLES_PER_DATABASE)})
+
+    seen = ctx.fact("visible-databases", lambda client: client.each(visible))
     wanted = product_databases(ctx)
     user = c.first.endpoint.user
     nodes = {n.name: n for n in c.nodes}
     hidden: dict[str, list[str]] = {}
-    for name, names in seen.items():
-        if isinstance(names, BaseException):
+    empty: dict[str, list[str]] = {}
+    for name, found in seen.items():
+        if isinstance(found, BaseException):
             continue
+        names, tables = found
         missing = [d for d in wanted if d not in names]
         if missing or not (names - set(SYSTEM_DATABASES)):
             hidden[name] = missing
-    if not hidden:
+        elif [d for d in wanted if not tables.get(d)]:
+            empty[name] = [d for d in wanted if not tables.get(d)]
+    if not hidden and not empty:
         return None
+    if not hidden:
+        node, dbs = next(iter(empty.items()))
+        return undecided(f"the audit identity ({user}) sees no table in database {', '.join(dbs)} on {node}: the "
+                         "product's schema is not there, or the user may not see its tables ("
+                         + "; ".join(_how(nodes.get(node), user, d) for d in dbs) + ")", empty=empty, user=user)
     node, missing = next(iter(hidden.items()))
     if missing:
         how = "; ".join(_how(nodes.get(node), user, d) for d in missing)

@@ -34,6 +34,20 @@ def test_a_user_kept_out_of_the_product_database_never_passes_the_items_judging_
         assert r.evidence["hidden"] == {f"127.0.0.1:{node.port}": ["default"]}
 
 
+def test_a_product_database_without_a_visible_table_is_not_judged_healthy(tmp_path, ch_single):
+    node = ch_single.nodes[0]
+    node.sql("CREATE DATABASE IF NOT EXISTS bare")
+    try:
+        results, _ = audit(tmp_path, ch_single.target(databases=["default", "bare"]), JUDGING_DATA[:3])
+    finally:
+        node.sql("DROP DATABASE IF EXISTS bare")
+    for item in JUDGING_DATA[:3]:
+        r = results[item]
+        assert r.status == "error", (item, r.message)
+        assert f"sees no table in database bare on 127.0.0.1:{node.port}: the product's schema is not there" \
+            in r.message, r.message
+
+
 def test_the_same_user_passes_once_it_may_see_the_database(tmp_path, ch_single):
     # 'auditor' is the least-privileged user: readonly profile, <allow_databases> default (system is always open).
     target = ch_single.target(urls=[ch_single.nodes[0].url(user="auditor")])
