@@ -67,6 +67,16 @@ def parse_rule(raw: Mapping[str, Any]) -> Rule:
                 noncurrent_days=_int(nc.get("NoncurrentDays")))
 
 
+MAX_SHOWN = 50  # a bucket may hold 1000 rules; evidence shows the first ones and says how many more
+
+
+def shown_rules(rules: Sequence[Rule]) -> list[dict[str, Any]]:
+    out = [r.show() for r in rules[:MAX_SHOWN]]
+    if len(rules) > MAX_SHOWN:
+        out.append({"more_rules": len(rules) - MAX_SHOWN})
+    return out
+
+
 def lifecycle(ctx: Any) -> list[Rule]:
     """The bucket's lifecycle rules; [] when it has no lifecycle configuration."""
     def fetch(h: S3Handle) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import re
 import uuid
 from typing import Any
 
+from readiness.checks._common import listing
 from readiness.checks._s3_facts import (
     clickhouse_ttls,
     encryption,
@@ -14,6 +15,7 @@ from readiness.checks._s3_facts import (
     location,
     product_prefixes,
     public_access_block,
+    shown_rules,
     versioning,
 )
 
@@ -59,14 +61,14 @@ def reachable(ctx: Any, p: dict[str, Any]) -> Verdict:
 def lifecycle_rules(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The bucket has at least one enabled lifecycle rule that expires objects."""
     rules = lifecycle(ctx)
-    shown = [r.show() for r in rules]
+    shown = shown_rules(rules)
     if not rules:
         return failed("the bucket has no lifecycle rules: objects are kept forever", rules=[])
     expiring = [r for r in rules if r.expires]
     if not expiring:
         return failed(f"none of the {len(rules)} lifecycle rule(s) is enabled and expires objects", rules=shown)
     return passed(f"{len(expiring)} enabled rule(s) expire objects "
-                  f"({', '.join(repr(r.prefix or '(whole bucket)') for r in expiring)})", rules=shown)
+                  f"({listing(repr(r.prefix or '(whole bucket)') for r in expiring)})", rules=shown)
 
 
 @probe("s3.lifecycle-aligned", target="s3", params={
@@ -82,7 +84,7 @@ def lifecycle_aligned(ctx: Any, p: dict[str, Any]) -> Verdict:
     target is configured and has them, else the product's trace tiers (prefix -> days)."""
     rules = lifecycle(ctx)
     expected: dict[str, list[float]] = {}
-    evidence: dict[str, Any] = {"rules": [r.show() for r in rules]}
+    evidence: dict[str, Any] = {"rules": shown_rules(rules)}
     source = "the product's trace tiers"
     if ctx.has("clickhouse"):
         try:
@@ -136,7 +138,7 @@ def media_retained(ctx: Any, p: dict[str, Any]) -> Verdict:
     media = p["media_prefix"]
     rules = lifecycle(ctx)
     hits = [r for r in rules if r.expires and r.touches(media)]
-    evidence = {"media_prefix": media, "rules": [r.show() for r in rules]}
+    evidence = {"media_prefix": media, "rules": shown_rules(rules)}
     if hits:
         r = hits[0]
         scope = f"prefix {r.prefix!r}" if r.prefix else "the whole bucket"
@@ -216,7 +218,7 @@ def noncurrent_expiry(ctx: Any, p: dict[str, Any]) -> Verdict:
     if status not in ("Enabled", "Suspended"):
         return passed("versioning is off: deleted objects do not linger as noncurrent versions", versioning="off")
     rules = lifecycle(ctx)
-    evidence = {"versioning": status, "rules": [r.show() for r in rules]}
+    evidence = {"versioning": status, "rules": shown_rules(rules)}
     findings = []
     for prefix in product_prefixes(ctx, p["prefixes"]):
         label = prefix or "(whole bucket)"

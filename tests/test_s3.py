@@ -565,3 +565,19 @@ def test_lifecycle_aligned_follows_fixed_clickhouse_ttls_on_a_current_clickhouse
         assert "ttl_l/ expires after 400 d, want 14 d (kept after the traces)" in both_tiers.message
     finally:
         chdb_engine.sql("DROP DATABASE IF EXISTS s3ttl")
+
+
+def test_a_thousand_rules_are_judged_and_shown_bounded(tmp_path, s3_stack):
+    admin = s3_stack.client("admin")
+    admin.create_bucket(Bucket="many-rules")
+    rules = [{"ID": f"r{i}", "Status": "Enabled", "Filter": {"Prefix": f"tenant-{i:04d}/"},
+              "Expiration": {"Days": 30}} for i in range(999)]
+    rules.append({"ID": "media", "Status": "Enabled", "Filter": {"Prefix": "media/"}, "Expiration": {"Days": 3}})
+    admin.put_bucket_lifecycle_configuration(Bucket="many-rules", LifecycleConfiguration={"Rules": rules})
+    results, report = audit(tmp_path, {"preset": "langfuse", "s3": s3_stack.target("many-rules")},
+                            ["blob.lifecycle", "blob.media-retained"])
+    assert results["blob.lifecycle"].status == "pass" and "and 992 more" in results["blob.lifecycle"].message
+    media = results["blob.media-retained"]
+    assert media.status == "fail" and "rule media expires prefix 'media/'" in media.message  # the 1000th rule
+    assert len(media.evidence["rules"]) == 51 and media.evidence["rules"][-1] == {"more_rules": 950}
+    assert len(repr(report)) < 200_000
