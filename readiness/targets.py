@@ -144,11 +144,11 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
         elif key in KINDS:
             cfg, found = validate(KINDS[key].fields, value, name, f"{key} target", at)
             problems.extend(found)
-            if not found:
-                problems.extend(Problem(name, *pos_of(value, f), msg) for f, msg in _config_problems(key, cfg))
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
                     cfg[field_name] = str(base / os.path.expanduser(cfg[field_name]))
+            if not found:  # after paths are resolved: a client may judge the files they name
+                problems.extend(Problem(name, *pos_of(value, f), msg) for f, msg in _config_problems(key, cfg))
             configs[key] = cfg
         else:
             known = (*_TOP, *KINDS)

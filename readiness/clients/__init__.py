@@ -112,10 +112,12 @@ _BUILTIN = (
             "private_ports": Param("int-list", [3003, 8000, 5432, 6379, 8123, 9000]),
         }, "readiness.clients.network"),
         TargetKind("files", {
-            "compose": Param("path", _OPT),
-            "env": Param("path", _OPT),
-            "helm_values": Param("path", _OPT),
-        }),
+            "compose": Param("path", _OPT, help="docker compose file (variables resolved from the .env beside it)"),
+            "env": Param("path", _OPT, help="env file the application reads (.env)"),
+            "helm_values": Param("path", _OPT, help="values file of the LangSmith or Langfuse Helm chart"),
+            "root": Param("path", ".", help="directory that finding locations (and SARIF URIs) are relative to; "
+                                            "default: the targets file's directory"),
+        }, "readiness.clients.files"),
 )
 REDIS, POSTGRES, CLICKHOUSE, S3, KUBERNETES, HTTP, NETWORK, FILES = _BUILTIN
 

@@ -1,0 +1,52 @@
+"""Facts shared by the probes of the files target: the parsed files (read once per audit by the session) and how a
+finding names the place that causes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from readiness.clients.files import Files, Loc, Setting, is_secret_key
+from readiness.probe import Verdict, undecided
+
+MAX_LISTED = 20
+
+
+def files(ctx: Any) -> Files:
+    return ctx.client  # type: ignore[no-any-return]
+
+
+def locations(locs: Iterable[Loc | None]) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    for loc in locs:
+        if loc is not None and loc.as_dict() not in seen:
+            seen.append(loc.as_dict())
+    return seen[:MAX_LISTED]
+
+
+def findings_text(findings: list[tuple[Loc, str]], limit: int = 5) -> str:
+    shown = "; ".join(f"{loc.file}:{loc.line}: {what}" for loc, what in findings[:limit])
+    more = len(findings) - limit
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def evidence(findings: list[tuple[Loc, str]], **extra: Any) -> dict[str, Any]:
+    return {"findings": [f"{loc}: {what}" for loc, what in findings[:MAX_LISTED]],
+            "locations": locations(loc for loc, _ in findings), **extra}
+
+
+def needs(f: Files, *what: str) -> Verdict | None:
+    """An error naming the files target's field when none of the files this item reads is configured."""
+    have = {"compose": f.compose is not None, "env": f.env is not None, "helm_values": f.values is not None}
+    if any(have[w] for w in what):
+        return None
+    fields = " or ".join(what)
+    return undecided(f"the files target has no {fields} file configured (add it, or --skip this item)")
+
+
+def shown(setting: Setting) -> str:
+    """A setting as it may be printed: secret values never are."""
+    if is_secret_key(setting.key):
+        return f"{setting.key} (set, {len(setting.value)} characters)" if setting.value else f"{setting.key} (empty)"
+    value = setting.value if len(setting.value) <= 80 else setting.value[:77] + "..."
+    return f"{setting.key}={value}"

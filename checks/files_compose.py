@@ -1,0 +1,213 @@
+"""docker compose files, statically: datastore ports published beyond loopback, services without a healthcheck,
+images not pinned to a version.  The file is parsed (and its variables resolved) by readiness.clients.files."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
+
+from readiness.clients.files import Files, Loc
+from readiness.probe import Param, Verdict, failed, passed, probe
+from readiness.yamlsrc import pos_of
+
+_DATASTORE_IMAGES = ["redis", "valkey", "postgres", "pgbouncer", "clickhouse", "minio", "zookeeper",
+                     "clickhouse-keeper", "bitnami/redis", "bitnami/postgresql"]
+_DATASTORE_PORTS = [5432, 6432, 6379, 26379, 8123, 9000, 9009, 9440, 8443, 2181, 9181, 9001]
+
+
+def _image_name(image: str) -> str:
+    """``docker.io/library/redis:7@sha256:..`` -> ``redis``; ``clickhouse/clickhouse-server:24`` -> its path."""
+    ref = image.split("@", 1)[0]
+    parts = ref.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    if parts and parts[0] == "library":
+        parts = parts[1:]
+    path = "/".join(parts)
+    last = path.rsplit("/", 1)[-1]
+    return path[: len(path) - len(last)] + last.split(":", 1)[0]
+
+
+def _is_datastore(image: str, patterns: list[str]) -> bool:
+    name = _image_name(image).lower()
+    base = name.rsplit("/", 1)[-1]
+    return any(name == pat or base == pat or base.startswith(pat + "-") or name.startswith(pat) for pat in patterns)
+
+
+def _loopback(host_ip: str) -> bool:
+    host = host_ip.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _ports(spec: Any, text: str | None) -> tuple[str | None, list[int]] | None:
+    """(host IP or None, container ports) of one ``ports:`` entry; None when it cannot be read."""
+    if isinstance(spec, Mapping):
+        target = spec.get("target")
+        host_ip = spec.get("host_ip")
+        try:
+            return (str(host_ip) if host_ip else None), [int(str(target))]
+        except ValueError:
+            return None
+    raw = text if text is not None else str(spec)  # as written: YAML 1.1 reads 22:22 as the number 1342
+    raw = raw.split("/", 1)[0].strip()
+    host_ip = None
+    m = re.match(r"^\[([0-9a-fA-F:.]+)\]:(.*)$", raw)
+    if m:
+        host_ip, rest = m.group(1), m.group(2)
+    else:
+        fields = raw.split(":")
+        if len(fields) > 3:  # an unbracketed IPv6 address
+            host_ip, rest = ":".join(fields[:-2]), ":".join(fields[-2:])
+        elif len(fields) == 3:
+            host_ip, rest = fields[0], ":".join(fields[1:])
+        else:
+            rest = raw
+    container = rest.rsplit(":", 1)[-1]
+    lo, _, hi = container.partition("-")
+    try:
+        first, last = int(lo), int(hi or lo)
+    except ValueError:
+        return None
+    if last - first > 1000 or last < first:
+        return None
+    return host_ip, list(range(first, last + 1))
+
+
+@probe("files.compose-loopback", target="files", params={
+    "datastore_images": Param("str-list", _DATASTORE_IMAGES, help="images that are datastores (name, or prefix)"),
+    "datastore_ports": Param("int-list", _DATASTORE_PORTS,
+                             help="container ports that are datastores' whatever the image"),
+})
+def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Datastore ports are published on 127.0.0.1 (or ::1) only: ``"6379:6379"`` and ``"0.0.0.0:5432:5432"``
+    open Redis or PostgreSQL to every network the host is on (Docker bypasses the host firewall's INPUT rules)."""
+    f = files(ctx)
+    missing = needs(f, "compose")
+    if missing:
+        return missing
+    ports_ds = set(p["datastore_ports"])
+    bad: list[tuple[Loc, str]] = []
+    unreadable: list[tuple[Loc, str]] = []
+    seen = 0
+    for name, svc in f.services().items():
+        image = str(svc.get("image") or "")
+        store = bool(image) and _is_datastore(image, p["datastore_images"])
+        if svc.get("network_mode") == "host" and store:
+            bad.append((_at(f, svc, "network_mode"), f"service {name}: network_mode host publishes every port of "
+                                                     f"{_image_name(image)} on all interfaces"))
+        ports = svc.get("ports")
+        if not isinstance(ports, list):
+            continue
+        for i, spec in enumerate(ports):
+            loc = _at(f, ports, i)
+            parsed = _ports(spec, ports.text_of(i) if hasattr(ports, "text_of") else None)
+            if parsed is None:
+                unreadable.append((loc, f"service {name}: cannot read port {str(spec)[:40]!r}"))
+                continue
+            host_ip, container = parsed
+            if not (store or ports_ds.intersection(container)):
+                continue
+            seen += 1
+            if host_ip is None or not _loopback(host_ip):
+                where = "on every interface (no host IP)" if not host_ip else f"on {host_ip}"
+                bad.append((loc, f"service {name} publishes {_image_name(image) or 'port'} "
+                                 f"{container[0]}{'-' + str(container[-1]) if len(container) > 1 else ''} {where}"))
+    if bad or unreadable:
+        found = bad + unreadable
+        return failed(findings_text(found), **evidence(found, datastore_ports_published=seen))
+    return passed(f"{seen} datastore port(s) published, all on loopback" if seen
+                  else "no datastore port is published", datastore_ports_published=seen, locations=[])
+
+
+def _at(f: Files, container: Any, key: Any) -> Loc:
+    return f.loc(f.compose_file or "", pos_of(container, key))
+
+
+@probe("files.compose-healthchecks", target="files", params={
+    "ignore": Param("str-list", [], help="services that need none (one-shot jobs, init containers)"),
+})
+def compose_healthchecks(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every compose service has a healthcheck (``depends_on: condition: service_healthy`` and restarts rely on
+    it); ``disable: true`` or ``test: [NONE]`` counts as none.  An image's own HEALTHCHECK is not visible here:
+    write it out in the compose file, or list the service in `ignore`."""
+    f = files(ctx)
+    missing = needs(f, "compose")
+    if missing:
+        return missing
+    bad: list[tuple[Loc, str]] = []
+    services = f.services()
+    for name, svc in services.items():
+        if name in p["ignore"]:
+            continue
+        hc = svc.get("healthcheck")
+        test = hc.get("test") if isinstance(hc, Mapping) else None
+        off = isinstance(hc, Mapping) and (hc.get("disable") is True or
+                                           (isinstance(test, list) and test[:1] == ["NONE"]))
+        if not isinstance(hc, Mapping) or off or not test:
+            what = "disables its healthcheck" if off else "has no healthcheck"
+            bad.append((_at(f, services, name), f"service {name} {what}"))
+    if bad:
+        return failed(f"{len(bad)} of {len(services)} services without a healthcheck: " + findings_text(bad),
+                      **evidence(bad, services=len(services)))
+    return passed(f"all {len(services)} services have a healthcheck", services=len(services), locations=[])
+
+
+def _tag_problem(image: str) -> str | None:
+    if "@" in image:
+        return None  # a digest pins exactly
+    ref = image.strip()
+    if not ref:
+        return "an empty image reference"
+    last = ref.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "no tag (means :latest)"
+    tag = last.split(":", 1)[1]
+    if not tag:
+        return "an empty tag (a variable without a value?)"
+    if tag == "latest":
+        return ":latest"
+    return None
+
+
+@probe("files.images-pinned", target="files")
+def images_pinned(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Images are pinned to a version: no ``:latest``, no untagged image (a digest is fine), in the compose file
+    and in the Helm values (``tag: latest``; an empty tag means the chart's own pinned appVersion)."""
+    f = files(ctx)
+    missing = needs(f, "compose", "helm_values")
+    if missing:
+        return missing
+    bad: list[tuple[Loc, str]] = []
+    count = 0
+    for name, svc in f.services().items():
+        image = svc.get("image")
+        if image is None:
+            continue  # built from a Dockerfile here
+        count += 1
+        why = _tag_problem(str(image))
+        if why:
+            bad.append((_at(f, svc, "image"), f"service {name}: image {str(image)[:80]} has {why}"))
+    for key, value, loc in f.values_leaves():
+        last = key.rsplit(".", 1)[-1]
+        if last == "tag" and str(value).strip() == "latest":
+            count += 1
+            bad.append((loc, f"{key} is latest"))
+        elif last == "image" and isinstance(value, str) and value:
+            count += 1
+            why = _tag_problem(value)
+            if why:
+                bad.append((loc, f"{key} {value[:80]} has {why}"))
+        elif last == "tag":
+            count += 1
+    if bad:
+        return failed(findings_text(bad), **evidence(bad, images=count))
+    return passed(f"all {count} image references are pinned", images=count, locations=locations([]))

@@ -1,0 +1,447 @@
+"""The ``files`` target: the compose file, env file and Helm values a team deploys from, read once per audit.
+
+Every value keeps where it was written (``Loc``: file relative to ``root``, line, column), so a finding points at
+the line that causes it.  Compose variables are resolved the way ``docker compose`` does: from the ``.env`` file in
+the compose file's directory (the configured env file when it is that one), with ``${VAR:-default}``,
+``${VAR-default}``, ``${VAR:?error}``, ``${VAR?error}``, ``${VAR:+alt}``, ``$VAR`` and ``$$``; the shell's environment
+is deliberately not read, so the audit judges what the repository holds.  Pure Python: PyYAML only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from readiness.errors import ConfigError, Problem
+from readiness.redact import is_secret_name, userinfo_passwords
+from readiness.yamlsrc import MAX_BYTES, YList, YMap, load_file, pos_of
+
+# Published defaults of the products' compose files, env examples and charts: not secrets (masking them would blank
+# common words such as "postgres" in every message), and never accepted as a production secret either.
+PLACEHOLDERS = frozenset({"postgres", "password", "changeme", "myredissecret", "miniosecret", "mysalt", "salt",
+                          "mysecret", "secret", "clickhouse", "minio", "admin", "0" * 64})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*$")
+_VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
+_REF_KEYS = re.compile(r"(existingSecret|secretName|secretKeyRef|Key(s)?|KeyRef)$")
+
+
+@dataclass(frozen=True)
+class Loc:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable as written: in the env file, or in a compose service's ``environment:``."""
+
+    key: str
+    value: str
+    loc: Loc
+    source: str  # "env file" or "compose service <name>"
+
+
+@dataclass
+class Files:
+    root: str
+    env: dict[str, Setting] | None = None
+    env_file: str | None = None
+    compose: YMap | None = None
+    compose_file: str | None = None
+    values: YMap | None = None
+    values_file: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def loc(self, file: str, pos: tuple[int, int]) -> Loc:
+        return Loc(file, pos[0], pos[1])
+
+    def services(self) -> Mapping[str, Any]:
+        services = self.compose.get("services") if self.compose is not None else None
+        return services if isinstance(services, Mapping) else {}
+
+    def settings(self) -> list[Setting]:
+        """Every variable the application is given: the env file's, then each compose service's environment."""
+        out = list(self.env.values()) if self.env else []
+        for name, service in self.services().items():
+            if isinstance(service, Mapping):
+                out += _service_environment(self, str(name), service)
+        return out
+
+    def lookup(self, key: str) -> list[Setting]:
+        return [s for s in self.settings() if s.key == key]
+
+    def values_leaves(self) -> Iterator[tuple[str, Any, Loc]]:
+        """(dotted key, value, where) for every scalar of the Helm values."""
+        if self.values is not None and self.values_file is not None:
+            yield from _leaves(self.values, "", self.values_file, self)
+
+    def values_get(self, dotted: str) -> tuple[Any, Loc | None, bool]:
+        """(value, where, present) of a dotted key of the Helm values; where is the nearest parent when absent."""
+        node: Any = self.values
+        where: Loc | None = self.loc(self.values_file or "", pos_of(node)) if node is not None else None
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None, where, False
+            where = self.loc(self.values_file or "", node.at(part) if isinstance(node, YMap) else (1, 1))
+            node = node[part]
+        return node, where, True
+
+
+def _leaves(node: Any, prefix: str, file: str, files: Files) -> Iterator[tuple[str, Any, Loc]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, (Mapping, list)):
+                yield from _leaves(value, path, file, files)
+            else:
+                yield path, value, files.loc(file, pos_of(node, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            path = f"{prefix}[{i}]"
+            if isinstance(value, (Mapping, list)):
+                yield from _leaves(value, path, file, files)
+            else:
+                yield path, value, files.loc(file, pos_of(node, i))
+
+
+def _service_environment(files: Files, name: str, service: Mapping[str, Any]) -> list[Setting]:
+    env = service.get("environment")
+    file = files.compose_file or ""
+    source = f"compose service {name}"
+    out: list[Setting] = []
+    if isinstance(env, Mapping):
+        for key, value in env.items():
+            if value is None or isinstance(value, (Mapping, list)):
+                continue  # "KEY:" alone passes the shell's value through: nothing written here
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            out.append(Setting(str(key), text, files.loc(file, pos_of(env, key)), source))
+    elif isinstance(env, list):
+        for i, entry in enumerate(env):
+            if isinstance(entry, str) and "=" in entry:
+                key, _, value = entry.partition("=")
+                line, col = pos_of(env, i)
+                quoted = 0 if env.text_of(i) is not None else 1
+                out.append(Setting(key.strip(), value, Loc(file, line, col + quoted + len(key) + 1), source))
+    return out
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+def _display(path: str, root: str) -> str:
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise ConfigError([Problem(path, 1, 1, f"{what} is {size / 1e6:.1f} MB; files over "
+                                                   f"{MAX_BYTES // (1024 * 1024)} MB are refused")])
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected an {what}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError([Problem(path, line, 1, f"binary data (a NUL byte): not an {what}")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(path, line, 1, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): not an "
+                                                  f"{what}")]) from None
+
+
+def parse_env(text: str, path: str, shown: str) -> dict[str, Setting]:
+    """A dotenv file as docker compose reads it: KEY=VALUE, ``export`` allowed, '#' comments, quotes."""
+    out: dict[str, Setting] = {}
+    problems: list[Problem] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        lineno = i + 1
+        i += 1
+        stripped = raw.lstrip()
+        indent = len(raw) - len(stripped)
+        if not stripped or stripped.startswith("#"):
+            continue
+        body = stripped[7:].lstrip() if stripped.startswith("export ") else stripped
+        offset = indent + (len(stripped) - len(body))
+        key, sep, rest = body.partition("=")
+        key = key.rstrip()
+        if not sep or not _NAME.match(key):
+            what = "a line without '='" if not sep else "not a variable name"
+            problems.append(Problem(path, lineno, offset + 1, f"{what}: env files hold KEY=VALUE lines"))
+            continue
+        col = offset + len(body) - len(rest) + 1
+        lead = len(rest) - len(rest.lstrip())
+        value_text = rest.lstrip()
+        col += lead
+        if value_text[:1] in ("'", '"'):
+            quote = value_text[0]
+            closing = value_text.find(quote, 1)
+            # a double-quoted value may run over several lines
+            while closing == -1 and quote == '"' and i < len(lines) and i - lineno < 1000:
+                value_text += "\n" + lines[i]
+                i += 1
+                closing = value_text.find(quote, 1)
+            if closing == -1:
+                problems.append(Problem(path, lineno, col, f"unterminated {quote} quote"))
+                continue
+            value = value_text[1:closing]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+            col += 1
+        else:
+            value = re.split(r"\s+#", value_text, maxsplit=1)[0].rstrip()
+        out[key] = Setting(key, value, Loc(shown, lineno, col), "env file")
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str], list[str]]:
+    """Compose interpolation of one string: (value, errors that stop compose, warnings)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        if m.group(2) is not None:
+            name = m.group(2)
+            if name not in env:
+                warnings.append(f"${name} is not set (compose substitutes an empty string)")
+            return env.get(name, "")
+        body = m.group(1)
+        if body is None:
+            errors.append("invalid interpolation: unterminated ${ (write $$ for a literal $)")
+            return m.group(0)
+        op = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", body, re.S)
+        if not op:
+            errors.append(f"invalid interpolation format for ${{{body[:40]}}}")
+            return m.group(0)
+        name, how, arg = op.group(1), op.group(2), op.group(3) or ""
+        value = env.get(name)
+        unset_or_empty = value is None or value == ""
+        if how == ":-":
+            return arg if unset_or_empty else str(value)
+        if how == "-":
+            return arg if value is None else value
+        if how in (":?", "?"):
+            if (how == ":?" and unset_or_empty) or (how == "?" and value is None):
+                errors.append(f"required variable {name} is missing a value: {arg}"[:200])
+                return ""
+            return str(value)
+        if how == ":+":
+            return "" if unset_or_empty else arg
+        if how == "+":
+            return "" if value is None else arg
+        if value is None:
+            warnings.append(f"${{{name}}} is not set (compose substitutes an empty string)")
+            return ""
+        return value
+
+    return _VAR.sub(one, text), errors, warnings
+
+
+def _interpolate_tree(node: Any, env: Mapping[str, str], file: str, where: tuple[int, int],
+                      problems: list[Problem], warnings: list[str]) -> Any:
+    if isinstance(node, str):
+        value, errors, warned = interpolate(node, env)
+        problems.extend(Problem(file, *where, e) for e in errors)
+        warnings.extend(f"{file}:{where[0]}:{where[1]}: {w}" for w in warned)
+        return value
+    if isinstance(node, YMap):
+        out = YMap()
+        out.pos, out.key_pos, out.value_pos = node.pos, node.key_pos, node.value_pos
+        out.value_text = getattr(node, "value_text", {})
+        for key, value in node.items():
+            out[key] = _interpolate_tree(value, env, file, node.at(key), problems, warnings)
+        return out
+    if isinstance(node, YList):
+        items = YList(_interpolate_tree(v, env, file, node.at(i), problems, warnings) for i, v in enumerate(node))
+        items.pos, items.item_pos = node.pos, node.item_pos
+        items.item_text = getattr(node, "item_text", [])
+        return items
+    return node
+
+
+def _describe(value: Any) -> str:
+    return "a list" if isinstance(value, list) else f"{type(value).__name__}"
+
+
+def _load_compose(path: str, env: Mapping[str, str], files: Files) -> YMap:
+    raw = load_file(path, "compose file")
+    if not isinstance(raw, YMap):
+        raise ConfigError([Problem(path, *pos_of(raw), f"a compose file must be a mapping with 'services:', not "
+                                                      f"{_describe(raw)}")])
+    problems: list[Problem] = []
+    data = _interpolate_tree(raw, env, path, raw.pos, problems, files.warnings)
+    services = data.get("services")
+    if services is None:
+        problems.append(Problem(path, *data.pos, "a compose file needs 'services:'"))
+    elif not isinstance(services, Mapping):
+        problems.append(Problem(path, *data.at("services"), f"'services' must be a mapping of service names, not "
+                                                             f"{_describe(services)}"))
+    else:
+        for name, service in services.items():
+            if not isinstance(service, Mapping):
+                problems.append(Problem(path, *services.at(name), f"service {name!r} must be a mapping"))
+    if problems:
+        raise ConfigError(problems)
+    return data  # type: ignore[no-any-return]
+
+
+_CACHE: dict[tuple[Any, ...], Files] = {}
+
+
+def _stamp(path: str | None) -> tuple[Any, ...]:
+    if not path:
+        return (None,)
+    try:
+        st = os.stat(path)
+        return (path, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return (path, None)
+
+
+def load(config: Mapping[str, Any]) -> Files:
+    """Read and parse every configured file (once while they are unchanged); ConfigError names file:line:col."""
+    compose, env_path, values = config.get("compose"), config.get("env"), config.get("helm_values")
+    root = str(config.get("root") or os.getcwd())
+    beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
+    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside))
+    if key in _CACHE:
+        return _CACHE[key]
+    files = Files(root)
+    problems: list[Problem] = []
+    texts: list[str] = []
+
+    def attempt(step: Any) -> None:
+        try:
+            step()
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            if not exc.problems:
+                texts.append(exc.text)
+
+    def read_env() -> None:
+        shown = _display(env_path, root)
+        files.env = parse_env(_read_text(env_path, "env file"), env_path, shown)
+        files.env_file = shown
+
+    def read_compose() -> None:
+        compose_env: dict[str, str] = {}
+        if env_path and beside and os.path.abspath(env_path) == os.path.abspath(beside) and files.env is not None:
+            compose_env = {k: s.value for k, s in files.env.items()}
+        elif beside and os.path.isfile(beside):
+            compose_env = {k: s.value for k, s in parse_env(_read_text(beside, "env file"), beside,
+                                                            _display(beside, root)).items()}
+        files.compose = _load_compose(compose, compose_env, files)
+        files.compose_file = _display(compose, root)
+
+    def read_values() -> None:
+        raw = load_file(values, "Helm values file")
+        if not isinstance(raw, YMap):
+            raise ConfigError([Problem(values, *pos_of(raw), f"a Helm values file must be a mapping, not "
+                                                            f"{_describe(raw)}")])
+        files.values, files.values_file = raw, _display(values, root)
+
+    if env_path:
+        attempt(read_env)
+    if compose:
+        attempt(read_compose)
+    if values:
+        attempt(read_values)
+    if problems or texts:
+        raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
+    if len(_CACHE) > 32:
+        _CACHE.clear()
+    _CACHE[key] = files
+    return files
+
+
+def connect(config: dict[str, Any], timeout: float) -> Files:
+    if not any(config.get(k) for k in ("compose", "env", "helm_values")):
+        raise ConfigError("the files target names no file: give compose, env or helm_values")
+    return load(config)
+
+
+def close(client: Any) -> None:
+    return None
+
+
+def is_secret_key(key: str) -> bool:
+    last = key.rsplit(".", 1)[-1]
+    if _REF_KEYS.search(last) and not last.upper() == last:
+        return False  # a Helm reference to a Kubernetes Secret (existingSecret, passwordKey), not a credential
+    return is_secret_name(last) or last.upper() in ("SALT", "API_KEY_SALT") or last.lower() == "salt"
+
+
+def _secret_values(key: str, value: Any) -> set[str]:
+    if not isinstance(value, str) or not value:
+        return set()
+    found = {value} if is_secret_key(key) else set()
+    found |= {value[s:e] for s, e in userinfo_passwords(value)}
+    return {v for v in found if v not in PLACEHOLDERS and "${" not in v and v.lower() not in ("true", "false")}
+
+
+def secrets(config: Mapping[str, Any]) -> set[str]:
+    """Credentials written in the env, compose and values files (never the published placeholders)."""
+    try:
+        files = load(config)
+    except Exception:  # unreadable files are reported by config_problems; nothing to mask from them
+        return set()
+    found: set[str] = set()
+    try:
+        for s in files.settings():
+            found |= _secret_values(s.key, s.value)
+        for key, value, _ in files.values_leaves():
+            found |= _secret_values(key, value)
+    except Exception:
+        return found
+    return found
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A file that cannot be read or parsed, at its own file:line:col (``validate`` and ``audit`` exit 2)."""
+    out: list[tuple[str, str]] = []
+    for name in ("env", "compose", "helm_values"):
+        if not config.get(name) or not os.path.exists(str(config[name])):
+            continue  # a file not there yet (generated in CI) is the items' error, not the targets file's
+        one = {k: config.get(k) for k in ("root",)}
+        one[name] = config[name]
+        if name == "compose" and config.get("env"):
+            one["env"] = config["env"]
+        try:
+            load(one)
+        except ConfigError as exc:
+            lines = exc.text.splitlines()
+            if name == "compose" and config.get("env"):
+                mine = [line for line in lines if not line.startswith(str(config["env"]))]
+                lines = mine
+            for line in lines:
+                out.append((name, line))
+        except Exception as exc:  # noqa: BLE001 - never raise from validation
+            out.append((name, f"cannot read: {type(exc).__name__}"))
+    return out

@@ -1,0 +1,237 @@
+"""The files target: compose, env and Helm values audited statically, both verdicts for every item, each finding at
+the file:line:col of the value that causes it, and no secret from those files in any output.
+
+Fixtures (tests/data/files/) are modelled on the public Langfuse compose file, LangSight's env rules and the
+LangSmith / Langfuse chart values: "default" is what a first install leaves, "hardened" the fixed variant.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import audit, write_yaml
+
+from readiness.clients import files as files_client
+
+DATA = Path(__file__).parent / "data" / "files"
+BIN = str(Path(sys.executable).parent / "readiness")
+
+
+def stage(tmp_path: Path, name: str) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(DATA / name, dest)
+    return dest
+
+
+def line_of(path: Path, needle: str) -> int:
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if needle in line:
+            return i
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def targets_for(tmp_path: Path, name: str, **extra: Any) -> dict[str, Any]:
+    d = stage(tmp_path, name)
+    cfg = {k: f"{name}/{f}" for k, f in (("compose", "docker-compose.yml"), ("env", ".env"),
+                                          ("helm_values", "values.yaml")) if (d / f).exists()}
+    return {"files": cfg, **extra}
+
+
+def located(result: Any, file: str, line: int) -> bool:
+    return any(loc["file"] == file and loc["line"] == line for loc in result.evidence["locations"])
+
+
+LANGFUSE_ITEMS = ["app.placeholder-secrets", "app.compose-loopback", "app.compose-healthchecks", "app.images-pinned",
+                  "files.values-hpa", "files.values-external-datastores", "files.values-clickhouse-resources",
+                  "files.values-clickhouse-replicas", "files.values-frontend-service"]
+
+
+def test_langfuse_defaults_fail_at_their_lines(tmp_path: Path) -> None:
+    results, _ = audit(tmp_path, targets_for(tmp_path, "langfuse-default"), LANGFUSE_ITEMS, preset="langfuse")
+    assert {i: results[i].status for i in LANGFUSE_ITEMS} == dict.fromkeys(LANGFUSE_ITEMS, "fail")
+    compose = tmp_path / "langfuse-default" / "docker-compose.yml"
+    values = tmp_path / "langfuse-default" / "values.yaml"
+    name, vname = "langfuse-default/docker-compose.yml", "langfuse-default/values.yaml"
+    secrets = results["app.placeholder-secrets"]
+    for needle in ('SALT: "mysalt"', "ENCRYPTION_KEY:", "NEXTAUTH_SECRET: mysecret", "MINIO_ROOT_PASSWORD",
+                   "DATABASE_URL:", "REDIS_AUTH:"):
+        assert located(secrets, name, line_of(compose, needle)), needle
+    for needle in ("value: mysalt", "password: myredissecret", "rootPassword: miniosecret"):
+        assert located(secrets, vname, line_of(values, needle)), needle
+    salt = next(loc for loc in secrets.evidence["locations"] if loc["line"] == line_of(compose, 'SALT: "mysalt"'))
+    assert salt["column"] == compose.read_text().splitlines()[salt["line"] - 1].index('"mysalt"') + 1
+    assert f"{name}:{line_of(compose, 'DATABASE_URL:')}" in secrets.message
+    ports = results["app.compose-loopback"]
+    for needle in ("- 8123:8123", "- 0.0.0.0:9000:9000", "- 9090:9000", "- 6379:6379", "- 5432:5432"):
+        assert located(ports, name, line_of(compose, needle)), needle
+    assert not located(ports, name, line_of(compose, "- 127.0.0.1:6379:6379")) if "127.0.0.1:6379" in \
+        compose.read_text() else True
+    assert not located(ports, name, line_of(compose, "127.0.0.1:9091:9001"))
+    assert "langfuse-worker" in results["app.compose-healthchecks"].message
+    assert "langfuse-web" in results["app.compose-healthchecks"].message
+    assert "clickhouse" not in results["app.compose-healthchecks"].message
+    images = results["app.images-pinned"]
+    assert located(images, name, line_of(compose, "image: docker.io/postgres:"))  # ${POSTGRES_VERSION:-latest}
+    assert located(images, name, line_of(compose, "image: docker.io/minio/minio"))
+    assert not located(images, name, line_of(compose, "image: docker.io/redis:7"))
+    assert located(results["files.values-clickhouse-replicas"], vname, line_of(values, "replicaCount: 1"))
+    assert located(results["files.values-hpa"], vname, line_of(values, "enabled: false"))
+
+
+def test_langfuse_hardened_passes(tmp_path: Path) -> None:
+    results, _ = audit(tmp_path, targets_for(tmp_path, "langfuse-hardened"), LANGFUSE_ITEMS, preset="langfuse")
+    status = {i: results[i].status for i in LANGFUSE_ITEMS}
+    # external datastores: the ClickHouse sizing and replica items do not apply (clickhouse.deploy false)
+    assert status == {**dict.fromkeys(LANGFUSE_ITEMS, "pass"), "files.values-clickhouse-resources": "skipped",
+                      "files.values-clickhouse-replicas": "skipped"}, {i: results[i].message for i in status}
+
+
+LANGSMITH_ITEMS = ["app.cors", "app.placeholder-secrets", "app.images-pinned", "files.values-blob-storage",
+                   "files.values-hpa", "files.values-external-datastores", "files.values-clickhouse-resources",
+                   "files.values-frontend-service"]
+
+
+def test_langsmith_values_both_ways(tmp_path: Path) -> None:
+    bad, _ = audit(tmp_path, targets_for(tmp_path, "langsmith-default"), LANGSMITH_ITEMS, preset="langsmith")
+    assert {i: bad[i].status for i in LANGSMITH_ITEMS} == dict.fromkeys(LANGSMITH_ITEMS, "fail")
+    values, name = tmp_path / "langsmith-default" / "values.yaml", "langsmith-default/values.yaml"
+    assert located(bad["app.cors"], name, line_of(values, 'allowedOrigins: "*"'))
+    assert located(bad["files.values-blob-storage"], name, line_of(values, "blobStorage:") + 1)
+    assert located(bad["app.images-pinned"], name, line_of(values, "tag: latest"))
+    assert located(bad["files.values-frontend-service"], name, line_of(values, "type: LoadBalancer"))
+    assert located(bad["files.values-clickhouse-resources"], name, line_of(values, "cpu: 3500m"))
+    placeholders = bad["app.placeholder-secrets"]
+    for needle in ('apiKeySalt: ""', 'initialOrgAdminPassword: "changeme"', 'jwtSecret: "secret"'):
+        assert located(placeholders, name, line_of(values, needle)), needle
+    # services the file leaves out get the chart's default (off), pointed at the nearest parent
+    assert "platformBackend.autoscaling.hpa.enabled" in json.dumps(bad["files.values-hpa"].evidence)
+    tmp2 = tmp_path / "good"
+    tmp2.mkdir()
+    good, _ = audit(tmp2, targets_for(tmp2, "langsmith-hardened"), LANGSMITH_ITEMS, preset="langsmith")
+    status = {i: good[i].status for i in LANGSMITH_ITEMS}
+    assert status == {**dict.fromkeys(LANGSMITH_ITEMS, "pass"), "files.values-clickhouse-resources": "skipped"}, \
+        {i: good[i].message for i in status}
+
+
+LANGSIGHT_ITEMS = ["app.redis-for-workers", "app.metrics-token", "app.trusted-proxies", "app.placeholder-secrets"]
+
+
+def test_langsight_env_both_ways(tmp_path: Path) -> None:
+    bad, _ = audit(tmp_path, targets_for(tmp_path, "langsight-default"), LANGSIGHT_ITEMS, preset="langsight")
+    assert {i: bad[i].status for i in LANGSIGHT_ITEMS} == dict.fromkeys(LANGSIGHT_ITEMS, "fail")
+    env, name = tmp_path / "langsight-default" / ".env", "langsight-default/.env"
+    assert located(bad["app.redis-for-workers"], name, line_of(env, "LANGSIGHT_WORKERS=4"))
+    assert located(bad["app.trusted-proxies"], name, line_of(env, "0.0.0.0/0"))
+    assert located(bad["app.metrics-token"], name, line_of(env, "LANGSIGHT_METRICS_TOKEN="))
+    assert located(bad["app.placeholder-secrets"], name, line_of(env, "LANGSIGHT_CLICKHOUSE_PASSWORD=changeme"))
+    assert bad["app.redis-for-workers"].evidence["locations"][0]["column"] == len("LANGSIGHT_WORKERS=") + 1
+    tmp2 = tmp_path / "good"
+    tmp2.mkdir()
+    good, _ = audit(tmp2, targets_for(tmp2, "langsight-hardened"), LANGSIGHT_ITEMS, preset="langsight")
+    assert {i: good[i].status for i in LANGSIGHT_ITEMS} == dict.fromkeys(LANGSIGHT_ITEMS, "pass"), \
+        {i: good[i].message for i in LANGSIGHT_ITEMS}
+    # the token is a secret: its presence is evidence, its value never is
+    token = re.search(r"LANGSIGHT_METRICS_TOKEN=(\S+)", (DATA / "langsight-hardened" / ".env").read_text())
+    assert token and token.group(1) not in json.dumps([r.__dict__ for r in good.values()], default=str)
+
+
+def test_workers_without_a_number_and_no_files_are_errors(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("LANGSIGHT_WORKERS=four\nLANGSIGHT_REDIS_URL=\n")
+    results, _ = audit(tmp_path, {"files": {"env": ".env"}}, ["app.redis-for-workers", "app.compose-loopback",
+                                                               "files.values-hpa"], preset="langsight")
+    assert results["app.redis-for-workers"].status == "error"
+    assert results["app.compose-loopback"].status == "error"
+    assert "compose" in results["app.compose-loopback"].message
+    (tmp_path / "none").mkdir()
+    results, _ = audit(tmp_path / "none", {"files": {}}, ["app.placeholder-secrets"])
+    assert results["app.placeholder-secrets"].status == "error"
+
+
+def test_compose_ports_every_syntax(tmp_path: Path) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n"
+                       "  redis:\n    image: redis:7.2\n    healthcheck: {test: [CMD, redis-cli, ping]}\n"
+                       "    ports: ['[::1]:6379:6379', {target: 6379, published: 6380, host_ip: 127.0.0.1}, "
+                       "'127.0.0.1::6379']\n"
+                       "  cache:\n    image: valkey/valkey:8\n    healthcheck: {test: [CMD, valkey-cli, ping]}\n"
+                       "    ports: [{target: 6379, published: 6381}]\n"
+                       "  db:\n    image: example/app:1\n    healthcheck: {disable: true}\n"
+                       "    ports: ['5432-5433:5432-5433/tcp']\n"
+                       "  web:\n    image: example/web:2\n    healthcheck: {test: [NONE]}\n    ports: ['80:8080']\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}},
+                       ["app.compose-loopback", "app.compose-healthchecks"])
+    ports = results["app.compose-loopback"]
+    assert ports.status == "fail"
+    lines = {loc["line"] for loc in ports.evidence["locations"]}
+    assert lines == {line_of(compose, "published: 6381"), line_of(compose, "5432-5433")}, ports.message
+    assert "web" not in ports.message  # port 8080 of an application image is not a datastore port
+    hc = results["app.compose-healthchecks"]
+    assert hc.status == "fail" and "db disables" in hc.message and "web disables" in hc.message
+
+
+def test_compose_variables_resolved_like_docker_compose(tmp_path: Path) -> None:
+    env = {"SET": "v", "EMPTY": ""}
+    cases = {"${SET}": "v", "${UNSET:-d}": "d", "${EMPTY:-d}": "d", "${EMPTY-d}": "", "${UNSET-d}": "d",
+             "${SET:+alt}": "alt", "${EMPTY:+alt}": "", "$$SET": "$SET", "$SET/x": "v/x", "${SET:?no}": "v",
+             "a${UNSET}b": "ab"}
+    for text, want in cases.items():
+        value, errors, _ = files_client.interpolate(text, env)
+        assert (value, errors) == (want, []), text
+    for text in ("${EMPTY:?needed}", "${UNSET?needed}", "${", "${1BAD}"):
+        assert files_client.interpolate(text, env)[1], text
+    # the .env beside the compose file feeds it, also when the targets file names another env file
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / ".env").write_text("TAG=7.2.5\n")
+    (tmp_path / "app" / "docker-compose.yml").write_text(
+        "services:\n  redis:\n    image: redis:${TAG:-latest}\n    healthcheck: {test: [CMD, redis-cli, ping]}\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "app/docker-compose.yml"}}, ["app.images-pinned"])
+    assert results["app.images-pinned"].status == "pass", results["app.images-pinned"].message
+    (tmp_path / "app" / ".env").write_text("OTHER=1\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "app/docker-compose.yml"}}, ["app.images-pinned"])
+    assert results["app.images-pinned"].status == "fail"
+
+
+def test_required_variable_missing_stops_like_compose(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  db:\n    image: postgres:16\n    environment:\n"
+                                                 "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it}\n")
+    write_yaml(tmp_path / "targets.yaml", {"files": {"compose": "docker-compose.yml"}})
+    proc = subprocess.run([BIN, "validate", "-t", str(tmp_path / "targets.yaml")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "docker-compose.yml:5:26: required variable POSTGRES_PASSWORD is missing a value" in proc.stderr
+
+
+def _secret_values() -> list[str]:
+    out = []
+    for env in DATA.glob("*/.env"):
+        for line in env.read_text().splitlines():
+            m = re.match(r"(?:export )?([A-Z_]+)=['\"]?([^'\"#\s]+)", line)
+            if m and files_client.is_secret_key(m.group(1)) and m.group(2) not in files_client.PLACEHOLDERS:
+                out.append(m.group(2))
+    return out
+
+
+@pytest.mark.parametrize("name,preset", [("langfuse-hardened", "langfuse"), ("langsight-hardened", "langsight"),
+                                         ("langfuse-default", "langfuse"), ("langsight-default", "langsight")])
+def test_no_secret_of_the_files_in_any_output(tmp_path: Path, name: str, preset: str) -> None:
+    targets = targets_for(tmp_path, name, preset=preset)
+    write_yaml(tmp_path / "targets.yaml", targets)
+    out = tmp_path / "out"
+    proc = subprocess.run([BIN, "audit", "-t", str(tmp_path / "targets.yaml"), "--only", "app", "--only", "files.*",
+                           "--json", str(out.with_suffix(".json")), "--junit", str(out.with_suffix(".xml")),
+                           "--markdown", str(out.with_suffix(".md")), "--no-color"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    written = proc.stdout + proc.stderr + "".join(p.read_text() for p in tmp_path.glob("out.*"))
+    secrets = [s for s in _secret_values() if s in (tmp_path / name / ".env").read_text()]
+    assert secrets or name.endswith("default")
+    for secret in secrets:
+        assert secret not in written, secret
+    assert "placeholder-secrets" in written
