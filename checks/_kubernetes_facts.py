@@ -122,6 +122,23 @@ def get(obj: Any, path: str, default: Any = None) -> Any:
     return node if node is not None else default
 
 
+def seq(obj: Any, path: str) -> list[Any]:
+    """The list at ``path``; empty when it is missing or not a list."""
+    value = get(obj, path)
+    return value if isinstance(value, list) else []
+
+
+def dicts(obj: Any, path: str) -> list[dict[str, Any]]:
+    """The mappings of the list at ``path`` (other members are ignored)."""
+    return [v for v in seq(obj, path) if isinstance(v, dict)]
+
+
+def mapping(obj: Any, path: str) -> dict[str, Any]:
+    """The mapping at ``path``; empty when it is missing or not a mapping."""
+    value = get(obj, path)
+    return value if isinstance(value, dict) else {}
+
+
 def name(obj: Any) -> str:
     return str(get(obj, "metadata.name", "?"))
 
@@ -142,8 +159,8 @@ def annotations_of(obj: Any) -> dict[str, str]:
 
 
 def condition(obj: Any, kind: str) -> dict[str, Any] | None:
-    for cond in get(obj, "status.conditions", []) or []:
-        if isinstance(cond, Mapping) and cond.get("type") == kind:
+    for cond in dicts(obj, "status.conditions"):
+        if cond.get("type") == kind:
             return dict(cond)
     return None
 
@@ -158,7 +175,7 @@ def pod_spec(workload: Any) -> dict[str, Any]:
 
 
 def containers(workload: Any) -> list[dict[str, Any]]:
-    return [c for c in pod_spec(workload).get("containers") or [] if isinstance(c, dict)]
+    return dicts(pod_spec(workload), "containers")
 
 
 def quantity(value: Any) -> float | None:
@@ -257,8 +274,7 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
         main = next((c for c in conts if component in str(c.get("name", ""))), conts[0] if conts else None)
         if main is None:
             continue
-        res = main.get("resources") or {}
-        return {"requests": dict(res.get("requests") or {}), "limits": dict(res.get("limits") or {}),
+        return {"requests": mapping(main, "resources.requests"), "limits": mapping(main, "resources.limits"),
                 "container": main.get("name"), "workload": ref(found), "replicas": get(found, "spec.replicas", 1)}
     return None
 
@@ -281,8 +297,8 @@ def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
         if dep is None:
             continue
         replicas = get(dep, "spec.replicas", 1)
-        env = {str(e.get("name")): str(e.get("value")) for c in containers(dep) for e in c.get("env") or []
-               if isinstance(e, Mapping) and "value" in e}
+        env = {str(e.get("name")): str(e.get("value")) for c in containers(dep) for e in dicts(c, "env")
+               if "value" in e}
         key = (str(get(dep, "metadata.namespace", "")), name(dep))
         out.append({"component": comp, "workload": ref(dep), "replicas": replicas,
                     "max_replicas": scalers.get(key, replicas), "env": env})
@@ -376,12 +392,11 @@ def claims(ctx: Any, pattern: str) -> list[tuple[str, dict[str, Any]]]:
     live cluster, their PVCs."""
     out: list[tuple[str, dict[str, Any]]] = []
     for sts in matching(objects(ctx, "statefulsets"), pattern):
-        for tpl in get(sts, "spec.volumeClaimTemplates", []) or []:
-            if isinstance(tpl, dict):
-                out.append((f"{ref(sts)} volumeClaimTemplate {get(tpl, 'metadata.name', '?')}", tpl.get("spec") or {}))
+        for tpl in dicts(sts, "spec.volumeClaimTemplates"):
+            out.append((f"{ref(sts)} volumeClaimTemplate {get(tpl, 'metadata.name', '?')}", mapping(tpl, "spec")))
     if live(ctx):
         for pvc in matching(objects(ctx, "persistentvolumeclaims"), pattern):
-            out.append((f"PVC {ref(pvc)}", pvc.get("spec") or {}))
+            out.append((f"PVC {ref(pvc)}", mapping(pvc, "spec")))
     return out
 
 

@@ -19,14 +19,13 @@ _DATASTORES = Param("str", "postgres|redis|clickhouse|zookeeper|keeper|(^|-)chi-
 
 
 def _keda_owned(hpa: Any) -> bool:
-    owners = kf.get(hpa, "metadata.ownerReferences", []) or []
     return "scaledobject.keda.sh/name" in kf.labels(hpa) or any(
-        isinstance(o, Mapping) and o.get("kind") == "ScaledObject" for o in owners)
+        o.get("kind") == "ScaledObject" for o in kf.dicts(hpa, "metadata.ownerReferences"))
 
 
 def _target(obj: Any) -> tuple[str, str] | None:
     """(namespace, Deployment name) an HPA or ScaledObject scales; None for other kinds."""
-    ref = kf.get(obj, "spec.scaleTargetRef", {}) or {}
+    ref = kf.mapping(obj, "spec.scaleTargetRef")
     if ref.get("kind", "Deployment") != "Deployment" or not ref.get("name"):
         return None
     return str(kf.get(obj, "metadata.namespace", "")), str(ref["name"])
@@ -128,12 +127,15 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
             judged[_key(dep)] = dep
     if not judged:
         return gap or kf.absent(ctx, "scaled Deployment")
+    hollow = sorted(kf.ref(d) for d in judged.values() if not kf.containers(d))
+    if hollow:
+        return undecided(f"Deployment {listing(hollow)} has no containers in its pod template: nothing to judge")
     gaps: dict[str, list[str]] = {}
     for dep in judged.values():
         for c in kf.containers(dep):
-            res = c.get("resources") or {}
-            lack = [f"requests.{r}" for r in p["requests"] if (res.get("requests") or {}).get(r) is None]
-            lack += [f"limits.{r}" for r in p["limits"] if (res.get("limits") or {}).get(r) is None]
+            requests, limits = kf.mapping(c, "resources.requests"), kf.mapping(c, "resources.limits")
+            lack = [f"requests.{r}" for r in p["requests"] if requests.get(r) is None]
+            lack += [f"limits.{r}" for r in p["limits"] if limits.get(r) is None]
             if lack:
                 gaps[f"{kf.ref(dep)} container {c.get('name')}"] = lack
     if gaps:
@@ -215,7 +217,7 @@ def metrics_api(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 def _terminations(pod: Any) -> list[tuple[str, str, Any]]:
     out = []
-    for status in kf.get(pod, "status.containerStatuses", []) or []:
+    for status in kf.dicts(pod, "status.containerStatuses"):
         for where in ("state", "lastState"):
             term = kf.get(status, f"{where}.terminated")
             if isinstance(term, Mapping):
@@ -244,8 +246,11 @@ def memory_limits(ctx: Any, p: dict[str, Any]) -> Verdict:
     workloads = _workloads(ctx, p["deployments"])
     if not workloads:
         return kf.absent(ctx, "product workload")
+    hollow = sorted(kf.ref(w) for w in workloads if not kf.containers(w))
+    if hollow:
+        return undecided(f"{listing(hollow)} has no containers in its pod template: nothing to judge")
     unlimited = sorted(f"{kf.ref(w)} container {c.get('name')}" for w in workloads for c in kf.containers(w)
-                       if ((c.get("resources") or {}).get("limits") or {}).get("memory") is None)
+                       if kf.mapping(c, "resources.limits").get("memory") is None)
     if unlimited:
         return failed(f"{listing(unlimited)} has no memory limit: a leak takes the node's memory and other pods "
                       "with it", unlimited=unlimited)
@@ -275,14 +280,14 @@ def memory_limits(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 
 def _selects(pdb: Any, pod_labels: Mapping[str, str]) -> bool:
-    sel = kf.get(pdb, "spec.selector", {}) or {}
-    match = sel.get("matchLabels") or {}
-    if not match and not sel.get("matchExpressions"):
+    match = kf.mapping(pdb, "spec.selector.matchLabels")
+    exprs = kf.dicts(pdb, "spec.selector.matchExpressions")
+    if not match and not exprs:
         return False
     if any(pod_labels.get(k) != str(v) for k, v in match.items()):
         return False
-    for expr in sel.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+    for expr in exprs:
+        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in kf.seq(expr, "values")]
         ok = {"In": pod_labels.get(key) in values, "NotIn": pod_labels.get(key) not in values,
               "Exists": key in pod_labels, "DoesNotExist": key not in pod_labels}.get(op, False)
         if not ok:

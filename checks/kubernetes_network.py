@@ -113,13 +113,12 @@ def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
     for ing in sorted(ingresses, key=kf.ref):
         if any(a in kf.annotations_of(ing) for a in _TLS_ANNOTATIONS):
             continue
-        tls = [t for t in kf.get(ing, "spec.tls", []) or [] if isinstance(t, dict)]
+        tls = kf.dicts(ing, "spec.tls")
         if not tls:
             return failed(f"Ingress {kf.ref(ing)} has no spec.tls: traffic, API keys and traces cross the network in "
                           "clear text")
-        tls_hosts = [str(h) for t in tls for h in t.get("hosts") or []]
-        hosts = [str(r.get("host")) for r in kf.get(ing, "spec.rules", []) or [] if isinstance(r, dict)
-                 and r.get("host")]
+        tls_hosts = [str(h) for t in tls for h in kf.seq(t, "hosts")]
+        hosts = [str(r.get("host")) for r in kf.dicts(ing, "spec.rules") if r.get("host")]
         bare = [h for h in hosts if not _covered(h, tls_hosts)]
         if bare:
             return failed(f"Ingress {kf.ref(ing)}: host {listing(bare)} is not in its spec.tls hosts")
@@ -141,7 +140,7 @@ def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
         ann = kf.annotations_of(svc)
         if any(ann.get(k) in v for k, v in _INTERNAL_LB.items()):
             continue
-        ranges = list(kf.get(svc, "spec.loadBalancerSourceRanges", []) or [])
+        ranges = [str(r) for r in kf.seq(svc, "spec.loadBalancerSourceRanges")]
         ranges += [r.strip() for r in ann.get("service.beta.kubernetes.io/load-balancer-source-ranges", "").split(",")
                    if r.strip()]
         if not ranges or any(r in _WORLD for r in ranges):

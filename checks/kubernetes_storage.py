@@ -230,8 +230,8 @@ def no_network_filesystem(ctx: Any, p: dict[str, Any]) -> Verdict:
 
     bad: dict[str, str] = {}
     for sts in kf.matching(kf.objects(ctx, "statefulsets"), p["match"]):
-        for vol in kf.pod_spec(sts).get("volumes") or []:
-            kinds = [k for k in ("nfs", "cephfs", "azureFile", "glusterfs") if isinstance(vol, dict) and k in vol]
+        for vol in kf.dicts(kf.pod_spec(sts), "volumes"):
+            kinds = [k for k in ("nfs", "cephfs", "azureFile", "glusterfs") if k in vol]
             driver = kf.get(vol, "csi.driver")
             if kinds or networked(driver):
                 bad[f"{kf.ref(sts)} volume {vol.get('name')}"] = kinds[0] if kinds else str(driver)
@@ -246,7 +246,7 @@ def no_network_filesystem(ctx: Any, p: dict[str, Any]) -> Verdict:
     if kf.live(ctx):
         for pv in kf.objects(ctx, "persistentvolumes"):
             claim = f"PVC {kf.get(pv, 'spec.claimRef.namespace')}/{kf.get(pv, 'spec.claimRef.name')}"
-            kinds = [k for k in ("nfs", "cephfs", "azureFile", "glusterfs") if k in (pv.get("spec") or {})]
+            kinds = [k for k in ("nfs", "cephfs", "azureFile", "glusterfs") if k in kf.mapping(pv, "spec")]
             if any(claim in users for users in using.values()) and (kinds or networked(kf.get(pv, "spec.csi.driver"))):
                 bad[claim] = f"PersistentVolume {kf.name(pv)} ({kinds[0] if kinds else kf.get(pv, 'spec.csi.driver')})"
     if bad:
