@@ -302,7 +302,10 @@ def single_replica_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
     stores = kf.matching(kf.objects(ctx, "statefulsets"), p["datastores"])
     if not stores:
         return kf.absent(ctx, "datastore StatefulSet")
-    single = [s for s in stores if kf.get(s, "spec.replicas", 1) == 1]
+    odd = sorted(kf.ref(s) for s in stores if not isinstance(kf.get(s, "spec.replicas", 1), int))
+    if odd:
+        return undecided(f"StatefulSet {listing(odd)}: spec.replicas is not a number")
+    single = [s for s in stores if kf.get(s, "spec.replicas", 1) <= 1]
     if not single:
         return passed(f"no single-replica datastore ({len(stores)} StatefulSets with several replicas)")
     pdbs = kf.objects(ctx, "poddisruptionbudgets")
