@@ -124,3 +124,20 @@ def test_wrong_namespace_is_an_error_not_a_pass(good: FakeCluster, tmp_path: Pat
                  "k8s.memory-limits", "k8s.resource-requests"):
         assert results[item].status == "error", (item, results[item].message)
     assert all(results[i].status != "pass" for i in ("k8s.hpa-coverage", "k8s.bundled-datastores"))
+
+
+def test_the_preset_names_the_service_deployments(tmp_path: Path) -> None:
+    text = (Path(__file__).parent / "data" / "k8s" / "good.yaml").read_text()
+    text = text.replace("langsmith-backend", "langfuse-web").replace("component: backend", "component: web")
+    text = text.replace("langsmith-queue", "langfuse-worker").replace("component: queue", "component: worker")
+    text = text.replace("instance: langsmith", "instance: langfuse")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "langfuse.yaml").write_text(text)
+    targets = {"preset": "langfuse", "kubernetes": {"manifests": str(tmp_path / "m"), "namespace": "langsmith",
+                                                    "release": "langfuse"}}
+    results, _ = audit_k8s(tmp_path / "a", targets, ["k8s.hpa-coverage", "k8s.resource-requests"])
+    assert results["k8s.hpa-coverage"].message == "2 service Deployments scaled (1 by HPA, 1 by KEDA)"
+    assert results["k8s.hpa-coverage"].evidence["not_deployed"] == []
+    results, _ = audit_k8s(tmp_path / "b", {**targets, "preset": "langsmith"}, ["k8s.hpa-coverage"])
+    assert results["k8s.hpa-coverage"].message == "1 service Deployments scaled (1 by HPA, 0 by KEDA)"  # frontend
+    assert "backend" in results["k8s.hpa-coverage"].evidence["not_deployed"]
