@@ -235,3 +235,40 @@ def test_no_secret_of_the_files_in_any_output(tmp_path: Path, name: str, preset:
     for secret in secrets:
         assert secret not in written, secret
     assert "placeholder-secrets" in written
+
+
+def _flag_audit(tmp_path: Path, env: str, deployment: Any, sub: str) -> Any:
+    d = tmp_path / sub
+    d.mkdir()
+    (d / ".env").write_text(env)
+    results, _ = audit(d, {"files": {"env": ".env"}, **deployment.target()}, ["app.clickhouse-cluster-flag"],
+                       preset="langfuse")
+    return results["app.clickhouse-cluster-flag"]
+
+
+def test_clickhouse_cluster_flag_against_real_servers(tmp_path: Path, ch_single: Any, ch_cluster: Any) -> None:
+    # Langfuse's default (true) on a single node whose only cluster is "solo": migrations would fail
+    r = _flag_audit(tmp_path, "SALT=x\n", ch_single, "default")
+    assert r.status == "fail" and "'default'" in r.message and "solo" in r.message, r.message
+    r = _flag_audit(tmp_path, "CLICKHOUSE_CLUSTER_ENABLED=true\n", ch_single, "true")
+    assert r.status == "fail" and located(r, ".env", 1), r.message
+    r = _flag_audit(tmp_path, "CLICKHOUSE_CLUSTER_ENABLED=true\nCLICKHOUSE_CLUSTER_NAME=solo\n", ch_single, "named")
+    assert r.status == "pass", r.message
+    r = _flag_audit(tmp_path, "CLICKHOUSE_CLUSTER_ENABLED=false\n", ch_single, "off")
+    assert r.status == "pass", r.message
+    r = _flag_audit(tmp_path, "CLICKHOUSE_CLUSTER_ENABLED=maybe\n", ch_single, "odd")
+    assert r.status == "error", r.message
+    # false on a real multi-node cluster: tables would not be replicated
+    r = _flag_audit(tmp_path, f"CLICKHOUSE_CLUSTER_ENABLED=false\nCLICKHOUSE_CLUSTER_NAME={ch_cluster.cluster}\n",
+                    ch_cluster, "cluster-off")
+    assert r.status == "fail" and "hosts" in r.message, r.message
+    r = _flag_audit(tmp_path, f"CLICKHOUSE_CLUSTER_ENABLED=true\nCLICKHOUSE_CLUSTER_NAME={ch_cluster.cluster}\n",
+                    ch_cluster, "cluster-on")
+    assert r.status == "pass", r.message
+
+
+def test_clickhouse_cluster_flag_needs_the_clickhouse_target(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("CLICKHOUSE_CLUSTER_ENABLED=false\n")
+    results, _ = audit(tmp_path, {"files": {"env": ".env"}}, ["app.clickhouse-cluster-flag"], preset="langfuse")
+    r = results["app.clickhouse-cluster-flag"]
+    assert r.status == "error" and "needs the clickhouse target" in r.message

@@ -1,0 +1,66 @@
+"""Hostile compose, env and values files stop `validate` and `audit` with exit 2 at file:line:col, quickly, without
+echoing what they hold."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import write_yaml
+
+BIN = str(Path(sys.executable).parent / "readiness")
+BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8))
+
+CASES = {
+    "alias bomb": ("compose", "services:\n  x:\n    image: redis:7\n" + BOMB, ":8:8:", "alias bomb"),
+    "binary": ("helm_values", "config:\n  a: 1\n\x00\x01\x02", ":3:1:", "binary"),
+    "impossible date": ("helm_values", "backup:\n  since: 2099-02-30\n", ":2:10:", "not a date"),
+    "bad tag": ("compose", "services:\n  x: !!python/object:os.system {}\n", ":2:6:", "unknown YAML tag"),
+    "a list": ("compose", "- services\n- x\n", ":1:1:", "not a list"),
+    "services a list": ("compose", "services:\n  - redis\n", ":2:3:", "'services' must be a mapping"),
+    "values a string": ("helm_values", "just text\n", ":1:1:", "must be a mapping"),
+    "env without =": ("env", "GOOD=1\nthis is not a setting\n", ":2:1:", "KEY=VALUE"),
+    "env binary": ("env", "A=1\nB=\x00\n", ":2:1:", "binary"),
+    "env unterminated": ("env", 'A="never closed\n', ":1:3:", "unterminated"),
+    "unterminated variable": ("compose", "services:\n  x:\n    image: redis:${TAG\n", ":3:12:", "unterminated ${"),
+}
+NAMES = {"compose": "docker-compose.yml", "env": ".env", "helm_values": "values.yaml"}
+
+
+def _validate(tmp_path: Path, field: str) -> subprocess.CompletedProcess[str]:
+    write_yaml(tmp_path / "targets.yaml", {"files": {field: NAMES[field]}})
+    return subprocess.run([BIN, "validate", "-t", str(tmp_path / "targets.yaml")], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_file_is_exit_2_at_its_line(tmp_path: Path, case: str) -> None:
+    field, text, where, words = CASES[case]
+    (tmp_path / NAMES[field]).write_bytes(text.encode())
+    started = time.monotonic()
+    proc = _validate(tmp_path, field)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{NAMES[field]}{where}" in proc.stderr and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("field", ["compose", "env", "helm_values"])
+def test_a_5_mb_file_is_refused_before_it_is_read(tmp_path: Path, field: str) -> None:
+    line = "A=1\n" if field == "env" else "# padding padding padding padding padding padding padding\n"
+    (tmp_path / NAMES[field]).write_text(line * (5 * 1024 * 1024 // len(line) + 1))
+    proc = _validate(tmp_path, field)
+    assert proc.returncode == 2 and "MB; files over 4 MB are refused" in proc.stderr, proc.stderr
+
+
+def test_audit_also_stops_and_never_echoes_the_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SECRET_TOKEN=tk-5f1e0a6b3c\nno equals sign with tk-5f1e0a6b3c\n")
+    write_yaml(tmp_path / "targets.yaml", {"files": {"env": ".env"}})
+    proc = subprocess.run([BIN, "audit", "-t", str(tmp_path / "targets.yaml"), "--only", "app"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and ".env:2:1:" in proc.stderr, proc.stderr
+    assert "tk-5f1e0a6b3c" not in proc.stdout + proc.stderr
