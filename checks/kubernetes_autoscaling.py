@@ -82,7 +82,9 @@ def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
     if bare:
         return failed(f"Deployment {listing(bare)} has no HPA or ScaledObject: it cannot scale with load",
                       **evidence)
-    return passed(f"{len(found)} service Deployments scaled ({len(by_hpa)} by HPA, {len(keda)} by KEDA)", **evidence)
+    plural = "s" if len(found) != 1 else ""
+    return passed(f"{len(found)} service Deployment{plural} scaled ({len(by_hpa)} by HPA, {len(keda)} by KEDA)",
+                  **evidence)
 
 
 @probe("kubernetes.hpa-healthy", target="kubernetes", reads=("horizontalpodautoscalers",))

@@ -139,5 +139,5 @@ def test_the_preset_names_the_service_deployments(tmp_path: Path) -> None:
     assert results["k8s.hpa-coverage"].message == "2 service Deployments scaled (1 by HPA, 1 by KEDA)"
     assert results["k8s.hpa-coverage"].evidence["not_deployed"] == []
     results, _ = audit_k8s(tmp_path / "b", {**targets, "preset": "langsmith"}, ["k8s.hpa-coverage"])
-    assert results["k8s.hpa-coverage"].message == "1 service Deployments scaled (1 by HPA, 0 by KEDA)"  # frontend
+    assert results["k8s.hpa-coverage"].message == "1 service Deployment scaled (1 by HPA, 0 by KEDA)"  # frontend
     assert "backend" in results["k8s.hpa-coverage"].evidence["not_deployed"]
