@@ -34,7 +34,13 @@ def test_demo_audits_a_first_deployment_and_cleans_up(tmp_path: Path) -> None:
     assert {"pass", "fail"} <= by_section["redis"] and {"pass", "fail"} <= by_section["postgres"]
     assert "NOT READY" in done.stdout and "Blocking sign-off" in done.stdout
     targets = (tmp_path / "out" / "targets.yaml").read_text()
-    assert "${DEMO_REDIS_PASSWORD}" in targets and "myredissecret" not in targets
-    assert "myredissecret" not in json.dumps(report) and "changeme" not in json.dumps(report)
+    assert "${DEMO_REDIS_PASSWORD}" in targets and "demo-redis-s3cret" not in targets
+    for name in ("report.json", "report.html", "report.xml", "report.md", "report.prom"):
+        written = (tmp_path / "out" / name).read_text()
+        assert "demo-redis-s3cret" not in written and "demo-secret-key-not-for-production" not in written, name
+    # every section of the checklist is audited: the datastores, blob storage, the web front door, the deploy
+    # files and the rendered Kubernetes manifests each show verdicts
+    for section in ("clickhouse", "blob", "storage", "autoscaling", "network", "app"):
+        assert by_section[section] & {"pass", "fail"}, (section, by_section[section])
     assert not _demo_processes()
     assert set(Path(tempfile.gettempdir()).glob("readiness-demo-*")) == before

@@ -129,7 +129,7 @@ def demo_backend(workdir: Path) -> Backend:
     """Redis as Langfuse's docker-compose starts it: a password and noeviction (right), but no maxmemory (wrong)."""
     import redis
 
-    password = "myredissecret"
+    password = "demo-redis-s3cret"
     server = start_redis(workdir, RedisSpec(password=password, maxmemory="0"), name="redis")
     try:
         r = redis.Redis(host="127.0.0.1", port=server.port, password=password)
