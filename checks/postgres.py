@@ -14,6 +14,7 @@ from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, passed, probe, undecided
 
 _OPT = None
+_LONGEST_VALUE = 4096  # characters of a postgres.query value judged and shown
 
 
 # --- generic probes ----------------------------------------------------------------------------------------------
@@ -41,12 +42,16 @@ def setting_probe(ctx: Any, p: dict[str, Any]) -> Verdict:
 def query(ctx: Any, p: dict[str, Any]) -> Verdict:
     """One read-only SQL statement returning one value, judged by `expect`.
 
-    Runs in the read-only session with the statement timeout; several statements are refused (extended protocol)."""
-    rows = ctx.fact(f"query:{p['sql']}", lambda h: h.query(p["sql"], binary=True))
+    Runs in its own read-only transaction, rolled back, within the item's timeout; at most two rows are fetched."""
+    limit = max(0.1, ctx.remaining() * 0.9)  # an item's own `timeout:` raises the statement's
+    rows = ctx.fact(f"query:{p['sql']}", lambda h: h.first_rows(p["sql"], 2, timeout=limit))
     if len(rows) > 1:
-        return undecided(f"the query returned {len(rows)} rows; it must return one (add LIMIT 1 or an aggregate)",
-                         rows=[list(r) for r in rows[:5]])
+        return undecided("the query returned more than one row; it must return one (add LIMIT 1 or an aggregate)",
+                         rows=[[str(v)[:200] for v in r[:5]] for r in rows])
     value = plain(rows[0][0]) if rows and rows[0] else MISSING
+    if isinstance(value, (str, bytes)) and len(value) > _LONGEST_VALUE:
+        return undecided(f"{p['label']} is {len(value):,} characters long, too long to judge or report (limit "
+                         f"{_LONGEST_VALUE:,}): select length(), a hash or a shorter part of it")
     return p["expect"].judge(p["label"], value)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from checklists import checklist_with, generic_item
 from fixtures_postgres import PgStack
-from helpers import write_yaml
+from helpers import audit, write_yaml
 
 from readiness.audit import execute, load_inputs
 from readiness.clients.postgres_sql import Refused, check
@@ -77,7 +77,8 @@ def test_a_checklist_cannot_undo_read_only_and_write(victim: PgStack, tmp_path: 
     attacks = {sql: (by_id[f"postgres.x-attack-{i}"].status, by_id[f"postgres.x-attack-{i}"].message)
                for i, sql in enumerate(ATTACKS)}
     assert {status for status, _ in attacks.values()} == {"error"}, attacks
-    assert "read-only transaction" in attacks[ATTACKS[1]][1]  # the server itself refused the write
+    # the server itself refused the write (as a query is fetched under LIMIT, a data-modifying WITH is a subquery)
+    assert "data-modifying statement must be at the top level" in attacks[ATTACKS[1]][1]
     assert "read-only transaction" in attacks["SELECT wipe()"][1]
     assert "set_config() is refused" in attacks[ATTACKS[0]][1]
     assert "SET is refused" in attacks[ATTACKS[2]][1]
@@ -121,3 +122,21 @@ def test_the_guard_refuses_what_a_rollback_does_not_undo(sql: str) -> None:
 ])
 def test_the_guard_lets_reads_through(sql: str) -> None:
     check(sql)
+
+
+def test_a_checklist_query_cannot_make_the_audit_fetch_millions_of_rows_or_huge_values(pg_stack: PgStack,
+                                                                                        tmp_path: Path) -> None:
+    items = {"postgres.x-many": "SELECT g FROM generate_series(1, 2000000) g",
+             "postgres.x-huge": "SELECT repeat('x', 5000000)",
+             "postgres.x-with": "WITH t AS (SELECT 41 AS n) SELECT n + 1 FROM t;  ",
+             "postgres.x-show": "SHOW max_connections"}
+    checklist = checklist_with(tmp_path, section="postgres", extra=[
+        generic_item(i, "postgres.query", sql=sql, expect={"min": 0}) for i, sql in items.items()])
+    results, _ = audit(tmp_path, pg_stack.target(pg_stack.good), list(items), checklist=checklist, timeout=20)
+    many = results["postgres.x-many"]
+    assert many.status == "error" and "more than one row" in many.message
+    assert many.evidence["rows"] == [["1"], ["2"]]  # two rows fetched, not two million
+    huge = results["postgres.x-huge"]
+    assert huge.status == "error" and "5,000,000 characters long" in huge.message and len(str(huge.to_dict())) < 5000
+    assert (results["postgres.x-with"].status, results["postgres.x-with"].message) == ("pass", "result is 42")
+    assert results["postgres.x-show"].status == "pass"

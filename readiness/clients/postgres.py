@@ -23,10 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from readiness.clients.postgres_sql import Refused, check
+from readiness.clients.postgres_sql import Refused, check, tokens
 from readiness.context import TargetUnavailable
 
 T = TypeVar("T")
+_QUERIES = {("punct", "("), ("word", "select"), ("word", "with"), ("word", "values"), ("word", "table")}
 DSN_FIELDS = ("dsn", "pgbouncer_admin_dsn", "direct_dsn")
 # Query parameters of application DSNs (Prisma, SQLAlchemy) that libpq does not know: kept aside, not sent.
 APP_PARAMS = ("pgbouncer", "connection_limit", "pool_timeout", "schema", "sslaccept", "sslidentity", "socket_timeout",
@@ -237,6 +238,16 @@ class PgHandle:
             return cur.fetchall() if cur.description else []
 
         return self._statement(sql, run, timeout)
+
+    def first_rows(self, sql: str, limit: int = 2, *, timeout: float | None = None) -> list[tuple[Any, ...]]:
+        """At most ``limit`` rows of one checked read: a query (SELECT, WITH, VALUES, TABLE) runs as a subquery under
+        LIMIT, so a checklist's statement cannot make the audit fetch millions of rows."""
+        toks = tokens(sql)
+        if toks and toks[0] in _QUERIES:
+            check(sql)
+            body = re.sub(r"[\s;]+$", "", sql)
+            sql = f"SELECT * FROM (\n{body}\n) AS readiness_query LIMIT {int(limit)}"
+        return self.query(sql, binary=True, timeout=timeout)[:limit]
 
     def columns(self, sql: str, params: Sequence[Any] | None = None, *,
                 timeout: float | None = None) -> list[dict[str, Any]]:
