@@ -354,6 +354,8 @@ def load_manifests(root: Path) -> list[dict[str, Any]]:
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
             raise KubernetesError(f"manifests: {where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
                                   ) from None
+        except (ValueError, TypeError, OverflowError):  # an impossible value (2026-02-30): let yamlsrc locate it
+            raise KubernetesError(f"manifests: {_located(text, path)}") from None
         for doc in docs:
             if doc is None:
                 continue
@@ -368,6 +370,17 @@ def load_manifests(root: Path) -> list[dict[str, Any]]:
                     raise KubernetesError(f"manifests: {path}: {problem}")
                 objects.append(item)
     return objects
+
+
+def _located(text: str, path: Path) -> str:
+    from readiness.errors import ConfigError
+    from readiness.yamlsrc import load_documents
+
+    try:
+        load_documents(text, str(path))
+    except ConfigError as exc:
+        return str(exc).splitlines()[0]
+    return f"{path}: a value cannot be read (an impossible date or number?)"
 
 
 def _not_an_object(item: Any) -> str | None:
