@@ -130,6 +130,8 @@ def test_settings_that_cannot_work_are_reported() -> None:
     assert k8s.config_problems({"in_cluster": True, "context": "prod"})[0][0] == "in_cluster"
     assert k8s.config_problems({"namespace": "Bad_NS"})[0][0] == "namespace"
     assert k8s.config_problems({"namespace": "langsmith", "context": "prod"}) == []
+    assert k8s.config_problems({"manifests": "/nonexistent/rendered.yaml"}) == [
+        ("manifests", "/nonexistent/rendered.yaml does not exist")]
     assert k8s.secrets({"kubeconfig": "/nonexistent/kubeconfig"}) == set()
     assert k8s.secrets({"manifests": "x"}) == set()
 

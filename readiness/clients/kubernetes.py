@@ -165,6 +165,9 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         if config.get("in_cluster") and (config.get("context") or config.get("kubeconfig")):
             out.append(("in_cluster", "in_cluster uses the pod's service account: drop context/kubeconfig, or "
                                       "in_cluster"))
+        for field in ("manifests", "kubeconfig"):
+            if config.get(field) and not os.path.exists(str(config[field])):
+                out.append((field, f"{config[field]} does not exist"))
         for name in namespaces(config):
             if name is not None and (not (0 < len(name) <= 63) or any(c not in _DNS_LABEL for c in name)
                                      or name.startswith("-") or name.endswith("-")):
