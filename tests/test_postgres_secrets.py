@@ -51,8 +51,9 @@ def test_secrets_never_raises_and_ignores_what_is_not_a_dsn() -> None:
 
 
 @pytest.mark.parametrize("dsn, words", [
-    ("http://u:Zq9Xk@host/db", "http:// URL"),
-    ("mysql://u:Zq9Xk@host/db", "mysql:// URL"),
+    ("http://u:Zq9Xk@host/db", "uses the http:// scheme"),
+    ("mysql://u:Zq9Xk@host/db", "uses the mysql:// scheme"),
+    ("u:Zq9Xk@host://db", "uses another scheme"),
     ("u:Zq9Xk@localhost:5432/db", "neither a postgresql:// URL nor libpq key=value pairs"),
     ("localhost:5432", "neither a postgresql:// URL nor libpq key=value pairs"),
     ("host=x password='Zq9Xk", "neither"),

@@ -517,8 +517,8 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         elif "://" in text:
             scheme = text.split("://", 1)[0].lower()
             if scheme.split("+", 1)[0] not in ("postgres", "postgresql"):
-                shown = f" {scheme}://" if re.fullmatch(r"[a-z][a-z0-9+.\-]{0,20}", scheme) else " another"
-                problems.append((field, f"{field} is a{shown} URL; a PostgreSQL DSN starts with postgresql:// or "
+                shown = f"the {scheme}://" if re.fullmatch(r"[a-z][a-z0-9+.\-]{0,20}", scheme) else "another"
+                problems.append((field, f"{field} uses {shown} scheme; a PostgreSQL DSN starts with postgresql:// or "
                                         "postgres:// (or is libpq key=value pairs)"))
         elif _kv_pairs(text) is None:
             problems.append((field, f"{field} is neither a postgresql:// URL nor libpq key=value pairs "
