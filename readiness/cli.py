@@ -510,3 +510,20 @@ def main() -> None:
     except BrokenPipeError:  # `readiness list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BLOCKED)
+
+
+@cli.command("init")
+@click.option("--preset", required=True, type=click.Choice(["langsmith", "langfuse", "langsight"]))
+@click.option("--from-env", "env_file", required=True, metavar="FILE", help="The application's env file.")
+@click.option("--from-values", "values_file", metavar="FILE", help="Its Helm values file.")
+@click.option("--from-compose", "compose_file", metavar="FILE", help="Its docker compose file.")
+@click.option("-o", "--output", default="targets.yaml", show_default=True, metavar="FILE", help="'-' for stdout.")
+@_guard
+def init_targets(preset: str, env_file: str, values_file: str | None, compose_file: str | None, output: str) -> None:
+    """Write a targets file for the stack the application is configured to use (secrets as ${VAR} references)."""
+    from readiness import init
+
+    exports = init.write(preset, env_file, output, values_file, compose_file)
+    if output != "-":
+        click.echo(f"wrote {output}" + (f"; export {', '.join(exports)} before `readiness audit -t {output}`"
+                                        if exports else ""))

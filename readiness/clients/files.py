@@ -391,8 +391,13 @@ def close(client: Any) -> None:
     return None
 
 
+_NOT_SECRET = ("_URL", "_URI", "_HOST", "_PORT", "_TYPE", "_ENABLED", "_USER", "_USERNAME", "_NAME", "_REGION")
+
+
 def is_secret_key(key: str) -> bool:
     last = key.rsplit(".", 1)[-1]
+    if last.upper().endswith(_NOT_SECRET):
+        return False  # NEXTAUTH_URL, AUTH_TYPE: settings about a credential, not one (URL passwords are found apart)
     if _REF_KEYS.search(last) and not last.upper() == last:
         return False  # a Helm reference to a Kubernetes Secret (existingSecret, passwordKey), not a credential
     return is_secret_name(last) or last.upper() in ("SALT", "API_KEY_SALT") or last.lower() == "salt"

@@ -1,0 +1,274 @@
+"""``readiness init``: a targets file for the stack the application is configured to use, from its own env file (and
+its Helm values or compose file).
+
+Secrets are never copied: a setting that holds one becomes a ``${VAR}`` reference to the variable the application
+reads (``redis://:${REDIS_AUTH}@redis:6379/0``, or the whole URL as ``${DATABASE_URL}``), so the file can be committed
+and the audit runs with the application's own environment exported.  Every target that could not be inferred gets a
+comment saying what to fill in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from readiness.clients.files import PLACEHOLDERS, Setting, _read_text, is_secret_key, parse_env
+from readiness.errors import ConfigError
+from readiness.redact import userinfo_passwords
+
+PRESETS = ("langsmith", "langfuse", "langsight")
+
+
+@dataclass
+class _Draft:
+    preset: str
+    env: dict[str, Setting]
+    values: Any = None
+    targets: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    exports: set[str] = field(default_factory=set)
+
+    def get(self, *names: str) -> tuple[str, str] | None:
+        """(variable, value) of the first of ``names`` set to something non-empty."""
+        for name in names:
+            s = self.env.get(name)
+            if s is not None and s.value.strip():
+                return name, s.value.strip()
+        return None
+
+    def ref(self, name: str) -> str:
+        self.exports.add(name)
+        return "${" + name + "}"
+
+    def url(self, name: str, value: str) -> str:
+        """A URL setting: as written when it holds no password, else a reference to the whole variable."""
+        if any(e > s for s, e in userinfo_passwords(value)) or "${" in value or is_secret_key(name):
+            return self.ref(name)
+        return value
+
+    def value(self, path: str) -> Any:
+        node = self.values
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+
+def _host_port(url: str) -> tuple[str | None, int | None, str]:
+    try:
+        parts = urlsplit(url if "://" in url else f"x://{url}")
+        return parts.hostname, parts.port, parts.scheme
+    except ValueError:
+        return None, None, ""
+
+
+def _truthy(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("true", "1", "yes")
+
+
+def _postgres(d: _Draft) -> None:
+    names = {"langfuse": (("DATABASE_URL",), ("DIRECT_URL",)), "langsmith": (("POSTGRES_DATABASE_URI",), ()),
+             "langsight": (("LANGSIGHT_POSTGRES_URL", "LANGSIGHT_DATABASE_URL", "DATABASE_URL"), ())}[d.preset]
+    found = d.get(*names[0])
+    if found:
+        cfg = {"dsn": d.url(*found)}
+        direct = d.get(*names[1]) if names[1] else None
+        if direct and direct[1] != found[1]:
+            cfg["direct_dsn"] = d.url(*direct)
+        d.targets["postgres"] = cfg
+        return
+    host = d.value("postgres.external.host") or d.value("postgresql.host")
+    if host:
+        d.missing["postgres"] = (f"the Helm values name the database host {host}; add dsn: "
+                                 "\"postgresql://USER:${POSTGRES_PASSWORD}@" + f"{host}:5432/DB\" and export it")
+    else:
+        d.missing["postgres"] = f"no {' or '.join(names[0])} in the env file: add dsn: \"${{{names[0][0]}}}\""
+
+
+def _redis(d: _Draft) -> None:
+    names = {"langfuse": ("REDIS_CONNECTION_STRING",), "langsmith": ("REDIS_DATABASE_URI",),
+             "langsight": ("LANGSIGHT_REDIS_URL", "REDIS_URL")}[d.preset]
+    found = d.get(*names)
+    if found:
+        d.targets["redis"] = {"url": d.url(*found)}
+        return
+    host = d.get("REDIS_HOST")
+    if d.preset == "langfuse" and host:
+        port = (d.get("REDIS_PORT") or ("", "6379"))[1]
+        scheme = "rediss" if _truthy((d.get("REDIS_TLS_ENABLED") or ("", ""))[1]) else "redis"
+        auth = d.get("REDIS_AUTH")
+        cred = f":{d.ref(auth[0])}@" if auth else ""
+        d.targets["redis"] = {"url": f"{scheme}://{cred}{host[1]}:{port}/0"}
+        if not auth:
+            d.notes.setdefault("redis", []).append("REDIS_AUTH is not set: the audit connects without a password")
+        return
+    d.missing["redis"] = f"no {' or '.join(names)} in the env file: add url: \"redis://:PASSWORD@host:6379/0\""
+
+
+def _clickhouse(d: _Draft) -> None:
+    prefix = "LANGSIGHT_" if d.preset == "langsight" else ""
+    cfg: dict[str, str] = {}
+    if d.preset == "langsmith":
+        host = d.get("CLICKHOUSE_HOST")
+        if host:
+            port = (d.get("CLICKHOUSE_NATIVE_PORT") or ("", "9000"))[1]
+            tls = _truthy((d.get("CLICKHOUSE_TLS") or ("", ""))[1])
+            db = (d.get("CLICKHOUSE_DB") or ("", "default"))[1]
+            cfg["url"] = f"{'clickhouses' if tls else 'clickhouse'}://{host[1]}:{port}/{db}"
+            cluster = d.get("CLICKHOUSE_CLUSTER")
+            if cluster:
+                cfg["cluster"] = cluster[1]
+    else:
+        native = d.get(f"{prefix}CLICKHOUSE_MIGRATION_URL")
+        http = d.get(f"{prefix}CLICKHOUSE_URL")
+        if native or http:
+            host, port, scheme = _host_port((native or http)[1])  # type: ignore[index]
+            if native is None or scheme not in ("clickhouse", "clickhouses", "tcp"):
+                port = 9000  # the audit speaks the native protocol; CLICKHOUSE_URL is the HTTP port
+            tls = scheme in ("https", "clickhouses")
+            db = (d.get(f"{prefix}CLICKHOUSE_DB") or ("", "langsight" if d.preset == "langsight" else "default"))[1]
+            if host:
+                cfg["url"] = f"{'clickhouses' if tls else 'clickhouse'}://{host}:{port}/{db}"
+        if d.preset == "langfuse" and _truthy((d.get("CLICKHOUSE_CLUSTER_ENABLED") or ("", "true"))[1]) and cfg:
+            cfg["cluster"] = (d.get("CLICKHOUSE_CLUSTER_NAME") or ("", "default"))[1]
+    if not cfg:
+        d.missing["clickhouse"] = (f"no {prefix}CLICKHOUSE_{'HOST' if d.preset == 'langsmith' else 'URL'} in the env "
+                                   "file: add url: \"clickhouse://host:9000/default\" (native port)")
+        return
+    user = d.get(f"{prefix}CLICKHOUSE_USER")
+    if user:
+        cfg["user"] = user[1]
+    password = d.get(f"{prefix}CLICKHOUSE_PASSWORD")
+    if password:
+        cfg["password"] = d.ref(password[0])
+    d.targets["clickhouse"] = cfg
+
+
+def _s3(d: _Draft) -> None:
+    cfg: dict[str, str] = {}
+    if d.preset == "langfuse":
+        p = "LANGFUSE_S3_EVENT_UPLOAD_"
+        fields = {"bucket": "BUCKET", "endpoint_url": "ENDPOINT", "region": "REGION"}
+        for key, suffix in fields.items():
+            found = d.get(p + suffix)
+            if found and not (key == "region" and found[1] == "auto"):
+                cfg[key] = d.url(*found) if key == "endpoint_url" else found[1]
+        for key, suffix in (("access_key_id", "ACCESS_KEY_ID"), ("secret_access_key", "SECRET_ACCESS_KEY")):
+            if d.get(p + suffix):
+                cfg[key] = d.ref(p + suffix)
+        if _truthy((d.get(p + "FORCE_PATH_STYLE") or ("", ""))[1]) and cfg:
+            cfg["addressing_style"] = "path"
+    elif d.preset == "langsmith":
+        bucket = d.get("S3_BUCKET_NAME") or ("", d.value("config.blobStorage.bucketName") or "")
+        if bucket[1]:
+            cfg["bucket"] = str(bucket[1])
+            api = d.get("S3_API_URL") or ("", d.value("config.blobStorage.apiURL") or "")
+            if api[1] and "amazonaws.com" not in str(api[1]):
+                cfg["endpoint_url"] = str(api[1])
+            for key, var in (("access_key_id", "S3_ACCESS_KEY"), ("secret_access_key", "S3_ACCESS_KEY_SECRET")):
+                if d.get(var):
+                    cfg[key] = d.ref(var)
+    if "bucket" not in cfg:
+        what = {"langfuse": "LANGFUSE_S3_EVENT_UPLOAD_BUCKET", "langsmith": "S3_BUCKET_NAME or "
+                "config.blobStorage.bucketName", "langsight": "a bucket setting"}[d.preset]
+        d.missing["s3"] = f"no {what}: add bucket: (and endpoint_url for MinIO or another S3-compatible store)"
+        return
+    d.targets["s3"] = cfg
+
+
+def _http(d: _Draft) -> None:
+    found = d.get("NEXTAUTH_URL", "LANGSMITH_URL", "LANGSIGHT_PUBLIC_URL", "PUBLIC_URL")
+    hostname = d.value("config.hostname")
+    if found and found[1].startswith(("http://", "https://")):
+        d.targets["http"] = {"base_url": d.url(*found)}
+    elif hostname:
+        d.targets["http"] = {"base_url": f"https://{hostname}"}
+    else:
+        d.missing["http"] = "the public URL is not in the env file: add base_url: \"https://observability.example.com\""
+    token = d.get("LANGSIGHT_METRICS_TOKEN")
+    if token and "http" in d.targets:
+        d.targets["http"]["metrics_token"] = d.ref(token[0])
+
+
+def _scalar(value: str) -> str:
+    return json.dumps(value)
+
+
+def _relative(path: str, out_dir: str) -> str:
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir))
+    return rel.replace(os.sep, "/")
+
+
+def render(preset: str, env_file: str, values_file: str | None = None, compose_file: str | None = None,
+           out_dir: str = ".") -> tuple[str, list[str]]:
+    """The targets file's text, and the variables to export before ``readiness audit`` (never their values)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    env = parse_env(_read_text(env_file, "env file"), env_file, env_file)
+    values = None
+    if values_file:
+        from readiness.clients.files import load
+
+        values = load({"helm_values": values_file}).values
+    if compose_file:
+        from readiness.clients.files import load
+
+        compose = load({"compose": compose_file})
+        for s in compose.settings():  # the env file wins; the compose file's services fill in the rest
+            env.setdefault(s.key, s)
+    d = _Draft(preset, env, values)
+    for step in (_redis, _postgres, _clickhouse, _s3, _http):
+        step(d)
+    lines = [f"# Written by `readiness init --preset {preset}` from {_relative(env_file, out_dir)}.",
+             "# Secrets are references to the application's own variables: export them before `readiness audit`.",
+             "# Hosts are as the application sees them; from another machine, point them at addresses it can reach.",
+             f"preset: {preset}", "profile: production", ""]
+    for kind in ("redis", "postgres", "clickhouse", "s3", "http"):
+        if kind in d.targets:
+            for note in d.notes.get(kind, []):
+                lines.append(f"# {note}")
+            lines.append(f"{kind}:")
+            lines += [f"  {k}: {_scalar(v)}" for k, v in d.targets[kind].items()]
+        else:
+            lines += [f"# {kind}: not inferred - {d.missing[kind]}", f"# {kind}: {{}}"]
+        lines.append("")
+    lines += ["# kubernetes: not inferred - add {context: ..., namespace: ..., release: ...} or {manifests: ./dir/}",
+              "# network: not inferred - add {public_host: observability.example.com}", ""]
+    files = {"env": env_file, "compose": compose_file, "helm_values": values_file}
+    lines.append("files:")
+    lines += [f"  {k}: {_scalar(_relative(v, out_dir))}" for k, v in files.items() if v]
+    text = "\n".join(lines) + "\n"
+    _never_a_secret(text, env)
+    return text, sorted(d.exports)
+
+
+def _never_a_secret(text: str, env: Mapping[str, Setting]) -> None:
+    """The guarantee, checked on the output: no secret value of the env file is in it."""
+    for s in env.values():
+        secrets = {s.value} if is_secret_key(s.key) else set()
+        secrets |= {s.value[a:b] for a, b in userinfo_passwords(s.value)}
+        for secret in secrets:
+            if len(secret) >= 4 and secret not in PLACEHOLDERS and secret in text:
+                raise AssertionError(f"init would have written the value of {s.key}")  # a bug, never shipped
+
+
+def write(preset: str, env_file: str, output: str, values_file: str | None = None,
+          compose_file: str | None = None) -> list[str]:
+    out_dir = "." if output == "-" else os.path.dirname(os.path.abspath(output))
+    text, exports = render(preset, env_file, values_file, compose_file, out_dir)
+    if output == "-":
+        import sys
+
+        sys.stdout.write(text)
+    else:
+        if os.path.exists(output):
+            raise ConfigError(f"{output} exists: remove it or give another -o")
+        with open(output, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    return exports
