@@ -299,9 +299,10 @@ def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
         replicas = get(dep, "spec.replicas", 1)
         env = {str(e.get("name")): str(e.get("value")) for c in containers(dep) for e in dicts(c, "env")
                if "value" in e}
+        env_names = sorted({str(e.get("name")) for c in containers(dep) for e in dicts(c, "env")})
         key = (str(get(dep, "metadata.namespace", "")), name(dep))
         out.append({"component": comp, "workload": ref(dep), "replicas": replicas,
-                    "max_replicas": scalers.get(key, replicas), "env": env})
+                    "max_replicas": scalers.get(key, replicas), "env": env, "env_names": env_names})
     return out
 
 
@@ -324,9 +325,12 @@ def pool_size(env: Mapping[str, str]) -> int | None:
 
 
 def connection_demand(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """([{name, replicas (max), pool_size}] of the services whose pool size the env gives], [services it does not])."""
+    """([{name, replicas (max), pool_size}] of the services whose env gives their pool size], [services with database
+    settings but no pool size in their env])."""
     known, unknown = [], []
     for svc in service_scale(ctx, components):
+        if not any(re.search(r"POSTGRES|DATABASE|^PG|^DB_", n) for n in svc["env_names"]):
+            continue  # no database setting at all: a service that does not talk to PostgreSQL (the frontend)
         size = pool_size(svc["env"])
         if size is None:
             unknown.append(svc["workload"])
@@ -342,6 +346,8 @@ _DEFAULT_TYPE = {"ebs.csi.aws.com": "gp3", "kubernetes.io/aws-ebs": "gp2", "pd.c
                  "kubernetes.io/gce-pd": "pd-standard", "disk.csi.azure.com": "StandardSSD_LRS",
                  "kubernetes.io/azure-disk": "StandardSSD_LRS"}
 _TYPE_KEYS = ("type", "skuName", "skuname", "storageaccounttype")
+NETWORK_FS = ("efs.csi.aws.com", "nfs", "file.csi.azure.com", "kubernetes.io/azure-file", "cephfs",
+              "filestore.csi.storage.gke.io", "fsx.csi.aws.com", "glusterfs")
 SSD_TYPES = ("gp3", "io1", "io2", "pd-ssd", "pd-balanced", "pd-extreme", "hyperdisk-balanced", "hyperdisk-extreme",
              "Premium_LRS", "Premium_ZRS", "PremiumV2_LRS", "UltraSSD_LRS")
 

@@ -213,14 +213,10 @@ def pods_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(pods)} pods Ready", ready=ready)
 
 
-_NETWORK_FS = ["efs.csi.aws.com", "nfs", "file.csi.azure.com", "kubernetes.io/azure-file", "cephfs",
-               "filestore.csi.storage.gke.io", "fsx.csi.aws.com", "glusterfs"]
-
-
 @probe("kubernetes.no-network-filesystem", target="kubernetes", reads=(*kf.CLAIMS, "persistentvolumes"), params={
     "match": Param("str", "clickhouse|(^|-)chi-|zookeeper|keeper|(^|-)chk-",
                    help="regex that picks ClickHouse and Keeper/ZooKeeper"),
-    "network_provisioners": Param("str-list", _NETWORK_FS, help="provisioners/drivers (substrings) that are "
+    "network_provisioners": Param("str-list", list(kf.NETWORK_FS), help="provisioners/drivers (substrings) that are "
                                                                 "network filesystems"),
 })
 def no_network_filesystem(ctx: Any, p: dict[str, Any]) -> Verdict:

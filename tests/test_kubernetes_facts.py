@@ -52,7 +52,7 @@ def test_facts_offline_and_env(tmp_path: Path) -> None:
     assert kf.bundled_statefulsets(ctx) == []
     assert kf.container_resources(ctx, "clickhouse")["limits"] == {"cpu": "8", "memory": "32Gi"}
     assert kf.connection_demand(ctx, ["backend", "queue"]) == (
-        [{"name": "langsmith/langsmith-backend", "replicas": 10, "pool_size": 10}], ["langsmith/langsmith-queue"])
+        [{"name": "langsmith/langsmith-backend", "replicas": 10, "pool_size": 10}], [])  # the queue has no DB env
     assert kf.pool_size({"DATABASE_URL": "postgresql://u@h/db?schema=public&connection_limit=7"}) == 7
     assert kf.pool_size({"DATABASE_URL": "postgresql://u@h/db"}) is None
     assert {c["type"] for c in kf.volume_classes(ctx, "clickhouse").values()} == {"gp3"}
@@ -89,3 +89,13 @@ def test_a_read_the_probe_did_not_declare_is_refused(tmp_path: Path) -> None:
     assert kf.objects(ctx, "pods")
     with pytest.raises(kf.UndeclaredRead, match="reads deployments but its probe does not declare it"):
         kf.objects(ctx, "deployments")
+
+
+def test_a_database_client_without_a_pool_size_in_its_env_is_unknown(tmp_path: Path) -> None:
+    text = (DATA / "good.yaml").read_text().replace(
+        '- {name: POSTGRES_POOL_SIZE, value: "10"}',
+        "- {name: DATABASE_URL, valueFrom: {secretKeyRef: {name: langsmith-postgres, key: url}}}")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "all.yaml").write_text(text)
+    ctx = context({"manifests": str(tmp_path / "m"), "namespace": "langsmith", "release": "langsmith"})
+    assert kf.connection_demand(ctx, ["backend", "queue", "frontend"]) == ([], ["langsmith/langsmith-backend"])
