@@ -3,10 +3,13 @@ that may DELETE, changes nothing, as the server's own counters (read by a separa
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from checklists import checklist_with, generic_item
 from fixtures_postgres import PgStack
@@ -14,6 +17,8 @@ from helpers import audit, write_yaml
 
 from readiness.audit import execute, load_inputs
 from readiness.clients.postgres_sql import Refused, check
+from readiness.demo.postgres import start_pgbouncer
+from readiness.demo.process import Server
 from readiness.runner import Options
 
 ROLE = ("deleter", "deleter-pw")
@@ -34,6 +39,16 @@ ATTACKS = [
     "SELECT pg_advisory_lock(42)",
     "WITH d AS (DELETE FROM victim RETURNING 1) SELECT count(*) FROM d",
 ]
+
+
+@pytest.fixture(scope="module")
+def bouncer(pg_stack: PgStack, server_root: Path) -> Iterator[Server]:
+    """A transaction-pooling PgBouncer the attacker's role may use: no startup options reach PostgreSQL through it."""
+    workdir = Path(tempfile.mkdtemp(prefix="attack-bouncer-", dir=server_root))
+    server = start_pgbouncer(workdir, pg_stack.good.port, {"app_tx": "dbname=app pool_mode=transaction"},
+                             {ROLE[0]: ROLE[1]}, name="attack-bouncer")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +76,9 @@ def server_counts(stack: PgStack) -> tuple[int, int, int]:
     return tuple(rows[0])  # type: ignore[return-value]
 
 
-def test_a_checklist_cannot_undo_read_only_and_write(victim: PgStack, tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", ["direct", "pgbouncer-transaction-pool"])
+def test_a_checklist_cannot_undo_read_only_and_write(victim: PgStack, bouncer: Server, tmp_path: Path,
+                                                     path: str) -> None:
     before = server_counts(victim)
     assert before[0] == ROWS
     items = [generic_item(f"postgres.x-attack-{i}", "postgres.query", sql=sql, expect={"min": 0})
@@ -70,6 +87,8 @@ def test_a_checklist_cannot_undo_read_only_and_write(victim: PgStack, tmp_path: 
                               expect={"equals": ROWS}))
     checklist = checklist_with(tmp_path, section="postgres", extra=items)
     dsn = f"postgresql://{ROLE[0]}:{ROLE[1]}@127.0.0.1:{victim.good.port}/app?sslmode=require"
+    if path != "direct":
+        dsn = f"postgresql://{ROLE[0]}:{ROLE[1]}@127.0.0.1:{bouncer.port}/app_tx"
     targets = write_yaml(tmp_path / "targets.yaml", {"postgres": {"dsn": dsn}})
     ids = tuple(item["id"] for item in items)
     _, results = execute(load_inputs(checklist, str(targets)), Options(only=ids, concurrency=1, timeout=10), "required")
@@ -83,6 +102,11 @@ def test_a_checklist_cannot_undo_read_only_and_write(victim: PgStack, tmp_path: 
     assert "set_config() is refused" in attacks[ATTACKS[0]][1]
     assert "SET is refused" in attacks[ATTACKS[2]][1]
     assert by_id["postgres.x-rows"].status == "pass", by_id["postgres.x-rows"].message
+    if path != "direct":  # PgBouncer keeps its server connection: the audit left nothing on it
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("off",)
+        # end PgBouncer's pooled server connection, so that its backend flushes its statistics as it exits
+        victim.good.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ROLE[0]}'")
     after = server_counts(victim)
     assert after == before, (before, after)  # no row gone, and the server counted no delete
 
