@@ -361,15 +361,15 @@ class HttpHandle:
                     raise TargetUnavailable(f"the TLS handshake with {o.host}:{o.port} did not finish within "
                                             f"{timeout:g}s") from None
                 raise explain(exc, f"{o.host}:{o.port}") from None
-            info = tls.getpeercert() or {}
-            expiries = []
+            info: dict[str, Any] = dict(tls.getpeercert() or {})
+            expiries: list[float] = []
             chain = getattr(getattr(tls, "_sslobj", None), "get_verified_chain", None)
             if chain is not None:
                 try:
                     expiries = [ssl.cert_time_to_seconds(c.get_info()["notAfter"]) for c in chain()]
                 except Exception:
                     expiries = []
-            not_after = ssl.cert_time_to_seconds(info["notAfter"]) if info.get("notAfter") else None
+            not_after = float(ssl.cert_time_to_seconds(str(info["notAfter"]))) if info.get("notAfter") else None
             names = tuple(str(v) for _, v in info.get("subjectAltName", ()))
             return Certificate(True, "", _dn(info.get("subject")), _dn(info.get("issuer")), names, not_after,
                                min(expiries) if expiries else not_after, tls.version())
