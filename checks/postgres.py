@@ -73,9 +73,10 @@ def session(ctx: Any, p: dict[str, Any]) -> Verdict:
     if handle.options_applied:
         how += "; default_transaction_read_only=on"
     else:
-        how += " (the pooler does not pass startup options)"
+        how += "; the pooler does not pass startup options"
     return passed(f"session open as {ident['user']} on {ident['database']} ({how})", user=ident["user"],
-                  database=ident["database"], server_version=ident["server_version"], read_only=how)
+                  database=ident["database"], server_version=ident["server_version"], read_only=how,
+                  sees_all_sessions=bool(ident["superuser"] or ident["read_all_stats"]))
 
 
 @probe("postgres.managed", target="postgres", params={
