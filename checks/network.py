@@ -24,7 +24,8 @@ _NOT_TLS = ("wrong version number", "packet length too long", "http request", "r
                                                   "exposed; false: only a refusal does, silence is undecided"),
 })
 def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """From the viewpoint, every private port refuses (or is silent) and every public port answers."""
+    """From the viewpoint, every private port refuses (or is silent) and every public port answers, on every
+    address the public host name resolves to (an IPv6 address exposes what the IPv4 one hides)."""
     cfg = ctx.config()
     handle = ctx.client
     host = str(cfg["public_host"])
@@ -32,36 +33,50 @@ def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
     private = [int(x) for x in cfg.get("private_ports") or []]
     if not private and not public:
         return undecided("the network target lists no public_ports and no private_ports to judge")
-    address = handle.resolve(host)[0]
+    addresses = handle.resolve(host)[:4]
     timeout = max(0.1, min(float(p["connect_timeout"]), ctx.remaining() * 0.8))
-    seen = handle.connect_many(address, public + private, timeout)
-    where = f"{host} ({address})" if address != host else host
     view = f"from {handle.viewpoint}" if handle.viewpoint else "from this host's default route"
-    states = {port: o.state for port, o in seen.items()}
-    evidence: dict[str, Any] = {"host": host, "address": address, "viewpoint": handle.viewpoint or "default",
-                                "connect_timeout_s": timeout, "ports": {str(k): v for k, v in states.items()}}
-    exposed = [port for port in private if states[port] == "open"]
-    silent = [port for port in public if states[port] != "open"]
-    unsure = [port for port in private if states[port] == "unreachable"
-              or (states[port] == "timeout" and not p["timeout_is_closed"])]
-    if exposed:
-        return failed(f"private port(s) {listing(exposed)} of {where} accept connections {view}: datastores, "
-                      "metrics and admin ports must refuse outside traffic", **evidence)
-    if silent:
-        how = "; ".join(f"{port} {seen[port].detail}" for port in silent)
-        return failed(f"public port(s) {listing(silent)} of {where} do not answer {view} ({how})", **evidence)
+    seen = {address: handle.connect_many(address, public + private, timeout) for address in addresses}
+    judged = {a: o for a, o in seen.items() if any(x.state != "unreachable" for x in o.values())}
+    if not judged:
+        judged = seen  # nothing reachable at all: judge it (public ports then fail as unreachable)
+    evidence: dict[str, Any] = {
+        "host": host, "viewpoint": handle.viewpoint or "default", "connect_timeout_s": timeout,
+        "ports": {a: {str(k): v.state for k, v in o.items()} for a, o in seen.items()},
+        "not_reachable_from_here": [a for a in seen if a not in judged]}
+    fails, unsure, passes = [], [], []
+    for address, outcomes in judged.items():
+        states = {port: o.state for port, o in outcomes.items()}
+        where = f"{host} ({address})" if address != host else host
+        exposed = [port for port in private if states[port] == "open"]
+        silent = [port for port in public if states[port] != "open"]
+        doubtful = [port for port in private if states[port] == "unreachable"
+                    or (states[port] == "timeout" and not p["timeout_is_closed"])]
+        if exposed:
+            fails.append(f"private port(s) {listing(exposed)} of {where} accept connections {view}: datastores, "
+                         "metrics and admin ports must refuse outside traffic")
+        if silent:
+            how = "; ".join(f"{port} {outcomes[port].detail}" for port in silent)
+            fails.append(f"public port(s) {listing(silent)} of {where} do not answer {view} ({how})")
+        if doubtful:
+            how = "; ".join(f"{port} {outcomes[port].detail}" for port in doubtful)
+            unsure.append(f"cannot tell whether private port(s) {listing(doubtful)} of {where} are closed ({how}); "
+                          "a silent port counts as closed only with timeout_is_closed: true")
+        refused = [port for port in private if states[port] == "refused"]
+        filtered = [port for port in private if states[port] == "timeout"]
+        parts = [f"public {listing(public)} answered"] if public else []
+        if refused:
+            parts.append(f"private {listing(refused)} refused")
+        if filtered:
+            parts.append(f"private {listing(filtered)} gave no answer within {timeout:g}s (taken as firewalled)")
+        passes.append(f"{where}: " + "; ".join(parts))
+    if fails:
+        return failed("; ".join(fails), **evidence)
     if unsure:
-        how = "; ".join(f"{port} {seen[port].detail}" for port in unsure)
-        return undecided(f"cannot tell whether private port(s) {listing(unsure)} are closed ({how}); a silent port "
-                         "counts as closed only with timeout_is_closed: true", **evidence)
-    refused = [port for port in private if states[port] == "refused"]
-    filtered = [port for port in private if states[port] == "timeout"]
-    parts = [f"public {listing(public)} answered"] if public else []
-    if refused:
-        parts.append(f"private {listing(refused)} refused")
-    if filtered:
-        parts.append(f"private {listing(filtered)} gave no answer within {timeout:g}s (taken as firewalled)")
-    return passed(f"{view}, {where}: " + "; ".join(parts), **evidence)
+        return undecided("; ".join(unsure), **evidence)
+    skipped = f" ({listing(evidence['not_reachable_from_here'])} not reachable from here)" \
+        if evidence["not_reachable_from_here"] else ""
+    return passed(f"{view}, " + "; ".join(passes) + skipped, **evidence)
 
 
 @probe("network.latency", target=None, params={

@@ -31,7 +31,7 @@ def test_private_ports_that_refuse_at_the_outside_address_pass(web_stack: WebSta
     r = one(tmp_path, web_stack.network([web_stack.healthy.port, web_stack.closed_port]), "network.port-exposure")
     assert r.status == "pass", r.message
     assert f"private {web_stack.healthy.port}" in r.message and "refused" in r.message
-    assert r.evidence["ports"][str(web_stack.good.https_port)] == "open"
+    assert r.evidence["ports"][OUTSIDE][str(web_stack.good.https_port)] == "open"
     assert r.evidence["viewpoint"] == OUTSIDE
 
 
@@ -202,3 +202,23 @@ def test_internal_latency_without_datastores_or_with_one_down_is_an_error(listen
     targets = {**_datastores(listener.port), "redis": {"url": f"redis://127.0.0.1:{down}/0"}}
     r = one(tmp_path, targets, "network.internal-latency")
     assert r.status == "error" and f"redis 127.0.0.1:{down}: connection refused" in r.message
+
+
+def test_every_address_of_the_host_is_judged_an_ipv6_listener_exposes_what_ipv4_hides(
+        web_stack: WebStack, tmp_path: Path, monkeypatch: Any) -> None:
+    from readiness.clients.network import NetworkHandle
+
+    v6 = socket.socket(socket.AF_INET6)  # a datastore bound to the IPv6 address only
+    v6.bind(("::1", 0))
+    v6.listen(16)
+    port = int(v6.getsockname()[1])
+    # DNS is the one stand-in: the name resolves to both loopback addresses; the connects are real
+    monkeypatch.setattr(NetworkHandle, "resolve", lambda self, host: ["127.0.0.1", "::1"])
+    try:
+        targets = {"network": {"public_host": "dual.example", "public_ports": [], "private_ports": [port]}}
+        r = one(tmp_path, targets, "network.port-exposure")
+    finally:
+        v6.close()
+    assert r.status == "fail", r.message
+    assert f"private port(s) {port} of dual.example (::1) accept connections" in r.message
+    assert r.evidence["ports"]["127.0.0.1"][str(port)] == "refused"
