@@ -163,7 +163,11 @@ def test_the_metrics_token_appears_in_no_report_format(web_stack: WebStack, tmp_
     targets = web_stack.http(web_stack.good, metrics_token="${METRICS_TOKEN}",
                              worker_url=f"http://auditor:{URL_PW}@127.0.0.1:{web_stack.healthy.port}")
     write_yaml(tmp_path / "targets.yaml", {"preset": "langsight", **targets})
-    outs = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+    help_text = subprocess.run([sys.executable, "-m", "readiness", "audit", "--help"], capture_output=True,
+                               text=True, timeout=60).stdout
+    formats = [f for f in ("json", "html", "junit", "markdown", "sarif", "prometheus") if f"--{f} " in help_text]
+    assert {"json", "html", "junit", "markdown"} <= set(formats)
+    outs = {fmt: tmp_path / f"report.{fmt}" for fmt in formats}
     argv = [sys.executable, "-m", "readiness", "audit", "-t", str(tmp_path / "targets.yaml"), "--only", "app",
             "--only", "network.security-headers", "--timeout", "5",
             *[a for fmt, path in outs.items() for a in (f"--{fmt}", str(path))]]

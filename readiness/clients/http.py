@@ -14,6 +14,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from readiness.context import TargetUnavailable
 
 MAX_BODY = 64 * 1024
+_COUNT_LOCK = threading.Lock()
 _URL_FIELDS = ("base_url", "http_url", "worker_url")
 _LEGACY = {"TLSv1": b"\x03\x01", "TLSv1.1": b"\x03\x02"}
 
@@ -253,8 +255,9 @@ class HttpHandle:
 
     # --- raw sockets: bodies and handshakes ---------------------------------------------------------------------
     def _count(self) -> None:
-        self.connections += 1
-        HttpHandle.opened_total += 1
+        with _COUNT_LOCK:
+            self.connections += 1
+            HttpHandle.opened_total += 1
 
     def _socket(self, host: str, port: int, timeout: float) -> socket.socket:
         self._count()
