@@ -132,6 +132,9 @@ def test_a_rolled_back_local_setting_does_not_reach_the_next_statement(victim: P
     "SELECT pg_terminate_backend(1)",
     "SELECT pg_stat_statements_reset()", "SELECT nextval('s')", "DO $$ BEGIN END $$", "CALL p()", "COPY t TO STDOUT",
     "VACUUM", "-- comment only", "",
+    "SELECT U&\"pg\\005fadvisory\\005flock\"(1)", "SELECT u&'x'",
+    "SELECT query_to_xml('SELECT pg_advisory_lock(1)', true, true, '')", "SELECT dblink_get_result('c')",
+    "SELECT pg_stat_reset_shared('bgwriter')", "SELECT lo_unlink(1)",
 ])
 def test_the_guard_refuses_what_a_rollback_does_not_undo(sql: str) -> None:
     with pytest.raises(Refused):
@@ -142,7 +145,7 @@ def test_the_guard_refuses_what_a_rollback_does_not_undo(sql: str) -> None:
     "SELECT 1", "select count(*) from events;", "WITH x AS (SELECT 1) SELECT * FROM x", "SHOW server_version",
     "SELECT 'SET x = 1; DELETE'", "SELECT $$ ; set_config( $$", "SELECT 1 -- ; RESET ALL",
     "SELECT set_config('statement_timeout', '1s', true)", "(SELECT 1)", "EXPLAIN SELECT 1", "VALUES (1)",
-    "SELECT E'\\' ; RESET'",
+    "SELECT E'\\' ; RESET'", "SELECT pg_advisory_xact_lock(1)", "SELECT lo_get(1)", "SELECT u & 1 FROM t",
 ])
 def test_the_guard_lets_reads_through(sql: str) -> None:
     check(sql)

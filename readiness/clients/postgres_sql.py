@@ -28,6 +28,11 @@ _NOT_TRANSACTIONAL = frozenset("""
     pg_replication_origin_session_setup pg_logical_emit_message nextval setval pg_wal_replay_pause
     pg_wal_replay_resume pg_log_backend_memory_contexts pg_import_system_collations
 """.split())
+# Functions that run SQL given as text, which this check cannot see into.
+_RUN_TEXT = frozenset("""query_to_xml query_to_xmlschema query_to_xml_and_xmlschema cursor_to_xml cursor_to_xmlschema
+    pg_background_launch""".split())
+_NOT_TRANSACTIONAL_PREFIXES = ("dblink", "pg_stat_reset", "pg_advisory_lock", "pg_advisory_unlock",
+                               "pg_try_advisory_lock", "pg_replication_origin", "pg_create_", "pg_drop_", "lo_")
 _WORD = re.compile(r"[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*")
 _DOLLAR = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
 
@@ -56,6 +61,8 @@ def tokens(sql: str) -> list[tuple[str, str]]:
                     depth, i = depth - 1, i + 2
                 else:
                     i += 1
+        elif c == "&" and out and out[-1] == ("word", "u") and sql[i + 1:i + 2] in ("'", '"'):
+            raise Refused("Unicode-escaped names and strings (U&'...') are refused: the check could not read them")
         elif c == "'":
             escapes = bool(out) and out[-1] == ("word", "e") and i > 0 and sql[i - 1] in "eE"
             if escapes:
@@ -147,7 +154,10 @@ def check(sql: str) -> None:
     for i, (kind, word) in enumerate(toks[:-1]):
         if kind != "word" or toks[i + 1] != ("punct", "("):
             continue
-        if word in _NOT_TRANSACTIONAL:
+        if word in _RUN_TEXT:
+            raise Refused(f"{word}() is refused: it runs SQL given as text, which cannot be checked")
+        if word in _NOT_TRANSACTIONAL or (word.startswith(_NOT_TRANSACTIONAL_PREFIXES)
+                                          and not word.startswith(("lo_get", "lo_tell", "pg_create_restore"))):
             raise Refused(f"{word}() is refused: its effect outlives the audit's rolled-back transaction or reaches "
                           "other sessions")
         if word == "set_config":
