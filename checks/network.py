@@ -22,6 +22,8 @@ _NOT_TLS = ("wrong version number", "packet length too long", "http request", "r
     "connect_timeout": Param("number", 2.0, help="seconds a connect may take before the port counts as silent"),
     "timeout_is_closed": Param("bool", True, help="a silent (black-holed, firewalled) private port counts as not "
                                                   "exposed; false: only a refusal does, silence is undecided"),
+    "product_ports": Param("int-list", [], help="the product's own service ports (API, worker, UI behind the "
+                                                "proxy), judged as private too unless listed in public_ports"),
 })
 def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
     """From the viewpoint, every private port refuses (or is silent) and every public port answers, on every
@@ -31,6 +33,7 @@ def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
     host = str(cfg["public_host"])
     public = [int(x) for x in cfg.get("public_ports") or []]
     private = [int(x) for x in cfg.get("private_ports") or []]
+    private += [int(x) for x in p["product_ports"] if int(x) not in public and int(x) not in private]
     if not private and not public:
         return undecided("the network target lists no public_ports and no private_ports to judge")
     addresses = handle.resolve(host)[:4]

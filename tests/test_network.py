@@ -222,3 +222,15 @@ def test_every_address_of_the_host_is_judged_an_ipv6_listener_exposes_what_ipv4_
     assert r.status == "fail", r.message
     assert f"private port(s) {port} of dual.example (::1) accept connections" in r.message
     assert r.evidence["ports"]["127.0.0.1"][str(port)] == "refused"
+
+
+def test_the_products_own_ports_are_private_per_preset(web_stack: WebStack, tmp_path: Path) -> None:
+    checklist = checklist_with(tmp_path, {"network.port-exposure": {"product_ports": [web_stack.failing.port]}})
+    r = one(tmp_path, web_stack.network([web_stack.healthy.port]), "network.port-exposure", checklist=checklist)
+    assert r.status == "fail" and f"private port(s) {web_stack.failing.port}" in r.message
+    listed_public = web_stack.network([web_stack.healthy.port], public=[web_stack.good.https_port,
+                                                                         web_stack.failing.port])
+    r = one(tmp_path, listed_public, "network.port-exposure", checklist=checklist)
+    assert r.status == "pass", r.message
+    r = one(tmp_path, web_stack.network([web_stack.healthy.port]), "network.port-exposure", preset="langfuse")
+    assert r.status == "pass" and "3000, 3030" in r.message  # nothing listens on them at 127.0.0.2
