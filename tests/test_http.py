@@ -201,3 +201,53 @@ def test_a_checklist_cannot_make_the_http_probes_pass_by_misuse(web_stack: WebSt
     results, _ = audit(tmp_path, targets, list(misuse), checklist=checklist)
     for item in misuse:
         assert results[item].status == "error", (item, results[item].message)
+
+
+class Garbage:
+    """Answers every connection with ``reply`` (not HTTP, or HTTP with an endless header) and closes."""
+
+    def __init__(self, reply: bytes):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.reply, self.stop = reply, False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(2)
+                conn.recv(65536)
+                conn.sendall(self.reply)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("reply", [bytes(range(256)) * 64,
+                                   b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200_000 + b"\r\n\r\n{}"])
+def test_a_server_that_answers_garbage_is_an_error_never_a_pass(reply: bytes, tmp_path: Path) -> None:
+    server = Garbage(reply)
+    try:
+        results, _ = audit(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, APP, timeout=3)
+    finally:
+        server.close()
+    for item in APP:
+        assert results[item].status == "error", (item, results[item].message)
+        assert "did not answer valid HTTP" in results[item].message

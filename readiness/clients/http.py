@@ -454,6 +454,8 @@ def explain(exc: BaseException, where: str) -> TargetUnavailable:
         return TargetUnavailable(f"TLS handshake with {where} failed: {text}{hint}")
     if isinstance(exc, TimeoutError) or "timed out" in chain or "timeout" in type(exc).__name__.lower():
         return TargetUnavailable(f"{where} did not answer in time ({text})")
+    if "protocolerror" in type(exc).__name__.lower():
+        return TargetUnavailable(f"{where} did not answer valid HTTP ({text}): is it the right port and scheme?")
     return TargetUnavailable(f"request to {where} failed: {type(exc).__name__}: {text}")
 
 
