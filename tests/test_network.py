@@ -152,6 +152,8 @@ def test_certificate_fails_when_expiring_mismatched_or_untrusted(web_stack: WebS
     assert "fewer than 21" in r.message
     r = one(tmp_path, web_stack.mismatch(), "network.certificate")
     assert r.status == "fail" and "not valid for 127.0.0.1" in r.message, r.message
+    r = one(tmp_path, web_stack.expired(), "network.certificate")
+    assert r.status == "fail" and "the certificate has expired" in r.message, r.message
     untrusted = web_stack.http(web_stack.good)
     del untrusted["http"]["ca_file"]
     r = one(tmp_path, untrusted, "network.certificate")
