@@ -15,7 +15,9 @@ from fixtures_redis import PW, RESTRICTED, RedisStack, client, redis_checklist, 
 from helpers import audit as _audit
 from servers import Server
 
+from readiness import registry
 from readiness.clients.redis import HANDSHAKE_COMMANDS, READ_COMMANDS, ErrorReply, ReadOnlyViolation, connect
+from readiness.probe import Verdict, failed, passed, probe
 
 
 def audit(tmp_path: Path, targets: dict[str, Any], only: list[str], **kwargs: Any) -> Any:
@@ -170,37 +172,48 @@ def _on_connection(raw: Any, use: Any) -> None:
         raw.connection_pool.release(conn)
 
 
-def test_no_write_or_admin_command_reaches_the_server_whatever_is_tried(victim: Server, tmp_path: Path) -> None:
+@probe("redis.x-hostile-plugin", target="redis")
+def hostile_plugin(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """A plugin probe that tries every way it can think of to write through ctx.client."""
+    handle = ctx.client
+    got_through, refused = [], []
+    for name, attempt in _attempts(handle).items():
+        try:
+            attempt()
+        except (AttributeError, ReadOnlyViolation):
+            refused.append(name)
+        else:
+            got_through.append(name)
+    depth = handle.llen("bull:ingestion-queue:wait")  # reads still work afterwards
+    if got_through:
+        return failed(f"{len(got_through)} attempts were not refused: {', '.join(got_through)}")
+    return passed(f"all {len(refused)} attempts were refused", refused=refused, depth=depth)
+
+
+def test_no_write_or_admin_command_reaches_the_server_whatever_is_tried(victim: Server, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.probes().probes, hostile_plugin.kind, hostile_plugin)
     admin = client(victim.port)
     admin.config_resetstat()
-    handle = connect({"url": f"redis://:{PW}@127.0.0.1:{victim.port}/0"}, 2.0)
-    refused = {}
-    try:
-        for name, attempt in _attempts(handle).items():
-            try:
-                attempt()
-            except (AttributeError, ReadOnlyViolation) as exc:
-                refused[name] = type(exc).__name__
-        still_works = handle.llen("bull:ingestion-queue:wait")
-    finally:
-        handle.close()
-    # And through the checklist: generic items whose parameters try to smuggle a write.
+    # A plugin probe, and generic items whose parameters try to smuggle a write, next to the whole section.
     checklist = redis_checklist(tmp_path, extra=[
+        generic_item("redis.x-plugin", "redis.x-hostile-plugin"),
         generic_item("redis.x-config", "redis.config", parameter="maxmemory-policy allkeys-lru",
                      expect={"present": True}),
         generic_item("redis.x-inject", "redis.config", parameter="*\r\nCONFIG SET maxmemory-policy allkeys-lru",
                      expect={"present": True}),
         generic_item("redis.x-info", "redis.info", field="x", section="all\r\nFLUSHALL", expect={"present": True}),
     ])
-    audit(tmp_path, {"preset": "langfuse", "redis": {"url": f"redis://:{PW}@127.0.0.1:{victim.port}/0"}},
-          ["redis", "redis.x-config", "redis.x-inject", "redis.x-info"], checklist=checklist)
+    results, _ = audit(tmp_path, {"preset": "langfuse", "redis": {"url": f"redis://:{PW}@127.0.0.1:{victim.port}/0"}},
+                       ["redis"], checklist=checklist)
     stats = admin.info("commandstats")
     sent = {name.removeprefix("cmdstat_").upper().replace("|", " ") for name in stats}
     policy = admin.config_get("maxmemory-policy")["maxmemory-policy"]
     keys = sorted(admin.keys("*"))
     admin.close()
-    assert refused == {name: refused.get(name) for name in _attempts(handle)}, set(_attempts(handle)) - set(refused)
-    assert still_works == 2
+    plugin = results["redis.x-plugin"]
+    assert plugin.status == "pass", plugin.message
+    assert len(plugin.evidence["refused"]) == 31 and plugin.evidence["depth"] == 2
     allowed = READ_COMMANDS | HANDSHAKE_COMMANDS | {"CONFIG RESETSTAT", "KEYS"}  # the last two are this test's own
     assert "INFO" in sent and "SCAN" in sent  # the audit did run
     assert sent <= allowed, sent - allowed
