@@ -11,7 +11,7 @@ from typing import Any
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 
 from readiness.clients.files import Files, Loc
-from readiness.probe import Param, Verdict, failed, passed, probe
+from readiness.probe import Param, Verdict, failed, passed, probe, undecided
 from readiness.yamlsrc import pos_of
 
 _DATASTORE_IMAGES = ["redis", "valkey", "postgres", "pgbouncer", "clickhouse", "minio", "zookeeper",
@@ -145,6 +145,8 @@ def compose_healthchecks(ctx: Any, p: dict[str, Any]) -> Verdict:
         return missing
     bad: list[tuple[Loc, str]] = []
     services = f.services()
+    if not services:
+        return undecided(f"{f.compose_file} defines no service", locations=[])
     for name, svc in services.items():
         if name in p["ignore"]:
             continue
@@ -210,4 +212,7 @@ def images_pinned(ctx: Any, p: dict[str, Any]) -> Verdict:
             count += 1
     if bad:
         return failed(findings_text(bad), **evidence(bad, images=count))
+    if count == 0:
+        return undecided("no image reference found (every service is built here, or the values set no image)",
+                         images=0, locations=[])
     return passed(f"all {count} image references are pinned", images=count, locations=locations([]))

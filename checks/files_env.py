@@ -139,6 +139,8 @@ def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
     if found:
         return failed(f"{len(found)} placeholder or default secret(s): " + findings_text(found),
                       **evidence(found, checked=checked))
+    if checked == 0:
+        return undecided("the files hold no setting to judge (no variable, no Helm value)", checked=0, locations=[])
     return passed(f"no placeholder or default secret among {checked} settings", checked=checked, locations=[])
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 from readiness.checks._kubernetes_facts import quantity
 
-from readiness.clients.files import Files, Loc
+from readiness.clients.files import Files, Loc, is_secret_key
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
@@ -47,6 +47,8 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
     skip = _skipped(f, p["skip_when"])
     if skip:
         return skip
+    if not p["keys"]:
+        return undecided("no keys to judge: give keys: [...]", locations=[])
     bad: list[tuple[Loc, str]] = []
     odd: list[tuple[Loc, str]] = []
     good: list[Loc] = []
@@ -59,7 +61,8 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
                 continue
             value = p["chart_default"]
         ok = p["expect"].test(value if value is not None or present else MISSING)
-        shown = f"{key} is {value!r}" + ("" if present else " (the chart's default: not set in the file)")
+        said = "set (not shown)" if is_secret_key(key) and isinstance(value, str) and value else f"{value!r}"
+        shown = f"{key} is {said}" + ("" if present else " (the chart's default: not set in the file)")
         if ok is False:
             bad.append((loc, f"{shown}, expected {p['expect'].describe()}"))
         elif ok is None:

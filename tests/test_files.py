@@ -272,3 +272,33 @@ def test_clickhouse_cluster_flag_needs_the_clickhouse_target(tmp_path: Path) -> 
     results, _ = audit(tmp_path, {"files": {"env": ".env"}}, ["app.clickhouse-cluster-flag"], preset="langfuse")
     r = results["app.clickhouse-cluster-flag"]
     assert r.status == "error" and "needs the clickhouse target" in r.message
+
+
+def test_nothing_observed_is_never_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    (tmp_path / "built.yml").write_text("services:\n  app:\n    build: .\n    healthcheck: {test: [CMD, 'true']}\n")
+    (tmp_path / "values.yaml").write_text("nothing: {}\nconfig:\n  blobStorage:\n    enabled:\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml", "helm_values": "values.yaml"}},
+                       ["app.compose-healthchecks", "files.values-blob-storage"], preset="langsmith")
+    assert results["app.compose-healthchecks"].status == "error"
+    assert results["files.values-blob-storage"].status == "error"  # enabled: (null) is not false, nor true
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "built.yml", tmp_path / "b" / "docker-compose.yml")
+    results, _ = audit(tmp_path / "b", {"files": {"compose": "docker-compose.yml"}},
+                       ["app.images-pinned", "app.placeholder-secrets"])
+    assert results["app.images-pinned"].status == "error"
+    assert results["app.placeholder-secrets"].status == "error"
+
+
+def test_a_checklist_cannot_make_values_pass_by_construction(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("config:\n  blobStorage:\n    enabled: false\n")
+    checklist = tmp_path / "c.yaml"
+    checklist.write_text("version: 1\nname: t\nsections:\n  - id: s\n    title: S\n    items:\n"
+                         "      - {id: s.none, title: T, level: required, probe: files.values, rationale: r,\n"
+                         "         with: {keys: [], expect: {equals: true}}}\n"
+                         "      - {id: s.nodefault, title: T, level: required, probe: files.values, rationale: r,\n"
+                         "         with: {keys: [absent.key], expect: {absent: true}}}\n")
+    results, _ = audit(tmp_path, {"files": {"helm_values": "values.yaml"}}, ["s.none", "s.nodefault"],
+                       checklist=str(checklist))
+    assert results["s.none"].status == "error"
+    assert results["s.nodefault"].status == "error"
