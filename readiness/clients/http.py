@@ -25,7 +25,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from readiness.context import TargetUnavailable
 
 MAX_BODY = 64 * 1024
-_COUNT_LOCK = threading.Lock()
+_LOCK = threading.Lock()
 _URL_FIELDS = ("base_url", "http_url", "worker_url")
 _LEGACY = {"TLSv1": b"\x03\x01", "TLSv1.1": b"\x03\x02"}
 
@@ -213,13 +213,16 @@ class HttpHandle:
         return ssl.create_default_context(cafile=str(ca)) if ca else True
 
     def _http(self) -> Any:
-        if self._client is None:
-            import httpx
-
-            self._client = httpx.Client(verify=self._verify(), timeout=httpx.Timeout(self.timeout),
-                                        follow_redirects=False, trust_env=False,
-                                        limits=httpx.Limits(max_keepalive_connections=0))
+        with _LOCK:  # items of the target run in parallel threads: one client for all of them
+            if self._client is None:
+                self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> Any:
+        import httpx
+
+        return httpx.Client(verify=self._verify(), timeout=httpx.Timeout(self.timeout),
+                            follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0))
 
     def get(self, url: str, headers: Mapping[str, str] | None = None, max_body: int = MAX_BODY,
             timeout: float | None = None) -> Response:
@@ -255,7 +258,7 @@ class HttpHandle:
 
     # --- raw sockets: bodies and handshakes ---------------------------------------------------------------------
     def _count(self) -> None:
-        with _COUNT_LOCK:
+        with _LOCK:
             self.connections += 1
             HttpHandle.opened_total += 1
 
