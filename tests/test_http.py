@@ -251,3 +251,17 @@ def test_a_server_that_answers_garbage_is_an_error_never_a_pass(reply: bytes, tm
     for item in APP:
         assert results[item].status == "error", (item, results[item].message)
         assert "did not answer valid HTTP" in results[item].message
+
+
+def test_conflicting_repeated_security_headers_fail(web_stack: WebStack, tmp_path: Path) -> None:
+    from readiness.demo.nginx import GOOD_HEADERS, NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, "twice", ("127.0.0.1",), 90)
+    spec = NginxSpec(cert, web_stack.healthy.url, headers=(*GOOD_HEADERS, ("X-Frame-Options", "SAMEORIGIN")))
+    nginx = start_nginx(spec, tmp_path / "nginx-twice")
+    try:
+        r = one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/",
+                                    "ca_file": str(web_stack.ca.cert)}}, "network.security-headers", preset="langsight")
+    finally:
+        nginx.stop()
+    assert r.status == "fail" and "x-frame-options is 'DENY, SAMEORIGIN'" in r.message, r.message
