@@ -11,7 +11,7 @@ from typing import Any
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 
 from readiness.clients.files import Files, Loc
-from readiness.probe import Param, Verdict, failed, passed, probe, undecided
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.yamlsrc import pos_of
 
 _DATASTORE_IMAGES = ["redis", "valkey", "postgres", "pgbouncer", "clickhouse", "minio", "zookeeper",
@@ -216,3 +216,61 @@ def images_pinned(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided("no image reference found (every service is built here, or the values set no image)",
                          images=0, locations=[])
     return passed(f"all {count} image references are pinned", images=count, locations=locations([]))
+
+
+def _command_text(command: Any) -> str:
+    if isinstance(command, list):
+        return " ".join(str(c) for c in command)
+    return str(command or "")
+
+
+@probe("files.compose-redis", target="files", params={
+    "images": Param("str-list", ["redis", "valkey", "bitnami/redis", "bitnami/valkey"], help="Redis images"),
+})
+def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Each compose Redis requires a password (``--requirepass``, or the Bitnami image's REDIS_PASSWORD) and keeps
+    the noeviction policy (Redis's default: any other ``--maxmemory-policy`` fails).  A mounted redis.conf holds
+    what the compose file cannot show: an error saying so, unless the command line already decides."""
+    f = files(ctx)
+    missing = needs(f, "compose")
+    if missing:
+        return missing
+    bad: list[tuple[Loc, str]] = []
+    hidden: list[tuple[Loc, str]] = []
+    seen = 0
+    for name, svc in f.services().items():
+        image = str(svc.get("image") or "")
+        if not image or not _is_datastore(image, p["images"]):
+            continue
+        seen += 1
+        command = _command_text(svc.get("command"))
+        env = svc.get("environment")
+        env_keys = set(env) if isinstance(env, Mapping) else {str(e).split("=", 1)[0] for e in env or []}
+        at = _at(f, svc, "command") if "command" in svc else _at(f, f.services(), name)
+        volumes = [v for v in (svc.get("volumes") or []) if isinstance(v, str)]
+        conf = ".conf" in command or any(".conf" in v for v in volumes)
+        env_password = env.get("REDIS_PASSWORD") if isinstance(env, Mapping) else next(
+            (str(e).split("=", 1)[1] for e in env or [] if str(e).startswith("REDIS_PASSWORD=")), None)
+        password = bool(re.search(r"--requirepass\s+(?!-)\S", command) or str(env_password or "").strip())
+        policy = re.search(r"--maxmemory-policy\s+(\S+)", command)
+        problems = []
+        if "ALLOW_EMPTY_PASSWORD" in env_keys and not password:
+            problems.append("ALLOW_EMPTY_PASSWORD instead of a password")
+        elif not password and not conf:
+            problems.append("no --requirepass: anyone on its network reads and deletes the queues")
+        if policy and policy.group(1).strip("'\"") != "noeviction":
+            problems.append(f"--maxmemory-policy {policy.group(1)[:30]}: queued jobs are evicted under memory "
+                            "pressure")
+        if problems:
+            bad.append((at, f"service {name}: {'; '.join(problems)}"))
+        elif conf and (not password or not policy):
+            what = " and ".join(w for w, ok in (("the password", password), ("the eviction policy", policy)) if not ok)
+            hidden.append((at, f"service {name} reads a redis.conf, which is not visible here: {what} cannot be "
+                               "judged from the compose file"))
+    if bad:
+        return failed(findings_text(bad), **evidence(bad + hidden, redis_services=seen))
+    if hidden:
+        return undecided(findings_text(hidden), **evidence(hidden, redis_services=seen))
+    if seen == 0:
+        return not_applicable("the compose file runs no Redis", locations=[])
+    return passed(f"{seen} Redis service(s) require a password and never evict", redis_services=seen, locations=[])

@@ -302,3 +302,34 @@ def test_a_checklist_cannot_make_values_pass_by_construction(tmp_path: Path) -> 
                        checklist=str(checklist))
     assert results["s.none"].status == "error"
     assert results["s.nodefault"].status == "error"
+
+
+def test_compose_redis_password_and_policy(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("REDIS_AUTH=\n")
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n"
+                       "  open:\n    image: redis:7.2\n    command: redis-server --maxmemory-policy allkeys-lru\n"
+                       "  emptyvar:\n    image: redis:7.2\n"
+                       "    command: [redis-server, --requirepass, '${REDIS_AUTH}']\n"
+                       "  bitnami:\n    image: bitnami/redis:7.2\n    environment: [ALLOW_EMPTY_PASSWORD=yes]\n"
+                       "  conf:\n    image: valkey/valkey:8\n    command: valkey-server /etc/redis.conf\n"
+                       "    volumes: ['./redis.conf:/etc/redis.conf:ro']\n"
+                       "  good:\n    image: redis:7.2\n"
+                       "    command: --requirepass s3cret-x1 --maxmemory-policy noeviction\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
+    r = results["files.compose-redis"]
+    assert r.status == "fail", r.message
+    failing = {f.split(": service ")[1].split(":")[0] for f in r.evidence["findings"]}
+    assert failing == {"open", "emptyvar", "bitnami", "conf reads a redis.conf, which is not visible here"}
+    assert "allkeys-lru" in r.message and located(r, "docker-compose.yml", line_of(compose, "allkeys-lru"))
+    assert "s3cret-x1" not in json.dumps(r.evidence) + r.message
+    compose.write_text("services:\n  conf:\n    image: valkey/valkey:8\n    command: valkey-server /etc/redis.conf\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
+    assert results["files.compose-redis"].status == "error"
+    compose.write_text("services:\n  r:\n    image: redis:7.2\n    command: --requirepass s3cret-x1\n"
+                       "  db:\n    image: postgres:16\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
+    assert results["files.compose-redis"].status == "pass"  # Redis's own default policy is noeviction
+    compose.write_text("services:\n  db:\n    image: postgres:16\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
+    assert results["files.compose-redis"].status == "skipped"
