@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 from readiness.clients.clickhouse import ClickHouse, Node, statement
@@ -11,6 +13,38 @@ SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 DATABASES = statement("databases", "SELECT name FROM system.databases")
 TABLES_PER_DATABASE = statement("tables-per-database",
                                 "SELECT database, count() AS tables FROM system.tables GROUP BY database")
+
+
+def number(value: Any, what: str) -> float:
+    """``value`` as a finite number (ClickHouse gives settings as text); ValueError naming ``what`` for NULL, NaN,
+    an infinity, or anything else, so that no comparison with it can quietly come out healthy."""
+    out: float | None = None
+    if isinstance(value, bool):
+        out = float(value)
+    elif isinstance(value, (int, float, Decimal)):
+        out = float(value)
+    elif isinstance(value, str) and value.strip():
+        try:
+            out = float(value)
+        except ValueError:
+            out = None
+    if out is None or not math.isfinite(out):
+        raise ValueError(f"{what} is {str(value)[:40]!r}, not a finite number: cannot judge it")
+    return out
+
+
+def text(value: Any, what: str) -> str:
+    """``value`` as non-empty text; ValueError naming ``what`` otherwise (NULL, a number, bytes, an empty string)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} is {str(value)[:40]!r}, not a name: cannot judge it")
+    return value
+
+
+def texts(value: Any, what: str) -> list[str]:
+    """``value`` as a list of texts (an Array(String) column); ValueError naming ``what`` otherwise."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} is {str(value)[:40]!r}, not a list of names: cannot judge it")
+    return list(value)
 
 
 def product_databases(ctx: Any) -> list[str]:
@@ -33,7 +67,8 @@ def _how(node: Node | None, user: str, database: str) -> str:
 def blind_spot(ctx: Any) -> Verdict | None:
     """An error verdict when, on a node that answers, the audit identity cannot see a database the probes judge
     (system.databases lists only what the user may see; system.parts and system.tables leave the rest out, so the
-    rows read would look healthy); None when it sees them all.  Nodes that do not answer are the probe's to report."""
+    rows read would look healthy), or when that cannot be read on a node that answers; None when it sees them all.
+    Nodes that do not answer at all are the probe's to report."""
     c: ClickHouse = ctx.client
 
     def visible(n: Node) -> tuple[set[str], dict[str, int]]:
@@ -48,7 +83,10 @@ def blind_spot(ctx: Any) -> Verdict | None:
     empty: dict[str, list[str]] = {}
     for name, found in seen.items():
         if isinstance(found, BaseException):
-            continue
+            if name in c.down:
+                continue  # does not answer at all: the probe reports it with the rest of its nodes
+            return undecided(f"cannot tell which databases the audit identity ({user}) sees on {name}: "
+                             f"{str(found).removeprefix(name + ': ')}", user=user)
         names, tables = found
         missing = [d for d in wanted if d not in names]
         if missing or not (names - set(SYSTEM_DATABASES)):

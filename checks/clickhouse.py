@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from readiness.checks._clickhouse_facts import blind_spot
+from readiness.checks._clickhouse_facts import blind_spot, number
 
 from readiness.clients.clickhouse import (
     ClickHouse,
@@ -219,7 +219,7 @@ def replicas(ctx: Any, p: dict[str, Any]) -> Verdict:
                       + f" (want {p['min']}..{p['max']})", **evidence)
     if "errors_count" in rows[0]:
         errors = {f"{r['host_name']}:{r['port']}": r["errors_count"] for r in rows
-                  if r["errors_count"] > p["max_errors"]}
+                  if number(r["errors_count"], "system.clusters errors_count") > p["max_errors"]}
         if errors:
             return failed(f"cluster {name}: replicas with connection errors: "
                           + ", ".join(f"{h} ({n})" for h, n in errors.items()), errors_count=errors, **evidence)
@@ -267,13 +267,13 @@ def replica_health(ctx: Any, p: dict[str, Any]) -> Verdict:
             tables += 1
             t = f"{r['database']}.{r['table']}"
             problems = []
-            if r["is_readonly"]:
+            if number(r["is_readonly"], f"{t} is_readonly"):
                 problems.append("read-only")
-            if r["is_session_expired"]:
+            if number(r["is_session_expired"], f"{t} is_session_expired"):
                 problems.append("ZooKeeper session expired")
-            if r["active_replicas"] < r["total_replicas"]:
+            if number(r["active_replicas"], f"{t} active_replicas") < number(r["total_replicas"], t):
                 problems.append(f"{r['active_replicas']} of {r['total_replicas']} replicas active")
-            if r["absolute_delay"] >= p["max_delay_s"]:
+            if number(r["absolute_delay"], f"{t} absolute_delay") >= p["max_delay_s"]:
                 problems.append(f"{r['absolute_delay']} s behind")
             if problems:
                 findings.setdefault(node, []).append(f"{t}: {', '.join(problems)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from readiness.checks._clickhouse_facts import blind_spot
+from readiness.checks._clickhouse_facts import blind_spot, number
 from readiness.checks.clickhouse import every_node, on_first, on_nodes, split, unanswered
 
 from readiness.clients.clickhouse import ClickHouse, ClickHouseError, Ident, Node, statement
@@ -52,7 +52,8 @@ def running_queries(ctx: Any, p: dict[str, Any]) -> Verdict:
     for node, rows in ok.items():
         if len(rows) != 1 or rows[0].get("value") is None:
             bad[node] = f"system.metrics gave {len(rows)} rows for metric Query, not one: nothing to count"
-    running = {node: max(0, int(rows[0]["value"]) - 1) for node, rows in ok.items() if node not in bad}
+    running = {node: max(0, int(number(rows[0]["value"], f"{node} running queries")) - 1) for node, rows in ok.items()
+               if node not in bad}
     findings = {n: f"{v} running queries" for n, v in running.items() if v >= p["max"]}
     text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + f" (want < {p['max']}): queries queue and time out"
     return every_node(ctx, running, findings, bad, text, f"{max(running.values(), default=0)} running queries at most "
@@ -71,10 +72,10 @@ def query_latency(ctx: Any, p: dict[str, Any]) -> Verdict:
     label = f"p{round(p['quantile'] * 100)}"
     seen, findings = {}, {}
     for node, rows in ok.items():
-        if not rows or not rows[0]["queries"]:
+        if not rows or not number(rows[0]["queries"], f"{node} query_log count"):
             bad[node] = f"no finished queries in query_log over the last {p['window_s']} s"
             continue
-        ms = float(rows[0]["ms"])
+        ms = number(rows[0]["ms"], f"{node} {label} query duration")
         seen[node] = {"queries": rows[0]["queries"], f"{label}_ms": round(ms, 1)}
         if ms >= p["max_ms"]:
             findings[node] = f"{label} query duration {ms / 1000:.2f} s over {rows[0]['queries']} queries"
@@ -109,9 +110,9 @@ def ingestion_delay(ctx: Any, p: dict[str, Any]) -> Verdict:
                                            "table": Ident(table), "inserted": Ident(p["inserted"]),
                                            "received": Ident(p["received"])})
     label = f"p{round(p['quantile'] * 100)}"
-    if not rows or not rows[0]["rows"]:
+    if not rows or not number(rows[0]["rows"], f"rows of {db}.{table}"):
         return undecided(f"no rows inserted into {db}.{table} over the last {p['window_s']} s: nothing to measure")
-    delay = float(rows[0]["s"])
+    delay = number(rows[0]["s"], f"{label} ingestion delay")
     evidence = {"rows": rows[0]["rows"], f"{label}_s": round(delay, 1), "table": f"{db}.{table}"}
     if delay >= p["max_s"]:
         return failed(f"{label} ingestion delay is {delay:.0f} s (want < {p['max_s']:g} s): traces show up late",
@@ -186,7 +187,7 @@ def settings(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 def _resources(rows: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     """(vCPUs, memory bytes) from asynchronous_metrics: the cgroup limits when set, else the host's."""
-    m = {r["metric"]: float(r["value"]) for r in rows}
+    m = {str(r["metric"]): number(r["value"], f"asynchronous metric {r['metric']}") for r in rows}
     cpus = m.get("CGroupMaxCPU") or (len([k for k in m if k.startswith("OSUserTimeCPU")]) or None)
     memory = m.get("CGroupMemoryTotal") or m.get("OSMemoryTotal")
     return cpus, memory

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from readiness.checks._clickhouse_facts import number, texts
+from readiness.checks._clickhouse_facts import text as name_of
 from readiness.checks.clickhouse import every_node, on_nodes, selected, split
 
 from readiness.clients.clickhouse import ClickHouse, Node, statement
@@ -33,16 +35,19 @@ ADMIN = {"ALL", "ACCESS MANAGEMENT", "CREATE USER", "ROLE ADMIN"}
 
 
 def _open_to_any(r: dict[str, Any]) -> bool:
-    return bool(ANY_HOST & set(r["host_ip"]) or any(x in (".*", "^.*$", ".*$", "^.*") for x in r["host_names_regexp"])
-                or "%" in r["host_names_like"])
+    name = r["name"]
+    regexps = texts(r["host_names_regexp"], f"host regexps of {name}")
+    return bool(ANY_HOST & set(texts(r["host_ip"], f"host_ip of {name}"))
+                or any(x in (".*", "^.*$", ".*$", "^.*") for x in regexps)
+                or "%" in texts(r["host_names_like"], f"host patterns of {name}"))
 
 
 def _user_findings(rows: list[dict[str, Any]], ignore: list[str]) -> list[str]:
     out = []
     for r in rows:
-        if r["name"] in ignore:
+        if name_of(r["name"], "a user's name") in ignore:
             continue
-        if "no_password" in r["auth"]:
+        if "no_password" in name_of(r["auth"], f"auth_type of {r['name']}"):
             out.append(f"user {r['name']} has no password")
         if _open_to_any(r):
             out.append(f"user {r['name']} may connect from any host")
@@ -51,12 +56,13 @@ def _user_findings(rows: list[dict[str, Any]], ignore: list[str]) -> list[str]:
 
 def _grant_findings(user: str, grants: list[dict[str, Any]], needs: list[str], allow_admin: bool) -> list[str]:
     out = []
-    held = {g["access"] for g in grants}
+    held = {name_of(g["access"], f"a grant of {user}") for g in grants}
     lacking = [] if "ALL" in held else [n for n in needs if n not in held]
     if lacking:
         out.append(f"application user {user} lacks {', '.join(lacking)}")
     if not allow_admin:
-        admin = sorted(held & ADMIN) + (["GRANT OPTION"] if any(g["grant_option"] for g in grants) else [])
+        admin = sorted(held & ADMIN) + (["GRANT OPTION"] if any(number(g["grant_option"], "grant_option")
+                                                                for g in grants) else [])
         if admin:
             out.append(f"application user {user} holds {', '.join(admin)}: more than it needs")
     return out
@@ -129,8 +135,12 @@ def row_policies(ctx: Any, p: dict[str, Any]) -> Verdict:
     for node, rows in ok.items():
         for r in rows:
             listed.setdefault(node, []).append(f"{r['name']}: {r['select_filter']}")
-            applies = (r["apply_to_all"] and app not in r["apply_to_except"]) or app in r["apply_to_list"]
-            if applies and selected(r["database"], r["table"], p["tables"]):
+            policy = name_of(r["name"], "a row policy's name")
+            applies = ((number(r["apply_to_all"], f"apply_to_all of {policy}")
+                        and app not in texts(r["apply_to_except"], f"apply_to_except of {policy}"))
+                       or app in texts(r["apply_to_list"], f"apply_to_list of {policy}"))
+            if applies and selected(name_of(r["database"], f"database of {policy}"),
+                                    name_of(r["table"], f"table of {policy}"), p["tables"]):
                 findings.setdefault(node, []).append(f"policy {r['name']} filters {r['database']}.{r['table']} for "
                                                      f"{app} ({r['select_filter']})")
     first = next(iter(findings.items()), None)

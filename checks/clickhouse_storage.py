@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from readiness.checks._clickhouse_facts import blind_spot
+from readiness.checks._clickhouse_facts import blind_spot, number
 from readiness.checks.clickhouse import (
     SYSTEM_DATABASES,
     TABLES,
@@ -80,9 +80,10 @@ def disks(ctx: Any, p: dict[str, Any]) -> Verdict:
     for node, rows in ok.items():
         for r in rows:
             remote = r.get("is_remote") or str(r.get("type", "local")).lower() not in ("local", "encrypted")
-            if remote or not r["total_space"]:
+            total = number(r["total_space"], f"disk {r['name']} total_space")
+            if remote or not total:
                 continue
-            used = 1 - r["free_space"] / r["total_space"]
+            used = 1 - number(r["free_space"], f"disk {r['name']} free_space") / total
             usage.setdefault(node, {})[r["name"]] = f"{used:.0%} of {_gib(r['total_space'])} ({r['path']})"
             if used >= p["max_used"]:
                 findings.setdefault(node, []).append(f"disk {r['name']} {used:.0%} used")
@@ -124,7 +125,7 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
     for node, rows in top.items():
         if node in bad:
             continue
-        server = {r["name"]: int(r["value"]) for r in limits[node]}
+        server = {r["name"]: int(number(r["value"], f"merge_tree setting {r['name']}")) for r in limits[node]}
         if p["limit"] not in server:
             bad[node] = f"{p['limit']} is not in system.merge_tree_settings"
             continue
@@ -138,7 +139,7 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
             limit = own.get((r["database"], r["table"]), server[p["limit"]])
             where = f"{r['database']}.{r['table']} partition {r['partition_id']}"
             worst.setdefault(node, f"{where}: {r['parts']} parts (limit {limit})")
-            if r["parts"] >= p["max_ratio"] * limit:
+            if number(r["parts"], f"active parts of {where}") >= p["max_ratio"] * limit:
                 findings.setdefault(node, []).append(f"{where} has {r['parts']} active parts, "
                                                      f"{r['parts'] / limit:.0%} of {p['limit']} = {limit}")
     first = next(iter(findings.items()), None)
@@ -165,7 +166,7 @@ def mutations(ctx: Any, p: dict[str, Any]) -> Verdict:
     for node, rows in ok.items():
         pending += len(rows)
         for r in rows:
-            if r["age_s"] > p["max_age_s"]:
+            if number(r["age_s"], f"age of mutation {r['mutation_id']}") > p["max_age_s"]:
                 reason = f"; last failure: {r['latest_fail_reason']}" if r.get("latest_fail_reason") else ""
                 findings.setdefault(node, []).append(
                     f"{r['database']}.{r['table']} {r['mutation_id']} ({r['command'][:80]}) pending for "
@@ -193,7 +194,8 @@ def migrations(ctx: Any, p: dict[str, Any]) -> Verdict:
     rows = on_first(ctx, LATEST_MIGRATION, {"db": Ident(db), "table": Ident(table)})
     if not rows:
         return undecided(f"{db}.{table} is empty: no migration has run")
-    version, dirty = rows[0]["version"], rows[0]["dirty"]
+    version, dirty = rows[0]["version"], number(rows[0]["dirty"], f"dirty flag of {db}.{table}")
+    number(version, f"latest version in {db}.{table}")
     if dirty:
         return failed(f"migration {version} is dirty in {db}.{table}: it failed half-way and the product will refuse "
                       "to migrate further", version=version, dirty=True)
