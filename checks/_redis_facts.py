@@ -33,14 +33,27 @@ def show(key: str, limit: int = 120) -> str:
 
 
 def info(ctx: Any, section: str | None = None) -> dict[str, dict[str, Any]]:
-    """INFO per node ({"host:port": {...}}), fetched once per target and section."""
+    """INFO per node ({"host:port": {...}}), fetched once per target and section; anything but a mapping of fields
+    for every node raises."""
     if section:
-        return ctx.fact(f"info:{section}", lambda h: h.each("INFO", section))
-    return ctx.fact("info", lambda h: h.each("INFO"))
+        infos = ctx.fact(f"info:{section}", lambda h: h.each("INFO", section))
+    else:
+        infos = ctx.fact("info", lambda h: h.each("INFO"))
+    if not isinstance(infos, dict) or not infos or not all(isinstance(i, dict) for i in infos.values()):
+        what = f"INFO {section}" if section else "INFO"
+        raise UnexpectedReply(f"{what} gave no fields to judge ({type(infos).__name__})")
+    return infos
 
 
 def scan(ctx: Any, limit: int) -> tuple[dict[str, list[str]], bool]:
-    return ctx.fact(f"scan:{limit}", lambda h: h.scan(limit))
+    """Key names per node and whether the scan reached the end; anything else raises."""
+    found = ctx.fact(f"scan:{limit}", lambda h: h.scan(limit))
+    ok = isinstance(found, (tuple, list)) and len(found) == 2 and isinstance(found[0], dict) and found[0] \
+        and isinstance(found[1], bool) \
+        and all(isinstance(keys, list) and all(isinstance(k, str) for k in keys) for keys in found[0].values())
+    if not ok:
+        raise UnexpectedReply("SCAN gave no list of key names to judge")
+    return found[0], found[1]
 
 
 def config(ctx: Any, name: str) -> dict[str, Any]:
@@ -72,7 +85,9 @@ def lengths(ctx: Any, keys_by_node: Mapping[str, list[str]]) -> dict[str, tuple[
     """(type, length) of each key: TYPE in one round trip per node, then the sizing command of each key's type in a
     second.  An absent key is ("none", 0); a key of a kind without a length is (kind, 0)."""
     handle = ctx.client
-    types = {k: str(a[0]) for k, a in handle.per_key(keys_by_node, "TYPE").items()}
+    types = {k: a[0] for k, a in keyed_answers(handle.per_key(keys_by_node, "TYPE"), keys_by_node, "TYPE").items()}
+    if not all(isinstance(t, str) and t for t in types.values()):
+        raise UnexpectedReply("TYPE answered something that is not a type name")
     out: dict[str, tuple[str, int]] = {k: (t, 0) for k, t in types.items()}
     for node, keys in keys_by_node.items():
         sized = [k for k in keys if types[k] in SIZE_COMMANDS]
@@ -82,6 +97,14 @@ def lengths(ctx: Any, keys_by_node: Mapping[str, list[str]]) -> dict[str, tuple[
                 raise UnexpectedReply(f"{SIZE_COMMANDS[types[key]]} {show(key)} answered {n!r}, not a length")
             out[key] = (types[key], n)
     return out
+
+
+def keyed_answers(got: Any, keys_by_node: Mapping[str, list[str]], command: str) -> dict[str, list[Any]]:
+    """per_key's answers, checked: one non-empty list for every key asked about, or an error."""
+    wanted = [k for keys in keys_by_node.values() for k in keys]
+    if not isinstance(got, dict) or any(not isinstance(got.get(k), list) or not got[k] for k in wanted):
+        raise UnexpectedReply(f"{command} did not answer for every key asked about")
+    return {k: got[k] for k in wanted}
 
 
 def by_node(ctx: Any, keys: list[str]) -> dict[str, list[str]]:

@@ -7,7 +7,17 @@ from collections import Counter
 from typing import Any
 
 from readiness.checks._common import classify_host, globs_match, human_bytes, is_local, listing, parse_size
-from readiness.checks._redis_facts import ConfigRefused, UnexpectedReply, expand, lengths, pairs, per_node, scan, show
+from readiness.checks._redis_facts import (
+    ConfigRefused,
+    UnexpectedReply,
+    expand,
+    keyed_answers,
+    lengths,
+    pairs,
+    per_node,
+    scan,
+    show,
+)
 from readiness.checks._redis_facts import config as _config
 from readiness.checks._redis_facts import info as _info
 
@@ -172,7 +182,7 @@ def key_ttls(ctx: Any, p: dict[str, Any]) -> Verdict:
     scanned, complete = scan(ctx, p["scan_limit"])
     chosen = {n: [k for k in ks if globs_match(k, [p["match"]]) and not globs_match(k, p["exclude"])]
               for n, ks in scanned.items()}
-    ttls = {k: answers[0] for k, answers in ctx.client.per_key(chosen, "TTL").items()}
+    ttls = {k: a[0] for k, a in keyed_answers(ctx.client.per_key(chosen, "TTL"), chosen, "TTL").items()}
     odd = [k for k, ttl in ttls.items() if not isinstance(ttl, int) or isinstance(ttl, bool)]
     if odd:
         raise UnexpectedReply(f"TTL {show(odd[0])} answered {ttls[odd[0]]!r}, not a number of seconds")
