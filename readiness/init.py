@@ -115,20 +115,21 @@ def _clickhouse(d: _Draft) -> None:
     prefix = "LANGSIGHT_" if d.preset == "langsight" else ""
     cfg: dict[str, str] = {}
     if d.preset == "langsmith":
-        host = d.get("CLICKHOUSE_HOST")
-        if host:
-            port = (d.get("CLICKHOUSE_NATIVE_PORT") or ("", "9000"))[1]
+        ch_host = d.get("CLICKHOUSE_HOST")
+        if ch_host:
+            native_port = (d.get("CLICKHOUSE_NATIVE_PORT") or ("", "9000"))[1]
             tls = _truthy((d.get("CLICKHOUSE_TLS") or ("", ""))[1])
             db = (d.get("CLICKHOUSE_DB") or ("", "default"))[1]
-            cfg["url"] = f"{'clickhouses' if tls else 'clickhouse'}://{host[1]}:{port}/{db}"
+            cfg["url"] = f"{'clickhouses' if tls else 'clickhouse'}://{ch_host[1]}:{native_port}/{db}"
             cluster = d.get("CLICKHOUSE_CLUSTER")
             if cluster:
                 cfg["cluster"] = cluster[1]
     else:
         native = d.get(f"{prefix}CLICKHOUSE_MIGRATION_URL")
         http = d.get(f"{prefix}CLICKHOUSE_URL")
-        if native or http:
-            host, port, scheme = _host_port((native or http)[1])  # type: ignore[index]
+        given = native or http
+        if given:
+            host, port, scheme = _host_port(given[1])
             if native is None or scheme not in ("clickhouse", "clickhouses", "tcp"):
                 port = 9000  # the audit speaks the native protocol; CLICKHOUSE_URL is the HTTP port
             tls = scheme in ("https", "clickhouses")

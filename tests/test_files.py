@@ -333,3 +333,25 @@ def test_compose_redis_password_and_policy(tmp_path: Path) -> None:
     compose.write_text("services:\n  db:\n    image: postgres:16\n")
     results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
     assert results["files.compose-redis"].status == "skipped"
+
+
+def test_secrets_hook_feeds_the_scrubber(tmp_path: Path) -> None:
+    from readiness.targets import load_targets
+
+    targets = targets_for(tmp_path, "langfuse-hardened")
+    write_yaml(tmp_path / "targets.yaml", targets)
+    loaded = load_targets(tmp_path / "targets.yaml", env={})
+    found = files_client.secrets(loaded.configs["files"])
+    env = (DATA / "langfuse-hardened" / ".env").read_text()
+    assert {"Pg-7f3c1b9e4a2d8f60", "sa1t-5e9b2c7d1f4a8e30", "rd-ae2d8a571e03ac9c9eb76fac45af8e51",
+            "nx-2b7e151628aed2a6abf7158809cf4f3c"} <= found
+    assert all(s in env or s in (DATA / "langfuse-hardened" / "docker-compose.yml").read_text() for s in found)
+    assert not found & files_client.PLACEHOLDERS
+    assert "langfuse" not in found and "https://langfuse.example.com" not in found  # user names, URLs: not secrets
+    scrub = loaded.scrubber()
+    assert scrub.text("salt is sa1t-5e9b2c7d1f4a8e30") == "salt is ***"
+    (tmp_path / "d").mkdir()
+    default = targets_for(tmp_path / "d", "langfuse-default")
+    write_yaml(tmp_path / "d" / "targets.yaml", default)
+    shown = load_targets(tmp_path / "d" / "targets.yaml", env={}).scrubber().text("postgres.reachable on postgres")
+    assert shown == "postgres.reachable on postgres"  # published placeholders are not masked as if secret

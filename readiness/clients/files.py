@@ -130,7 +130,7 @@ def _service_environment(files: Files, name: str, service: Mapping[str, Any]) ->
             if isinstance(entry, str) and "=" in entry:
                 key, _, value = entry.partition("=")
                 line, col = pos_of(env, i)
-                quoted = 0 if env.text_of(i) is not None else 1
+                quoted = 0 if not isinstance(env, YList) or env.text_of(i) is not None else 1
                 out.append(Setting(key.strip(), value, Loc(file, line, col + quoted + len(key) + 1), source))
     return out
 
@@ -299,14 +299,14 @@ def _load_compose(path: str, env: Mapping[str, str], files: Files) -> YMap:
     data = _interpolate_tree(raw, env, path, raw.pos, problems, files.warnings)
     services = data.get("services")
     if services is None:
-        problems.append(Problem(path, *data.pos, "a compose file needs 'services:'"))
+        problems.append(Problem(path, *pos_of(data), "a compose file needs 'services:'"))
     elif not isinstance(services, Mapping):
-        problems.append(Problem(path, *data.at("services"), f"'services' must be a mapping of service names, not "
+        problems.append(Problem(path, *pos_of(data, "services"), f"'services' must be a mapping of service names, not "
                                                              f"{_describe(services)}"))
     else:
         for name, service in services.items():
             if not isinstance(service, Mapping):
-                problems.append(Problem(path, *services.at(name), f"service {name!r} must be a mapping"))
+                problems.append(Problem(path, *pos_of(services, name), f"service {name!r} must be a mapping"))
     if problems:
         raise ConfigError(problems)
     return data  # type: ignore[no-any-return]
@@ -327,7 +327,7 @@ def _stamp(path: str | None) -> tuple[Any, ...]:
 
 def load(config: Mapping[str, Any]) -> Files:
     """Read and parse every configured file (once while they are unchanged); ConfigError names file:line:col."""
-    compose, env_path, values = config.get("compose"), config.get("env"), config.get("helm_values")
+    compose, env_path, values = (str(config[k]) if config.get(k) else None for k in ("compose", "env", "helm_values"))
     root = str(config.get("root") or os.getcwd())
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
     key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside))
@@ -346,11 +346,13 @@ def load(config: Mapping[str, Any]) -> Files:
                 texts.append(exc.text)
 
     def read_env() -> None:
+        assert env_path is not None
         shown = _display(env_path, root)
         files.env = parse_env(_read_text(env_path, "env file"), env_path, shown)
         files.env_file = shown
 
     def read_compose() -> None:
+        assert compose is not None
         compose_env: dict[str, str] = {}
         if env_path and beside and os.path.abspath(env_path) == os.path.abspath(beside) and files.env is not None:
             compose_env = {k: s.value for k, s in files.env.items()}
@@ -361,6 +363,7 @@ def load(config: Mapping[str, Any]) -> Files:
         files.compose_file = _display(compose, root)
 
     def read_values() -> None:
+        assert values is not None
         raw = load_file(values, "Helm values file")
         if not isinstance(raw, YMap):
             raise ConfigError([Problem(values, *pos_of(raw), f"a Helm values file must be a mapping, not "
@@ -395,7 +398,10 @@ _NOT_SECRET = ("_URL", "_URI", "_HOST", "_PORT", "_TYPE", "_ENABLED", "_USER", "
 
 
 def is_secret_key(key: str) -> bool:
-    last = key.rsplit(".", 1)[-1]
+    parts = key.split(".")
+    last = parts[-1]
+    if any(part in ("secretKeyRef", "valueFrom", "existingSecret", "configMapKeyRef") for part in parts[:-1]):
+        return False  # the name of a Kubernetes Secret and its key, not a credential
     if last.upper().endswith(_NOT_SECRET):
         return False  # NEXTAUTH_URL, AUTH_TYPE: settings about a credential, not one (URL passwords are found apart)
     if _REF_KEYS.search(last) and not last.upper() == last:
