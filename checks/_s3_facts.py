@@ -83,7 +83,11 @@ def lifecycle(ctx: Any) -> list[Rule]:
         answer = h.absent_or("GetBucketLifecycleConfiguration", Bucket=h.bucket)
         return list((answer or {}).get("Rules") or [])
 
-    return [parse_rule(r) for r in ctx.fact("lifecycle", fetch)]
+    raw = ctx.fact("lifecycle", fetch)
+    if not isinstance(raw, list) or not all(isinstance(r, dict) and r.get("Status") in ("Enabled", "Disabled")
+                                            for r in raw):
+        raise ValueError(f"the lifecycle configuration is not a list of rules with a Status: {raw!r:.200}")
+    return [parse_rule(r) for r in raw]
 
 
 def encryption(ctx: Any) -> list[dict[str, Any]] | None:

@@ -215,8 +215,10 @@ def noncurrent_expiry(ctx: Any, p: dict[str, Any]) -> Verdict:
     """A versioned bucket has rules that expire noncurrent versions and expired delete markers under every prefix
     the product writes (an unversioned bucket passes: a delete is final)."""
     status = versioning(ctx)
-    if status not in ("Enabled", "Suspended"):
+    if status == "":
         return passed("versioning is off: deleted objects do not linger as noncurrent versions", versioning="off")
+    if status not in ("Enabled", "Suspended"):
+        return undecided(f"GetBucketVersioning answered a status S3 does not define: {status!r}")
     rules = lifecycle(ctx)
     evidence = {"versioning": status, "rules": shown_rules(rules)}
     findings = []
