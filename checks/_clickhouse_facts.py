@@ -1,4 +1,5 @@
-"""Facts about what the ClickHouse audit identity can see, shared by every probe that judges the product's data."""
+"""Facts shared by the ClickHouse probes: what the audit identity can see (every probe that judges the product's data
+checks it first), and row values fit to judge (finite numbers, real names) or an error naming the value."""
 
 from __future__ import annotations
 
