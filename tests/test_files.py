@@ -355,3 +355,17 @@ def test_secrets_hook_feeds_the_scrubber(tmp_path: Path) -> None:
     write_yaml(tmp_path / "d" / "targets.yaml", default)
     shown = load_targets(tmp_path / "d" / "targets.yaml", env={}).scrubber().text("postgres.reachable on postgres")
     assert shown == "postgres.reachable on postgres"  # published placeholders are not masked as if secret
+
+
+def test_service_env_files_are_read_too(tmp_path: Path) -> None:
+    (tmp_path / "api.env").write_text("LANGSIGHT_WORKERS=3\nLANGSIGHT_METRICS_TOKEN=mt-77c1e0a94d\n")
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n  api:\n    image: langsight/api:0.9\n    env_file: [api.env, {path: missing.env, "
+                       "required: false}]\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}},
+                       ["app.redis-for-workers", "app.metrics-token"], preset="langsight")
+    assert results["app.redis-for-workers"].status == "fail"
+    assert located(results["app.redis-for-workers"], "api.env", 1)
+    token = results["app.metrics-token"]
+    assert token.status == "pass"
+    assert "mt-77c1e0a94d" not in json.dumps(token.evidence) + token.message

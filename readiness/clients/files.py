@@ -61,6 +61,7 @@ class Files:
     values: YMap | None = None
     values_file: str | None = None
     warnings: list[str] = field(default_factory=list)
+    service_env_files: dict[str, dict[str, Setting]] = field(default_factory=dict)  # env_file: of compose services
 
     def loc(self, file: str, pos: tuple[int, int]) -> Loc:
         return Loc(file, pos[0], pos[1])
@@ -72,6 +73,9 @@ class Files:
     def settings(self) -> list[Setting]:
         """Every variable the application is given: the env file's, then each compose service's environment."""
         out = list(self.env.values()) if self.env else []
+        for name, settings in self.service_env_files.items():
+            if name != self.env_file:
+                out += settings.values()
         for name, service in self.services().items():
             if isinstance(service, Mapping):
                 out += _service_environment(self, str(name), service)
@@ -312,6 +316,19 @@ def _load_compose(path: str, env: Mapping[str, str], files: Files) -> YMap:
     return data  # type: ignore[no-any-return]
 
 
+def _env_files(compose: YMap) -> list[str]:
+    """The ``env_file:`` entries of every service (a path, a list of paths, or of {path: ...})."""
+    out: list[str] = []
+    services = compose.get("services")
+    for svc in services.values() if isinstance(services, Mapping) else []:
+        given = svc.get("env_file") if isinstance(svc, Mapping) else None
+        for entry in given if isinstance(given, list) else [given]:
+            path = entry.get("path") if isinstance(entry, Mapping) else entry
+            if isinstance(path, str) and path and path not in out and len(out) < 20:
+                out.append(path)
+    return out
+
+
 _CACHE: dict[tuple[Any, ...], Files] = {}
 
 
@@ -361,6 +378,12 @@ def load(config: Mapping[str, Any]) -> Files:
                                                             _display(beside, root)).items()}
         files.compose = _load_compose(compose, compose_env, files)
         files.compose_file = _display(compose, root)
+        for env_name in _env_files(files.compose):
+            path = os.path.join(os.path.dirname(compose), env_name)
+            shown = _display(path, root)
+            if shown not in files.service_env_files and os.path.isfile(path):
+                files.service_env_files[shown] = {k: Setting(k, s.value, s.loc, f"env_file {shown}") for k, s in
+                                                  parse_env(_read_text(path, "env file"), path, shown).items()}
 
     def read_values() -> None:
         assert values is not None
