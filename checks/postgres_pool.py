@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from readiness.checks._common import classify_host
+from readiness.checks import _kubernetes_facts as kf
+from readiness.checks._common import classify_host, listing
 from readiness.checks._postgres_facts import setting
 
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
@@ -149,16 +150,19 @@ def pooler_compatible(ctx: Any, p: dict[str, Any]) -> Verdict:
                                                            if mode == "transaction" else ""), **evidence)
 
 
-@probe("postgres.connection-budget", target="postgres", params={
+@probe("postgres.connection-budget", target="postgres", reads=kf.SCALERS, params={
     "replicas": Param("int", _OPT, help="the application's maximum pod count (HPA maxReplicas)"),
     "pool_size": Param("int", _OPT, help="connections each pod's pool opens"),
     "workloads": Param("list", _OPT, help="several Deployments: a list of {name, replicas, pool_size}"),
     "max_ratio": Param("number", 0.8, help="share of (max_connections - reserved) the application may take"),
+    "deployments": Param("str-list", _OPT, help="the product's service Deployments read from the kubernetes target "
+                                                "(default: the preset's)"),
 })
 def connection_budget(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Sum over the app's Deployments of maxReplicas x pool size fits max_ratio x (max_connections - reserved).
 
-    The figures come from the parameters; without them, from the kubernetes target (error when it is absent)."""
+    The figures come from the parameters; without them, from the kubernetes target: each service Deployment's HPA
+    or ScaledObject maximum and the pool size its env gives (error when a service's pool size is not there)."""
     workloads = list(p["workloads"] or [])
     if p["replicas"] is not None or p["pool_size"] is not None:
         if p["replicas"] is None or p["pool_size"] is None:
@@ -166,8 +170,14 @@ def connection_budget(ctx: Any, p: dict[str, Any]) -> Verdict:
         workloads.append({"name": "application", "replicas": p["replicas"], "pool_size": p["pool_size"]})
     if not workloads:
         ctx.session("kubernetes")  # raises "needs the kubernetes target" when it is not configured
-        return undecided("reading HPA maxReplicas and pool sizes from Kubernetes is not available in this version: "
-                         "give replicas and pool_size (or workloads) as parameters")
+        workloads, unknown = kf.connection_demand(ctx, p["deployments"] or kf.services(ctx))
+        if unknown:
+            return undecided(f"the pool size of {listing(unknown, 5)} is not in its env (POSTGRES_POOL_SIZE, "
+                             "connection_limit= in DATABASE_URL ...): give replicas and pool_size (or workloads) in "
+                             "this item", unknown=unknown)
+        if not workloads:
+            return undecided("no service Deployment of the product with database settings found in the kubernetes "
+                             "target: give replicas and pool_size (or workloads) in this item")
     bad = [w for w in workloads if not isinstance(w, dict) or not all(isinstance(w.get(k), int)
                                                                       for k in ("replicas", "pool_size"))]
     if bad:
