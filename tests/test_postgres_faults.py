@@ -181,3 +181,16 @@ def test_a_server_that_freezes_or_dies_mid_audit_costs_one_timeout(server: Postg
              or "cannot be seen from SQL" in r.message or "needs the kubernetes target" in r.message]
     assert len(named) == len(late), {i: r.message for i, r in late.items() if i not in named}
     assert settle(threads) <= threads + 1, [t.name for t in threading.enumerate()]
+
+
+def test_a_server_frozen_before_the_session_opens_costs_libpqs_connect_timeout(server: PostgresServer) -> None:
+    threads = threading.active_count()
+    signal_all(server, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TargetUnavailable, match="did not answer in time"):
+            postgres.connect({"dsn": dsn(server.port)}, 1.0)
+        assert time.monotonic() - started < 2.0 + MARGIN  # libpq's connect_timeout cannot go below 2 s
+    finally:
+        signal_all(server, signal.SIGCONT)
+    assert settle(threads) <= threads
