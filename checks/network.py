@@ -37,6 +37,8 @@ def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not private and not public:
         return undecided("the network target lists no public_ports and no private_ports to judge")
     addresses = handle.resolve(host)[:4]
+    if not addresses:
+        return undecided(f"{host} resolves to no address: nothing to connect to")
     timeout = max(0.1, min(float(p["connect_timeout"]), ctx.remaining() * 0.8))
     view = f"from {handle.viewpoint}" if handle.viewpoint else "from this host's default route"
     seen = {address: handle.connect_many(address, public + private, timeout) for address in addresses}
