@@ -80,7 +80,11 @@ def test_the_installed_copy_is_used_not_the_source_tree(installed):
 
 
 def test_the_read_only_commands_run_from_the_wheel(installed):
-    assert "Commands:" in installed.run("--help").stdout
+    top = installed.run("--help").stdout
+    commands = [line.split()[0] for line in top.split("Commands:", 1)[1].splitlines() if line.startswith("  ")]
+    assert {"audit", "demo", "diff", "explain", "list", "probes", "render", "validate"} <= set(commands)
+    for command in commands:
+        assert "Usage:" in installed.run(command, "--help").stdout
     assert "valid:" in installed.run("validate").stdout
     listed = installed.run("list").stdout
     assert "redis.reachable" in listed
