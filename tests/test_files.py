@@ -369,3 +369,17 @@ def test_service_env_files_are_read_too(tmp_path: Path) -> None:
     token = results["app.metrics-token"]
     assert token.status == "pass"
     assert "mt-77c1e0a94d" not in json.dumps(token.evidence) + token.message
+
+
+def test_langsmith_env_defaults(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("AUTH_TYPE=none\nAPI_KEY_SALT=\nPOSTGRES_PASSWORD=postgres\nCLICKHOUSE_PASSWORD=password\n"
+                   "LANGSMITH_LICENSE_KEY=lic-0f8e7d6c5b4a\n")
+    results, _ = audit(tmp_path, {"files": {"env": ".env"}}, ["app.placeholder-secrets"], preset="langsmith")
+    r = results["app.placeholder-secrets"]
+    assert r.status == "fail"
+    assert {loc["line"] for loc in r.evidence["locations"]} == {1, 2, 3, 4}
+    assert "AUTH_TYPE=none turns authentication off" in r.message
+    env.write_text("AUTH_TYPE=mixed\nAPI_KEY_SALT=salt-9c2f4e1a7b3d\nPOSTGRES_PASSWORD=pg-1e2d3c4b5a69\n")
+    results, _ = audit(tmp_path, {"files": {"env": ".env"}}, ["app.placeholder-secrets"], preset="langsmith")
+    assert results["app.placeholder-secrets"].status == "pass"
