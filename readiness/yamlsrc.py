@@ -111,10 +111,15 @@ def _value_message(node: yaml.Node, exc: Exception) -> str:
     return f"{shown} is not {what}" + (f" ({why})" if why and node.tag.endswith("timestamp") else "")
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _construct_map(loader: Any, node: yaml.MappingNode) -> YMap:
-    loader.flatten_mapping(node)
+    written = {id(k) for k, _ in node.value if k.tag != _MERGE}
+    loader.flatten_mapping(node)  # merged pairs first, so the keys written here override them
     out = YMap()
     out.pos, out.key_pos, out.value_pos, out.value_text = _pos(node.start_mark), {}, {}, {}
+    explicit: set[Any] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
@@ -122,10 +127,12 @@ def _construct_map(loader: Any, node: yaml.MappingNode) -> YMap:
         except TypeError:
             loader.problems.append((_pos(key_node.start_mark), "a mapping key must be a plain value"))
             continue
-        if key in out:
-            first = out.key_pos[key]
-            loader.problems.append((_pos(key_node.start_mark),
-                                    f"duplicate key {key!r} (first given on line {first[0]})"))
+        if id(key_node) in written:
+            if key in explicit:
+                first = out.key_pos[key]
+                loader.problems.append((_pos(key_node.start_mark),
+                                        f"duplicate key {key!r} (first given on line {first[0]})"))
+            explicit.add(key)
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_pos[key] = _pos(key_node.start_mark)
         out.value_pos[key] = _pos(value_node.start_mark)

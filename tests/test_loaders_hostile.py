@@ -107,6 +107,14 @@ def test_modest_aliases_and_merge_keys_still_work(tmp_path, parser):
     assert load_targets(path, env={}).name.startswith("{")
 
 
+def test_keys_written_beside_a_merge_override_it_and_only_written_duplicates_are_refused(parser):
+    data = yamlsrc.load_text("b: &b {x: 1, y: 2}\nc: &c {y: 3, z: 4}\nr: {<<: [*b, *c], x: 9}\n", "f",
+                             libyaml=parser == "libyaml")
+    assert data["r"] == {"x": 9, "y": 2, "z": 4}
+    with pytest.raises(ConfigError, match=r"^f:3:19: duplicate key 'x' \(first given on line 3\)$"):
+        yamlsrc.load_text("b: &b {x: 1}\nc: 1\nr: {<<: *b, x: 9, x: 8}\n", "f", libyaml=parser == "libyaml")
+
+
 def test_a_recursive_alias_is_refused(tmp_path, parser):
     text = problems(load_waivers, write(tmp_path, "w.yaml", "- &r {id: x, justification: j, expires: 2030-01-01, "
                                                              "approved_by: [*r]}\n"))
