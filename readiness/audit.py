@@ -83,6 +83,22 @@ def _something_to_audit(inputs: Inputs, planned: list[Planned]) -> None:
     raise ConfigError(f"nothing was audited: {why}")
 
 
+def _in_the_products_words(results: list[Result], preset: str | None) -> None:
+    """Where the product documents the knob, the remediation says it in its own terms first (the Helm values key,
+    the env var, the compose line, with a snippet to paste); the checklist's generic fix follows."""
+    from readiness.remediation import for_item
+
+    for result in results:
+        entry = for_item(result.id, preset) if result.status not in ("pass", "skipped") else None
+        if entry is None:
+            continue
+        where = ", ".join(f"{kind} {name}" for kind, name in entry["where"].items())
+        text = f"{preset}: {entry['text']} ({where})"
+        if entry.get("snippet"):
+            text += "\n" + entry["snippet"].rstrip("\n")
+        result.remediation = f"{text}\nGenerally: {result.remediation}" if result.remediation else text
+
+
 def execute(inputs: Inputs, options: Options, fail_on: str, on_result: Callable[[Result], None] | None = None,
             today: dt.date | None = None) -> tuple[dict, list[Result]]:
     from readiness import report
@@ -92,6 +108,7 @@ def execute(inputs: Inputs, options: Options, fail_on: str, on_result: Callable[
     _something_to_audit(inputs, planned)
     results, sessions = run(planned, inputs.targets, options, on_result=on_result)
     close_sessions(sessions)
+    _in_the_products_words(results, options.preset)
     notices = apply(results, inputs.waivers, inputs.attestations, today or started.date(),
                     inputs.waivers_path, inputs.attestations_path)
     finished = dt.datetime.now(dt.timezone.utc)

@@ -33,7 +33,7 @@ def _details(result: dict[str, Any]) -> str:
         lines += [f"  {k}: {view.format_value(v)}" for k, v in result["evidence"].items()]
         lines.append("")
     if result.get("remediation"):
-        lines += ["Remediation:", f"  {result['remediation']}", ""]
+        lines += ["Remediation:", *(f"  {line}" for line in result["remediation"].splitlines()), ""]
     if result.get("rationale"):
         lines += ["Rationale:", f"  {result['rationale']}"]
     return "\n".join(lines).rstrip() + "\n"

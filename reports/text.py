@@ -34,7 +34,7 @@ def result_lines(r: dict[str, Any], color: bool, verbose: bool = True) -> list[s
             w = r["waiver"]
             lines.append(f"            waived until {w['expires']}: {printable(w['justification'])}")
         if r["status"] == "fail" and r.get("remediation"):
-            lines.append(f"            fix: {_value(r['remediation'], 200)}")
+            lines.append(f"            fix: {_value(r['remediation'].splitlines()[0], 200)}")
     return lines
 
 

@@ -58,3 +58,17 @@ def test_a_broken_table_is_refused_at_its_line(tmp_path: Path, text: str, where:
     with pytest.raises(ConfigError) as info:
         remediation.load(str(path), known_ids=ids)
     assert f"remediation.yaml{where}" in info.value.text and words in info.value.text, info.value.text
+
+
+def test_results_carry_the_products_own_fix_before_the_generic_one(tmp_path):
+    from helpers import audit
+
+    targets = {"preset": "langfuse", "redis": {"url": "redis://127.0.0.1:1/0"}}
+    results, report = audit(tmp_path, targets, ["redis.eviction-policy"])
+    fix = results["redis.eviction-policy"].remediation
+    assert fix.startswith("langfuse: ") and "(helm redis.primary.extraFlags)" in fix
+    assert "--maxmemory-policy noeviction" in fix and "\nGenerally: " in fix
+    results, _ = audit(tmp_path, {**targets, "preset": "langsight"}, ["redis.eviction-policy"], preset="langsight")
+    assert results["redis.eviction-policy"].remediation.startswith("langsight: ")
+    plain, _ = audit(tmp_path, {"redis": {"url": "redis://127.0.0.1:1/0"}}, ["redis.eviction-policy"])
+    assert not plain["redis.eviction-policy"].remediation.startswith(("langfuse", "langsmith", "langsight"))

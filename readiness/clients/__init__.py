@@ -135,7 +135,7 @@ class _Kinds(dict):  # type: ignore[type-arg]
             return
         self._loaded = True
         self.broken = {}
-        from importlib.metadata import entry_points
+        from readiness.entrypoints import entry_points
 
         order = [k.name for k in _BUILTIN]  # built-ins first, in the order of the docs; plugins after, by name
         for ep in sorted(entry_points(group=TARGET_GROUP),
