@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from readiness.checks import _kubernetes_facts as kf
 from readiness.checks._clickhouse_facts import blind_spot, number
 from readiness.checks.clickhouse import (
     SYSTEM_DATABASES,
@@ -19,7 +20,7 @@ from readiness.checks.clickhouse import (
 )
 
 from readiness.clients.clickhouse import ClickHouse, Ident, Node, statement
-from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided, unobservable
 
 GIB = 1024**3
 _DISKS_INSTEAD = ("system.disks arrived in ClickHouse 19.15; check free space with df on each node's data path "
@@ -94,12 +95,38 @@ def disks(ctx: Any, p: dict[str, Any]) -> Verdict:
     return every_node(ctx, ok, findings, bad, text, f"every local disk below {p['max_used']:.0%} used", usage=usage)
 
 
-@probe("clickhouse.ssd", target="clickhouse")
+@probe("clickhouse.ssd", target="clickhouse", reads=("statefulsets", "persistentvolumeclaims", "storageclasses"),
+       params={
+           "match": Param("str", "clickhouse|(^|-)chi-", help="regex that picks ClickHouse's StatefulSets and PVCs"),
+           "ssd_types": Param("str-list", list(kf.SSD_TYPES), help="volume types (StorageClass type / skuName) that "
+                                                                  "count as SSD"),
+       })
 def ssd(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """The data volumes are SSD-backed (read from the volumes' storage class: needs the kubernetes target)."""
+    """The data volumes are SSD-backed and not on a network filesystem (read from the volumes' StorageClasses:
+    needs the kubernetes target)."""
     ctx.session("kubernetes")  # SQL cannot tell a disk's medium; raises "needs the kubernetes target ..." if absent
-    return undecided("reading the ClickHouse volumes' storage class from Kubernetes is not supported yet: check that "
-                     "the PVCs use an SSD class (gp3, io1/io2, pd-ssd, premium) and attest")
+    volumes = kf.volume_classes(ctx, p["match"])
+    if not volumes:
+        return undecided(f"no ClickHouse StatefulSet or PVC matches {p['match']!r} in the kubernetes target's "
+                         "namespaces: set 'match', or check that the PVCs use an SSD class and attest")
+    evidence = {"volumes": volumes}
+    networked = {w: v for w, v in volumes.items() if any(fs in str(v["provisioner"]) for fs in kf.NETWORK_FS)}
+    if networked:
+        what, v = next(iter(networked.items()))
+        return failed(f"{what} is on a network filesystem (StorageClass {v['class']}, {v['provisioner']}): merges on "
+                      "it fall behind", **evidence)
+    slow = {w: v for w, v in volumes.items() if v["type"] is not None and v["type"] not in p["ssd_types"]}
+    if slow:
+        what, v = next(iter(slow.items()))
+        return failed(f"{what} uses StorageClass {v['class']} ({v['type']}), not SSD (want one of "
+                      f"{', '.join(p['ssd_types'])})", **evidence)
+    unknown = {w: v for w, v in volumes.items() if v["type"] is None}
+    if unknown:
+        what, v = next(iter(unknown.items()))
+        return unobservable(f"cannot tell the medium of {what} (StorageClass {v['class'] or 'not found'}, provisioner "
+                            f"{v['provisioner'] or 'unknown'}): check it and attest", **evidence)
+    types = sorted({str(v["type"]) for v in volumes.values()})
+    return passed(f"{len(volumes)} ClickHouse volume(s) on SSD ({', '.join(types)})", **evidence)
 
 
 @probe("clickhouse.parts", target="clickhouse", params={

@@ -214,7 +214,20 @@ def test_kubernetes_backed_items_say_what_to_check_when_that_target_is_configure
     target = {**ch_cluster.target(), "kubernetes": {"namespace": "observability"}}
     ids = ["clickhouse.ssd-storage", "clickhouse.memory-vs-limit"]
     results, _ = audit(tmp_path, target, ids)
-    assert results["clickhouse.ssd-storage"].status == "error"
-    assert "check that the PVCs use an SSD class" in results["clickhouse.ssd-storage"].message
+    assert results["clickhouse.ssd-storage"].status == "error"  # no kubeconfig: an error, never a pass
+    assert "cannot use the Kubernetes configuration" in results["clickhouse.ssd-storage"].message
     r = results["clickhouse.memory-vs-limit"]
     assert r.status == "error" and NOT_ON_18 in r.message and "max_server_memory_usage" in r.message
+
+
+@pytest.mark.parametrize(("manifests", "status", "fragment"), [
+    ("good.yaml", "pass", "ClickHouse volume(s) on SSD (gp3)"),
+    ("bad.yaml", "fail", "is on a network filesystem (StorageClass efs-sc, efs.csi.aws.com)"),
+])
+def test_ssd_storage_from_rendered_manifests(tmp_path, ch_single, manifests, status, fragment):
+    from fake_k8s import offline_targets
+
+    targets = {**offline_targets(tmp_path, manifests), **ch_single.target()}
+    results, _ = audit(tmp_path, targets, ["clickhouse.ssd-storage"])
+    r = results["clickhouse.ssd-storage"]
+    assert r.status == status and fragment in r.message, r.message
