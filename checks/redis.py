@@ -364,18 +364,37 @@ def cluster_mode(ctx: Any, p: dict[str, Any]) -> Verdict:
     return per_node(_info(ctx), judge)
 
 
-@probe("redis.memory-vs-limit", target="redis", params={
+@probe("redis.memory-vs-limit", target="redis", reads=("statefulsets", "deployments"), params={
     "memory_limit": Param("str", _OPT, help="the Redis container's memory limit (e.g. 2Gi); default: read from the "
                                             "kubernetes target"),
     "max_ratio": Param("number", 0.8, help="highest acceptable maxmemory / container limit"),
 })
 def memory_vs_limit(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """maxmemory at most `max_ratio` of the container's memory limit (room for forks, buffers, fragmentation)."""
+    """maxmemory at most `max_ratio` of the container's memory limit (room for forks, buffers, fragmentation); the
+    limit is given, or read from the Redis StatefulSet/Deployment of the kubernetes target."""
     if p["memory_limit"] is None:
+        import math
+
+        from readiness.checks import _kubernetes_facts as kf
+
         ctx.session("kubernetes")  # raises "needs the kubernetes target" when it is not configured
-        return undecided("reading the Redis container's memory limit from Kubernetes is not available in this "
-                         "version: give it as memory_limit (e.g. 2Gi)")
-    limit = parse_size(p["memory_limit"])
+        found = kf.container_resources(ctx, "redis")
+        if found is None:
+            return undecided("no Redis StatefulSet or Deployment in the kubernetes target's namespaces (a managed "
+                             "Redis has none): give the container's limit as memory_limit (e.g. 2Gi), or waive this "
+                             "item for a managed Redis")
+        where = f"the Redis container of {found['workload']}"
+        raw = found["limits"].get("memory")
+        if raw is None:
+            return failed(f"{where} has no memory limit: Redis and its background-save fork can take the node's "
+                          f"memory; set resources.limits.memory, and maxmemory at most {p['max_ratio']:.0%} of it",
+                          workload=found["workload"], container=found["container"])
+        limit = kf.quantity(raw)
+        if limit is None or not math.isfinite(limit) or limit <= 0:
+            return undecided(f"{where} has a memory limit that is not a quantity ({show(str(raw), 40)})",
+                             workload=found["workload"])
+    else:
+        limit = parse_size(p["memory_limit"])
 
     def judge(i: dict[str, Any]) -> Verdict:
         maxmemory = i.get("maxmemory")
