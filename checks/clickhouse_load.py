@@ -3,10 +3,11 @@ node resources and the memory limit."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from readiness.checks._clickhouse_facts import blind_spot, number
-from readiness.checks.clickhouse import every_node, on_first, on_nodes, split, unanswered
+from readiness.checks.clickhouse import every_node, on_first, on_nodes, split
 
 from readiness.clients.clickhouse import ClickHouse, ClickHouseError, Ident, Node, statement
 from readiness.probe import Param, Verdict, failed, passed, probe, undecided
@@ -193,23 +194,54 @@ def _resources(rows: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     return cpus, memory
 
 
-@probe("clickhouse.node-resources", target="clickhouse", params={
+def _pod_limits(ctx: Any) -> tuple[dict[str, Any] | None, str]:
+    """The ClickHouse container's resources from the kubernetes target (None, and why, when they cannot be read)."""
+    from readiness.checks import _kubernetes_facts as kf
+
+    ctx.session("kubernetes")  # raises "needs the kubernetes target ..." when it is not configured
+    found = kf.container_resources(ctx, "clickhouse")
+    if found is None:
+        return None, ("no ClickHouse StatefulSet or Deployment in the kubernetes target's namespaces (a managed "
+                      "ClickHouse has none)")
+    return found, f"the ClickHouse container of {found['workload']}"
+
+
+def _quantity(raw: Any) -> float | None:
+    from readiness.checks import _kubernetes_facts as kf
+
+    value = kf.quantity(raw)
+    return value if value is not None and math.isfinite(value) and value > 0 else None
+
+
+@probe("clickhouse.node-resources", target="clickhouse", reads=("statefulsets", "deployments"), params={
     "min_cpus": Param("number", 8, help="fewest vCPUs per node"),
     "min_memory_gb": Param("number", 32, help="least memory per node, GiB"),
 })
 def node_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every node has at least min_cpus vCPUs and min_memory_gb of memory (cgroup limits when set, from
-    system.asynchronous_metrics)."""
+    system.asynchronous_metrics; where the server cannot tell, the pods' limits from the kubernetes target)."""
     ok, bad = split(on_nodes(ctx, RESOURCES))
     findings: dict[str, str] = {}
     seen = {}
+    pods: tuple[float, float, str] | None = None
+    if ctx.has("kubernetes") and any(None in _resources(rows) for rows in ok.values()):
+        found, where = _pod_limits(ctx)
+        if found is not None:
+            cpu, mem = _quantity(found["limits"].get("cpu")), _quantity(found["limits"].get("memory"))
+            if cpu is None or mem is None:
+                return failed(f"{where} has no CPU and memory limits that are quantities (limits: "
+                              f"{dict(found['limits'])}): set resources.limits so each node has >= "
+                              f"{p['min_cpus']:g} vCPU and >= {p['min_memory_gb']:g} GiB", workload=found["workload"])
+            pods = (cpu, mem, where)
     for node, rows in ok.items():
         cpus, memory = _resources(rows)
+        if (cpus is None or memory is None) and pods is not None:
+            cpus, memory = pods[0], pods[1]
         if cpus is None or memory is None:
             release = next((n.release for n in ctx.client.nodes if n.name == node), "?")
             bad[node] = (f"not available on ClickHouse {release} (no OSMemoryTotal / CGroupMaxCPU in "
                          "system.asynchronous_metrics): check each node's CPU and memory limits (kubectl describe "
-                         "pod, or the VM size) and attest")
+                         "pod, or the VM size) and attest, or add the kubernetes target")
             continue
         seen[node] = {"vcpus": round(cpus, 1), "memory": f"{memory / GIB:.1f} GiB"}
         short = []
@@ -219,23 +251,52 @@ def node_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
             short.append(f"{memory / GIB:.1f} GiB")
         if short:
             findings[node] = " and ".join(short)
+    note = f" ({pods[2]}'s limits, where the server cannot tell)" if pods else ""
     text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + (
-        f" (want >= {p['min_cpus']:g} vCPU and >= {p['min_memory_gb']:g} GiB)")
+        f" (want >= {p['min_cpus']:g} vCPU and >= {p['min_memory_gb']:g} GiB){note}")
     return every_node(ctx, seen, findings, bad, text, f"every node has >= {p['min_cpus']:g} vCPU and "
-                                                f">= {p['min_memory_gb']:g} GiB", resources=seen)
+                                                f">= {p['min_memory_gb']:g} GiB{note}", resources=seen)
 
 
-@probe("clickhouse.memory-vs-limit", target="clickhouse", params={
+@probe("clickhouse.memory-vs-limit", target="clickhouse", reads=("statefulsets", "deployments"), params={
     "max_ratio": Param("number", 0.9, help="highest max_server_memory_usage as a fraction of the container limit"),
     "min_limit_gb": Param("number", 8, help="smallest acceptable container memory limit, GiB"),
 })
 def memory_vs_limit(ctx: Any, p: dict[str, Any]) -> Verdict:
     """max_server_memory_usage stays below max_ratio x the ClickHouse container's memory limit, and the limit is at
-    least min_limit_gb (needs the kubernetes target for the limit)."""
-    ctx.session("kubernetes")  # the container limit is not visible to SQL; raises "needs the kubernetes target ..."
+    least min_limit_gb (the limit from the ClickHouse StatefulSet/Deployment of the kubernetes target)."""
+    found, where = _pod_limits(ctx)
+    if found is None:
+        return undecided(f"{where}: compare max_server_memory_usage with the container's memory limit by hand")
+    raw = found["limits"].get("memory")
+    if raw is None:
+        return failed(f"{where} has no memory limit: ClickHouse sizes its caches from the node's memory and can take "
+                      "it all; set resources.limits.memory", workload=found["workload"])
+    limit = _quantity(raw)
+    if limit is None:
+        return undecided(f"{where} has a memory limit that is not a quantity ({str(raw)[:40]})",
+                         workload=found["workload"])
+    evidence: dict[str, Any] = {"workload": found["workload"], "memory_limit": f"{limit / GIB:.1f} GiB"}
+    if limit < p["min_limit_gb"] * GIB:
+        return failed(f"{where} is limited to {limit / GIB:.1f} GiB (want >= {p['min_limit_gb']:g} GiB)", **evidence)
     ok, bad = split(on_nodes(ctx, SERVER_MEMORY))
-    if bad and not ok:
-        return unanswered(bad)
-    return undecided("reading the ClickHouse pods' memory limits from Kubernetes is not supported yet: compare "
-                     "max_server_memory_usage with the pods' limits by hand",
-                     server_memory={n: {r["name"]: r["value"] for r in rows} for n, rows in ok.items()})
+    findings: dict[str, str] = {}
+    usage: dict[str, str] = {}
+    for node, rows in ok.items():
+        values = {str(r["name"]): r["value"] for r in rows}
+        if "max_server_memory_usage" not in values:
+            bad[node] = "system.server_settings has no max_server_memory_usage"
+            continue
+        server = number(values["max_server_memory_usage"], f"{node} max_server_memory_usage")
+        if server == 0:  # derived from the memory ClickHouse sees (the cgroup limit in a container) and the ratio
+            ratio = number(values.get("max_server_memory_usage_to_ram_ratio"), f"{node} memory ratio")
+            server = ratio * limit
+        usage[node] = f"{server / GIB:.1f} GiB"
+        if server > p["max_ratio"] * limit:
+            findings[node] = (f"max_server_memory_usage {server / GIB:.1f} GiB is {server / limit:.0%} of the "
+                              f"{limit / GIB:.1f} GiB limit")
+    text = "; ".join(f"{n}: {t}" for n, t in findings.items()) + (
+        f" (want <= {p['max_ratio']:.0%}): the kernel kills ClickHouse before it refuses a query")
+    return every_node(ctx, usage, findings, bad, text, f"max_server_memory_usage within {p['max_ratio']:.0%} of the "
+                                                  f"{limit / GIB:.1f} GiB limit of {where}",
+                      max_server_memory_usage=usage, **evidence)
