@@ -13,7 +13,11 @@ MAX_LISTED = 20
 
 
 def files(ctx: Any) -> Files:
-    return ctx.client  # type: ignore[no-any-return]
+    """The parsed files; anything else handed back as the client is no observation to judge."""
+    client = ctx.client
+    if not isinstance(client, Files):
+        raise TypeError(f"the files target's client is {type(client).__name__}, not the parsed files")
+    return client
 
 
 def locations(locs: Iterable[Loc | None]) -> list[dict[str, Any]]:
