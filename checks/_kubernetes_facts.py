@@ -67,19 +67,26 @@ class UndeclaredRead(Exception):
     """A probe read a kind it did not declare in ``@probe(reads=...)`` (so ``readiness rbac`` would not grant it)."""
 
 
-def check_declared(ctx: Any, kind: Any) -> None:
+def check_declared(ctx: Any, kind: Any, namespace: str | None = None) -> None:
+    """A read must be declared: ``plural`` (or ``group/plural``) in the target's namespaces, ``ns:plural`` in a
+    namespace of its own (the EBS CSI controller in kube-system), so that ``readiness rbac`` grants exactly it."""
     declared = getattr(ctx, "reads", None)
     if declared is None:
         return
-    if kind.plural not in declared and f"{kind.group}/{kind.plural}" not in declared:
-        raise UndeclaredRead(f"item {getattr(ctx, 'item_id', '?')} reads {kind.plural} but its probe does not declare "
+    plain = {kind.plural, f"{kind.group}/{kind.plural}"}
+    qualified = {f"{namespace}:{n}" for n in plain} if namespace is not None else set()
+    elsewhere = (kind.namespaced and namespace is not None and ctx.has("kubernetes")
+                 and namespace not in namespaces(ctx) and None not in namespaces(ctx))
+    if not (qualified if elsewhere else plain | qualified) & set(declared):
+        what = f"{kind.plural} in namespace {namespace}" if elsewhere else kind.plural
+        raise UndeclaredRead(f"item {getattr(ctx, 'item_id', '?')} reads {what} but its probe does not declare "
                              "it (reads=...): readiness rbac would not grant it")
 
 
 def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
     """Every object of a kind in one namespace (None: all) or, for a cluster-scoped kind, in the cluster."""
     kind = _kind(plural)
-    check_declared(ctx, kind)
+    check_declared(ctx, kind, namespace)
     ns = namespace if kind.namespaced else None
     return ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")  # type: ignore
 

@@ -89,7 +89,11 @@ def csi_driver(ctx: Any, p: dict[str, Any]) -> Verdict:
                   "cannot be provisioned or attached, so datastore PVCs stay Pending", csidrivers=names)
 
 
-@probe("kubernetes.csi-controller-ready", target="kubernetes", reads=("deployments", "storageclasses"), params={
+def _controller_reads(p: Any) -> tuple[str, ...]:
+    return ("storageclasses", f"{p['namespace']}:deployments")
+
+
+@probe("kubernetes.csi-controller-ready", target="kubernetes", reads=_controller_reads, params={
     "namespace": Param("str", "kube-system", help="namespace of the driver's controller"),
     "deployment": Param("str", "ebs-csi-controller", help="the controller Deployment"),
     "only_on_eks": Param("bool", True, help="not applicable on clusters that are not EKS"),

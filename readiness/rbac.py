@@ -15,31 +15,34 @@ from readiness.targets import Targets
 VERBS = ["get", "list"]
 
 
-def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, bool]]:
-    """(apiGroup, plural, namespaced) read by the items that would run."""
-    from readiness.clients.kubernetes import resolve_kind
+def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, bool, str | None]]:
+    """(apiGroup, plural, namespaced, namespace) read by the items that would run; namespace is None for the
+    target's own namespaces, or the one a read names (``kube-system:deployments``)."""
+    from readiness.clients.kubernetes import KubernetesError, resolve_kind
     from readiness.registry import probes
 
     registry = probes()
-    out: set[tuple[str, str, bool]] = set()
+    out: set[tuple[str, str, bool, str | None]] = set()
     for p in plan(checklist, options):
         if p.status:
             continue
         for spec in registry.probes[p.item.probe or ""].declared_reads(p.params):
-            group, _, plural = spec.rpartition("/")
-            kind = resolve_kind(plural) if not group else None
-            if kind is not None:
-                out.add((kind.group, kind.plural, kind.namespaced))
-            else:
-                out.add((group, plural, True))
-    if any(plural == "secrets" for _, plural, _ in out):
+            namespace, _, name = spec.rpartition(":")
+            group, _, plural = name.rpartition("/")
+            try:
+                kind = resolve_kind(plural)
+                group, namespaced = group or kind.group, kind.namespaced
+            except KubernetesError:  # a custom resource: its group is given, and it is namespaced
+                namespaced = True
+            out.add((group, plural, namespaced, (namespace or None) if namespaced else None))
+    if any(r[1] == "secrets" for r in out):
         raise ValueError("a probe declares it reads Secrets: the audit never needs them")
     return out
 
 
-def _rules(found: Iterable[tuple[str, str, bool]]) -> list[dict[str, Any]]:
+def _rules(found: Iterable[tuple[str, str, bool, str | None]]) -> list[dict[str, Any]]:
     groups: dict[str, set[str]] = {}
-    for group, plural, _ in found:
+    for group, plural, _, _ in found:
         groups.setdefault(group, set()).add(plural)
     return [{"apiGroups": [g], "resources": sorted(groups[g]), "verbs": list(VERBS)} for g in sorted(groups)]
 
@@ -50,8 +53,9 @@ def manifests(checklist: Checklist, targets: Targets, options: Options, *, name:
     found = resources(checklist, options)
     audited = targets.configs.get("kubernetes", {}).get("namespace")
     namespaces = [audited] if isinstance(audited, str) and audited else []
-    cluster_wide = [r for r in found if not r[2] or not namespaces]
-    in_namespace = [r for r in found if r[2] and namespaces]
+    cluster_wide = [r for r in found if not r[2] or (not namespaces and r[3] is None)]
+    in_namespace = [r for r in found if r[2] and namespaces and r[3] is None]
+    own = {ns: [r for r in found if r[3] == ns] for ns in sorted({r[3] for r in found if r[3]})}
     subject = [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]
     labels = {"app.kubernetes.io/name": "readiness"}
     docs: list[dict[str, Any]] = []
@@ -64,10 +68,13 @@ def manifests(checklist: Checklist, targets: Targets, options: Options, *, name:
              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{name}-read"},
              "subjects": subject},
         ]
-    for ns in namespaces if in_namespace else []:
+    roles = {ns: in_namespace for ns in namespaces if in_namespace}
+    for ns, extra in own.items():
+        roles[ns] = [*roles.get(ns, []), *extra]
+    for ns, granted in roles.items():
         docs += [
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-             "metadata": {"name": f"{name}-read", "namespace": ns, "labels": labels}, "rules": _rules(in_namespace)},
+             "metadata": {"name": f"{name}-read", "namespace": ns, "labels": labels}, "rules": _rules(granted)},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
              "metadata": {"name": f"{name}-read", "namespace": ns, "labels": labels},
              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-read"},
