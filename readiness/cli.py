@@ -478,6 +478,9 @@ class _ScrubLogs:
         return True
 
 
+_TALKS_TO_TARGETS = ("audit", "demo", "fleet")
+
+
 def _quiet_libraries(debug: bool) -> None:
     """Client libraries log connection failures with tracebacks (clickhouse-driver: "Failed to connect"); the
     results already say it in one sentence.  Their logs reach stderr with --debug only."""
@@ -495,7 +498,9 @@ def _quiet_libraries(debug: bool) -> None:
 
 def main() -> None:
     args = _debug_first(sys.argv[1:])
-    _quiet_libraries("--debug" in args or bool(os.environ.get("READINESS_DEBUG")))
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command in _TALKS_TO_TARGETS:  # only these load client libraries; the others stay free of logging's import
+        _quiet_libraries("--debug" in args or bool(os.environ.get("READINESS_DEBUG")))
     try:
         cli.main(args=args, prog_name="readiness", standalone_mode=False)
     except click.exceptions.Exit as exc:
