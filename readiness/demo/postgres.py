@@ -185,8 +185,9 @@ def _pgbouncer() -> str:
 
 
 def demo_backend(workdir: Path) -> Backend:
-    """PostgreSQL as a first deployment runs it: the product's database migrated, autovacuum and UTC (right); the
-    superuser with a placeholder password, no TLS, no WAL archiving, no pooler, no slow-query visibility (wrong)."""
+    """PostgreSQL as a first deployment runs it: the product's database migrated, autovacuum and UTC, PgBouncer in
+    front (right); the superuser with a placeholder password, no TLS, no WAL archiving, no slow-query visibility, and
+    the pooler in transaction mode without Prisma's pgbouncer=true (wrong)."""
     password = "changeme"  # a placeholder password, as first deployments have
     server = start_postgres(workdir, PgSpec(setup=["CREATE DATABASE langfuse"]), name="postgres")
     try:
@@ -198,8 +199,14 @@ def demo_backend(workdir: Path) -> Backend:
                        "applied_steps_count) SELECT g::text, md5(g::text), now(), format('2024%s_migration', g), 1 "
                        "FROM generate_series(1, 12) g", db="langfuse")
         server.execute(f"ALTER ROLE postgres PASSWORD '{password}'")  # last: the set-up above logs in with the other
+        bouncer = start_pgbouncer(workdir / "pgbouncer", server.port,
+                                  {"langfuse": "dbname=langfuse pool_mode=transaction"},
+                                  {"postgres": password}, admin_users=["postgres"])
     except BaseException:
         server.stop()
         raise
-    dsn = f"postgresql://postgres:${{DEMO_POSTGRES_PASSWORD}}@127.0.0.1:{server.port}/langfuse"
-    return Backend("postgres", {"dsn": dsn}, [server], {"DEMO_POSTGRES_PASSWORD": password})
+    auth = "postgres:${DEMO_POSTGRES_PASSWORD}@127.0.0.1"
+    target = {"dsn": f"postgresql://{auth}:{bouncer.port}/langfuse",  # what DATABASE_URL points at: the pooler
+              "pgbouncer_admin_dsn": f"postgresql://{auth}:{bouncer.port}/pgbouncer",
+              "direct_dsn": f"postgresql://{auth}:{server.port}/langfuse"}  # DIRECT_URL, for migrations
+    return Backend("postgres", target, [bouncer, server], {"DEMO_POSTGRES_PASSWORD": password})
