@@ -128,7 +128,10 @@ def every_node(ctx: Any, checked: Iterable[str], findings: Mapping[str, Any], ba
     if bad:
         return unanswered(bad)
     judged = set(checked)
-    unseen = [n for n in ctx.client.all_names if n not in judged]
+    names = list(ctx.client.all_names)
+    if not names:
+        return undecided("the clickhouse target has no node to judge", **evidence)
+    unseen = [n for n in names if n not in judged]
     if unseen or not judged:
         return undecided(f"nothing to judge from {', '.join(unseen) or 'any node'}", **evidence)
     missing = uncovered(ctx)

@@ -215,6 +215,8 @@ def wraparound(ctx: Any, p: dict[str, Any]) -> Verdict:
         "SELECT datname, age(datfrozenxid), mxid_age(datminmxid) FROM pg_database ORDER BY 2 DESC"))
     name, age, mxid = rows[0]
     evidence = {"ages": {r[0]: r[1] for r in rows}, "oldest": name, "multixact_age": mxid, "max_age": p["max_age"]}
+    if isinstance(age, bool) or not isinstance(age, int) or age < 0:  # age() is a non-negative integer, or unread
+        return undecided(f"age(datfrozenxid) of {name!r} is {age!r}, not a transaction count", **evidence)
     if age < p["max_age"]:
         return passed(f"oldest unfrozen transaction id is {age:,} transactions old ({name}); limit {p['max_age']:,}",
                       **evidence)

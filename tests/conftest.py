@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 # The test plugin is registered through an entry point exactly like a third-party package: a dist-info directory on
 # sys.path.  It must be there before readiness's registry first reads entry points.
 sys.path.insert(0, str(Path(__file__).parent / "plugin"))
+
+# Property tests explore new random examples on a developer's machine, and the same derandomized ones in CI, so a
+# CI run never depends on luck (hypothesis' example database starts empty there).
+if os.environ.get("CI"):
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, database=None)
+    settings.load_profile("ci")
 
 # Session-scoped real servers (redis-server, redis-sentinel, PostgreSQL, PgBouncer, moto) for the probe tests.
 from fixtures_clickhouse import ch_cluster, ch_single  # noqa: E402,F401 - ClickHouse servers for every test module
