@@ -274,31 +274,37 @@ def _either(text: str, name: str, libyaml: bool | None, many: bool) -> Any:
         return _parse(text, name, _PURE, many)  # the same message and location whichever parser is installed
 
 
+def read_text(path: str, what: str, kind: str = "a YAML") -> str:
+    """A settings file's text; every way it can be unusable (missing, too large, binary, not UTF-8) is a
+    ConfigError naming it.  ``kind`` completes "expected {kind} {what}"."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise ConfigError([Problem(path, 1, 1, f"{what} is {size / 1e6:.1f} MB; files over "
+                                                   f"{MAX_BYTES // (1024 * 1024)} MB are refused")])
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected {kind} {what}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError([Problem(path, line, 1, f"binary data (a NUL byte): not {kind} {what}")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        why = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): not {kind} {what}"
+        raise ConfigError([Problem(path, line, 1, why)]) from None
+
+
 def load_file(path: str | os.PathLike[str], what: str = "file") -> Any:
     """Read and parse a file; every way it can be unusable is a ConfigError naming it."""
     name = os.fspath(path)
-    try:
-        size = os.path.getsize(name)
-        if size > MAX_BYTES:
-            raise ConfigError([Problem(name, 1, 1, f"{what} is {size / 1e6:.1f} MB; files over "
-                                                   f"{MAX_BYTES // (1024 * 1024)} MB are refused")])
-        with open(name, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: {what} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{name}: is a directory, expected a YAML {what}") from None
-    except OSError as exc:
-        raise ConfigError(f"{name}: cannot read {what}: {exc.strerror or exc}") from None
-    if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        raise ConfigError([Problem(name, line, 1, f"binary data (a NUL byte): not a YAML {what}")])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        why = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): not a YAML {what}"
-        raise ConfigError([Problem(name, line, 1, why)]) from None
+    text = read_text(name, what)
     if not text.strip():
         raise ConfigError([Problem(name, 1, 1, f"{what} is empty")])
     data = load_text(text, name)

@@ -17,7 +17,7 @@ from typing import Any
 
 from readiness.errors import ConfigError, Problem
 from readiness.redact import is_secret_name, userinfo_passwords
-from readiness.yamlsrc import MAX_BYTES, YList, YMap, load_file, pos_of
+from readiness.yamlsrc import YList, YMap, load_file, pos_of, read_text
 
 # Published defaults of the products' compose files, env examples and charts: not secrets (masking them would blank
 # common words such as "postgres" in every message), and never accepted as a production secret either.
@@ -150,28 +150,7 @@ def _display(path: str, root: str) -> str:
 
 
 def _read_text(path: str, what: str) -> str:
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise ConfigError([Problem(path, 1, 1, f"{what} is {size / 1e6:.1f} MB; files over "
-                                                   f"{MAX_BYTES // (1024 * 1024)} MB are refused")])
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected an {what}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        raise ConfigError([Problem(path, line, 1, f"binary data (a NUL byte): not an {what}")])
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError([Problem(path, line, 1, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): not an "
-                                                  f"{what}")]) from None
+    return read_text(path, what, "an")
 
 
 def parse_env(text: str, path: str, shown: str) -> dict[str, Setting]:
