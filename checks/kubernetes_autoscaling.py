@@ -289,7 +289,8 @@ def _selects(pdb: Any, pod_labels: Mapping[str, str]) -> bool:
     if any(pod_labels.get(k) != str(v) for k, v in match.items()):
         return False
     for expr in exprs:
-        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in kf.seq(expr, "values")]
+        key, op = str(expr.get("key") or ""), str(expr.get("operator") or "")
+        values = [str(v) for v in kf.seq(expr, "values")]
         ok = {"In": pod_labels.get(key) in values, "NotIn": pod_labels.get(key) not in values,
               "Exists": key in pod_labels, "DoesNotExist": key not in pod_labels}.get(op, False)
         if not ok:

@@ -328,5 +328,6 @@ def volume_size(ctx: Any, p: dict[str, Any]) -> Verdict:
                       "(NOT_ENOUGH_SPACE)", sizes=sizes)
     if unknown:
         return undecided(f"{unknown[0]} requests no readable size ({sizes[unknown[0]]!r})", sizes=sizes)
-    return passed(f"data volumes request >= {p['min_size']} (smallest {human_bytes(min(values.values()) or 0)})",
+    smallest = min((v for v in values.values() if v is not None), default=0)
+    return passed(f"data volumes request >= {p['min_size']} (smallest {human_bytes(smallest)})",
                   sizes=sizes)

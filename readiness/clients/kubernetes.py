@@ -220,7 +220,8 @@ class LiveCluster(Cluster):
                     item.setdefault("apiVersion", kind.api_version)
                     item.setdefault("kind", kind.kind)
                     items.append(item)
-            meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
+            raw_meta = page.get("metadata")
+            meta = raw_meta if isinstance(raw_meta, dict) else {}
             nxt = str(meta.get("continue") or "")
             if not nxt:
                 return items

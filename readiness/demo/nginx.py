@@ -101,7 +101,8 @@ def nginx_conf(spec: NginxSpec, workdir: Path, https_port: int, http_port: int, 
 
     temp = workdir / "temp"
     # started as root, the workers would run as nobody, who cannot enter a private temp dir to buffer bodies
-    lines = (["user root root;"] if os.geteuid() == 0 else []) + ["worker_processes 1;", f"pid {workdir / 'nginx.pid'};", f"error_log {workdir / 'error.log'} warn;",
+    lines = (["user root root;"] if os.geteuid() == 0 else []) + [
+             "worker_processes 1;", f"pid {workdir / 'nginx.pid'};", f"error_log {workdir / 'error.log'} warn;",
              "events { worker_connections 256; }", "http {", "  access_log off;",
              f"  client_max_body_size {spec.max_body};", "  server_tokens off;",
              *[f"  {kind}_temp_path {temp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")],

@@ -199,6 +199,7 @@ def demo_backend(workdir: Path) -> Backend:
                        "applied_steps_count) SELECT g::text, md5(g::text), now(), format('2024%s_migration', g), 1 "
                        "FROM generate_series(1, 12) g", db="langfuse")
         server.execute(f"ALTER ROLE postgres PASSWORD '{password}'")  # last: the set-up above logs in with the other
+        assert server.port is not None  # started on a port of its own
         bouncer = start_pgbouncer(workdir / "pgbouncer", server.port,
                                   {"langfuse": "dbname=langfuse pool_mode=transaction"},
                                   {"postgres": password}, admin_users=["postgres"])

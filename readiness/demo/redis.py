@@ -132,6 +132,7 @@ def demo_backend(workdir: Path) -> Backend:
     password = "demo-redis-s3cret"
     server = start_redis(workdir, RedisSpec(password=password, maxmemory="0"), name="redis")
     try:
+        assert server.port is not None  # started on a port of its own
         r = redis.Redis(host="127.0.0.1", port=server.port, password=password)
         r.rpush("bull:ingestion-queue:wait", *[f"job-{i}" for i in range(40)])
         r.zadd("bull:ingestion-queue:failed", {f"job-{i}": i for i in range(3)})
