@@ -14,7 +14,7 @@ from readiness.clients import KINDS, client_module
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.params import validate
 from readiness.redact import Scrubber, redact_config, secrets_in
-from readiness.yamlsrc import YList, YMap, load_file, pos_of
+from readiness.yamlsrc import load_file, map_strings, pos_of
 
 PRESETS = ("langsmith", "langfuse", "langsight")
 PROFILES = ("production", "non-production")
@@ -86,23 +86,12 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
 
 def _interpolate_tree(node: Any, file: str, env: Mapping[str, str], problems: list[Problem],
                       where: tuple[int, int]) -> Any:
-    if isinstance(node, str):
-        value, errors = interpolate(node, env)
-        problems.extend(Problem(file, *where, msg) for msg in errors)
+    def one(text: str, at: tuple[int, int]) -> str:
+        value, errors = interpolate(text, env)
+        problems.extend(Problem(file, *at, msg) for msg in errors)
         return value
-    if isinstance(node, YMap):
-        out = YMap()
-        out.pos, out.key_pos, out.value_pos = node.pos, node.key_pos, node.value_pos
-        out.value_text = getattr(node, "value_text", {})
-        for key, value in node.items():
-            out[key] = _interpolate_tree(value, file, env, problems, node.at(key))
-        return out
-    if isinstance(node, YList):
-        out_list = YList(_interpolate_tree(v, file, env, problems, node.at(i)) for i, v in enumerate(node))
-        out_list.pos, out_list.item_pos = node.pos, node.item_pos
-        out_list.item_text = getattr(node, "item_text", [])
-        return out_list
-    return node
+
+    return map_strings(node, one, where)
 
 
 def _config_problems(kind: str, cfg: Mapping[str, Any]) -> list[tuple[str, str]]:

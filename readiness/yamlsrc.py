@@ -13,6 +13,7 @@ message and its location are the same whichever is installed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -68,6 +69,27 @@ def pos_of(container: Any, key: Any = None) -> Pos:
     if isinstance(container, (YMap, YList)):
         return container.pos if key is None else container.at(key)
     return (1, 1)
+
+
+def map_strings(node: Any, fn: Callable[[str, Pos], str], where: Pos | None = None) -> Any:
+    """A copy of a loaded tree with every string value replaced by ``fn(value, its position)``, every mapping and
+    list keeping the positions (and the text as written) of the original; keys are left as they are."""
+    where = where or pos_of(node)
+    if isinstance(node, str):
+        return fn(node, where)
+    if isinstance(node, YMap):
+        out = YMap()
+        out.pos, out.key_pos, out.value_pos = node.pos, node.key_pos, node.value_pos
+        out.value_text = getattr(node, "value_text", {})
+        for key, value in node.items():
+            out[key] = map_strings(value, fn, node.at(key))
+        return out
+    if isinstance(node, YList):
+        items = YList(map_strings(v, fn, node.at(i)) for i, v in enumerate(node))
+        items.pos, items.item_pos = node.pos, node.item_pos
+        items.item_text = getattr(node, "item_text", [])
+        return items
+    return node
 
 
 def _plain_text(node: yaml.Node) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from readiness.errors import ConfigError, Problem
 from readiness.redact import is_secret_name, userinfo_passwords
-from readiness.yamlsrc import YList, YMap, load_file, pos_of, read_text
+from readiness.yamlsrc import YList, YMap, load_file, map_strings, pos_of, read_text
 
 # Published defaults of the products' compose files, env examples and charts: not secrets (masking them would blank
 # common words such as "postgres" in every message), and never accepted as a production secret either.
@@ -249,24 +249,13 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str], list
 
 def _interpolate_tree(node: Any, env: Mapping[str, str], file: str, where: tuple[int, int],
                       problems: list[Problem], warnings: list[str]) -> Any:
-    if isinstance(node, str):
-        value, errors, warned = interpolate(node, env)
-        problems.extend(Problem(file, *where, e) for e in errors)
-        warnings.extend(f"{file}:{where[0]}:{where[1]}: {w}" for w in warned)
+    def one(text: str, at: tuple[int, int]) -> str:
+        value, errors, warned = interpolate(text, env)
+        problems.extend(Problem(file, *at, e) for e in errors)
+        warnings.extend(f"{file}:{at[0]}:{at[1]}: {w}" for w in warned)
         return value
-    if isinstance(node, YMap):
-        out = YMap()
-        out.pos, out.key_pos, out.value_pos = node.pos, node.key_pos, node.value_pos
-        out.value_text = getattr(node, "value_text", {})
-        for key, value in node.items():
-            out[key] = _interpolate_tree(value, env, file, node.at(key), problems, warnings)
-        return out
-    if isinstance(node, YList):
-        items = YList(_interpolate_tree(v, env, file, node.at(i), problems, warnings) for i, v in enumerate(node))
-        items.pos, items.item_pos = node.pos, node.item_pos
-        items.item_text = getattr(node, "item_text", [])
-        return items
-    return node
+
+    return map_strings(node, one, where)
 
 
 def _describe(value: Any) -> str:

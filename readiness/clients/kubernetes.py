@@ -18,6 +18,7 @@ import json
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,7 +182,7 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 # --- clusters -----------------------------------------------------------------------------------------------------
 
-class Cluster:
+class Cluster(ABC):
     """What probes see (``ctx.client``): ``list(kind, namespace)`` -> objects; ``live``; ``source``; ``version``."""
 
     live = False
@@ -189,8 +190,9 @@ class Cluster:
     version = ""
     requests = 0
 
+    @abstractmethod
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Every object of ``kind`` in ``namespace`` (None: all, or the cluster for a cluster-scoped kind)."""
 
 
 class LiveCluster(Cluster):
