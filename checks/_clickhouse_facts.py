@@ -4,6 +4,7 @@ checks it first), and row values fit to judge (finite numbers, real names) or an
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -109,3 +110,76 @@ def blind_spot(ctx: Any) -> Verdict | None:
     return undecided(f"the audit identity ({user}) sees no database but system on {node}, so the product's data is "
                      f"invisible to it: name the product's databases in 'databases:' of the clickhouse target and "
                      f"allow the user to see them ({_how(nodes.get(node), user, '<db>')})", hidden=hidden, user=user)
+
+
+# --- table TTLs (engine_full of system.tables) ------------------------------------------------------------------
+
+_UNITS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 91,
+          "year": 365}
+_INTERVAL = re.compile(r"toInterval(Second|Minute|Hour|Day|Week|Month|Quarter|Year)\(\s*(\d+)\s*\)"
+                       r"|INTERVAL\s+(\d+)\s+(SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\b", re.I)
+_PER_ROW = re.compile(r"toInterval\w+\(\s*[^\d\s)]", re.I)  # an interval of a column, not a constant
+_TTL_CLAUSE = re.compile(r"\bTTL\b(.*?)(?:\bSETTINGS\b|$)", re.I | re.S)
+# What a TTL element does after its expression; none written means DELETE (ClickHouse prints DELETE as nothing).
+_ACTION = re.compile(r"\b(TO\s+VOLUME|TO\s+DISK|RECOMPRESS|GROUP\s+BY|DELETE|WHERE)\b", re.I)
+
+
+def _masked(text: str) -> str:
+    """``text`` with quoted strings and parenthesised parts blanked, so keywords and commas are found at top level."""
+    out, depth, quote = [], 0, ""
+    for ch in text:
+        if quote:
+            out.append(" ")
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+            out.append(" ")
+        elif ch == "(":
+            depth += 1
+            out.append(" ")
+        elif ch == ")":
+            depth = max(0, depth - 1)
+            out.append(" ")
+        else:
+            out.append(ch if depth == 0 else " ")
+    return "".join(out)
+
+
+def ttl_elements(engine_full: str) -> list[tuple[str, str]]:
+    """(expression, action) of each element of a table's TTL clause; action is DELETE, DELETE WHERE, TO VOLUME,
+    TO DISK, RECOMPRESS or GROUP BY.  A GROUP BY swallows the commas after it (its keys), so it ends the list."""
+    m = _TTL_CLAUSE.search(engine_full or "")
+    if not m:
+        return []
+    clause = m.group(1)
+    masked = _masked(clause)
+    out: list[tuple[str, str]] = []
+    start = 0
+    for end in [i for i, ch in enumerate(masked) if ch == ","] + [len(clause)]:
+        element, shape = clause[start:end], masked[start:end]
+        start = end + 1
+        actions = [(a.start(), " ".join(a.group(1).upper().split())) for a in _ACTION.finditer(shape)]
+        expression = element[:actions[0][0]] if actions else element
+        names = [name for _, name in actions]
+        if "GROUP BY" in names:
+            out.append((expression.strip(), "GROUP BY"))
+            break
+        move = next((n for n in names if n in ("TO VOLUME", "TO DISK", "RECOMPRESS")), None)
+        out.append((expression.strip(), move or ("DELETE WHERE" if "WHERE" in names else "DELETE")))
+    return out
+
+
+def delete_ttl_days(engine_full: str) -> list[float]:
+    """Days after which a table's TTL deletes every row: the constant intervals of its unconditional DELETE elements.
+    Moves (TO VOLUME/DISK), recompression, GROUP BY roll-ups and DELETE ... WHERE keep (some) rows: not retention.
+    A per-row TTL (an interval of a column) gives none."""
+    days = []
+    for expression, action in ttl_elements(engine_full):
+        if action != "DELETE" or _PER_ROW.search(expression):
+            continue
+        found = _INTERVAL.findall(expression)
+        if found:
+            days.append(round(sum(int(n_a or n_b) * _UNITS[(unit_a or unit_b).lower()]
+                                  for unit_a, n_a, n_b, unit_b in found), 3))
+    return days

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,23 +128,12 @@ def product_prefixes(ctx: Any, default: Sequence[str]) -> list[str]:
 
 # --- ClickHouse TTLs (through the clickhouse target's shared session) ----------------------------------------------
 
-_UNITS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 91,
-          "year": 365}
-_INTERVAL = re.compile(r"toInterval(Second|Minute|Hour|Day|Week|Month|Quarter|Year)\(\s*(\d+)\s*\)"
-                       r"|INTERVAL\s+(\d+)\s+(SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\b", re.I)
-_TTL_CLAUSE = re.compile(r"\bTTL\b(.*?)(?:\bSETTINGS\b|$)", re.I | re.S)
-
-
 def ttl_days(engine_full: str) -> list[float]:
-    """Fixed intervals in a table's TTL clause, in days; a per-row TTL (an interval of a column) gives none."""
-    m = _TTL_CLAUSE.search(engine_full or "")
-    if not m:
-        return []
-    days = []
-    for unit_a, n_a, n_b, unit_b in _INTERVAL.findall(m.group(1)):
-        unit, n = (unit_a or unit_b).lower(), int(n_a or n_b)
-        days.append(round(n * _UNITS[unit], 3))
-    return days
+    """Days after which a table's TTL deletes its rows (only DELETE elements are retention: a TO VOLUME/TO DISK move,
+    RECOMPRESS or GROUP BY keeps the rows); a per-row TTL (an interval of a column) gives none."""
+    from readiness.checks._clickhouse_facts import delete_ttl_days
+
+    return delete_ttl_days(engine_full)
 
 
 class _Other:
