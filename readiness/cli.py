@@ -510,8 +510,8 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_CONFIG)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:  # the runner's Interrupted says what became of the writes it undid
+        _fail(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
     except BrokenPipeError:  # `readiness list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BLOCKED)

@@ -40,6 +40,9 @@ class Session:
         self._facts: dict[str, tuple[bool, Any]] = {}
         self._fact_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # guards _fact_locks only: never held while waiting on a target
+        self._undo: dict[int, tuple[str, str, Callable[[float], object]]] = {}  # token -> (item, what, undo)
+        self._undo_lock = threading.Lock()
+        self._undo_tokens = 0
 
     @property
     def failed(self) -> BaseException | None:
@@ -114,9 +117,57 @@ class Session:
 
     poison = fail
 
+    # -- undoing writes: what an opted-in write must remove, whatever becomes of the item's thread --------------
+
+    CLEANUP_WAIT = 5.0  # seconds one cleanup may take (its own bounded client); the run is over or interrupted
+
+    def register_cleanup(self, item_id: str, what: str, undo: Callable[[float], object]) -> Callable[[], bool]:
+        """Remember ``undo(seconds)`` for a write the item made; the runner calls it when the item times out or the
+        run is interrupted.  The returned ``claim()`` hands the cleanup back to the item (True: do it yourself now;
+        False: the runner has already run it)."""
+        with self._undo_lock:
+            self._undo_tokens += 1
+            token = self._undo_tokens
+            self._undo[token] = (item_id, what, undo)
+
+        def claim() -> bool:
+            with self._undo_lock:
+                return self._undo.pop(token, None) is not None
+
+        return claim
+
+    def run_cleanups(self, item_id: str | None = None, wait: float | None = None) -> list[str]:
+        """Run the pending cleanups (of one item, or all), each in its own thread within ``wait`` seconds; what
+        became of each, as sentences for the report: done, failed with why, or not finished in time."""
+        wait = self.CLEANUP_WAIT if wait is None else wait
+        with self._undo_lock:
+            mine = [t for t, (item, _, _) in self._undo.items() if item_id is None or item == item_id]
+            todo = [self._undo.pop(t) for t in mine]
+        outcomes: list[str] = [""] * len(todo)
+
+        def one(index: int, what: str, undo: Callable[[float], object]) -> None:
+            try:
+                detail = undo(wait)
+                outcomes[index] = f"cleanup removed {what}" + (f" ({detail})" if detail else "")
+            except Exception as exc:  # noqa: BLE001 - reported, never hidden
+                outcomes[index] = f"cleanup FAILED to remove {what}: {exc}"
+
+        threads = [threading.Thread(target=one, args=(i, what, undo), daemon=True, name="readiness-cleanup")
+                   for i, (_, what, undo) in enumerate(todo)]
+        for t in threads:
+            t.start()
+        end = time.monotonic() + wait
+        for i, t in enumerate(threads):
+            t.join(max(0.0, end - time.monotonic()))
+            if t.is_alive() or not outcomes[i]:
+                outcomes[i] = f"cleanup of {todo[i][1]} did not finish within {wait:g}s: it may still be there"
+        return outcomes
+
     def close(self) -> None:
         """Close the client.  The runner calls it once every item is done or abandoned (timed out and reported):
-        a thread still stuck on the connection then ends on its own socket timeout, its result already discarded."""
+        a thread still stuck on the connection then ends on its own socket timeout, its result already discarded.
+        Cleanups still pending (none, when the runner ran its items' cleanups) run first."""
+        self.run_cleanups()
         if self._connected and self._client is not None:
             connector = connector_for(self.kind)
             try:
@@ -162,6 +213,11 @@ class Context:
 
     def fact(self, name: str, fetch: Callable[[Any], Any], kind: str | None = None) -> Any:
         return self.session(kind).fact(name, fetch, self.deadline)
+
+    def register_cleanup(self, what: str, undo: Callable[[float], object], kind: str | None = None
+                         ) -> Callable[[], bool]:
+        """Register the undoing of a write this item made (see ``Session.register_cleanup``)."""
+        return self.session(kind).register_cleanup(self.item_id, what, undo)
 
     def remaining(self) -> float:
         """Seconds left before this item times out (never below a small floor, for socket timeouts)."""

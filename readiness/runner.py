@@ -179,6 +179,29 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
         spawn()
 
     pending = {job.index: job for job in jobs}
+    try:
+        _wait_for(pending, done, hard_deadline, todo, options, sessions, finish, spawn)
+    except KeyboardInterrupt:
+        # the items' threads die with the process: undo their writes now, and say what became of them
+        undone = _cleanups(sessions, None)
+        raise Interrupted("; ".join(undone)) from None
+    for _ in range(options.concurrency + len(jobs)):
+        todo.put(None)
+    return [r for r in results if r is not None], sessions
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; the message says what became of the writes the run had to undo (if any)."""
+
+
+def _cleanups(sessions: Mapping[str, Session], item_id: str | None) -> list[str]:
+    return [note for s in sessions.values() for note in s.run_cleanups(item_id)]
+
+
+def _wait_for(pending: dict[int, _Job], done: queue.Queue[Any], hard_deadline: float,
+              todo: queue.Queue[_Job | None], options: Options, sessions: dict[str, Session],
+              finish: Callable[[int, Result], None], spawn: Callable[[], None]) -> None:
+    """Collect verdicts as they come; report items past their timeout (or the run's deadline) as errors."""
     while pending:
         now = time.monotonic()
         expiries = [j.started + j.timeout for j in pending.values() if j.started is not None]
@@ -208,7 +231,11 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
                         session.fail(f"the {session.kind} target did not answer: item {j.planned.item.id} timed "
                                      f"out{where} after {j.timeout:g}s")
                 del pending[j.index]
-                finish(j.index, _result(j.planned, "error", why, duration=now - (j.started or now)))
+                undone = _cleanups(sessions, j.planned.item.id) if j.started is not None else []
+                if undone:
+                    why += "; " + "; ".join(undone)
+                finish(j.index, _result(j.planned, "error", why, {"cleanup": undone} if undone else None,
+                                        duration=now - (j.started or now)))
                 if j.started is not None and now < hard_deadline:
                     spawn()  # the stuck worker is lost to the pool; keep the concurrency
             continue
@@ -221,9 +248,6 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
             continue  # finished after its timeout was already reported
         del pending[job.index]
         finish(job.index, _judged(job.planned, verdict, error, tb, duration))
-    for _ in range(options.concurrency + len(jobs)):
-        todo.put(None)
-    return [r for r in results if r is not None], sessions
 
 
 def _drain(q: queue.Queue[_Job | None]) -> None:

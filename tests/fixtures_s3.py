@@ -149,3 +149,66 @@ def s3_stack(request: pytest.FixtureRequest, server_root: Path) -> Iterator[S3St
         raise
     yield S3Stack(url, server, keys)
     stop_all(request, [server], "moto-s3")
+
+
+class StallingProxy:
+    """A forwarder in front of moto that holds every GetObject (GET /bucket/key): it sends the reply's headers, then
+    the body one byte a second until released, so no socket timeout ever fires and the reader hangs (a store that
+    stalls mid-download).  Everything else passes through unchanged (the SigV4 Host header included)."""
+
+    def __init__(self, upstream: str):
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.release = threading.Event()
+        self.stalled: list[str] = []
+        proxy, up = self, urlsplit(upstream)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
+                conn.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+                answer = conn.getresponse()
+                data = answer.read()
+                conn.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                        self.send_header(name, value)
+                head = self.command == "HEAD"
+                self.send_header("Content-Length", answer.getheader("Content-Length", "0") if head else str(len(data)))
+                self.end_headers()
+                if head:
+                    return
+                if self.command == "GET" and len(urlsplit(self.path).path.strip("/").split("/")) >= 2:
+                    proxy.stalled.append(self.path)
+                    for i in range(len(data)):
+                        if proxy.release.is_set():
+                            self.wfile.write(data[i:])
+                            break
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        proxy.release.wait(1.0)
+                else:
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

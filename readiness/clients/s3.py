@@ -63,6 +63,7 @@ class S3Handle:
         self._local = threading.local()
         self._lock = threading.Lock()
         self.client: Any = None
+        self._boto_session: Any = None
 
     # -- the guard ---------------------------------------------------------------------------------------------
 
@@ -91,7 +92,10 @@ class S3Handle:
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One S3 operation (boto3 snake_case name given in CamelCase), errors explained."""
-        method = getattr(self.client, _snake(operation))
+        return self._call_on(self.client, operation, **params)
+
+    def _call_on(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
+        method = getattr(client, _snake(operation))
         try:
             return method(**params)  # type: ignore[no-any-return]
         except WriteRefused:
@@ -108,6 +112,41 @@ class S3Handle:
                 return None
             raise
 
+    # -- the round trip's writes, and undoing them ---------------------------------------------------------------
+
+    def delete_all(self, key: str, versions: list[str], client: Any = None) -> tuple[S3Refused | None, list[str]]:
+        """DeleteObject on ``key``, then each known version of it (the put's, and the delete marker a versioned
+        bucket adds), so that nothing is left: (the DeleteObject refusal, [versions left behind, with why])."""
+        client = client or self.client
+        refused = None
+        try:
+            versions.append(self._call_on(client, "DeleteObject", Bucket=self.bucket, Key=key).get("VersionId") or "")
+        except S3Refused as exc:
+            refused = exc
+        left = []
+        for version in dict.fromkeys(filter(None, versions)):
+            try:
+                self._call_on(client, "DeleteObject", Bucket=self.bucket, Key=key, VersionId=version)
+            except S3Refused as exc:
+                left.append(f"{key} version {version}: {exc}")
+        return refused, left
+
+    def undo_put(self, key: str, versions: list[str]) -> Any:
+        """The cleanup of an object the round trip put (``versions`` fills in as the put answers), for the session
+        to run when the item times out or the run is interrupted: its own client, bounded by the cleanup's wait."""
+        def undo(wait: float) -> str:
+            client = _client(self, self._boto_session, max(0.5, wait / 2))
+            try:
+                with self.writes():
+                    refused, left = self.delete_all(key, versions, client)
+            finally:
+                client.close()
+            if refused is not None or left:
+                raise S3Refused("; ".join(([str(refused)] if refused is not None else []) + left))
+            return "versions removed too" if any(versions) else ""
+
+        return undo
+
     def where(self) -> str:
         return f"bucket {self.bucket!r}" + (f" at {_safe_endpoint(self.endpoint_url)}" if self.endpoint_url else "")
 
@@ -118,7 +157,6 @@ def _snake(name: str) -> str:
 
 def connect(config: dict[str, Any], timeout: float) -> S3Handle:
     import boto3
-    from botocore.config import Config
 
     handle = S3Handle(config, timeout)
     if not handle.bucket:
@@ -133,12 +171,8 @@ def connect(config: dict[str, Any], timeout: float) -> S3Handle:
     except Exception as exc:
         raise TargetUnavailable(f"cannot set up AWS credentials: {_text(exc)}") from None
     handle.region = handle.region or session.region_name or None
-    handle.client = session.client(
-        "s3", region_name=handle.region or "us-east-1", endpoint_url=handle.endpoint_url,
-        config=Config(connect_timeout=timeout, read_timeout=timeout,
-                      retries={"total_max_attempts": 1, "mode": "standard"},
-                      s3={"addressing_style": handle.addressing_style}, user_agent_extra="readiness"))
-    handle.client.meta.events.register("before-call.s3", handle._guard)
+    handle._boto_session = session
+    handle.client = _client(handle, session, timeout)
     try:
         answer = handle.client.head_bucket(Bucket=handle.bucket)
         handle.head = dict(answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}))
@@ -148,6 +182,19 @@ def connect(config: dict[str, Any], timeout: float) -> S3Handle:
             raise refused from None
         handle.head = {"error": refused}
     return handle
+
+
+def _client(handle: S3Handle, session: Any, timeout: float) -> Any:
+    """An S3 client of the handle's settings: one attempt, ``timeout`` per connect and read, the read-only guard."""
+    from botocore.config import Config
+
+    client = session.client(
+        "s3", region_name=handle.region or "us-east-1", endpoint_url=handle.endpoint_url,
+        config=Config(connect_timeout=timeout, read_timeout=timeout,
+                      retries={"total_max_attempts": 1, "mode": "standard"},
+                      s3={"addressing_style": handle.addressing_style}, user_agent_extra="readiness"))
+    client.meta.events.register("before-call.s3", handle._guard)
+    return client
 
 
 def close(handle: S3Handle) -> None:
