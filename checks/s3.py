@@ -7,7 +7,9 @@ import re
 import uuid
 from typing import Any
 
+from readiness.checks._blob_settings import NO_BLOB_STORAGE, PRODUCTS, Product, Seen, from_deployments, from_files
 from readiness.checks._common import listing
+from readiness.checks._kubernetes_facts import service_deployments
 from readiness.checks._s3_facts import (
     clickhouse_ttls,
     encryption,
@@ -19,6 +21,7 @@ from readiness.checks._s3_facts import (
     versioning,
 )
 
+from readiness.clients.files import Files
 from readiness.clients.s3 import S3Handle, S3Refused, bucket_in_endpoint
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
@@ -31,17 +34,58 @@ def _days(value: float) -> str:
     return f"{value:g} d"
 
 
-@probe("s3.enabled", target=None)
+@probe("s3.enabled", target=None, reads=("deployments",))
 def enabled(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Blob storage is configured for the product: an s3 target in the targets file."""
-    if not ctx.has("s3"):
-        return failed("no s3 target is configured: without blob storage the product keeps payloads in ClickHouse "
-                      "(LangSmith) or cannot take event uploads (Langfuse), and the disks fill up",
-                      profile=ctx.profile)
-    config = ctx.config("s3")
-    return passed(f"blob storage is configured: bucket {config.get('bucket')!r} (from the s3 target; the product's "
-                  "own blob-storage setting was not read)", bucket=config.get("bucket"),
-                  endpoint=config.get("endpoint_url") or "AWS S3")
+    """Blob storage is on in the product's own settings (env file, compose environment, Helm values, its
+    Deployments' env); an s3 target in the targets file alone says nothing about the product."""
+    if ctx.preset in NO_BLOB_STORAGE:
+        return not_applicable(f"{ctx.preset} has no blob storage")
+    products = [PRODUCTS[ctx.preset]] if ctx.preset in PRODUCTS else list(PRODUCTS.values())
+    defaults = ctx.preset in PRODUCTS  # a chart's defaults count only when we know whose chart it is
+    if not (ctx.has("files") or ctx.has("kubernetes")):
+        return undecided("cannot see the product's blob-storage setting: add the files target (env file, compose "
+                         "file or Helm values) or the kubernetes target" + (
+                             "; an s3 target does not show that the product uses it" if ctx.has("s3") else ""))
+    seen: list[Seen] = []
+    unread: list[str] = []
+    for kind in ("files", "kubernetes"):
+        if not ctx.has(kind):
+            continue
+        try:
+            for product in products:
+                seen += _settings_in(ctx, kind, product, defaults)
+        except Exception as exc:  # noqa: BLE001 - one unreadable source leaves the item undecided, not broken
+            unread.append(f"the {kind} target could not be read: {str(exc)[:200] or type(exc).__name__}")
+    target = str(ctx.config("s3").get("bucket") or "") if ctx.has("s3") else None
+    buckets = sorted({s.bucket for s in seen if s.enabled and s.bucket and not any(c in s.bucket for c in "${}")})
+    evidence: dict[str, Any] = {"observed": [s.where for s in seen][:20], "product_buckets": buckets,
+                                "target_bucket": target}
+    off = [s for s in seen if s.enabled is False]
+    if off:
+        return failed("blob storage is off in the product's settings (" + "; ".join(s.where for s in off[:5]) +
+                      "): payloads stay in ClickHouse (LangSmith) or event uploads fail (Langfuse)", **evidence)
+    unclear = [s.where for s in seen if s.enabled is None] + unread
+    if unclear:
+        return undecided("could not read the product's blob-storage setting: " + "; ".join(unclear[:5]), **evidence)
+    if not seen:
+        return undecided("none of the product's blob-storage settings (" + ", ".join(
+            dict.fromkeys(n for pr in products for n in pr.flags + pr.buckets)) + ") is in the files or Kubernetes "
+            "objects the audit was given", **evidence)
+    if target and buckets and target not in buckets:
+        return undecided(f"blob storage is on, but the product writes to {listing(map(repr, buckets))} while the s3 "
+                         f"target audits {target!r}: the blob items judged another bucket", **evidence)
+    return passed("blob storage is on in the product's settings (" + "; ".join(s.where for s in seen[:3]) +
+                  (f"; and {len(seen) - 3} more" if len(seen) > 3 else "") + ")", **evidence)
+
+
+def _settings_in(ctx: Any, kind: str, product: Product, defaults: bool) -> list[Seen]:
+    if kind == "files":
+        f = ctx.session("files").get_client(ctx.deadline)
+        if not isinstance(f, Files):
+            raise TypeError(f"the files target's client is {type(f).__name__}, not the parsed files")
+        return from_files(product, f, defaults)
+    deployments, _ = service_deployments(ctx, product.components)
+    return from_deployments(product, deployments, defaults)
 
 
 @probe("s3.reachable", target="s3")
@@ -256,6 +300,8 @@ def round_trip(ctx: Any, p: dict[str, Any]) -> Verdict:
         body = uuid.uuid4().bytes
         before = len(findings)
         versions: list[str] = []
+        # registered before the put: if this thread is abandoned (item timeout, Ctrl-C), the runner removes it
+        claim = ctx.register_cleanup(f"{h.where()} object {key}", h.undo_put(key, versions))
         with h.writes():
             step = "PutObject"
             try:
@@ -270,17 +316,13 @@ def round_trip(ctx: Any, p: dict[str, Any]) -> Verdict:
                     findings.append(f"{key} is not listed after the put")
             except S3Refused as exc:
                 findings.append(f"{step} under {label}: {exc}")
-            finally:  # whatever happened above, even an interruption: the object must not stay behind
-                try:
-                    versions.append(h.call("DeleteObject", Bucket=h.bucket, Key=key).get("VersionId") or "")
-                except S3Refused as exc:
-                    findings.append(f"DeleteObject under {label}: {exc} (retention needs delete)")
-                # a versioned bucket keeps the object as a noncurrent version behind a delete marker: remove both
-                for version in filter(None, versions):
-                    try:
-                        h.call("DeleteObject", Bucket=h.bucket, Key=key, VersionId=version)
-                    except S3Refused as exc:
-                        leftovers.append(f"{key} version {version}: {exc}")
+            finally:  # whatever happened above: the object must not stay behind (unless the runner took it over)
+                if claim():
+                    refused, left = h.delete_all(key, versions)
+                    if refused is not None:
+                        findings.append(f"DeleteObject under {label}: {refused} (retention needs delete)")
+                    # a versioned bucket keeps versions the identity may not remove: not a product fault
+                    leftovers.extend(left)
         if len(findings) == before:
             done.append(label)
     evidence: dict[str, Any] = {"prefixes": done}

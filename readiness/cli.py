@@ -505,8 +505,9 @@ def main() -> None:
         cli.main(args=args, prog_name="readiness", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _fail("aborted", 130)
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort: keep what the runner said about cleanup
+        cause = exc.__cause__
+        _fail(f"interrupted: {cause}" if isinstance(cause, KeyboardInterrupt) and str(cause) else "aborted", 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_CONFIG)

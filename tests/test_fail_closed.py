@@ -33,7 +33,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "files": {},
 }
 # Judged from the targets file alone, not from a fact: configuration is their observation.
-CONFIG_ONLY = {"s3.enabled", "redis.tls", "postgres.ssl"}
+CONFIG_ONLY = {"redis.tls", "postgres.ssl"}
 # Their observation is the session itself (the client connected and answered): they may pass only when it did.
 SESSION_ONLY = {"redis.ping", "postgres.session", "clickhouse.reachable", "s3.reachable"}
 # Their good state is "nothing of the kind exists": an empty listing is a positive observation for them (never NaN,
@@ -182,3 +182,74 @@ def test_hostile_facts_never_make_a_probe_pass(item, data, preset, profile):
     if probe.kind in ABSENCE and all(v in _EMPTY for s in sessions.values() for v in s._seen.values()):
         return
     assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on hostile facts: {verdict.message}"
+
+
+# --- blob storage: the product's own setting, and what ClickHouse TTLs count as retention ----------------------------
+
+# What an env file, a values file or a Deployment may hold instead of a real switch or bucket name.
+_NOT_A_SETTING = st.sampled_from(["", " ", "NaN", "maybe", "True-ish", "${BUCKET}", "\x00junk", "Traces", "a", "-x-",
+                                  "0", "false", "no", "off"])
+
+
+class _Files:
+    """The files target's session, holding parsed files built from hostile values."""
+
+    def __init__(self, files: Any):
+        self.kind, self.config, self.timeout, self.failed, self.connecting = "files", {}, 1.0, None, False
+        self._files = files
+
+    def get_client(self, deadline: float | None = None) -> Any:
+        return self._files
+
+    def fact(self, name: str, fetch: Any, deadline: float | None = None) -> Any:
+        return fetch(self._files)
+
+
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "200")),
+          derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), preset=st.sampled_from([None, "langsmith", "langfuse"]),
+       env=st.dictionaries(st.sampled_from(["FF_BLOB_STORAGE_ENABLED", "FF_S3_STORAGE_ENABLED", "S3_BUCKET_NAME",
+                                            "LANGFUSE_S3_EVENT_UPLOAD_BUCKET"]), _NOT_A_SETTING, max_size=3),
+       values=st.dictionaries(st.sampled_from(["config", "s3"]), st.one_of(HOSTILE, st.dictionaries(
+           st.sampled_from(["blobStorage", "bucket", "eventUpload", "enabled", "bucketName"]),
+           st.one_of(HOSTILE, _NOT_A_SETTING, st.dictionaries(st.sampled_from(["enabled", "bucketName", "bucket"]),
+                                                              st.one_of(HOSTILE, _NOT_A_SETTING), max_size=2)),
+           max_size=3)), max_size=2))
+def test_hostile_product_settings_never_make_blob_enabled_pass(data, preset, env, values):
+    from readiness.clients.files import Files, Loc, Setting
+
+    probe = probes().probes["s3.enabled"]
+    settings_ = {k: Setting(k, v, Loc(".env", i + 1, 1), "env file") for i, (k, v) in enumerate(env.items())}
+    files = Files("/", env=settings_, env_file=".env", values=values, values_file="values.yaml")
+    env_entry = st.fixed_dictionaries({"name": st.sampled_from(["FF_BLOB_STORAGE_ENABLED", "S3_BUCKET_NAME",
+                                                                "LANGFUSE_S3_EVENT_UPLOAD_BUCKET"])},
+                                      optional={"value": st.one_of(HOSTILE, _NOT_A_SETTING),
+                                                "valueFrom": st.just({"secretKeyRef": {"name": "s", "key": "k"}})})
+    container = st.fixed_dictionaries({"name": st.sampled_from(["backend", "web", "sidecar"])},
+                                      optional={"env": st.one_of(HOSTILE, st.lists(env_entry, max_size=3)),
+                                                "envFrom": st.one_of(HOSTILE, st.just([{"configMapRef": {}}]))})
+    deployment = st.fixed_dictionaries({
+        "kind": st.just("Deployment"),
+        "metadata": st.fixed_dictionaries({"name": st.sampled_from(["obs-langsmith-backend", "obs-langfuse-web"]),
+                                           "namespace": st.just("obs")}),
+        "spec": st.fixed_dictionaries({"template": st.fixed_dictionaries({"spec": st.fixed_dictionaries({
+            "containers": st.one_of(HOSTILE, st.lists(container, max_size=2))})})})})
+    sessions = {"files": _Files(files), "kubernetes": HostileSession("kubernetes", data, st.one_of(
+        HOSTILE, st.lists(deployment, max_size=2))), "s3": HostileSession("s3", data, HOSTILE)}
+    ctx = Context("blob.enabled", None, sessions, CONFIGS, preset, "production", 1.0,  # type: ignore[arg-type]
+                  time.monotonic() + 60, frozenset(probe.declared_reads({})))
+    verdict = probe(ctx, {})
+    assert verdict.status != "pass", verdict.message
+
+
+@given(clause=st.lists(st.sampled_from([
+    "ts + toIntervalDay(14) TO VOLUME 'cold'", "ts + toIntervalDay(3) TO DISK 's3'", "ts + INTERVAL 1 MONTH RECOMPRESS "
+    "CODEC(ZSTD(17))", "ts + toIntervalDay(7) WHERE kind = 'x, DELETE'", "ts + toIntervalSecond(ttl_seconds)",
+    "ts + toIntervalDay(2) GROUP BY k SET v = max(v)", "toDate(ts) + toIntervalDay(n) DELETE",
+    "ts + toIntervalDay(30) TO VOLUME 'a, b'"]), min_size=1, max_size=4))
+@settings(max_examples=100, derandomize=True, deadline=None)
+def test_no_move_recompress_rollup_or_conditional_ttl_counts_as_retention(clause):
+    from readiness.checks._s3_facts import ttl_days
+
+    assert ttl_days("MergeTree ORDER BY id TTL " + ", ".join(clause) + " SETTINGS index_granularity = 8192") == []

@@ -55,9 +55,17 @@ def audit(tmp_path: Path, targets: dict[str, Any], only: list[str], *, checklist
 
 # --- verdicts on good and bad buckets --------------------------------------------------------------------------------
 
+def langsmith_values(tmp_path: Path, blob: dict[str, Any] | None) -> dict[str, Any]:
+    """A files target whose Helm values hold ``config.blobStorage`` (None: the values do not mention it)."""
+    config = {"blobStorage": blob} if blob is not None else {"logLevel": "info"}
+    write_yaml(tmp_path / "values.yaml", {"config": config})
+    return {"helm_values": "values.yaml"}
+
+
 def test_a_good_bucket_passes_every_item_and_the_audit_sends_no_write(tmp_path, s3_stack):
     mark = len(s3_stack.requests())
-    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("good-traces")}, BLOB)
+    files = langsmith_values(tmp_path, {"enabled": True, "bucketName": "good-traces"})
+    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("good-traces"), "files": files}, BLOB)
     got = statuses(results)
     assert got == {"blob.enabled": "pass", "blob.reachable": "pass", "blob.lifecycle": "pass",
                    "blob.lifecycle-aligned": "pass", "blob.media-retained": "skipped", "blob.encryption": "pass",
@@ -82,7 +90,7 @@ def test_a_bad_bucket_fails_for_the_right_reasons(tmp_path, s3_stack):
     assert "ttl_s/ never expires" in results["blob.lifecycle-aligned"].message
     assert "no public access block" in results["blob.public-access-blocked"].message
     assert "noncurrent versions under ttl_s/ never expire" in results["blob.noncurrent-expiry"].message
-    assert got["blob.reachable"] == "pass" and got["blob.enabled"] == "pass"
+    assert got["blob.reachable"] == "pass"
 
 
 def test_a_whole_bucket_rule_expires_media_and_misses_the_tiers(tmp_path, s3_stack):
@@ -115,11 +123,84 @@ def test_require_kms_fails_sse_s3(tmp_path, s3_stack):
     assert results["blob.encryption"].status == "fail" and "not aws:kms" in results["blob.encryption"].message
 
 
-def test_no_s3_target_fails_blob_enabled_and_errors_the_rest(tmp_path, s3_stack):
+def test_no_s3_target_errors_the_bucket_items(tmp_path, s3_stack):
     results, _ = audit(tmp_path, {"preset": "langsmith", "http": {"base_url": "http://127.0.0.1:1"}}, BLOB)
-    assert results["blob.enabled"].status == "fail" and "no s3 target" in results["blob.enabled"].message
     for item in ("blob.reachable", "blob.lifecycle", "blob.public-access-blocked"):
         assert results[item].status == "error", item
+    # neither the presence nor the absence of an s3 target says whether the product stores blobs
+    assert results["blob.enabled"].status == "error"
+    assert "cannot see the product's blob-storage setting" in results["blob.enabled"].message
+
+
+# --- blob.enabled: the product's own setting -----------------------------------------------------------------------
+
+def test_blob_enabled_does_not_pass_on_an_s3_target_alone(tmp_path, s3_stack):
+    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": s3_stack.target("good-traces")}, ["blob.enabled"])
+    r = results["blob.enabled"]
+    assert r.status == "error", r.message
+    assert "an s3 target does not show that the product uses it" in r.message
+
+
+@pytest.mark.parametrize(("blob", "status", "text"), [
+    ({"enabled": True, "bucketName": "good-traces"}, "pass", "values.yaml:3:14: config.blobStorage.enabled=true"),
+    ({"enabled": False, "bucketName": "good-traces"}, "fail", "config.blobStorage.enabled=false"),
+    (None, "fail", "config.blobStorage.enabled not set (default false in langchain-ai/helm charts/langsmith"),
+    ({"enabled": "maybe"}, "error", "(not true/false)"),
+    ({"enabled": True, "bucketName": "other-bucket"}, "error", "writes to 'other-bucket' while the s3 target audits"),
+])
+def test_blob_enabled_reads_langsmith_helm_values(tmp_path, s3_stack, blob, status, text):
+    targets = {"preset": "langsmith", "s3": s3_stack.target("good-traces"), "files": langsmith_values(tmp_path, blob)}
+    r = audit(tmp_path, targets, ["blob.enabled"])[0]["blob.enabled"]
+    assert r.status == status and text in r.message, r.message
+
+
+@pytest.mark.parametrize(("preset", "env", "status", "text"), [
+    ("langsmith", "FF_BLOB_STORAGE_ENABLED=false\nS3_BUCKET_NAME=good-traces\n", "fail",
+     ".env:1 (env file): FF_BLOB_STORAGE_ENABLED='false'"),
+    ("langsmith", "FF_BLOB_STORAGE_ENABLED=true\nS3_BUCKET_NAME=good-traces\n", "pass",
+     "FF_BLOB_STORAGE_ENABLED='true'"),
+    ("langfuse", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=good-traces\n", "pass",
+     "LANGFUSE_S3_EVENT_UPLOAD_BUCKET='good-traces'"),
+    ("langfuse", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=\n", "fail", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=''"),
+    ("langfuse", "NEXTAUTH_URL=http://x\n", "error", "none of the product's blob-storage settings"),
+    (None, "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=good-traces\n", "pass", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET"),
+    ("langsight", "LANGSIGHT_WORKERS=2\n", "skipped", "langsight has no blob storage"),
+])
+def test_blob_enabled_reads_the_env_file(tmp_path, s3_stack, preset, env, status, text):
+    (tmp_path / ".env").write_text(env)
+    targets = {"s3": s3_stack.target("good-traces"), "files": {"env": ".env"}, **({"preset": preset} if preset else {})}
+    r = audit(tmp_path, targets, ["blob.enabled"])[0]["blob.enabled"]
+    assert r.status == status and text in r.message, r.message
+
+
+def _deployment(name: str, component: str, container: dict[str, Any]) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/instance": "prod", "app.kubernetes.io/component": component}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "obs", "labels": dict(labels)},
+            "spec": {"selector": {"matchLabels": dict(labels)},
+                     "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [container]}}}}
+
+
+@pytest.mark.parametrize(("preset", "container", "status", "text"), [
+    ("langsmith", {"name": "backend", "image": "b:1", "env": [{"name": "LOG_LEVEL", "value": "info"}]}, "fail",
+     "container backend: FF_BLOB_STORAGE_ENABLED / FF_S3_STORAGE_ENABLED not set"),
+    ("langsmith", {"name": "backend", "image": "b:1", "env": [{"name": "FF_BLOB_STORAGE_ENABLED", "value": "true"},
+                                                               {"name": "S3_BUCKET_NAME", "value": "good-traces"}]},
+     "pass", "FF_BLOB_STORAGE_ENABLED='true'"),
+    ("langsmith", {"name": "backend", "image": "b:1", "envFrom": [{"configMapRef": {"name": "cfg"}}]}, "error",
+     "envFrom (not read)"),
+    ("langfuse", {"name": "web", "image": "w:1", "env": [
+        {"name": "LANGFUSE_S3_EVENT_UPLOAD_BUCKET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "b"}}}]},
+     "error", "from a Secret/ConfigMap (its value is not visible)"),
+])
+def test_blob_enabled_reads_the_products_deployments(tmp_path, s3_stack, preset, container, status, text):
+    component = "backend" if preset == "langsmith" else "web"
+    (tmp_path / "m").mkdir()
+    write_yaml(tmp_path / "m" / "deploy.yaml", _deployment(f"prod-{preset}-{component}", component, container))
+    targets = {"preset": preset, "s3": s3_stack.target("good-traces"),
+               "kubernetes": {"manifests": str(tmp_path / "m"), "namespace": "obs", "release": "prod"}}
+    r = audit(tmp_path, targets, ["blob.enabled"])[0]["blob.enabled"]
+    assert r.status == status and text in r.message, r.message
 
 
 # --- denied, wrong region, missing bucket, endpoint down ----------------------------------------------------------
@@ -287,6 +368,67 @@ def test_the_round_trip_deletes_its_object_when_interrupted_between_put_and_dele
     assert s3_stack.keys_in("good-traces") == before
 
 
+@pytest.mark.parametrize("user", ["writer", "nodelete"])
+def test_a_round_trip_abandoned_on_a_stalled_get_is_cleaned_up_and_says_so(tmp_path, s3_stack, user):
+    # the store stalls GetObject mid-body (no socket timeout fires): the item times out with its thread stuck
+    # between put and delete, and the runner's cleanup removes the object with a client of its own
+    from fixtures_s3 import StallingProxy
+
+    proxy = StallingProxy(s3_stack.url)
+    admin = s3_stack.client("admin")
+    before = s3_stack.keys_in("good-traces")
+    try:
+        cl = checklist_with(tmp_path, "blob.round-trip", opt_in=True, prefixes=["ttl_s/"])
+        target = s3_stack.target("good-traces", user, allow_writes=True, endpoint_url=proxy.url)
+        results, _ = audit(tmp_path, {"s3": target}, ["blob.round-trip"], checklist=cl, timeout=3)
+        r = results["blob.round-trip"]
+        assert proxy.stalled, "the GetObject was not held"
+        left = [k for k in s3_stack.keys_in("good-traces") if k not in before]
+        assert r.status == "error" and "timed out after 3s" in r.message, r.message
+        if user == "writer":
+            assert "cleanup removed bucket 'good-traces'" in r.message and "versions removed too" in r.message
+            assert len(r.evidence["cleanup"]) == 1 and not left
+        else:  # the identity may not delete: the object stays, and the report says so
+            assert "cleanup FAILED to remove" in r.message and "grant s3:DeleteObject" in r.message, r.message
+            assert left and left[0].startswith("ttl_s/readiness-round-trip-")
+    finally:
+        proxy.close()
+        for v in admin.list_object_versions(Bucket="good-traces", Prefix="ttl_s/readiness-round-trip-").get(
+                "Versions", []):
+            admin.delete_object(Bucket="good-traces", Key=v["Key"], VersionId=v["VersionId"])
+        for m in admin.list_object_versions(Bucket="good-traces", Prefix="ttl_s/readiness-round-trip-").get(
+                "DeleteMarkers", []):
+            admin.delete_object(Bucket="good-traces", Key=m["Key"], VersionId=m["VersionId"])
+
+
+def test_ctrl_c_during_a_stalled_round_trip_removes_its_object_and_says_so(tmp_path, s3_stack):
+    import signal
+    import time
+
+    from fixtures_s3 import StallingProxy
+
+    proxy = StallingProxy(s3_stack.url)
+    before = s3_stack.keys_in("good-traces")
+    try:
+        cl = checklist_with(tmp_path, "blob.round-trip", opt_in=True, prefixes=["ttl_s/"])
+        targets = write_yaml(tmp_path / "targets.yaml", {"s3": s3_stack.target(
+            "good-traces", "writer", allow_writes=True, endpoint_url=proxy.url)})
+        proc = subprocess.Popen([sys.executable, "-m", "readiness", "audit", "-c", cl, "-t", str(targets), "--only",
+                                 "blob.round-trip", "--timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=tmp_path)
+        end = time.monotonic() + 60
+        while not proxy.stalled and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.1)
+        assert proxy.stalled, proc.communicate(timeout=10)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (out, err)
+        assert "interrupted: cleanup removed bucket 'good-traces'" in err and "readiness-round-trip-" in err, err
+        assert s3_stack.keys_in("good-traces") == before
+    finally:
+        proxy.close()
+
+
 def test_the_client_refuses_writes_without_the_opt_in(s3_stack):
     from readiness.clients.s3 import WriteRefused, close, connect
 
@@ -328,9 +470,44 @@ def test_ttl_days_reads_fixed_intervals_and_ignores_per_row_ttls():
                     ) == [14]
     assert ttl_days("ReplicatedMergeTree('/p', '{replica}') ORDER BY id TTL ts + INTERVAL 400 DAY") == [400]
     assert ttl_days("MergeTree ORDER BY id TTL ts + INTERVAL 2 WEEK, ts + toIntervalHour(12) TO VOLUME 'cold'") == [
-        14, 0.5]
+        14]
     assert ttl_days("MergeTree ORDER BY id TTL inserted_at + toIntervalSecond(ttl_seconds)") == []
     assert ttl_days("MergeTree ORDER BY id SETTINGS index_granularity = 8192") == []
+
+
+def test_only_delete_ttls_count_as_retention():
+    from readiness.checks._s3_facts import ttl_days
+
+    # a bare TTL and an explicit DELETE delete rows; moves, recompression and roll-ups keep them
+    assert ttl_days("MergeTree ORDER BY id TTL ts + toIntervalDay(7) DELETE") == [7]
+    assert ttl_days("MergeTree ORDER BY id TTL ts + toIntervalDay(3) TO DISK 's3', ts + toIntervalDay(5) TO VOLUME "
+                    "'cold', ts + toIntervalDay(9) RECOMPRESS CODEC(ZSTD(17)) SETTINGS storage_policy = 'tiered'") == []
+    assert ttl_days("MergeTree ORDER BY (k, ts) TTL ts + toIntervalMonth(1) GROUP BY k SET v = max(v), "
+                    "w = sum(w)") == []
+    # a conditional delete keeps the other rows; a quoted comma or keyword is no element of its own
+    assert ttl_days("MergeTree ORDER BY id TTL ts + toIntervalDay(2) WHERE kind = 'a, DELETE'") == []
+    assert ttl_days("MergeTree ORDER BY id TTL ts + toIntervalDay(30) TO VOLUME 'x, DELETE', ts + INTERVAL 1 DAY + "
+                    "INTERVAL 12 HOUR") == [1.5]
+    assert ttl_days("MergeTree ORDER BY id TTL ts + toIntervalDay(1) + toIntervalSecond(extra)") == []
+
+
+def test_a_move_ttl_is_not_taken_for_retention_by_lifecycle_aligned(tmp_path, s3_stack, monkeypatch):
+    # moving rows to another volume after 14 days keeps them: only the 400-day DELETE is the table's retention, so a
+    # 14-day blob expiry deletes payloads that traces still reference (it passed when the move counted)
+    import chdb_engine
+
+    chdb_engine.sql("CREATE DATABASE IF NOT EXISTS s3move",
+                    "CREATE TABLE IF NOT EXISTS s3move.blob_moved_rows (id String, ts DateTime) ENGINE = MergeTree "
+                    "ORDER BY id TTL ts + INTERVAL 14 DAY TO VOLUME 'default', ts + INTERVAL 400 DAY DELETE")
+    targets = {"s3": s3_stack.target("good-traces"), **chdb_engine.use_chdb(monkeypatch)}
+    cl = checklist_with(tmp_path, "blob.lifecycle-aligned", sections=("clickhouse", "blob"),
+                        tables=["s3move.blob_moved_rows"], prefixes=["ttl_s/"])
+    try:
+        r = audit(tmp_path, targets, ["blob.lifecycle-aligned"], checklist=cl)[0]["blob.lifecycle-aligned"]
+    finally:
+        chdb_engine.sql("DROP DATABASE IF EXISTS s3move")
+    assert r.status == "fail" and "ttl_s/ expires after 14 d, want 400 d (deleted while the traces" in r.message
+    assert r.evidence["clickhouse_ttls"] == {"s3move.blob_moved_rows": [400]}, r.evidence
 
 
 def test_lifecycle_aligned_reads_the_clickhouse_ttls_through_the_shared_session(tmp_path, s3_stack, ch_single):
