@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from readiness.checks import _kubernetes_facts as kf
-from readiness.checks._clickhouse_facts import blind_spot, number
+from readiness.checks._clickhouse_facts import blind_spot, number, ttl_elements
 from readiness.checks.clickhouse import (
     SYSTEM_DATABASES,
     TABLES,
@@ -59,7 +59,12 @@ LOG_TABLES = statement(
                   "AND engine LIKE '%MergeTree' AND match(name, '_log(_[0-9]+)?$')",
     example={"databases": ["system"]})
 
-_TTL = re.compile(r"\bTTL\b")
+
+
+def _expires(engine_full: str) -> bool:
+    """Rows expire: the TTL clause has an unconditional DELETE element (a move, recompression, roll-up or
+    DELETE ... WHERE keeps rows)."""
+    return any(action == "DELETE" for _, action in ttl_elements(engine_full))
 
 
 def _gib(n: float) -> str:
@@ -280,7 +285,7 @@ def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
             if not (merge_tree(r["engine"]) and selected(r["database"], r["name"], p["tables"])):
                 continue
             name = f"{r['database']}.{r['name']}"
-            has = bool(_TTL.search(r["engine_full"]))
+            has = _expires(r["engine_full"])
             seen[name] = seen.get(name, True) and has
             if not has:
                 findings.setdefault(node, []).append(name)
@@ -288,7 +293,7 @@ def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided(f"no MergeTree table matches {', '.join(p['tables'])}: set 'tables' to the product's "
                          "trace tables")
     first = next(iter(findings.items()), None)
-    text = (f"no TTL on {', '.join(first[1])} ({first[0]}): traces are kept forever and the disk fills up"
+    text = (f"no DELETE TTL on {', '.join(first[1])} ({first[0]}): traces are kept forever and the disk fills up"
             if first else "")
     return every_node(ctx, ok, findings, bad, text, f"TTL set on {', '.join(sorted(seen))}", tables=sorted(seen))
 
@@ -310,9 +315,9 @@ def system_logs(ctx: Any, p: dict[str, Any]) -> Verdict:
     findings: dict[str, list[str]] = {}
     evidence: dict[str, Any] = {}
     for node, rows in logs.items():
-        no_ttl = [f"{r['database']}.{r['name']}" for r in rows if not _TTL.search(r["engine_full"])]
+        no_ttl = [f"{r['database']}.{r['name']}" for r in rows if not _expires(r["engine_full"])]
         if no_ttl:
-            findings.setdefault(node, []).append(f"no TTL on {', '.join(no_ttl)}")
+            findings.setdefault(node, []).append(f"no DELETE TTL on {', '.join(no_ttl)}")
         evidence.setdefault("log_tables", {})[node] = [f"{r['database']}.{r['name']}" for r in rows]
     for node, rows in sizes.items():
         product, system = _bytes(rows)

@@ -80,11 +80,11 @@ EXPECTED = [
                                                                            "system.merges readable on every node"),
     ("cluster", "langfuse", "clickhouse.data-volume", "skipped", "cluster readiness is replicated"),
     ("single", "langfuse", "clickhouse.data-volume", "pass", "of data (< 50 GiB)"),
-    ("cluster", "langfuse", "clickhouse.ttl-configured", "fail", "no TTL on default.observations, default.scores, "
+    ("cluster", "langfuse", "clickhouse.ttl-configured", "fail", "no DELETE TTL on default.observations, default.scores, "
                                                                  "default.traces"),
-    ("cluster", "langsmith", "clickhouse.ttl-configured", "fail", "no TTL on default.runs"),
+    ("cluster", "langsmith", "clickhouse.ttl-configured", "fail", "no DELETE TTL on default.runs"),
     ("cluster", "langfuse", "clickhouse.async-insert", "error", NOT_ON_18 + " (no setting async_insert"),
-    ("cluster", "langfuse", "clickhouse.system-log-growth", "fail", "no TTL on system.query_log"),
+    ("cluster", "langfuse", "clickhouse.system-log-growth", "fail", "no DELETE TTL on system.query_log"),
     ("cluster", "langfuse", "clickhouse.memory-vs-limit", "error", NEEDS_K8S),
     ("cluster", "langfuse", "clickhouse.keeper-quorum", "pass", "3 voting Keeper/ZooKeeper nodes, all in the quorum; "
                                                                 "3 ClickHouse node(s) connected"),

@@ -144,13 +144,31 @@ def test_ttls_pass_on_tables_that_have_one_and_fail_on_those_that_do_not(tmp_pat
     cl = variant(tmp_path, {"clickhouse.ttl-configured": {"tables": ["lf.traces", "lf.observations"]}})
     assert _run(tmp_path, monkeypatch, ["clickhouse.ttl-configured"], cl)["clickhouse.ttl-configured"].status == "pass"
     r = _run(tmp_path, monkeypatch, ["clickhouse.ttl-configured"])["clickhouse.ttl-configured"]  # langfuse preset
-    assert (r.status, r.message.startswith("no TTL on lf.scores (chdb)")) == ("fail", True)
+    assert (r.status, r.message.startswith("no DELETE TTL on lf.scores (chdb)")) == ("fail", True)
+
+
+def test_a_move_only_ttl_is_not_retention(tmp_path, monkeypatch, modern):
+    # TO VOLUME / TO DISK / RECOMPRESS keep every row: the disk still fills (it passed as "TTL set" before)
+    chdb_engine.sql("CREATE TABLE IF NOT EXISTS lf.moved (id String, ts DateTime) ENGINE = MergeTree ORDER BY id "
+                    "TTL ts + INTERVAL 7 DAY TO VOLUME 'default', ts + INTERVAL 30 DAY RECOMPRESS CODEC(ZSTD(3))",
+                    "CREATE TABLE IF NOT EXISTS logs.moved_log (event_date Date, q String) ENGINE = MergeTree "
+                    "ORDER BY q TTL event_date + INTERVAL 7 DAY TO DISK 'default'")
+    try:
+        cl = variant(tmp_path, {"clickhouse.ttl-configured": {"tables": ["lf.moved"]},
+                                "clickhouse.system-log-growth": {"log_databases": ["logs"]}})
+        got = _run(tmp_path, monkeypatch, ["clickhouse.ttl-configured", "clickhouse.system-log-growth"], cl)
+        r = got["clickhouse.ttl-configured"]
+        assert (r.status, r.message.startswith("no DELETE TTL on lf.moved (chdb)")) == ("fail", True), r.message
+        r = got["clickhouse.system-log-growth"]
+        assert r.status == "fail" and "logs.moved_log" in r.message, r.message
+    finally:
+        chdb_engine.sql("DROP TABLE IF EXISTS lf.moved", "DROP TABLE IF EXISTS logs.moved_log")
 
 
 def test_system_logs_with_ttls_pass_and_a_copy_without_fails(tmp_path, monkeypatch, modern):
     cl = variant(tmp_path, {"clickhouse.system-log-growth": {"log_databases": ["logs"]}})
     r = _run(tmp_path, monkeypatch, ["clickhouse.system-log-growth"], cl)["clickhouse.system-log-growth"]
-    assert r.status == "fail" and "no TTL on logs.trace_log_1" in r.message and "query_log" not in r.message
+    assert r.status == "fail" and "no DELETE TTL on logs.trace_log_1" in r.message and "query_log" not in r.message
     chdb_engine.sql("ALTER TABLE logs.trace_log_1 MODIFY TTL event_date + INTERVAL 7 DAY")
     try:
         r = _run(tmp_path, monkeypatch, ["clickhouse.system-log-growth"], cl)["clickhouse.system-log-growth"]
