@@ -38,7 +38,7 @@ CONFIG_ONLY = {"s3.enabled", "redis.tls", "postgres.ssl"}
 SESSION_ONLY = {"redis.ping", "postgres.session", "clickhouse.reachable", "s3.reachable"}
 # Their good state is "nothing of the kind exists": an empty listing is a positive observation for them (never NaN,
 # None, junk or an error).
-ABSENCE = {"kubernetes.hpa-keda-conflict", "s3.media-retained", "s3.noncurrent-expiry"}
+ABSENCE = {"s3.media-retained", "s3.noncurrent-expiry"}
 _EMPTY = ({}, [], (), "")
 
 
