@@ -24,28 +24,32 @@ _INTERNAL_LB = {"service.beta.kubernetes.io/aws-load-balancer-internal": ("true"
                 "service.beta.kubernetes.io/azure-load-balancer-internal": ("true",)}
 # Address space from which no one on the internet can reach the load balancer (RFC 1918, CGNAT, loopback,
 # link-local, IPv6 ULA); any other range counts as public, all of it.
-_PRIVATE = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                                    "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10",
-                                                    "::1/128"))
+_PRIVATE4 = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                  "127.0.0.0/8", "169.254.0.0/16")]
+_PRIVATE6 = [ipaddress.IPv6Network(n) for n in ("fc00::/7", "fe80::/10", "::1/128")]
 
 
 def _public_share(ranges: list[str], min_prefix: int) -> tuple[str | None, str | None]:
     """(why the ranges open the service to a large public space, why a range cannot be read): the public ranges
     together may hold no more addresses than one IPv4 /min_prefix (IPv6: /min_prefix+32); compared as networks,
     so 0.0.0.0/1 + 128.0.0.0/1 is the whole internet."""
-    nets = []
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
     for text in ranges:
         try:
-            nets.append(ipaddress.ip_network(text, strict=False))
+            net = ipaddress.ip_network(text, strict=False)
         except ValueError:
             return None, f"{text!r} is not a CIDR range"
-    for version, bits in ((4, 32), (6, 128)):
-        public = [n for n in nets if n.version == version
-                  and not any(n.subnet_of(p) for p in _PRIVATE if p.version == version)]  # type: ignore[arg-type]
-        size = sum(n.num_addresses for n in ipaddress.collapse_addresses(public))  # type: ignore[arg-type]
-        allowed = 2 ** (bits - min_prefix - (32 if version == 6 else 0))
-        if size > allowed:
-            return f"{size:.3g} public addresses, more than a /{min_prefix + (32 if version == 6 else 0)}", None
+        if isinstance(net, ipaddress.IPv4Network):
+            v4.append(net)
+        else:
+            v6.append(net)
+    public4 = ipaddress.collapse_addresses(n for n in v4 if not any(n.subnet_of(p) for p in _PRIVATE4))
+    public6 = ipaddress.collapse_addresses(n for n in v6 if not any(n.subnet_of(p) for p in _PRIVATE6))
+    for size, bits, prefix in ((sum(n.num_addresses for n in public4), 32, min_prefix),
+                               (sum(n.num_addresses for n in public6), 128, min_prefix + 32)):
+        if size > 2 ** (bits - prefix):
+            return f"{size:.3g} public addresses, more than a /{prefix}", None
     return None, None
 
 
