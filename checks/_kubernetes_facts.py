@@ -212,11 +212,16 @@ def containers(workload: Any) -> list[dict[str, Any]]:
     return dicts(pod_spec(workload), "containers")
 
 
+_QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
+
+
 def quantity(value: Any) -> float | None:
     """A Kubernetes quantity as a number (bytes, or cores: "500m" and "0.5" are 0.5; E, P, Ei ...); None when it is
     not one.  The client's own parser, imported here so that the CLI starts without the kubernetes package."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
+    if isinstance(value, str) and not _QUANTITY.fullmatch(value.strip()):
+        return None  # Decimal would also take "1_000", "NaN" and "Infinity"
     from kubernetes.utils.quantity import parse_quantity
 
     try:

@@ -164,7 +164,8 @@ def test_class_of_an_empty_name_is_none(tmp_path: Path) -> None:
     manifests = tmp_path / "m"
     manifests.mkdir()
     (manifests / "all.yaml").write_text(yaml.safe_dump_all(edited(lambda o: None)))
-    ctx = context({"manifests": str(manifests), "namespace": "langsmith", "release": "langsmith"}, ("statefulsets", "persistentvolumeclaims", "storageclasses"))
+    ctx = context({"manifests": str(manifests), "namespace": "langsmith", "release": "langsmith"},
+                  ("statefulsets", "persistentvolumeclaims", "storageclasses"))
     assert kf.class_of(ctx, {"storageClassName": ""}) == ("", None)
     assert kf.class_of(ctx, {})[0] == "gp3"  # no name at all: the default class
 
@@ -190,7 +191,7 @@ def test_source_ranges_are_compared_as_networks(ranges: list[str], status: str, 
 @pytest.mark.parametrize(("text", "value"), [
     ("0.5", 0.5), ("2.5", 2.5), ("500m", 0.5), ("1E", 1e18), ("2P", 2e15), ("1Ei", 2.0**60), ("1Pi", 2.0**50),
     ("1e3", 1000.0), ("128Mi", 128 * 2.0**20), (2, 2.0), (0.25, 0.25), ("NaN", None), ("Infinity", None),
-    ("1ki", None), ("lots", None), (None, None), (True, None), ([1], None),
+    ("1ki", None), ("1_000", None), ("lots", None), (None, None), (True, None), ([1], None),
 ])
 def test_quantities_are_read_as_kubernetes_reads_them(text: Any, value: float | None) -> None:
     assert kf.quantity(text) == value
