@@ -372,8 +372,8 @@ def container_env(ctx: Any, workload: Any) -> tuple[dict[str, str], dict[str, st
                     hidden[prefix + "*"] = f"envFrom ConfigMap {get(src, 'configMapRef.name', '?')} (not found)"
         for entry in dicts(cont, "env"):
             var = str(entry.get("name"))
-            if "value" in entry:
-                env[var] = str(entry.get("value"))
+            if "value" in entry or "valueFrom" not in entry:  # a name alone is the empty string
+                env[var] = "" if entry.get("value") is None else str(entry["value"])
             elif get(entry, "valueFrom.secretKeyRef") is not None:
                 hidden[var] = f"{var} from Secret {get(entry, 'valueFrom.secretKeyRef.name', '?')}, never read"
             elif get(entry, "valueFrom.configMapKeyRef") is not None:
@@ -383,7 +383,7 @@ def container_env(ctx: Any, workload: Any) -> tuple[dict[str, str], dict[str, st
                     env[var] = str(data[get(keyref, "key")])
                 elif get(keyref, "optional") is not True:
                     hidden[var] = f"{var} from ConfigMap {get(keyref, 'name', '?')} (not found)"
-            else:
+            else:  # fieldRef / resourceFieldRef: known only to the running pod
                 hidden[var] = f"{var} from the pod's own fields"
     return env, hidden
 
