@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
-              "t": 1000**4, "tb": 1000**4, "ki": 1024, "kib": 1024, "mi": 1024**2, "mib": 1024**2, "gi": 1024**3,
-              "gib": 1024**3, "ti": 1024**4, "tib": 1024**4}
+              "t": 1000**4, "tb": 1000**4, "p": 1000**5, "pb": 1000**5, "e": 1000**6, "eb": 1000**6, "ki": 1024,
+              "kib": 1024, "mi": 1024**2, "mib": 1024**2, "gi": 1024**3, "gib": 1024**3, "ti": 1024**4,
+              "tib": 1024**4, "pi": 1024**5, "pib": 1024**5, "ei": 1024**6, "eib": 1024**6}
 
 
 def parse_size(text: str | int | float) -> int:
-    """Bytes in "2Gi", "512Mi", "1.5GB", "1048576" (Kubernetes and Redis spellings)."""
+    """Bytes in "2Gi", "512Mi", "1.5GB", "1048576" (Redis and config spellings; a Kubernetes quantity, "0.5" CPU
+    or "1e3", goes through _kubernetes_facts.quantity)."""
     if isinstance(text, (int, float)):
         return int(text)
     m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(text))

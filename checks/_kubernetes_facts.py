@@ -8,11 +8,10 @@ the release, ``app.kubernetes.io/component``) before names (``<release>-<compone
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-from readiness.checks._common import parse_size
 
 from readiness.probe import Verdict, not_applicable, undecided
 
@@ -39,6 +38,8 @@ _ALIASES = {"postgres": ("postgres", "postgresql"), "redis": ("redis",), "clickh
 # What the probes read (their @probe(reads=...)), for readiness rbac: the absence checks also read Deployments.
 CLAIMS = ("statefulsets", "persistentvolumeclaims", "storageclasses", "deployments")
 SCALERS = ("deployments", "horizontalpodautoscalers", "keda.sh/scaledobjects")
+# The connection demand also reads the ConfigMaps the services take their env from (never Secrets).
+DEMAND = (*SCALERS, "configmaps")
 
 
 # --- listings ----------------------------------------------------------------------------------------------------
@@ -83,10 +84,36 @@ def check_declared(ctx: Any, kind: Any, namespace: str | None = None) -> None:
                              "it (reads=...): readiness rbac would not grant it")
 
 
+def served_groups(ctx: Any) -> dict[str, Any] | None:
+    """{API group: versions} the live cluster serves, from discovery once per audit; None offline."""
+    from readiness.clients.kubernetes import KubernetesError
+
+    if not live(ctx):
+        return None
+    groups = ctx.fact("k8s:discovery", lambda c: c.served(), kind="kubernetes")
+    if not isinstance(groups, Mapping) or not all(isinstance(v, (set, frozenset, list, tuple))
+                                                  for v in groups.values()):
+        raise KubernetesError("the served API groups (GET /apis) could not be read")
+    return dict(groups)
+
+
+def ensure_served(ctx: Any, kind: Any) -> None:
+    """Raise NotServed before listing a group discovery does not list: the API server authorizes before it routes,
+    so listing an absent group (KEDA not installed) answers 403 to an identity without a grant on it, not 404."""
+    from readiness.clients.kubernetes import NotServed
+
+    if not kind.group:
+        return
+    groups = served_groups(ctx)
+    if groups is not None and kind.version not in groups.get(kind.group, ()):
+        raise NotServed(f"the cluster does not serve {kind.api_version} {kind.plural} (not installed)")
+
+
 def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
     """Every object of a kind in one namespace (None: all) or, for a cluster-scoped kind, in the cluster."""
     kind = _kind(plural)
     check_declared(ctx, kind, namespace)
+    ensure_served(ctx, kind)
     ns = namespace if kind.namespaced else None
     return ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")  # type: ignore
 
@@ -185,19 +212,23 @@ def containers(workload: Any) -> list[dict[str, Any]]:
     return dicts(pod_spec(workload), "containers")
 
 
+_QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
+
+
 def quantity(value: Any) -> float | None:
-    """A Kubernetes quantity as a number (bytes, or cores for "500m"); None when it is not one."""
-    if value is None or isinstance(value, bool):
+    """A Kubernetes quantity as a number (bytes, or cores: "500m" and "0.5" are 0.5; E, P, Ei ...); None when it is
+    not one.  The client's own parser, imported here so that the CLI starts without the kubernetes package."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
-    text = str(value).strip()
+    if isinstance(value, str) and not _QUANTITY.fullmatch(value.strip()):
+        return None  # Decimal would also take "1_000", "NaN" and "Infinity"
+    from kubernetes.utils.quantity import parse_quantity
+
     try:
-        if text.endswith("m") and text[:-1].replace(".", "", 1).isdigit():
-            return float(text[:-1]) / 1000
-        if re.fullmatch(r"[0-9.]+[eE][0-9]+", text):
-            return float(text)
-        return float(parse_size(text))
-    except ValueError:
+        number = float(parse_quantity(value.strip() if isinstance(value, str) else value))
+    except (ValueError, ArithmeticError):
         return None
+    return number if math.isfinite(number) else None
 
 
 # --- the product's objects ---------------------------------------------------------------------------------------
@@ -304,13 +335,57 @@ def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
         if dep is None:
             continue
         replicas = get(dep, "spec.replicas", 1)
-        env = {str(e.get("name")): str(e.get("value")) for c in containers(dep) for e in dicts(c, "env")
-               if "value" in e}
-        env_names = sorted({str(e.get("name")) for c in containers(dep) for e in dicts(c, "env")})
+        env, hidden = container_env(ctx, dep)
+        env_names = sorted(set(env) | {n for n in hidden if not n.endswith("*")})
         key = (str(get(dep, "metadata.namespace", "")), name(dep))
         out.append({"component": comp, "workload": ref(dep), "replicas": replicas,
-                    "max_replicas": scalers.get(key, replicas), "env": env, "env_names": env_names})
+                    "max_replicas": scalers.get(key, replicas), "env": env, "env_names": env_names,
+                    "hidden": hidden})
     return out
+
+
+def container_env(ctx: Any, workload: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The env of a workload's containers as far as the audit may read it: ({name: value} from literal entries and
+    the ConfigMaps that envFrom and configMapKeyRef name, env over envFrom as the kubelet does}, {name: why it is
+    unreadable}); a whole envFrom source that cannot be read is keyed "<prefix>*".  Secrets are never read."""
+    ns = str(get(workload, "metadata.namespace", ""))
+    maps: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def configmap(ref: Any) -> dict[str, Any] | None:
+        if not maps:  # listed only when a workload names one (the listing itself is shared)
+            maps.update({(str(get(c, "metadata.namespace", "")), name(c)): mapping(c, "data")
+                         for c in objects(ctx, "configmaps")})
+        return maps.get((ns, str(get(ref, "name", ""))))
+
+    env: dict[str, str] = {}
+    hidden: dict[str, str] = {}
+    for cont in containers(workload):
+        for src in dicts(cont, "envFrom"):
+            prefix = str(src.get("prefix") or "")
+            if "secretRef" in src:
+                hidden[prefix + "*"] = f"envFrom Secret {get(src, 'secretRef.name', '?')}, never read"
+            elif "configMapRef" in src:
+                data = configmap(src["configMapRef"])
+                if data is not None:
+                    env.update({prefix + str(k): str(v) for k, v in data.items()})
+                elif get(src, "configMapRef.optional") is not True:
+                    hidden[prefix + "*"] = f"envFrom ConfigMap {get(src, 'configMapRef.name', '?')} (not found)"
+        for entry in dicts(cont, "env"):
+            var = str(entry.get("name"))
+            if "value" in entry or "valueFrom" not in entry:  # a name alone is the empty string
+                env[var] = "" if entry.get("value") is None else str(entry["value"])
+            elif get(entry, "valueFrom.secretKeyRef") is not None:
+                hidden[var] = f"{var} from Secret {get(entry, 'valueFrom.secretKeyRef.name', '?')}, never read"
+            elif get(entry, "valueFrom.configMapKeyRef") is not None:
+                keyref = get(entry, "valueFrom.configMapKeyRef")
+                data = configmap(keyref)
+                if data is not None and get(keyref, "key") in data:
+                    env[var] = str(data[get(keyref, "key")])
+                elif get(keyref, "optional") is not True:
+                    hidden[var] = f"{var} from ConfigMap {get(keyref, 'name', '?')} (not found)"
+            else:  # fieldRef / resourceFieldRef: known only to the running pod
+                hidden[var] = f"{var} from the pod's own fields"
+    return env, hidden
 
 
 POOL_ENV = ("POSTGRES_POOL_SIZE", "DATABASE_POOL_SIZE", "DB_POOL_SIZE", "PG_POOL_SIZE", "POOL_SIZE",
@@ -331,16 +406,34 @@ def pool_size(env: Mapping[str, str]) -> int | None:
     return None
 
 
+def counted_pool(env: Mapping[str, str], hidden: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """(the pool size ``pool_size`` reads, why it cannot be read): a variable it would consult that comes from a
+    Secret (never read), or a whole envFrom source that cannot be read, leaves the demand uncounted."""
+    wild = [why for var, why in hidden.items() if var.endswith("*")]
+    if wild:
+        return None, wild[0]
+    for var in POOL_ENV + URL_ENV:
+        if var in hidden:
+            return None, hidden[var]
+        size = pool_size({var: env[var]}) if var in env else None
+        if size is not None:
+            return size, None
+    return None, None
+
+
 def connection_demand(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """([{name, replicas (max), pool_size}] of the services whose env gives their pool size], [services with database
-    settings but no pool size in their env])."""
+    settings but no readable pool size: "ns/name", or "ns/name (why)" where a Secret or a missing ConfigMap hides
+    it]).  ConfigMaps named by envFrom / configMapKeyRef are read; Secrets never are."""
     known, unknown = [], []
     for svc in service_scale(ctx, components):
-        if not any(re.search(r"POSTGRES|DATABASE|^PG|^DB_", n) for n in svc["env_names"]):
+        hidden = svc.get("hidden", {})
+        if not any(re.search(r"POSTGRES|DATABASE|^PG|^DB_", n) for n in svc["env_names"]) and not any(
+                n.endswith("*") for n in hidden):
             continue  # no database setting at all: a service that does not talk to PostgreSQL (the frontend)
-        size = pool_size(svc["env"])
+        size, why = counted_pool(svc["env"], hidden)
         if size is None:
-            unknown.append(svc["workload"])
+            unknown.append(f"{svc['workload']} ({why})" if why else svc["workload"])
         else:
             known.append({"name": svc["workload"], "replicas": svc["max_replicas"], "pool_size": size})
     return known, unknown
@@ -370,7 +463,7 @@ def volume_type(sc: Mapping[str, Any]) -> str | None:
 
 def volume_classes(ctx: Any, pattern: str) -> dict[str, dict[str, Any]]:
     """{claim: {"class", "provisioner", "type"}} for the volumes of the datastores matching ``pattern`` (class None
-    where it cannot be resolved)."""
+    where it cannot be resolved, "" where the claim asks for none)."""
     classes = storage_classes(ctx)
     out = {}
     for what, spec in claims(ctx, pattern):
@@ -391,10 +484,13 @@ def is_default_class(sc: Any) -> bool:
 
 
 def class_of(ctx: Any, claim_spec: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """The StorageClass a claim uses: its storageClassName, else the cluster's single default class."""
+    """The StorageClass a claim uses: its storageClassName, else the cluster's single default class.  ``""`` is
+    "no class" (a statically bound PersistentVolume), not the default: returned as ("", None)."""
     wanted = get(claim_spec, "storageClassName")
+    if wanted == "":
+        return "", None
     classes = storage_classes(ctx)
-    if wanted:
+    if wanted is not None:
         return str(wanted), classes.get(str(wanted))
     defaults = [sc for sc in classes.values() if is_default_class(sc)]
     return (name(defaults[0]), defaults[0]) if len(defaults) == 1 else (None, None)

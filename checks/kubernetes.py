@@ -37,21 +37,22 @@ def _path(text: str) -> list[str | int]:
 
 
 def values_at(obj: Any, steps: list[str | int]) -> list[Any]:
-    """Every value the path reaches (``[*]`` fans out); ``[MISSING]`` when it reaches none."""
-    current = [obj]
-    for step in steps:
-        nxt: list[Any] = []
-        for node in current:
-            if step == -1:
-                if isinstance(node, list):
-                    nxt.extend(node)
-            elif isinstance(step, int):
-                if isinstance(node, list) and step < len(node):
-                    nxt.append(node[step])
-            elif isinstance(node, Mapping) and step in node:
-                nxt.append(node[step])
-        current = nxt
-    return [v for v in current if v is not None] or [MISSING]
+    """Every value the path reaches (``[*]`` fans out); an element of a ``[*]`` list where the rest of the path
+    reaches nothing gives ``MISSING`` (a sidecar without the field fails "every container has ..."), and so does a
+    path that reaches nothing at all."""
+    def walk(node: Any, at: int) -> list[Any]:
+        if at == len(steps):
+            return [node] if node is not None else [MISSING]
+        step = steps[at]
+        if step == -1:
+            if not isinstance(node, list):
+                return [MISSING]
+            return [v for element in node for v in walk(element, at + 1)]
+        if isinstance(step, int):
+            return walk(node[step], at + 1) if isinstance(node, list) and step < len(node) else [MISSING]
+        return walk(node[step], at + 1) if isinstance(node, Mapping) and step in node else [MISSING]
+
+    return walk(obj, 0) or [MISSING]
 
 
 def _selector(text: str) -> list[tuple[str, str, set[str]]]:
@@ -142,6 +143,7 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
         if KNOWN.get(kind.plural) == kind:
             found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share
         else:
+            kf.ensure_served(ctx, kind)
             found.extend(ctx.fact(f"k8s:{kind.plural}:{kind.api_version}:{ns or '*'}",
                                   lambda c, ns=ns: c.list(kind, ns), kind="kubernetes"))
     chosen = [o for o in found if _selected(kf.labels(o), terms)

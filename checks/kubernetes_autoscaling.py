@@ -56,6 +56,34 @@ def _so_targets(ctx: Any) -> dict[tuple[str, str], list[str]] | None:
     return out
 
 
+def _span(obj: Any) -> tuple[int, int] | None:
+    """(least, most) replicas an HPA or ScaledObject allows (their API defaults: HPA min 1, KEDA 0..100)."""
+    keda = kf.get(obj, "kind") == "ScaledObject"
+    least = kf.get(obj, "spec.minReplicaCount" if keda else "spec.minReplicas", 0 if keda else 1)
+    most = kf.get(obj, "spec.maxReplicaCount" if keda else "spec.maxReplicas", 100 if keda else None)
+    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (least, most))
+    return (least, most) if ok else None
+
+
+def _pinned(ctx: Any, deployments: list[dict[str, Any]], keda: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """({Deployment: why} whose every scaler pins its replicas (min >= max), {Deployment: why} whose scalers'
+    bounds cannot be read); a Deployment with one scaler that can move is in neither."""
+    scalers = [h for h in kf.objects(ctx, "horizontalpodautoscalers") if not _keda_owned(h)]
+    scalers += (kf.scaled_objects(ctx) or []) if keda else []
+    pinned, odd = {}, {}
+    for dep in deployments:
+        spans = {f"{kf.get(s, 'kind', 'HPA')} {kf.name(s)}": _span(s) for s in scalers if _target(s) == _key(dep)}
+        if any(sp is not None and sp[0] < sp[1] for sp in spans.values()):
+            continue
+        bad = [n for n, sp in spans.items() if sp is None]
+        if bad:
+            odd[kf.ref(dep)] = f"{bad[0]} has no integer min/max replicas"
+        elif spans:
+            name, (least, most) = next(iter(spans.items()))  # type: ignore[misc]
+            pinned[kf.ref(dep)] = f"{name} allows {least}..{most} replicas"
+    return pinned, odd
+
+
 def _services(ctx: Any, components: list[str]) -> tuple[list[dict[str, Any]], list[str], Verdict | None]:
     found, missing = kf.service_deployments(ctx, components)
     if not found:
@@ -82,6 +110,14 @@ def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
     if bare:
         return failed(f"Deployment {listing(bare)} has no HPA or ScaledObject: it cannot scale with load",
                       **evidence)
+    pinned, odd = _pinned(ctx, found, bool(keda))
+    if pinned:
+        first = sorted(pinned)[0]
+        return failed(f"Deployment {first} is pinned: {pinned[first]}: its autoscaler can never add a pod"
+                      + (f" (and {len(pinned) - 1} more)" if len(pinned) > 1 else ""), pinned=pinned, **evidence)
+    if odd:
+        first = sorted(odd)[0]
+        return undecided(f"Deployment {first}: {odd[first]}", unreadable=odd, **evidence)
     plural = "s" if len(found) != 1 else ""
     return passed(f"{len(found)} service Deployment{plural} scaled ({len(by_hpa)} by HPA, {len(keda)} by KEDA)",
                   **evidence)
@@ -149,11 +185,14 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
                   f"limits ({', '.join(p['limits'])})", deployments=sorted(kf.ref(d) for d in judged.values()))
 
 
-@probe("kubernetes.hpa-keda-conflict", target="kubernetes", reads=("horizontalpodautoscalers", "keda.sh/scaledobjects"))
+@probe("kubernetes.hpa-keda-conflict", target="kubernetes",
+       reads=("horizontalpodautoscalers", "keda.sh/scaledobjects", "deployments"))
 def hpa_keda_conflict(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No Deployment is the target of both an HPA and a KEDA ScaledObject (KEDA's own HPAs excepted)."""
     hpas = _hpa_targets(ctx)
     so = _so_targets(ctx)
+    if not hpas and not so and not kf.product_seen(ctx, kf.services(ctx)):
+        return kf.absent(ctx, "HPA or ScaledObject")  # nothing observed at all: the namespace may be wrong
     if so is None:
         return passed("KEDA is not installed (keda.sh is not served): no ScaledObject can compete with the HPAs",
                       hpas=len(hpas))
@@ -298,6 +337,32 @@ def _selects(pdb: Any, pod_labels: Mapping[str, str]) -> bool:
     return True
 
 
+def _scaled(value: Any, replicas: int) -> int | None:
+    """An IntOrString budget as a pod count: an int, or "N%" of the replicas rounded up (as the disruption
+    controller does for both fields); None when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = str(value).strip() if isinstance(value, str) else ""
+    if text.endswith("%") and text[:-1].isdigit():
+        return -(-int(text[:-1]) * replicas // 100)
+    return None
+
+
+def _blocks_eviction(pdb: Any, replicas: int) -> bool | str:
+    """True when the budget allows no voluntary eviction of a workload of ``replicas`` pods, False when it allows
+    one (it protects nothing), or why it cannot be read."""
+    spec = kf.mapping(pdb, "spec")
+    has_min, has_max = spec.get("minAvailable") is not None, spec.get("maxUnavailable") is not None
+    if has_min == has_max:
+        return "sets " + ("both minAvailable and maxUnavailable" if has_min else "neither minAvailable nor "
+                                                                              "maxUnavailable")
+    field = "minAvailable" if has_min else "maxUnavailable"
+    count = _scaled(spec[field], replicas)
+    if count is None:
+        return f"{field} {spec[field]!r} is not a count or a percentage"
+    return count >= replicas if has_min else count == 0
+
+
 @probe("kubernetes.single-replica-protected", target="kubernetes",
        reads=("statefulsets", "poddisruptionbudgets", "deployments"), params={"datastores": _DATASTORES})
 def single_replica_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
@@ -312,13 +377,30 @@ def single_replica_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not single:
         return passed(f"no single-replica datastore ({len(stores)} StatefulSets with several replicas)")
     pdbs = kf.objects(ctx, "poddisruptionbudgets")
-    exposed = []
+    exposed, hollow, unreadable = [], [], []
     for sts in single:
+        if kf.get(sts, "spec.updateStrategy.type") == "OnDelete":
+            continue
         pod_labels = kf.labels({"metadata": kf.get(sts, "spec.template.metadata", {})})
-        guarded = any(_key(pdb)[0] == _key(sts)[0] and _selects(pdb, pod_labels) for pdb in pdbs)
-        if not guarded and kf.get(sts, "spec.updateStrategy.type") != "OnDelete":
+        mine = [pdb for pdb in pdbs if _key(pdb)[0] == _key(sts)[0] and _selects(pdb, pod_labels)]
+        # A PDB protects the only pod only when it allows no eviction (maxUnavailable: 1 lets a drain take it).
+        blocks = {kf.ref(pdb): _blocks_eviction(pdb, max(kf.get(sts, "spec.replicas", 1), 1)) for pdb in mine}
+        if any(b is True for b in blocks.values()):
+            continue
+        why = [f"PodDisruptionBudget {r} {b}" for r, b in blocks.items() if isinstance(b, str)]
+        if why:
+            unreadable.append(f"{kf.ref(sts)}: {why[0]}")
+        elif mine:
+            hollow.append(f"{kf.ref(sts)} (PodDisruptionBudget {listing(sorted(blocks))} allows evicting its "
+                          "only pod)")
+        else:
             exposed.append(kf.ref(sts))
-    if exposed:
-        return failed(f"single-replica datastore {listing(sorted(exposed))} has no PodDisruptionBudget and updates "
-                      "by RollingUpdate: a node drain or an upgrade takes it down unannounced", exposed=exposed)
-    return passed(f"{len(single)} single-replica datastores protected (PodDisruptionBudget or OnDelete)")
+    if exposed or hollow:
+        what = listing(sorted(exposed)) + " has no PodDisruptionBudget" if exposed else ""
+        what += ("; " if exposed and hollow else "") + listing(sorted(hollow))
+        return failed(f"single-replica datastore {what} and updates by RollingUpdate: a node drain or an upgrade "
+                      "takes it down unannounced", exposed=exposed, unprotecting=hollow)
+    if unreadable:
+        return undecided(f"single-replica datastore {unreadable[0]}", unreadable=unreadable)
+    return passed(f"{len(single)} single-replica datastores protected (a PodDisruptionBudget that allows no "
+                  "eviction, or OnDelete)")

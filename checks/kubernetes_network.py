@@ -4,6 +4,7 @@ Services open to the world (listings shared through checks/_kubernetes_facts.py)
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from typing import Any
 
@@ -21,7 +22,35 @@ _INTERNAL_LB = {"service.beta.kubernetes.io/aws-load-balancer-internal": ("true"
                 "networking.gke.io/load-balancer-type": ("Internal",),
                 "cloud.google.com/load-balancer-type": ("Internal",),
                 "service.beta.kubernetes.io/azure-load-balancer-internal": ("true",)}
-_WORLD = ("0.0.0.0/0", "::/0")
+# Address space from which no one on the internet can reach the load balancer (RFC 1918, CGNAT, loopback,
+# link-local, IPv6 ULA); any other range counts as public, all of it.
+_PRIVATE4 = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                  "127.0.0.0/8", "169.254.0.0/16")]
+_PRIVATE6 = [ipaddress.IPv6Network(n) for n in ("fc00::/7", "fe80::/10", "::1/128")]
+
+
+def _public_share(ranges: list[str], min_prefix: int) -> tuple[str | None, str | None]:
+    """(why the ranges open the service to a large public space, why a range cannot be read): the public ranges
+    together may hold no more addresses than one IPv4 /min_prefix (IPv6: /min_prefix+32); compared as networks,
+    so 0.0.0.0/1 + 128.0.0.0/1 is the whole internet."""
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for text in ranges:
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return None, f"{text!r} is not a CIDR range"
+        if isinstance(net, ipaddress.IPv4Network):
+            v4.append(net)
+        else:
+            v6.append(net)
+    public4 = ipaddress.collapse_addresses(n for n in v4 if not any(n.subnet_of(p) for p in _PRIVATE4))
+    public6 = ipaddress.collapse_addresses(n for n in v6 if not any(n.subnet_of(p) for p in _PRIVATE6))
+    for size, bits, prefix in ((sum(n.num_addresses for n in public4), 32, min_prefix),
+                               (sum(n.num_addresses for n in public6), 128, min_prefix + 32)):
+        if size > 2 ** (bits - prefix):
+            return f"{size:.3g} public addresses, more than a /{prefix}", None
+    return None, None
 
 
 def _nginx_size(text: str) -> int | None:
@@ -128,9 +157,13 @@ def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"TLS on {listing(sorted(kf.ref(i) for i in ingresses))}")
 
 
-@probe("kubernetes.lb-source-ranges", target="kubernetes", reads=("services", "deployments"))
+@probe("kubernetes.lb-source-ranges", target="kubernetes", reads=("services", "deployments"), params={
+    "min_prefix": Param("int", 16, help="the public source ranges of a LoadBalancer together may span at most one "
+                                        "IPv4 /min_prefix (IPv6: /min_prefix+32); private ranges are not counted"),
+})
 def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """No LoadBalancer Service is open to the world: internal, or restricted by loadBalancerSourceRanges."""
+    """No LoadBalancer Service is open to the world: internal, or restricted by loadBalancerSourceRanges to at most
+    a /`min_prefix` of public addresses."""
     services = kf.objects(ctx, "services")
     lbs = [s for s in services if kf.get(s, "spec.type") == "LoadBalancer"]
     if not lbs and not kf.product_seen(ctx, kf.services(ctx)):
@@ -143,8 +176,12 @@ def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
         ranges = [str(r) for r in kf.seq(svc, "spec.loadBalancerSourceRanges")]
         ranges += [r.strip() for r in ann.get("service.beta.kubernetes.io/load-balancer-source-ranges", "").split(",")
                    if r.strip()]
-        if not ranges or any(r in _WORLD for r in ranges):
-            open_.append(f"{kf.ref(svc)} ({', '.join(ranges) or 'no loadBalancerSourceRanges'})")
+        wide, odd = _public_share(ranges, p["min_prefix"])
+        if odd:
+            return undecided(f"LoadBalancer Service {kf.ref(svc)}: source range {odd}")
+        if not ranges or wide:
+            why = f"{', '.join(ranges)}: {wide}" if ranges else "no loadBalancerSourceRanges"
+            open_.append(f"{kf.ref(svc)} ({why})")
     if open_:
         return failed(f"LoadBalancer Service {listing(open_)} is open to the internet: it bypasses the Ingress "
                       "(TLS, body limits, auth)", open=open_)

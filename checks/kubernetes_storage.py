@@ -43,19 +43,27 @@ def _cluster_kind_missing(ctx: Any, kind: str) -> Verdict | None:
     return None
 
 
-def _classes(ctx: Any, pattern: str) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]], Verdict | None]:
-    """({class name: [claims using it]}, {class name: StorageClass}, a verdict when the classes cannot be judged)."""
+def _classes(ctx: Any, pattern: str, static_ok: bool = False) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]],
+                                                                       Verdict | None]:
+    """({class name: [claims using it]}, {class name: StorageClass}, a verdict when the classes cannot be judged);
+    claims with no class (storageClassName "") are such a verdict unless ``static_ok``."""
     found = kf.claims(ctx, pattern)
     if not found:
         return {}, {}, kf.absent(ctx, "datastore volume claim")
     using: dict[str, list[str]] = {}
-    unresolved = []
+    unresolved, static = [], []
     for what, spec in found:
         cls, _ = kf.class_of(ctx, spec)
         if cls is None:
             unresolved.append(what)
+        elif cls == "":
+            static.append(what)
         else:
             using.setdefault(cls, []).append(what)
+    if static and not static_ok:
+        return using, {}, undecided(f"{listing(static)} sets storageClassName \"\" (a pre-provisioned volume, no "
+                                    "StorageClass): its class cannot be judged; judge the PersistentVolume and attest",
+                                    static=static)
     classes = kf.storage_classes(ctx)
     missing = [c for c in using if c not in classes]
     if unresolved or missing:
@@ -147,6 +155,10 @@ def default_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
 @probe("kubernetes.volume-expansion", target="kubernetes", reads=kf.CLAIMS, params={"datastores": _DATASTORES})
 def volume_expansion(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The StorageClasses of the datastores' volumes set allowVolumeExpansion: true."""
+    static = [what for what, spec in kf.claims(ctx, p["datastores"]) if kf.class_of(ctx, spec)[0] == ""]
+    if static:  # only a claim whose class allows it can be resized
+        return failed(f"{listing(static)} sets storageClassName \"\" (no StorageClass): the claim cannot be "
+                      "expanded; a full disk means a migration instead of a resize", static=static)
     using, classes, gap = _classes(ctx, p["datastores"])
     if gap is not None:
         return gap
@@ -288,7 +300,7 @@ def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
         age = pending[first]
         return failed(f"PVC {listing(sorted(pending))} Pending for {'an unknown time' if age is None else f'{age} s'}"
                       f" (limit {p['max_pending_seconds']} s)", pending=pending)
-    using, classes, gap = _classes(ctx, p["datastores"])
+    using, classes, gap = _classes(ctx, p["datastores"], static_ok=True)  # a bound static volume has no zone race
     if gap is not None and gap.status == "error":
         return gap
     immediate = sorted(c for c in using if classes.get(c, {}).get("provisioner") in _ZONAL
@@ -309,9 +321,9 @@ def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def volume_size(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The matched datastore's data volumes request at least `min_size`."""
-    from readiness.checks._common import parse_size
-
-    want = parse_size(p["min_size"])
+    want = kf.quantity(p["min_size"])
+    if want is None:
+        return undecided(f"min_size {p['min_size']!r} is not a Kubernetes quantity (e.g. 100Gi)")
     rx = re.compile(p["volume"])
     sizes: dict[str, Any] = {}
     for what, spec in kf.claims(ctx, p["match"]):

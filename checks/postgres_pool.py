@@ -150,7 +150,7 @@ def pooler_compatible(ctx: Any, p: dict[str, Any]) -> Verdict:
                                                            if mode == "transaction" else ""), **evidence)
 
 
-@probe("postgres.connection-budget", target="postgres", reads=kf.SCALERS, params={
+@probe("postgres.connection-budget", target="postgres", reads=kf.DEMAND, params={
     "replicas": Param("int", _OPT, help="the application's maximum pod count (HPA maxReplicas)"),
     "pool_size": Param("int", _OPT, help="connections each pod's pool opens"),
     "workloads": Param("list", _OPT, help="several Deployments: a list of {name, replicas, pool_size}"),
@@ -172,9 +172,9 @@ def connection_budget(ctx: Any, p: dict[str, Any]) -> Verdict:
         ctx.session("kubernetes")  # raises "needs the kubernetes target" when it is not configured
         workloads, unknown = kf.connection_demand(ctx, p["deployments"] or kf.services(ctx))
         if unknown:
-            return undecided(f"the pool size of {listing(unknown, 5)} is not in its env (POSTGRES_POOL_SIZE, "
-                             "connection_limit= in DATABASE_URL ...): give replicas and pool_size (or workloads) in "
-                             "this item", unknown=unknown)
+            return undecided(f"the connection demand cannot be counted: the pool size of {listing(unknown, 5)} is "
+                             "not readable from its env (POSTGRES_POOL_SIZE, connection_limit= in DATABASE_URL ...): "
+                             "give replicas and pool_size (or workloads) in this item", unknown=unknown)
         if not workloads:
             return undecided("no service Deployment of the product with database settings found in the kubernetes "
                              "target: give replicas and pool_size (or workloads) in this item")

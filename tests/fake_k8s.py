@@ -1,6 +1,8 @@
 """A fake Kubernetes API server for the tests: real HTTP on 127.0.0.1, bearer-token auth, discovery, and list
 endpoints (with limit/continue pagination) serving objects loaded from YAML fixtures.
 
+Like a real API server it authorizes before it routes: a list of a plural the identity may not read is 403 whether or
+not its group is served, and ``/apis`` (discovery, open to every identity) lists only the served groups.
 Faults are switched on per plural: ``forbidden`` answers 403 (a Status, as the API server does), ``broken`` 500,
 ``slow`` holds the request for ``slow_seconds`` (bounded: it ends early when the server stops), and ``missing_groups``
 are API groups that are not served at all (a CRD that is not installed: 404).  ``requests`` records each path asked.
@@ -79,6 +81,7 @@ class FakeCluster:
     granted: set[tuple[str, str, str | None]] | None = None
     garbage: set[str] = field(default_factory=set)  # answer 200 with items that are not a list
     looping: set[str] = field(default_factory=set)  # answer the same continue token for ever
+    itemless: set[str] = field(default_factory=set)  # answer 200 with {} (a proxy's empty object, not a list)
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
     max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
     version: str = "v1.29.3-eks-adc7111"
@@ -206,33 +209,37 @@ class FakeCluster:
         else:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         version, rest = rest[0], rest[1:]
+        namespace = None
+        if rest[:1] == ["namespaces"] and len(rest) == 3:
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) == 1:  # a list request: authorized before it is routed, as the API server does
+            name = rest[0]
+            denied = self.granted is not None and (group, name, None) not in self.granted and (
+                namespace is None or (group, name, namespace) not in self.granted)
+            if name in self.forbidden or denied:
+                where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+                return 403, _status(403, "Forbidden", f'{name}.{group or "core"} is forbidden: User "auditor" '
+                                                      f'cannot list resource "{name}" in API group "{group}"{where}')
         served = res.get((group, version))
         if served is None:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
-        if not rest:
+        if not rest and namespace is None:
             return 200, {"kind": "APIResourceList", "apiVersion": "v1",
                          "groupVersion": f"{group}/{version}".lstrip("/"),
                          "resources": [{"name": p, "singularName": "", "namespaced": ns, "kind": k,
                                         "verbs": ["get", "list", "watch"]} for p, (k, ns) in served.items()]}
-        namespace = None
-        if rest[0] == "namespaces" and len(rest) == 3:
-            namespace, rest = rest[1], rest[2:]
         if len(rest) != 1 or rest[0] not in served:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         name = rest[0]
         kind, _ = served[name]
-        denied = self.granted is not None and (group, name, None) not in self.granted and (
-            namespace is None or (group, name, namespace) not in self.granted)
-        if name in self.forbidden or denied:
-            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-            return 403, _status(403, "Forbidden", f'{name}.{group or "core"} is forbidden: User "auditor" cannot '
-                                                  f'list resource "{name}" in API group "{group}"{where}')
         if name in self.broken:
             return 500, _status(500, "InternalError", "etcdserver: request timed out")
         if name in self.slow:
             self._stop.wait(self.slow_seconds)
         if name in self.garbage:
             return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {}, "items": "not a list"}
+        if name in self.itemless:
+            return 200, {}
         if name in self.looping:
             return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"continue": "c2FtZQ=="},
                          "items": []}

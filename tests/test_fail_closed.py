@@ -38,7 +38,7 @@ CONFIG_ONLY = {"redis.tls", "postgres.ssl"}
 SESSION_ONLY = {"redis.ping", "postgres.session", "clickhouse.reachable", "s3.reachable"}
 # Their good state is "nothing of the kind exists": an empty listing is a positive observation for them (never NaN,
 # None, junk or an error).
-ABSENCE = {"kubernetes.hpa-keda-conflict", "s3.media-retained", "s3.noncurrent-expiry"}
+ABSENCE = {"s3.media-retained", "s3.noncurrent-expiry"}
 _EMPTY = ({}, [], (), "")
 
 
@@ -88,6 +88,7 @@ class HostileSession:
         self.kind, self.config, self.timeout = kind, CONFIGS[kind], 1.0
         self.connecting, self.round_trips, self.failed = False, 0, None
         self._values, self._hostile, self._seen = values, hostile, {}
+        self._live: bool | None = None
 
     def _value(self, name: str) -> Any:
         if name not in self._seen:
@@ -98,7 +99,12 @@ class HostileSession:
         return value
 
     def get_client(self, deadline: float | None = None) -> Any:
-        return Poison(self._value("<client>"))
+        client = Poison(self._value("<client>"))
+        if self.kind == "kubernetes":  # a live cluster too: discovery and live state are facts like any other
+            if self._live is None:
+                self._live = self._values.draw(st.booleans(), label="kubernetes:live")
+            client.live = self._live  # type: ignore[attr-defined]
+        return client
 
     @property
     def client(self) -> Any:

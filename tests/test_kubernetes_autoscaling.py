@@ -60,7 +60,8 @@ def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> 
     assert "sets no nginx.ingress.kubernetes.io/proxy-body-size" in msg["k8s.ingress-body-size"]
     assert "proxy-read-timeout 60 < 300 s" in msg["k8s.ingress-timeouts"]
     assert "has no spec.tls" in msg["k8s.ingress-tls"]
-    assert "langsmith/langsmith-frontend (0.0.0.0/0) is open to the internet" in msg["k8s.lb-source-ranges"]
+    assert "langsmith/langsmith-frontend (0.0.0.0/0: 4.29e+09 public addresses, more than a /16) is open to the " \
+        "internet" in msg["k8s.lb-source-ranges"]
 
 
 def test_keda_not_installed_is_understood(tmp_path: Path) -> None:

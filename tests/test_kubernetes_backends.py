@@ -135,3 +135,31 @@ def test_clickhouse_node_resources_from_the_pods_limits(cpu: str, memory: str, s
         results, _ = audit(tmp_path, targets, ["clickhouse.node-resources"], checklist=only("clickhouse", tmp_path))
     r = results["clickhouse.node-resources"]
     assert r.status == status, r.message
+
+
+def queue_env_from(source: dict[str, Any]) -> list[dict[str, Any]]:
+    """The backend (4 x 5 connections) plus the queue, whose database settings come through envFrom ``source``; a
+    ConfigMap gives it a pool of 30 (x its ScaledObject's 20 replicas: 600, beyond the budget of 157)."""
+    objects = scaled_backend(4, 5)
+    for o in objects:
+        for dep in o["items"] if o["kind"] == "List" else [o]:
+            if dep["kind"] == "Deployment" and dep["metadata"]["name"] == "langsmith-queue":
+                dep["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [source]
+    objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "queue-db", "namespace": "langsmith"},
+                    "data": {"POSTGRES_POOL_SIZE": "30", "POSTGRES_DB": "langsmith"}})
+    return objects
+
+
+@pytest.mark.parametrize(("source", "status", "message"), [
+    ({"configMapRef": {"name": "queue-db"}}, "fail", "the application may open 620 connections at peak"),
+    ({"secretRef": {"name": "queue-db"}}, "error", "the connection demand cannot be counted: the pool size of "
+                                                   "langsmith/langsmith-queue (envFrom Secret queue-db, never read)"),
+])
+def test_postgres_connection_budget_counts_env_from_configmaps(source: dict[str, Any], status: str, message: str,
+                                                               pg_stack: PgStack, tmp_path: Path) -> None:
+    with FakeCluster(queue_env_from(source)) as cluster:
+        targets = {**live_targets(cluster, tmp_path), **pg_stack.target(pg_stack.good)}
+        results, _ = audit(tmp_path, targets, ["postgres.connection-budget"], checklist=only("postgres", tmp_path))
+        assert not any("/secrets" in r for r in cluster.requests)
+    r = results["postgres.connection-budget"]
+    assert (r.status, r.message[:len(message)]) == (status, message), r.message

@@ -98,4 +98,5 @@ def test_a_database_client_without_a_pool_size_in_its_env_is_unknown(tmp_path: P
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "all.yaml").write_text(text)
     ctx = context({"manifests": str(tmp_path / "m"), "namespace": "langsmith", "release": "langsmith"})
-    assert kf.connection_demand(ctx, ["backend", "queue", "frontend"]) == ([], ["langsmith/langsmith-backend"])
+    assert kf.connection_demand(ctx, ["backend", "queue", "frontend"]) == (
+        [], ["langsmith/langsmith-backend (DATABASE_URL from Secret langsmith-postgres, never read)"])

@@ -194,6 +194,10 @@ class Cluster(ABC):
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every object of ``kind`` in ``namespace`` (None: all, or the cluster for a cluster-scoped kind)."""
 
+    def served(self) -> dict[str, set[str]] | None:
+        """{API group: its served versions} from discovery; None where there is no discovery (manifests)."""
+        return None
+
 
 class LiveCluster(Cluster):
     live = True
@@ -215,7 +219,10 @@ class LiveCluster(Cluster):
             if cont:
                 query["continue"] = cont
             page = self._get(path, query, kind)
-            if not isinstance(page.get("items", []), list) and page.get("items") is not None:
+            # The API server always sends items; an answer without it ({} from a proxy) is not an empty list.
+            if "items" not in page:
+                raise KubernetesError(f"listing {kind.plural}: the answer has no items (not a list answer)")
+            if not isinstance(page["items"], list) and page["items"] is not None:
                 raise KubernetesError(f"listing {kind.plural}: the answer's items is not a list")
             for item in page.get("items") or []:
                 if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
@@ -232,11 +239,28 @@ class LiveCluster(Cluster):
             cont = nxt
         raise KubernetesError(f"listing {kind.plural} did not end after {MAX_PAGES} pages")
 
-    def _get(self, path: str, query: Mapping[str, Any], kind: Kind | None = None) -> dict[str, Any]:
+    def served(self) -> dict[str, set[str]]:
+        """Discovery (``GET /apis``, open to every authenticated identity): a real API server authorizes before it
+        routes, so a list of a group the identity may not read is 403 whether or not the group is served."""
+        body = self._get("/apis", {}, what="the served API groups")
+        groups = body.get("groups")
+        if not isinstance(groups, list):
+            raise KubernetesError("reading the served API groups: the answer has no groups list")
+        out: dict[str, set[str]] = {"": {"v1"}}
+        for group in groups:
+            versions = group.get("versions") if isinstance(group, dict) else None
+            if not isinstance(group, dict) or not isinstance(group.get("name"), str) or not isinstance(versions,
+                                                                                                      list):
+                raise KubernetesError("reading the served API groups: a group has no name or versions")
+            out[group["name"]] = {str(v.get("version")) for v in versions if isinstance(v, dict)}
+        return out
+
+    def _get(self, path: str, query: Mapping[str, Any], kind: Kind | None = None,
+             what: str | None = None) -> dict[str, Any]:
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
-        what = kind.plural if kind else "the server version"
+        what = what or (kind.plural if kind else "the server version")
         with self._lock:
             self.requests += 1
         try:
