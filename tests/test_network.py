@@ -235,3 +235,41 @@ def test_the_products_own_ports_are_private_per_preset(web_stack: WebStack, tmp_
     assert r.status == "pass", r.message
     r = one(tmp_path, web_stack.network([web_stack.healthy.port]), "network.port-exposure", preset="langfuse")
     assert r.status == "pass" and "3000, 3030" in r.message  # nothing listens on them at 127.0.0.2
+
+
+def _listen(host: str, port: int = 0) -> socket.socket:
+    sock = socket.socket()
+    sock.bind((host, port))
+    sock.listen(16)
+    return sock
+
+
+def test_every_resolved_address_is_probed_not_only_the_first_four(tmp_path: Path, monkeypatch: Any) -> None:
+    from readiness.clients.network import NetworkHandle
+
+    hosts = [f"127.0.0.{n}" for n in range(3, 8)]
+    first = _listen(hosts[0])
+    public = int(first.getsockname()[1])
+    held = [first, *[_listen(h, public) for h in hosts[1:]]]  # the public port answers on every address
+    private = _listen(hosts[-1])  # a datastore exposed on the fifth address only
+    held.append(private)
+    monkeypatch.setattr(NetworkHandle, "resolve", lambda self, host: list(hosts))  # DNS is the one stand-in
+    try:
+        targets = {"network": {"public_host": "five.example", "viewpoint": OUTSIDE, "public_ports": [public],
+                               "private_ports": [int(private.getsockname()[1])]}}
+        r = one(tmp_path, targets, "network.port-exposure")
+    finally:
+        for sock in held:
+            sock.close()
+    assert r.status == "fail", r.message
+    assert f"of five.example ({hosts[-1]}) accept connections" in r.message
+    assert set(r.evidence["ports"]) == set(hosts) and r.evidence["reached"] == hosts
+
+
+def test_silence_proves_nothing_where_no_public_port_answers(web_stack: WebStack, tmp_path: Path) -> None:
+    # no public port to show the viewpoint reaches the host: a silent private port is not "firewalled"
+    targets = web_stack.network([web_stack.filtered.port], public=[])
+    fast = checklist_with(tmp_path, {"network.port-exposure": {"connect_timeout": 0.5}})
+    r = one(tmp_path, targets, "network.port-exposure", checklist=fast)
+    assert r.status == "error", r.message
+    assert "is not shown reachable from 127.0.0.2: no public_ports are listed" in r.message
