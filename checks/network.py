@@ -187,7 +187,8 @@ def versions(ctx: Any, p: dict[str, Any]) -> Verdict:
     for version in wanted:
         seen[version] = handle.handshake(version, min(ctx.timeout, max(0.2, ctx.remaining() / 2)))
     evidence = {"endpoint": f"{o.host}:{o.port}",
-                "versions": {v: (f"accepted ({h.cipher})" if h.accepted else f"refused: {h.reason}")
+                "versions": {v: (f"accepted ({h.cipher})" if h.accepted else
+                                 f"refused: {h.reason}" if h.refused else f"failed: {h.reason}")
                              for v, h in seen.items()}}
     if not any(h.accepted for h in seen.values()):
         reasons = {h.reason for h in seen.values()}
@@ -197,13 +198,20 @@ def versions(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided(f"no TLS version was accepted by {o.host}:{o.port} ({listing(reasons)}): the handshake "
                          "fails for another reason than the version", **evidence)
     bad = [v for v in p["refused"] if seen[v].accepted]
-    missing = [v for v in p["accepted"] if not seen[v].accepted]
+    missing = [v for v in p["accepted"] if seen[v].refused]
     if bad:
         what = ", ".join(f"{_NAMES[v]} (negotiated {seen[v].version}, {seen[v].cipher})" for v in bad)
         return failed(f"{o.host}:{o.port} still accepts {what}", **evidence)
     if missing:
         return failed(f"{o.host}:{o.port} refuses {', '.join(_NAMES[v] for v in missing)}: "
                       + "; ".join(seen[v].reason for v in missing), **evidence)
+    # only the server's protocol_version refusal decides; a reset or a cipher mismatch may hide an accepted version
+    unclear = [v for v in [*p["refused"], *p["accepted"]] if not seen[v].accepted and not seen[v].refused]
+    if unclear:
+        why = "; ".join(f"{_NAMES[v]}: {seen[v].reason}" for v in unclear)
+        return undecided(f"{o.host}:{o.port}: the {' and '.join(_NAMES[v] for v in unclear)} handshake failed "
+                         f"without the server refusing the version ({why}), so whether it is accepted cannot be "
+                         "told", **evidence)
     took = [_NAMES[v] for v, h in seen.items() if h.accepted]
     return passed(f"{o.host}:{o.port} refuses {', '.join(_NAMES[v] for v in p['refused'])} and accepts "
                   f"{', '.join(took)}", **evidence)

@@ -273,3 +273,92 @@ def test_silence_proves_nothing_where_no_public_port_answers(web_stack: WebStack
     r = one(tmp_path, targets, "network.port-exposure", checklist=fast)
     assert r.status == "error", r.message
     assert "is not shown reachable from 127.0.0.2: no public_ports are listed" in r.message
+
+
+class LegacyReset:
+    """A TCP front for a TLS server that resets any connection whose ClientHello offers only TLS 1.0/1.1 (what some
+    middleboxes do) and relays every other one untouched."""
+
+    def __init__(self, upstream: int):
+        import threading
+
+        self.upstream, self.stop = upstream, False
+        self.sock = _listen("127.0.0.1")
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.resets = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import struct
+        import threading
+
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(5)
+            try:
+                hello = conn.recv(11, socket.MSG_PEEK | socket.MSG_WAITALL)
+            except OSError:
+                conn.close()
+                continue
+            if hello[9:11] in (b"\x03\x01", b"\x03\x02"):  # the ClientHello's client_version
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()  # RST
+                self.resets += 1
+                continue
+            back = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+            for a, b in ((conn, back), (back, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_a_reset_during_the_legacy_handshake_is_not_a_refusal(web_stack: WebStack, tmp_path: Path) -> None:
+    front = LegacyReset(web_stack.good.https_port)
+    try:
+        targets = {"http": {"base_url": f"https://127.0.0.1:{front.port}/", "ca_file": str(web_stack.ca.cert)}}
+        r = one(tmp_path, targets, "network.tls-versions")
+    finally:
+        front.close()
+    assert front.resets == 2  # TLS 1.0 and 1.1 were really offered, and reset
+    assert r.status == "error", r.message
+    assert "handshake failed without the server refusing the version" in r.message
+    assert r.evidence["versions"]["TLSv1.2"].startswith("accepted")
+
+
+def test_a_cipher_mismatch_on_a_legacy_version_is_not_a_refusal(web_stack: WebStack, tmp_path: Path) -> None:
+    from readiness.demo.nginx import NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, "gcm", ("127.0.0.1",), 90)
+    # TLS 1.0 is enabled, but only with a cipher that exists in TLS 1.2: the server's answer is handshake_failure
+    spec = NginxSpec(cert, web_stack.healthy.url, protocols="TLSv1 TLSv1.1 TLSv1.2",
+                     ciphers="ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0")
+    nginx = start_nginx(spec, tmp_path / "nginx-gcm")
+    try:
+        targets = {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/", "ca_file": str(web_stack.ca.cert)}}
+        r = one(tmp_path, targets, "network.tls-versions")
+    finally:
+        nginx.stop()
+    assert r.status == "error", r.message
+    assert "without the server refusing the version" in r.message and "handshake failure" in r.message.lower()
