@@ -538,11 +538,15 @@ def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(tmp_path: Pa
         r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, "app.metrics-protected",
                 timeout=1.5)
         assert r.status == "error" and time.monotonic() - started < 3.5, r.message
+        started = time.monotonic()  # the raw-socket path (the POST headers of the body-size item) too
+        r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, "network.body-size",
+                timeout=1.5)
+        assert r.status == "error" and time.monotonic() - started < 3.5, r.message
         deadline = time.monotonic() + 3
         while len(server.gave_up) < len(server.connected) and time.monotonic() < deadline:
             time.sleep(0.05)
         # every connection was dropped by the client, each within about its timeout
-        assert len(server.gave_up) == len(server.connected) == 2
+        assert len(server.gave_up) == len(server.connected) == 3
         assert all(end - start < 2.5 for start, end in zip(server.connected, server.gave_up, strict=True))
     finally:
         server.close()

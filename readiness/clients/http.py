@@ -123,6 +123,16 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+def _basic_auth(parts: Any) -> dict[str, str]:
+    """Credentials in the URL (https://user:pw@host/) as HTTP Basic, as browsers and httpx send them."""
+    if not parts.username:
+        return {}
+    import base64
+
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
 def _origin_key(url: str) -> tuple[str, str, int]:
     o = parse_origin(url, "URL")
     return o.scheme, o.host.lower(), o.port
@@ -292,7 +302,7 @@ class HttpHandle:
             parts = urlsplit(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             sent = {"Host": o.netloc, "Accept-Encoding": "identity", "User-Agent": "readiness-audit",
-                    "Connection": "close", **headers}
+                    "Connection": "close", **_basic_auth(parts), **headers}
             started = time.monotonic()
             sock = self._open(o, deadline)
             try:
