@@ -10,11 +10,14 @@ from typing import Any
 
 from readiness.checks._common import human_bytes, parse_size
 
-from readiness.probe import Param, Verdict, failed, passed, probe, undecided
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _OPT = None
 _BAD_STATUS = ("error", "unhealthy", "down", "fail", "failed", "failing", "not ready", "not_ready", "degraded",
                "starting", "unavailable")
+
+
+_HOPS = 5  # redirects followed on the same host
 
 
 def _get(ctx: Any, url: str, **kw: Any) -> Any:
@@ -22,7 +25,7 @@ def _get(ctx: Any, url: str, **kw: Any) -> Any:
 
 
 @probe("http.headers", target="http", params={
-    "path": Param("str", "/", help="path of the base URL whose response is judged"),
+    "path": Param("url-path", "/", help="path of the base URL whose response is judged"),
     "hsts_min_age": Param("int", 31536000, help="Strict-Transport-Security max-age at least (seconds)"),
     "hsts_subdomains": Param("bool", True, help="Strict-Transport-Security must carry includeSubDomains"),
     "headers": Param("dict", {"x-content-type-options": ["nosniff"], "x-frame-options": ["DENY"],
@@ -65,7 +68,7 @@ def headers(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 @probe("http.redirect", target="http", params={
     "statuses": Param("int-list", [301, 308], help="redirect statuses accepted (permanent ones)"),
-    "path": Param("str", "/"),
+    "path": Param("url-path", "/"),
 })
 def redirect(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Plain HTTP answers a permanent redirect to https://."""
@@ -96,17 +99,39 @@ def redirect(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 @probe("http.body-size", target="http", params={
     "size": Param("str", "25Mi", help="the largest request the product must accept (e.g. 25Mi)"),
-    "path": Param("str", "/", help="where to POST it (a path the application accepts POSTs on)"),
+    "path": Param("url-path", "/", help="where to POST it (a path the application accepts POSTs on)"),
     "content_type": Param("str", "application/json"),
+    "send_body": Param("bool", False, help="really POST the body (a write to the production endpoint: also needs "
+                                           "allow_writes: true in the http target); by default only the headers "
+                                           "are sent, with Expect: 100-continue"),
 })
 def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """The public endpoint accepts a request of the product's maximum payload (no 413 from the proxy)."""
+    """The public endpoint accepts a request of the product's maximum payload (no 413 from the proxy), asked with
+    the headers alone unless the item opts in to sending the body."""
     size = parse_size(p["size"])
     if size <= 0:
         return undecided(f"size must be above 0 bytes, not {p['size']!r}")
     handle = ctx.client
-    answer = handle.send_body(p["path"], size, max(0.5, ctx.remaining() * 0.9), p["content_type"])
     shown = handle.shown(handle.url(p["path"]))
+    if p["send_body"] and ctx.config().get("allow_writes") is not True:
+        return not_applicable("the item opts in to sending the body but the http target does not allow writes "
+                              "(allow_writes: true)")
+    budget = max(0.5, ctx.remaining() * 0.9)
+    if not p["send_body"]:
+        answer = handle.ask_body(p["path"], size, min(ctx.timeout, budget), p["content_type"])
+        evidence = {"url": shown, "bytes": size, "status": answer.status, "sent": 0, "asked": "Expect: 100-continue",
+                    "seconds": round(answer.elapsed, 3)}
+        if answer.continued:
+            return passed(f"{shown} answers 100 Continue to the headers of a {human_bytes(size)} POST: the size is "
+                          "accepted (no body was sent)", **evidence)
+        if answer.status == 413:
+            return failed(f"{shown} refuses the headers of a {human_bytes(size)} POST with 413 Request Entity Too "
+                          "Large: raise the proxy's body limit (client_max_body_size / proxy-body-size) to at least "
+                          "that", **evidence)
+        return undecided(f"{shown} answered {answer.status} to the headers of a {human_bytes(size)} POST, neither "
+                         "100 Continue nor 413, so the limit was not read: choose a path that accepts POSTs (or opt "
+                         "in to send_body)", **evidence)
+    answer = handle.send_body(p["path"], size, budget, p["content_type"])
     evidence = {"url": shown, "bytes": size, "status": answer.status, "sent": answer.sent,
                 "seconds": round(answer.elapsed, 3)}
     if answer.status == 413:
@@ -117,6 +142,9 @@ def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided(f"{shown} answered {answer.status} before the {human_bytes(size)} body was sent "
                          f"({human_bytes(answer.sent)} sent), so the limit was not tested: choose a path that "
                          "accepts POSTs", **evidence)
+    if answer.status >= 500:
+        return undecided(f"POST of {human_bytes(size)} to {shown} went through but the answer is {answer.status}: "
+                         "a server error says nothing about the limit", **evidence)
     return passed(f"POST of {human_bytes(size)} to {shown} went through (answered {answer.status}, not 413)",
                   **evidence)
 
@@ -149,8 +177,8 @@ def _json_status(body: bytes) -> str | None:
 
 
 @probe("http.endpoint", target="http", params={
-    "path": Param("str", help="path of the endpoint on base_url (e.g. /api/public/health)"),
-    "worker_path": Param("str", _OPT, help="also this path on worker_url (Langfuse's worker :3030/api/health); "
+    "path": Param("url-path", help="path of the endpoint on base_url (e.g. /api/public/health)"),
+    "worker_path": Param("url-path", _OPT, help="also this path on worker_url (Langfuse's worker :3030/api/health); "
                                            "skipped when no worker_url is set"),
     "status": Param("int", 200),
     "body_contains": Param("str", _OPT, help="text the body must contain"),
@@ -177,31 +205,59 @@ def endpoint(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 
 @probe("http.metrics-protected", target="http", params={
-    "path": Param("str", "/metrics"),
+    "path": Param("url-path", "/metrics"),
     "token_header": Param("str", "Authorization", help="header that carries metrics_token"),
     "token_prefix": Param("str", "Bearer ", help="text before the token in that header"),
 })
 def metrics_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """The metrics endpoint does not answer 200 without a token (and accepts metrics_token when it is set)."""
+    """The metrics endpoint refuses a request without a token (401/403, or 404: not served there), after redirects
+    on the same host; with metrics_token set, it serves metrics with it."""
     handle = ctx.client
     url = handle.url(p["path"])
-    r = _get(ctx, url)
+    r = _get(ctx, url, follow=_HOPS)
     evidence: dict[str, Any] = {"url": r.url, "status_without_token": r.status}
+    if r.redirects:
+        evidence["redirects"] = list(r.redirects)
     if r.status == 200:
         looks = r.body.lstrip().startswith(b"#") or b"# TYPE" in r.body or b"_total" in r.body
         what = "serves Prometheus metrics" if looks else "answers 200 (the body does not look like metrics: a " \
                                                         "catch-all page? point `path` at the real endpoint)"
         return failed(f"{r.url} {what} to anyone, without a token: set LANGSIGHT_METRICS_TOKEN (or the product's "
                       "equivalent) or block the path at the proxy", **evidence)
+    unsure = _not_a_refusal(handle, r)
+    if unsure:
+        return undecided(unsure, **evidence)
     token = ctx.config().get("metrics_token")
+    refusal = f"refuses a request without a token ({r.status})" if r.status != 404 else \
+        "is not served without a token (404)"
     if not token:
-        return passed(f"{r.url} refuses a request without a token ({r.status}); no metrics_token configured, so a "
-                      "scrape with it was not tried", **evidence)
-    with_token = _get(ctx, url, headers={str(p["token_header"]): f"{p['token_prefix']}{token}"})
+        return passed(f"{r.url} {refusal}; no metrics_token configured, so a scrape with it was not tried",
+                      **evidence)
+    with_token = _get(ctx, url, headers={str(p["token_header"]): f"{p['token_prefix']}{token}"}, follow=_HOPS)
     evidence["status_with_token"] = with_token.status
-    if with_token.status != 200:
-        return failed(f"{r.url} refuses a request without a token ({r.status}) but also the configured "
-                      f"metrics_token ({with_token.status}): Prometheus cannot scrape it", **evidence)
-    return passed(f"{r.url} refuses a request without a token ({r.status}) and serves metrics with "
-                  "metrics_token", **evidence)
+    if with_token.status == 200:
+        return passed(f"{r.url} {refusal} and serves metrics with metrics_token", **evidence)
+    if with_token.status >= 500 or 300 <= with_token.status < 400:
+        return undecided(f"{r.url} {refusal}, but with metrics_token it answers " + _answer(handle, with_token)
+                         + ": whether the scraper is served cannot be told", **evidence)
+    return failed(f"{r.url} {refusal} but also the configured metrics_token ({with_token.status}): Prometheus "
+                  "cannot scrape it", **evidence)
 
+
+def _answer(handle: Any, r: Any) -> str:
+    where = f" to {handle.shown(r.location)}" if r.location and 300 <= r.status < 400 else ""
+    return f"{r.status}{where}"
+
+
+def _not_a_refusal(handle: Any, r: Any) -> str | None:
+    """Why an answer without the token is no proof that the endpoint is closed (None when it is proof)."""
+    if r.status in (401, 403, 404):
+        return None
+    if 300 <= r.status < 400:
+        return (f"{r.url} redirects ({_answer(handle, r)}) somewhere this audit does not follow (another host, or "
+                "too many hops; a token is never sent off the host): check that endpoint, or point `path` at it")
+    if r.status >= 500:
+        return (f"{r.url} answers {r.status} without a token: a server error (a dead backend, or no token "
+                "configured in the application) says nothing about whether the endpoint is protected")
+    return (f"{r.url} answers {r.status} without a token: only 401/403 (refused) or 404 (not served) show the "
+            "endpoint is closed")

@@ -27,7 +27,10 @@ _NOT_TLS = ("wrong version number", "packet length too long", "http request", "r
 })
 def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
     """From the viewpoint, every private port refuses (or is silent) and every public port answers, on every
-    address the public host name resolves to (an IPv6 address exposes what the IPv4 one hides)."""
+    address the public host name resolves to (an IPv6 address exposes what the IPv4 one hides).  A closed private
+    port counts only on an address where a public port answered: that is the proof the viewpoint reaches it."""
+    from readiness.clients.network import MAX_PARALLEL
+
     cfg = ctx.config()
     handle = ctx.client
     host = str(cfg["public_host"])
@@ -36,40 +39,47 @@ def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
     private += [int(x) for x in p["product_ports"] if int(x) not in public and int(x) not in private]
     if not private and not public:
         return undecided("the network target lists no public_ports and no private_ports to judge")
-    addresses = handle.resolve(host)[:4]
+    addresses = list(dict.fromkeys(handle.resolve(host)))
     if not addresses:
         return undecided(f"{host} resolves to no address: nothing to connect to")
-    timeout = max(0.1, min(float(p["connect_timeout"]), ctx.remaining() * 0.8))
+    rounds = math.ceil(len(addresses) * len(set(public + private)) / MAX_PARALLEL)
+    timeout = max(0.1, min(float(p["connect_timeout"]), ctx.remaining() * 0.8 / max(1, rounds)))
     view = f"from {handle.viewpoint}" if handle.viewpoint else "from this host's default route"
-    seen = {address: handle.connect_many(address, public + private, timeout) for address in addresses}
-    judged = {a: o for a, o in seen.items() if any(x.state != "unreachable" for x in o.values())}
-    if not judged:
-        judged = seen  # nothing reachable at all: judge it (public ports then fail as unreachable)
+    seen = handle.connect_all(addresses, public + private, timeout)
+    reached = [a for a in addresses if any(seen[a][port].state == "open" for port in public)]
     evidence: dict[str, Any] = {
         "host": host, "viewpoint": handle.viewpoint or "default", "connect_timeout_s": timeout,
-        "ports": {a: {str(k): v.state for k, v in o.items()} for a, o in seen.items()},
-        "not_reachable_from_here": [a for a in seen if a not in judged]}
+        "ports": {a: {str(k): v.state for k, v in o.items()} for a, o in seen.items()}, "reached": reached}
     fails, unsure, passes = [], [], []
-    for address, outcomes in judged.items():
+    for address in addresses:
+        outcomes = seen[address]
         states = {port: o.state for port, o in outcomes.items()}
         where = f"{host} ({address})" if address != host else host
         exposed = [port for port in private if states[port] == "open"]
         silent = [port for port in public if states[port] != "open"]
-        doubtful = [port for port in private if states[port] == "unreachable"
-                    or (states[port] == "timeout" and not p["timeout_is_closed"])]
         if exposed:
             fails.append(f"private port(s) {listing(exposed)} of {where} accept connections {view}: datastores, "
                          "metrics and admin ports must refuse outside traffic")
+        how = "; ".join(f"{port} {outcomes[port].detail}" for port in silent)
+        if address not in reached:
+            if any(states[port] == "refused" for port in public):
+                fails.append(f"public port(s) {listing(silent)} of {where} do not answer {view} ({how})")
+            elif not exposed:
+                why = f"no public port answered ({how})" if public else "no public_ports are listed"
+                unsure.append(f"{where} is not shown reachable {view}: {why}, so the silence or refusal of its "
+                              "private ports proves nothing")
+            continue
         if silent:
-            how = "; ".join(f"{port} {outcomes[port].detail}" for port in silent)
             fails.append(f"public port(s) {listing(silent)} of {where} do not answer {view} ({how})")
+        doubtful = [port for port in private if states[port] == "unreachable"
+                    or (states[port] == "timeout" and not p["timeout_is_closed"])]
         if doubtful:
             how = "; ".join(f"{port} {outcomes[port].detail}" for port in doubtful)
             unsure.append(f"cannot tell whether private port(s) {listing(doubtful)} of {where} are closed ({how}); "
                           "a silent port counts as closed only with timeout_is_closed: true")
         refused = [port for port in private if states[port] == "refused"]
         filtered = [port for port in private if states[port] == "timeout"]
-        parts = [f"public {listing(public)} answered"] if public else []
+        parts = [f"public {listing([x for x in public if states[x] == 'open'])} answered"]
         if refused:
             parts.append(f"private {listing(refused)} refused")
         if filtered:
@@ -79,9 +89,7 @@ def ports(ctx: Any, p: dict[str, Any]) -> Verdict:
         return failed("; ".join(fails), **evidence)
     if unsure:
         return undecided("; ".join(unsure), **evidence)
-    skipped = f" ({listing(evidence['not_reachable_from_here'])} not reachable from here)" \
-        if evidence["not_reachable_from_here"] else ""
-    return passed(f"{view}, " + "; ".join(passes) + skipped, **evidence)
+    return passed(f"{view}, " + "; ".join(passes), **evidence)
 
 
 @probe("network.latency", target=None, params={
@@ -179,7 +187,8 @@ def versions(ctx: Any, p: dict[str, Any]) -> Verdict:
     for version in wanted:
         seen[version] = handle.handshake(version, min(ctx.timeout, max(0.2, ctx.remaining() / 2)))
     evidence = {"endpoint": f"{o.host}:{o.port}",
-                "versions": {v: (f"accepted ({h.cipher})" if h.accepted else f"refused: {h.reason}")
+                "versions": {v: (f"accepted ({h.cipher})" if h.accepted else
+                                 f"refused: {h.reason}" if h.refused else f"failed: {h.reason}")
                              for v, h in seen.items()}}
     if not any(h.accepted for h in seen.values()):
         reasons = {h.reason for h in seen.values()}
@@ -189,13 +198,20 @@ def versions(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided(f"no TLS version was accepted by {o.host}:{o.port} ({listing(reasons)}): the handshake "
                          "fails for another reason than the version", **evidence)
     bad = [v for v in p["refused"] if seen[v].accepted]
-    missing = [v for v in p["accepted"] if not seen[v].accepted]
+    missing = [v for v in p["accepted"] if seen[v].refused]
     if bad:
         what = ", ".join(f"{_NAMES[v]} (negotiated {seen[v].version}, {seen[v].cipher})" for v in bad)
         return failed(f"{o.host}:{o.port} still accepts {what}", **evidence)
     if missing:
         return failed(f"{o.host}:{o.port} refuses {', '.join(_NAMES[v] for v in missing)}: "
                       + "; ".join(seen[v].reason for v in missing), **evidence)
+    # only the server's protocol_version refusal decides; a reset or a cipher mismatch may hide an accepted version
+    unclear = [v for v in [*p["refused"], *p["accepted"]] if not seen[v].accepted and not seen[v].refused]
+    if unclear:
+        why = "; ".join(f"{_NAMES[v]}: {seen[v].reason}" for v in unclear)
+        return undecided(f"{o.host}:{o.port}: the {' and '.join(_NAMES[v] for v in unclear)} handshake failed "
+                         f"without the server refusing the version ({why}), so whether it is accepted cannot be "
+                         "told", **evidence)
     took = [_NAMES[v] for v, h in seen.items() if h.accepted]
     return passed(f"{o.host}:{o.port} refuses {', '.join(_NAMES[v] for v in p['refused'])} and accepts "
                   f"{', '.join(took)}", **evidence)

@@ -14,7 +14,8 @@ from readiness.yamlsrc import YList, YMap, pos_of
 _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "number": "a number", "bool": "true or false", "list": "a list",
     "str-list": "a list of strings", "int-list": "a list of integers", "dict": "a mapping",
-    "date": "a date (YYYY-MM-DD)", "path": "a file path", "expect": "a mapping of matchers", "any": "a value",
+    "date": "a date (YYYY-MM-DD)", "path": "a file path",
+    "url-path": "a path (like /metrics)", "expect": "a mapping of matchers", "any": "a value",
 }
 
 
@@ -29,6 +30,14 @@ def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
     if t in ("str", "path"):
         ok = isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
         value = str(value) if ok else value
+    elif t == "url-path":
+        if not isinstance(value, str):
+            return value, f"must be {_TYPE_WORDS[t]}, not {_describe(value)}"
+        from readiness.clients.http import path_problem  # the client refuses the same paths again
+
+        problem = path_problem(value)
+        if problem:
+            return value, problem.removeprefix(f"path {value!r} ")
     elif t == "int":
         ok = _is_int(value)
     elif t == "number":

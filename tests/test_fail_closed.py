@@ -259,3 +259,140 @@ def test_no_move_recompress_rollup_or_conditional_ttl_counts_as_retention(clause
     from readiness.checks._s3_facts import ttl_days
 
     assert ttl_days("MergeTree ORDER BY id TTL " + ", ".join(clause) + " SETTINGS index_granularity = 8192") == []
+
+# --- HTTP, TLS and port probes: answers of the right shape that still prove nothing ----------------------------------
+# A Poison client stops these probes at their first attribute; here the client answers like a real one, with what a
+# broken or hostile endpoint sends: a redirect off the host, a temporary redirect, a 5xx, a reset or a cipher
+# mismatch during a legacy handshake, addresses the viewpoint cannot reach, or an exception.
+
+SHAPED_KINDS = ("http.", "tls.", "network.ports")
+SHAPED_ITEMS = [i for i in ITEMS if (i.probe or "").startswith(SHAPED_KINDS)]
+_STATUSES = st.sampled_from([301, 302, 307, 308, 500, 502, 503, 504])
+_LOCATIONS = st.sampled_from([None, "http://elsewhere.example/metrics", "//elsewhere.example/", "/again"])
+_FAILURES = st.sampled_from([TimeoutError("timed out"), ConnectionResetError("reset by peer"),
+                             OSError("Network is unreachable")])
+
+
+class ShapedHttp:
+    """An http client (readiness.clients.http.HttpHandle's face) whose every answer proves nothing."""
+
+    def __init__(self, config: dict[str, Any], data: st.DataObject):
+        from readiness.clients.http import HttpHandle
+
+        self._real = HttpHandle(config, 1.0)  # URLs and origins as the real client builds them
+        self.origin, self.base_url, self.config = self._real.origin, self._real.base_url, config
+        self.url, self.shown, self.setting = self._real.url, self._real.shown, self._real.setting
+        self._data = data
+
+    def _maybe_raise(self) -> None:
+        if self._data.draw(st.booleans(), label="raise"):
+            raise self._data.draw(_FAILURES, label="failure")
+
+    def get(self, url: str, **kw: Any) -> Any:
+        from readiness.clients.http import Response
+
+        self._maybe_raise()
+        status = self._data.draw(_STATUSES, label="status")
+        location = self._data.draw(_LOCATIONS, label="location") if 300 <= status < 400 else None
+        return Response(self.shown(url), status, {}, b"", False, 0.01, location)
+
+    def ask_body(self, *args: Any, **kw: Any) -> Any:
+        from readiness.clients.http import BodyAnswer
+
+        self._maybe_raise()
+        return BodyAnswer(self._data.draw(_STATUSES, label="status"), 0, False, 0.01)
+
+    def send_body(self, path: str, size: int, *args: Any, **kw: Any) -> Any:
+        from readiness.clients.http import BodyAnswer
+
+        self._maybe_raise()
+        status = self._data.draw(_STATUSES, label="status")
+        return BodyAnswer(status, size, True, 0.01) if status >= 500 else BodyAnswer(status, 0, False, 0.01)
+
+    def handshake(self, version: str, timeout: float) -> Any:
+        from readiness.clients.http import Handshake
+
+        self._maybe_raise()
+        if version in ("TLSv1.2", "TLSv1.3") and self._data.draw(st.booleans(), label="modern accepted"):
+            return Handshake(True, version, "TLS_AES_256_GCM_SHA384")
+        reason = self._data.draw(st.sampled_from([
+            "connection reset during the handshake ([Errno 104] Connection reset by peer)",
+            "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)",
+            "[SSL: NO_CIPHERS_AVAILABLE] no ciphers available"]), label="reason")
+        return Handshake(False, reason=reason)
+
+    def certificate(self, timeout: float) -> Any:
+        from readiness.clients.http import Certificate
+
+        self._maybe_raise()
+        return Certificate(False, "certificate verify failed: unable to get local issuer certificate")
+
+
+class ShapedNetwork:
+    """A network client whose viewpoint reaches the first address only (its public ports answer, its private ports
+    refuse or stay silent); every other address is unreachable or silent throughout."""
+
+    def __init__(self, data: st.DataObject):
+        self.viewpoint, self._data = "203.0.113.7", data
+
+    def resolve(self, host: str) -> list[str]:
+        return self._data.draw(st.sampled_from([["198.51.100.1", "2001:db8::1"],
+                                                [f"198.51.100.{n}" for n in range(1, 7)]]), label="addresses")
+
+    def connect_all(self, addresses: list[str], ports: list[int], timeout: float) -> dict[str, Any]:
+        from readiness.clients.network import Outcome
+
+        out: dict[str, Any] = {}
+        for n, address in enumerate(addresses):
+            dark = self._data.draw(st.sampled_from(["unreachable", "timeout"]), label="unreached")
+            out[address] = {}
+            for port in ports:
+                if n:
+                    state = dark
+                elif port in (80, 443):
+                    state = "open"
+                else:
+                    state = self._data.draw(st.sampled_from(["timeout", "refused"]), label="private")
+                out[address][port] = Outcome(port, state, state, timeout)
+        return out
+
+    def connect_many(self, address: str, ports: list[int], timeout: float) -> dict[int, Any]:
+        self._calls = getattr(self, "_calls", 0) + 1  # one address at a time: the first call is the reached one
+        return self.connect_all(["first", address] if self._calls > 1 else [address], ports, timeout)[address]
+
+
+class ShapedSession(HostileSession):
+    def __init__(self, kind: str, client: Any, config: dict[str, Any]):
+        self.kind, self.config, self.timeout = kind, config, 1.0
+        self.connecting, self.round_trips, self.failed = False, 0, None
+        self._client, self._seen = client, {}
+
+    def get_client(self, deadline: float | None = None) -> Any:
+        return self._client
+
+    def fact(self, name: str, fetch: Any, deadline: float | None = None) -> Any:
+        return fetch(self._client)
+
+
+@pytest.mark.parametrize("item", SHAPED_ITEMS, ids=lambda i: i.id)
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "60")),
+          derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), preset=st.sampled_from([None, *PRESETS]), token=st.sampled_from([None, "tok-1"]),
+       writes=st.booleans())
+def test_redirects_server_errors_resets_and_unreachable_addresses_never_pass(item, data, preset, token, writes):
+    probe = probes().probes[item.probe or ""]
+    http_cfg = {**CONFIGS["http"], "metrics_token": token, "allow_writes": writes}
+    configs = {**CONFIGS, "http": http_cfg}
+    sessions = {"http": ShapedSession("http", ShapedHttp(http_cfg, data), http_cfg),
+                "network": ShapedSession("network", ShapedNetwork(data), CONFIGS["network"])}
+    params = dict(item.params_for(preset))
+    if "send_body" in params:
+        params["send_body"] = writes
+    ctx = Context(item.id, probe.target, sessions, configs, preset, "production", 1.0, time.monotonic() + 60)  # type: ignore[arg-type]
+    try:
+        verdict = probe(ctx, params)
+    except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
+        return
+    assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on an answer that proves nothing: " \
+                                     f"{verdict.message}"

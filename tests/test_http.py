@@ -3,8 +3,11 @@ in front of the application stubs (tests/fixtures_nginx.py)."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,15 +66,105 @@ def test_https_redirect_passes_with_301_and_fails_when_plain_http_serves(web_sta
     assert r.status == "error" and "connection refused" in r.message
 
 
-def test_body_size_passes_at_25_mib_and_fails_behind_a_1m_limit(web_stack: WebStack, tmp_path: Path) -> None:
+def test_body_size_is_read_from_the_headers_alone_on_real_nginx(web_stack: WebStack, tmp_path: Path) -> None:
     before = len(web_stack.healthy.posted)
     r = one(tmp_path, web_stack.http(web_stack.good), "network.body-size")
     assert r.status == "pass", r.message
+    assert "answers 100 Continue to the headers of a 25.0 MiB POST" in r.message and r.evidence["sent"] == 0
+    r = one(tmp_path, web_stack.http(web_stack.bad), "network.body-size")
+    assert r.status == "fail" and "refuses the headers of a 25.0 MiB POST with 413" in r.message, r.message
+    assert web_stack.healthy.posted[before:] == []  # nginx never passed a request on: no body reached the app
+
+
+def test_sending_the_body_is_opt_in_twice(web_stack: WebStack, tmp_path: Path) -> None:
+    send = checklist_with(tmp_path, {"network.body-size": {"send_body": True}})
+    r = one(tmp_path, web_stack.http(web_stack.good), "network.body-size", checklist=send)
+    assert r.status == "skipped" and "does not allow writes (allow_writes: true)" in r.message
+    before = len(web_stack.healthy.posted)
+    r = one(tmp_path, web_stack.http(web_stack.good, allow_writes=True), "network.body-size", checklist=send)
+    assert r.status == "pass", r.message
     assert "POST of 25.0 MiB" in r.message and "answered 202, not 413" in r.message
     assert web_stack.healthy.posted[before:] == [25 * 1024 * 1024]  # the application got the whole body
-    r = one(tmp_path, web_stack.http(web_stack.bad), "network.body-size")
+    r = one(tmp_path, web_stack.http(web_stack.bad, allow_writes=True), "network.body-size", checklist=send)
     assert r.status == "fail" and "refused with 413" in r.message
     assert r.evidence["sent"] < 25 * 1024 * 1024  # the early answer was read, the rest not sent
+
+
+class Counting:
+    """Reads a request's headers, answers ``100 Continue`` (or nothing, ``honour=False``) and counts every byte the
+    client sends after the headers; answers 202 once a whole body came."""
+
+    def __init__(self, honour: bool = True):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.honour, self.stop, self.after_headers, self.requests = honour, False, 0, 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    more = conn.recv(65536)
+                    if not more:
+                        break
+                    data += more
+                head, _, rest = data.partition(b"\r\n\r\n")
+                self.requests += 1
+                self.after_headers += len(rest)
+                length = int(next((line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), b"0"))
+                if self.honour:
+                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                while self.after_headers < length:
+                    more = conn.recv(1 << 20)
+                    if not more:
+                        break
+                    self.after_headers += len(more)
+                if self.after_headers >= length:
+                    conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_by_default_no_body_byte_is_sent(tmp_path: Path) -> None:
+    server = Counting()
+    try:
+        r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, "network.body-size")
+    finally:
+        server.close()
+    assert r.status == "pass", r.message
+    assert server.requests == 1 and server.after_headers == 0
+
+
+def test_a_server_that_waits_for_the_body_leaves_the_size_undecided(tmp_path: Path) -> None:
+    server = Counting(honour=False)
+    try:
+        r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, "network.body-size",
+                timeout=1.5)
+    finally:
+        server.close()
+    assert r.status == "error" and "Expect: 100-continue" in r.message, r.message
+    assert server.after_headers == 0
 
 
 # --- the application's endpoints --------------------------------------------------------------------------------------
@@ -121,12 +214,16 @@ def test_a_slow_or_huge_health_answer(tmp_path: Path) -> None:
 def test_metrics_must_refuse_without_the_token_and_accept_it(web_stack: WebStack, tmp_path: Path) -> None:
     r = one(tmp_path, web_stack.http(web_stack.good), "app.metrics-protected")
     assert r.status == "pass", r.message
-    assert "refuses a request without a token (404) and serves metrics with metrics_token" in r.message
+    assert "is not served without a token (404) and serves metrics with metrics_token" in r.message
     no_token = web_stack.http(web_stack.good)
     del no_token["http"]["metrics_token"]
     r = one(tmp_path, no_token, "app.metrics-protected")
     assert r.status == "pass" and "no metrics_token configured" in r.message
-    r = one(tmp_path, web_stack.http(web_stack.good, metrics_token="wrong-token-123"), "app.metrics-protected")
+    refused = web_stack.http(web_stack.good, metrics_token="wrong-token-123")
+    refused_path = checklist_with(tmp_path, {"app.metrics-protected": {"token_header": "X-Other"}})
+    r = one(tmp_path, web_stack.http(web_stack.good), "app.metrics-protected", checklist=refused_path)
+    assert r.status == "fail" and "also the configured metrics_token (404)" in r.message, r.message
+    r = one(tmp_path, refused, "app.metrics-protected")
     assert r.status == "fail" and "also the configured metrics_token (401)" in r.message
     r = one(tmp_path, web_stack.http(web_stack.bad), "app.metrics-protected")
     assert r.status == "fail" and "serves Prometheus metrics to anyone" in r.message
@@ -265,3 +362,191 @@ def test_conflicting_repeated_security_headers_fail(web_stack: WebStack, tmp_pat
     finally:
         nginx.stop()
     assert r.status == "fail" and "x-frame-options is 'DENY, SAMEORIGIN'" in r.message, r.message
+
+
+# --- the metrics endpoint: redirects, server errors, other hosts ---------------------------------------------------
+
+class Recorder:
+    """Plays any endpoint: every GET answers ``status`` (with ``location``) and is recorded with its headers."""
+
+    def __init__(self, host: str, status: int = 200, location: str = "", body: bytes = b"# TYPE x counter\nx 1\n"):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[dict[str, str]] = []
+        rec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                rec.seen.append({k.lower(): v for k, v in self.headers.items()})
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_metrics_behind_a_redirect_is_judged_where_it_lands(web_stack: WebStack, tmp_path: Path) -> None:
+    from readiness.demo.nginx import NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, "open-metrics", ("127.0.0.1",), 90)
+    nginx = start_nginx(NginxSpec(cert, web_stack.failing.url), tmp_path / "nginx-open-metrics")
+    try:  # plain HTTP answers 301 to https, where /metrics is open to anyone
+        targets = {"http": {"base_url": f"http://127.0.0.1:{nginx.http_port}/", "ca_file": str(web_stack.ca.cert)}}
+        r = one(tmp_path, targets, "app.metrics-protected")
+    finally:
+        nginx.stop()
+    assert r.status == "fail" and "serves Prometheus metrics to anyone" in r.message, r.message
+    assert r.evidence["redirects"] == [f"301 https://127.0.0.1:{nginx.https_port}/metrics"]
+
+
+def test_a_dead_backend_behind_the_proxy_decides_nothing(web_stack: WebStack, tmp_path: Path) -> None:
+    from readiness.demo.nginx import NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, "dead", ("127.0.0.1",), 90)
+    nginx = start_nginx(NginxSpec(cert, f"http://127.0.0.1:{free_port()}"), tmp_path / "nginx-dead")
+    try:  # nginx answers 502: nobody behind it
+        targets = {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/", "ca_file": str(web_stack.ca.cert)}}
+        r = one(tmp_path, targets, "app.metrics-protected")
+    finally:
+        nginx.stop()
+    assert r.status == "error" and "answers 502 without a token: a server error" in r.message, r.message
+    unavailable = Recorder("127.0.0.1", status=503, body=b'{"detail":"metrics token not configured"}')
+    try:  # LangSight answers 503 when no token is configured in the application
+        r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{unavailable.port}/"}}, "app.metrics-protected")
+    finally:
+        unavailable.close()
+    assert r.status == "error" and "answers 503 without a token" in r.message, r.message
+
+
+def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token(tmp_path: Path) -> None:
+    elsewhere = Recorder("127.0.0.2")  # another host, serving metrics to anyone
+    here = Recorder("127.0.0.1", status=302, location=f"http://127.0.0.2:{elsewhere.port}/metrics")
+    try:
+        targets = {"http": {"base_url": f"http://127.0.0.1:{here.port}/", "metrics_token": TOKEN}}
+        r = one(tmp_path, targets, "app.metrics-protected")
+    finally:
+        here.close()
+        elsewhere.close()
+    assert r.status == "error" and "redirects (302 to http://127.0.0.2:" in r.message, r.message
+    assert elsewhere.seen == [] and len(here.seen) == 1 and "authorization" not in here.seen[0]
+
+
+@pytest.mark.parametrize("path", ["http://127.0.0.2:9/metrics", "//127.0.0.2/metrics", "http:127.0.0.2/metrics",
+                                  "https://elsewhere.example/x", "/\\elsewhere.example/x"])
+def test_a_path_that_names_another_host_is_refused_before_anything_runs(path: str, tmp_path: Path) -> None:
+    checklist = checklist_with(tmp_path, {"app.metrics-protected": {"path": path}})
+    proc = subprocess.run([str(Path(sys.executable).parent / "readiness"), "validate", "-c", checklist],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    line = next(n for n, text in enumerate(Path(checklist).read_text().splitlines(), 1)
+                if "id: app.metrics-protected" in text)
+    assert f"{checklist}:" in proc.stderr and "path must be a path on the target" in proc.stderr, proc.stderr
+    assert re.search(rf"{re.escape(checklist)}:{line + 1}\d*:", proc.stderr) or \
+        re.search(rf"{re.escape(checklist)}:\d+:\d+: item 'app.metrics-protected'", proc.stderr), proc.stderr
+
+
+@pytest.mark.parametrize("path", ["http://127.0.0.2:9/metrics", "//127.0.0.2/metrics", "http:127.0.0.2/metrics"])
+def test_the_client_refuses_a_path_that_leaves_the_origin(path: str) -> None:
+    from readiness.clients.http import HttpHandle
+    from readiness.context import TargetUnavailable
+
+    handle = HttpHandle({"base_url": "https://127.0.0.1:8443/", "metrics_token": TOKEN}, 2)
+    with pytest.raises(TargetUnavailable, match="must be a path on the target"):
+        handle.url(path)
+    assert handle.url("/metrics") == "https://127.0.0.1:8443/metrics"
+
+
+# --- one total deadline per request ---------------------------------------------------------------------------------
+
+class Trickle:
+    """Answers every request with a status line and headers that never end, one byte every ``every`` seconds;
+    records when the client gave up (the write failed)."""
+
+    def __init__(self, every: float = 0.1):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.every, self.stop = every, False
+        self.connected: list[float] = []
+        self.gave_up: list[float] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connected.append(time.monotonic())
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: Any) -> None:
+        payload = itertools.chain(b"HTTP/1.1 200 OK\r\n", itertools.cycle(b"X-Slow: a\r\n"))
+        try:
+            conn.recv(65536)
+            for byte in payload:
+                if self.stop:
+                    return
+                conn.sendall(bytes([byte]))
+                time.sleep(self.every)
+        except OSError:
+            self.gave_up.append(time.monotonic())
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(tmp_path: Path) -> None:
+    from readiness.clients.http import HttpHandle
+    from readiness.context import TargetUnavailable
+
+    server = Trickle()
+    try:
+        handle = HttpHandle({"base_url": f"http://127.0.0.1:{server.port}/"}, 1.0)
+        started = time.monotonic()
+        with pytest.raises(TargetUnavailable, match="did not answer in time"):
+            handle.get(handle.url("/api/liveness"))
+        assert time.monotonic() - started < 1.5
+        started = time.monotonic()
+        r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, "app.metrics-protected",
+                timeout=1.5)
+        assert r.status == "error" and time.monotonic() - started < 3.5, r.message
+        started = time.monotonic()  # the raw-socket path (the POST headers of the body-size item) too
+        r = one(tmp_path, {"http": {"base_url": f"http://127.0.0.1:{server.port}/"}}, "network.body-size",
+                timeout=1.5)
+        assert r.status == "error" and time.monotonic() - started < 3.5, r.message
+        deadline = time.monotonic() + 3
+        while len(server.gave_up) < len(server.connected) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # every connection was dropped by the client, each within about its timeout
+        assert len(server.gave_up) == len(server.connected) == 3
+        assert all(end - start < 2.5 for start, end in zip(server.connected, server.gave_up, strict=True))
+    finally:
+        server.close()

@@ -235,3 +235,130 @@ def test_the_products_own_ports_are_private_per_preset(web_stack: WebStack, tmp_
     assert r.status == "pass", r.message
     r = one(tmp_path, web_stack.network([web_stack.healthy.port]), "network.port-exposure", preset="langfuse")
     assert r.status == "pass" and "3000, 3030" in r.message  # nothing listens on them at 127.0.0.2
+
+
+def _listen(host: str, port: int = 0) -> socket.socket:
+    sock = socket.socket()
+    sock.bind((host, port))
+    sock.listen(16)
+    return sock
+
+
+def test_every_resolved_address_is_probed_not_only_the_first_four(tmp_path: Path, monkeypatch: Any) -> None:
+    from readiness.clients.network import NetworkHandle
+
+    hosts = [f"127.0.0.{n}" for n in range(3, 8)]
+    first = _listen(hosts[0])
+    public = int(first.getsockname()[1])
+    held = [first, *[_listen(h, public) for h in hosts[1:]]]  # the public port answers on every address
+    private = _listen(hosts[-1])  # a datastore exposed on the fifth address only
+    held.append(private)
+    monkeypatch.setattr(NetworkHandle, "resolve", lambda self, host: list(hosts))  # DNS is the one stand-in
+    try:
+        targets = {"network": {"public_host": "five.example", "viewpoint": OUTSIDE, "public_ports": [public],
+                               "private_ports": [int(private.getsockname()[1])]}}
+        r = one(tmp_path, targets, "network.port-exposure")
+    finally:
+        for sock in held:
+            sock.close()
+    assert r.status == "fail", r.message
+    assert f"of five.example ({hosts[-1]}) accept connections" in r.message
+    assert set(r.evidence["ports"]) == set(hosts) and r.evidence["reached"] == hosts
+
+
+def test_silence_proves_nothing_where_no_public_port_answers(web_stack: WebStack, tmp_path: Path) -> None:
+    # no public port to show the viewpoint reaches the host: a silent private port is not "firewalled"
+    targets = web_stack.network([web_stack.filtered.port], public=[])
+    fast = checklist_with(tmp_path, {"network.port-exposure": {"connect_timeout": 0.5}})
+    r = one(tmp_path, targets, "network.port-exposure", checklist=fast)
+    assert r.status == "error", r.message
+    assert "is not shown reachable from 127.0.0.2: no public_ports are listed" in r.message
+
+
+class LegacyReset:
+    """A TCP front for a TLS server that resets any connection whose ClientHello offers only TLS 1.0/1.1 (what some
+    middleboxes do) and relays every other one untouched."""
+
+    def __init__(self, upstream: int):
+        import threading
+
+        self.upstream, self.stop = upstream, False
+        self.sock = _listen("127.0.0.1")
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.resets = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import struct
+        import threading
+
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(5)
+            try:
+                hello = conn.recv(11, socket.MSG_PEEK | socket.MSG_WAITALL)
+            except OSError:
+                conn.close()
+                continue
+            if hello[9:11] in (b"\x03\x01", b"\x03\x02"):  # the ClientHello's client_version
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()  # RST
+                self.resets += 1
+                continue
+            back = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+            for a, b in ((conn, back), (back, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_a_reset_during_the_legacy_handshake_is_not_a_refusal(web_stack: WebStack, tmp_path: Path) -> None:
+    front = LegacyReset(web_stack.good.https_port)
+    try:
+        targets = {"http": {"base_url": f"https://127.0.0.1:{front.port}/", "ca_file": str(web_stack.ca.cert)}}
+        r = one(tmp_path, targets, "network.tls-versions")
+    finally:
+        front.close()
+    assert front.resets == 2  # TLS 1.0 and 1.1 were really offered, and reset
+    assert r.status == "error", r.message
+    assert "handshake failed without the server refusing the version" in r.message
+    assert r.evidence["versions"]["TLSv1.2"].startswith("accepted")
+
+
+def test_a_cipher_mismatch_on_a_legacy_version_is_not_a_refusal(web_stack: WebStack, tmp_path: Path) -> None:
+    from readiness.demo.nginx import NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, "gcm", ("127.0.0.1",), 90)
+    # TLS 1.0 is enabled, but only with a cipher that exists in TLS 1.2: the server's answer is handshake_failure
+    spec = NginxSpec(cert, web_stack.healthy.url, protocols="TLSv1 TLSv1.1 TLSv1.2",
+                     ciphers="ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0")
+    nginx = start_nginx(spec, tmp_path / "nginx-gcm")
+    try:
+        targets = {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/", "ca_file": str(web_stack.ca.cert)}}
+        r = one(tmp_path, targets, "network.tls-versions")
+    finally:
+        nginx.stop()
+    assert r.status == "error", r.message
+    assert "without the server refusing the version" in r.message and "handshake failure" in r.message.lower()

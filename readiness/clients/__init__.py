@@ -103,6 +103,8 @@ _BUILTIN = (
             "metrics_token": Param("str", _OPT, help="token the metrics endpoint accepts (LANGSIGHT_METRICS_TOKEN)"),
             "http_url": Param("str", _OPT, help="plain-HTTP URL for the redirect check; default: http://<host>/"),
             "worker_url": Param("str", _OPT, help="the worker's own URL (Langfuse worker, http://worker:3030)"),
+            "allow_writes": Param("bool", False, help="opt in to network.body-size's real POST of the body "
+                                                      "(with send_body: true on the item)"),
         }, "readiness.clients.http"),
         TargetKind("network", {
             "public_host": Param("str"),

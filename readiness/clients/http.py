@@ -2,11 +2,12 @@
 
     http: {base_url: "https://observability.example.com", ca_file: ..., metrics_token: ..., worker_url: ...}
 
-Every request has explicit timeouts, follows no redirect (a redirect is something the probes judge), asks for an
-uncompressed body and reads at most ``max_body`` bytes of it, so a huge or endless body costs no more than that.
+Every request has one total deadline (DNS, connect, TLS, headers, body: readiness.clients.deadline), follows a
+redirect only when asked and only on the same host, asks for an uncompressed body and reads at most ``max_body``
+bytes of it, so a huge, endless or trickling answer costs no more than that.
 Handshakes are made with the standard library's ``ssl``; the legacy versions are offered with OpenSSL's security
 level lowered to 0, because OpenSSL 3 otherwise refuses to offer TLS 1.0/1.1 at all and a refusal would prove
-nothing about the server.  httpx is imported inside functions only.
+nothing about the server.  h11 (the HTTP/1.1 parser under httpx) is imported inside functions only.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from readiness.clients.deadline import Deadline, DeadlineExceeded
 from readiness.context import TargetUnavailable
 
 MAX_BODY = 64 * 1024
@@ -39,6 +41,7 @@ class Response:
     truncated: bool  # the body was longer than what was read
     elapsed: float  # seconds from sending the request to the end of what was read
     location: str | None = None
+    redirects: tuple[str, ...] = ()  # "301 https://host/path" for each redirect followed
 
     def text(self, limit: int = 200) -> str:
         return self.body[:limit].decode("utf-8", "replace")
@@ -50,6 +53,9 @@ class Handshake:
     version: str | None = None  # negotiated
     cipher: str | None = None
     reason: str = ""
+    # the server refused this version itself (protocol_version alert, or it answered at another version); a reset
+    # or a cipher mismatch is not that
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class BodyAnswer:
     sent: int  # body bytes written before the answer came
     complete: bool  # the whole body was sent before the server answered
     elapsed: float
+    continued: bool = False  # asked with Expect: 100-continue and the server said 100 Continue
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,42 @@ def parse_origin(url: str, what: str = "base_url") -> Origin:
     if not parts.hostname:
         raise TargetUnavailable(f"http {what} names no host (https://host[:port]/)")
     return Origin(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), parts.path or "/")
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` is not a plain path on the target (an absolute or scheme-relative URL sends the request, and a
+    token, to another host), or None."""
+    text = str(path)
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc or text.startswith("//") or "\\" in text:
+        return f"path {text!r} must be a path on the target (like /metrics), not a URL naming a host or scheme"
+    if any(ord(c) < 33 or ord(c) == 127 for c in text):
+        return f"path {text!r} must not contain spaces or control characters"
+    return None
+
+
+def _basic_auth(parts: Any) -> dict[str, str]:
+    """Credentials in the URL (https://user:pw@host/) as HTTP Basic, as browsers and httpx send them."""
+    if not parts.username:
+        return {}
+    import base64
+
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def _origin_key(url: str) -> tuple[str, str, int]:
+    o = parse_origin(url, "URL")
+    return o.scheme, o.host.lower(), o.port
+
+
+def _may_follow(current: str, target: str) -> bool:
+    """A redirect on the same origin, or the same host upgraded from http to https."""
+    try:
+        here, there = _origin_key(current), _origin_key(target)
+    except TargetUnavailable:
+        return False
+    return here == there or (here[0], there[0]) == ("http", "https") and here[1] == there[1]
 
 
 def secrets(config: Mapping[str, Any]) -> set[str]:
@@ -185,14 +228,18 @@ class HttpHandle:
         self.origin = parse_origin(str(config["base_url"]))
         self.base_url = str(config["base_url"]).strip()
         self.connections = 0
-        self._client: Any = None
 
     # --- URLs -------------------------------------------------------------------------------------------------
     def url(self, path: str, base: str | None = None) -> str:
+        """``path`` under ``base`` (default base_url); a path that would leave that origin is refused."""
+        problem = path_problem(path)
+        if problem:
+            raise TargetUnavailable(problem)
         root = base or self.base_url
-        if "://" in path:
-            return path
-        return urljoin(root if root.endswith("/") else root + "/", path.lstrip("/"))
+        joined = urljoin(root if root.endswith("/") else root + "/", path.lstrip("/"))
+        if _origin_key(joined) != _origin_key(root):  # belt and braces: the join must stay on the origin
+            raise TargetUnavailable(f"path {path!r} does not stay on {self.shown(root)}")
+        return joined
 
     def setting(self, name: str) -> str | None:
         value = self.config.get(name)
@@ -206,55 +253,95 @@ class HttpHandle:
         return f"{o.scheme}://{netloc}{o.path or '/'}"
 
     # --- HTTP ---------------------------------------------------------------------------------------------------
-    def _verify(self) -> Any:
+    def _tls_context(self) -> ssl.SSLContext:
         if self.config.get("verify", True) is False:
-            return False
+            ctx = ssl.create_default_context()
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+            return ctx
         ca = self.config.get("ca_file")
-        return ssl.create_default_context(cafile=str(ca)) if ca else True
+        return ssl.create_default_context(cafile=str(ca) if ca else None)
 
-    def _http(self) -> Any:
-        with _LOCK:  # items of the target run in parallel threads: one client for all of them
-            if self._client is None:
-                self._client = self._new_client()
-        return self._client
-
-    def _new_client(self) -> Any:
-        import httpx
-
-        return httpx.Client(verify=self._verify(), timeout=httpx.Timeout(self.timeout),
-                            follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0))
+    def _open(self, o: Origin, deadline: Deadline) -> socket.socket:
+        """A connection to ``o`` (TLS when https), made within ``deadline``."""
+        self._count()
+        sock = deadline.connect(o.host, o.port)
+        if not o.https:
+            return sock
+        try:
+            tls = self._tls_context().wrap_socket(sock, server_hostname=o.host, do_handshake_on_connect=False)
+            deadline.handshake(tls)
+            return tls
+        except BaseException:
+            sock.close()
+            raise
 
     def get(self, url: str, headers: Mapping[str, str] | None = None, max_body: int = MAX_BODY,
-            timeout: float | None = None) -> Response:
-        """One GET, no redirect followed, at most ``max_body`` bytes of the body read within ``timeout``."""
-        import httpx
+            timeout: float | None = None, follow: int = 0) -> Response:
+        """One GET within a total deadline (connect, TLS, headers, body), at most ``max_body`` bytes of the body.
 
+        ``follow`` redirects are followed when they stay on the host (same origin, or http -> https); the headers
+        (a token) therefore never go to another host.  A redirect that leaves is returned as it is."""
         limit = min(timeout or self.timeout, self.timeout)
-        deadline = time.monotonic() + limit
-        sent = {"Accept-Encoding": "identity", "User-Agent": "readiness-audit", **(headers or {})}
+        deadline = Deadline(limit, f"GET {self.shown(url)}")
         started = time.monotonic()
-        self._count()
+        hops: list[str] = []
+        while True:
+            r = self._get_once(url, headers or {}, max_body, deadline)
+            target = urljoin(url, r.location) if r.location and 300 <= r.status < 400 else None
+            if target is None or len(hops) >= follow or not _may_follow(url, target):
+                return replace(r, elapsed=time.monotonic() - started, redirects=tuple(hops))
+            hops.append(f"{r.status} {self.shown(target)}")
+            url = target
+
+    def _get_once(self, url: str, headers: Mapping[str, str], max_body: int, deadline: Deadline) -> Response:
+        import h11
+
+        shown = self.shown(url)
         try:
-            with self._http().stream("GET", url, headers=sent, timeout=httpx.Timeout(limit)) as r:
+            o = parse_origin(url, "URL")
+            parts = urlsplit(url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            sent = {"Host": o.netloc, "Accept-Encoding": "identity", "User-Agent": "readiness-audit",
+                    "Connection": "close", **_basic_auth(parts), **headers}
+            started = time.monotonic()
+            sock = self._open(o, deadline)
+            try:
+                conn = h11.Connection(h11.CLIENT)
+                deadline.sendall(sock, conn.send(h11.Request(method="GET", target=target,
+                                                             headers=list(sent.items()))))
+                deadline.sendall(sock, conn.send(h11.EndOfMessage()))
+                response = None
                 body = bytearray()
                 truncated = False
-                for chunk in r.iter_raw():
-                    body += chunk
-                    if len(body) > max_body:
-                        truncated = True
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        doing = "reading the body" if response is not None else "reading the headers"
+                        conn.receive_data(deadline.recv(sock, 65536, doing))
+                    elif isinstance(event, h11.Response):
+                        response = event
+                    elif isinstance(event, h11.Data):
+                        body += event.data
+                        if len(body) > max_body:
+                            truncated = True
+                            break
+                    elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
                         break
-                    if time.monotonic() > deadline:
-                        raise TargetUnavailable(f"{self.shown(url)} was still sending its body after {limit:g}s")
-                headers_out: dict[str, str] = {}
-                for key, value in r.headers.multi_items():
-                    k = key.lower()
-                    headers_out[k] = f"{headers_out[k]}, {value}" if k in headers_out else value
-                return Response(self.shown(url), r.status_code, headers_out, bytes(body[:max_body]), truncated,
-                                time.monotonic() - started, r.headers.get("location"))
+                if response is None:
+                    raise TargetUnavailable(f"{shown} closed the connection without an HTTP answer")
+                out: dict[str, str] = {}
+                for key, value in response.headers:
+                    k = key.decode("latin-1").lower()
+                    v = value.decode("latin-1")
+                    out[k] = f"{out[k]}, {v}" if k in out else v
+                return Response(shown, response.status_code, out, bytes(body[:max_body]), truncated,
+                                time.monotonic() - started, out.get("location"))
+            finally:
+                sock.close()
         except TargetUnavailable:
             raise
         except Exception as exc:
-            raise explain(exc, self.shown(url)) from None
+            raise explain(exc, shown) from None
 
     # --- raw sockets: bodies and handshakes ---------------------------------------------------------------------
     def _count(self) -> None:
@@ -262,36 +349,76 @@ class HttpHandle:
             self.connections += 1
             HttpHandle.opened_total += 1
 
-    def _socket(self, host: str, port: int, timeout: float) -> socket.socket:
+    def _socket(self, host: str, port: int, deadline: Deadline) -> socket.socket:
         self._count()
         try:
-            return socket.create_connection((host, port), timeout=timeout)
+            return deadline.connect(host, port)
         except Exception as exc:
             raise explain(exc, f"{host}:{port}") from None
 
+    def _post_head(self, path: str, size: int, content_type: str, expect: bool) -> bytes:
+        target = urlsplit(self.url(path))
+        return (f"POST {target.path or '/'}{'?' + target.query if target.query else ''} HTTP/1.1\r\n"
+                f"Host: {self.origin.netloc}\r\nUser-Agent: readiness-audit\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {size}\r\n{'Expect: 100-continue' + chr(13) + chr(10) if expect else ''}"
+                "Connection: close\r\n\r\n").encode()
+
+    def _wrap(self, sock: socket.socket, deadline: Deadline) -> socket.socket:
+        if not self.origin.https:
+            return sock
+        tls = self._tls_context().wrap_socket(sock, server_hostname=self.origin.host, do_handshake_on_connect=False)
+        deadline.handshake(tls)
+        return tls
+
+    def ask_body(self, path: str, size: int, timeout: float, content_type: str = "application/json") -> BodyAnswer:
+        """Whether the server would take a POST of ``size`` bytes, asked with the headers alone.
+
+        ``Content-Length`` and ``Expect: 100-continue`` go out, no body: nginx and ingress-nginx answer 413 from the
+        headers when the size is above their limit and ``100 Continue`` when they would read it.  The connection is
+        closed as soon as either arrives, so nothing else is ever sent."""
+        o = self.origin
+        deadline = Deadline(timeout, f"POST headers to {o.host}:{o.port}")
+        started = time.monotonic()
+        sock = self._socket(o.host, o.port, deadline)
+        try:
+            sock = self._wrap(sock, deadline)
+            deadline.sendall(sock, self._post_head(path, size, content_type, expect=True))
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data and len(data) < 16384:
+                    more = deadline.recv(sock, 4096, "waiting for 100 Continue or a refusal")
+                    if not more:
+                        break
+                    data += more
+            except DeadlineExceeded:
+                raise TargetUnavailable(f"{o.host}:{o.port} gave no answer to the POST headers within {timeout:g}s: "
+                                        "it waits for the body instead of honouring Expect: 100-continue, so the "
+                                        "limit cannot be read without sending it (opt in with send_body)") from None
+            status = _status_of(data)
+            if status is None:
+                raise TargetUnavailable(f"{o.host}:{o.port} closed the connection without an HTTP answer to the "
+                                        "POST headers")
+            return BodyAnswer(status, 0, False, time.monotonic() - started, continued=status == 100)
+        except TargetUnavailable:
+            raise
+        except Exception as exc:
+            raise explain(exc, f"{o.host}:{o.port}") from None
+        finally:
+            sock.close()
+
     def send_body(self, path: str, size: int, timeout: float, content_type: str = "application/json",
                   chunk: int = 256 * 1024) -> BodyAnswer:
-        """POST ``size`` bytes to ``path`` of the base URL and return the status the server answers with.
+        """POST ``size`` bytes to ``path`` of the base URL and return the status the server answers with (a write:
+        the body-size item sends it only when opted in).
 
         Sent by hand so that an early answer (a 413 before the body is through) is read, not lost in a reset."""
         o = self.origin
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout, f"POST to {o.host}:{o.port}")
         started = time.monotonic()
-        sock = self._socket(o.host, o.port, timeout)
+        sock = self._socket(o.host, o.port, deadline)
         try:
-            if o.https:
-                ctx = self._verify()
-                if ctx is True:
-                    ctx = ssl.create_default_context()
-                elif ctx is False:
-                    ctx = ssl.create_default_context()
-                    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-                sock = ctx.wrap_socket(sock, server_hostname=o.host)
-            target = urlsplit(self.url(path))
-            head = (f"POST {target.path or '/'}{'?' + target.query if target.query else ''} HTTP/1.1\r\n"
-                    f"Host: {o.netloc}\r\nUser-Agent: readiness-audit\r\nContent-Type: {content_type}\r\n"
-                    f"Content-Length: {size}\r\nConnection: close\r\n\r\n").encode()
-            sock.sendall(head)
+            sock = self._wrap(sock, deadline)
+            deadline.sendall(sock, self._post_head(path, size, content_type, expect=False))
             opening, closing = b'{"readiness_probe":"', b'"}'
             pad = max(0, size - len(opening) - len(closing))
             body_iter = _pieces(opening, pad, closing, chunk) if size >= len(opening) + len(closing) \
@@ -302,17 +429,12 @@ class HttpHandle:
                 early, stop = _early_answer(sock)
                 if stop:
                     break
-                if time.monotonic() > deadline:
-                    raise TargetUnavailable(f"sending {size} bytes did not finish within {timeout:g}s "
-                                            f"({sent} sent)")
-                sock.settimeout(max(0.05, deadline - time.monotonic()))
                 try:
-                    sock.sendall(piece)
+                    deadline.sendall(sock, piece, f"sending the body ({sent} of {size} bytes sent)")
                 except (BrokenPipeError, ConnectionResetError):
                     break  # the server stopped reading: its answer (if any) is waiting
                 sent += len(piece)
-            sock.settimeout(max(0.05, deadline - time.monotonic()))
-            status = _read_status(sock, early)
+            status = _read_status(sock, deadline, early)
             if status is None:
                 raise TargetUnavailable(f"the server closed the connection after {sent} of {size} body bytes "
                                         "without an HTTP answer")
@@ -325,23 +447,22 @@ class HttpHandle:
             sock.close()
 
     def handshake(self, version: str, timeout: float) -> Handshake:
-        """Offer exactly ``version`` to the base URL's TLS port; whether the server took it."""
+        """Offer exactly ``version`` to the base URL's TLS port; whether the server took it, refused that version
+        (its protocol_version alert, or a ServerHello at another version), or failed for another reason."""
         o = self.origin
-        sock = self._socket(o.host, o.port, timeout)
+        deadline = Deadline(timeout, f"the TLS handshake with {o.host}:{o.port}")
+        sock = self._socket(o.host, o.port, deadline)
         try:
             tls = _legacy_context(version).wrap_socket(sock, server_hostname=o.host, do_handshake_on_connect=False)
-            tls.settimeout(timeout)
             try:
-                tls.do_handshake()
+                deadline.handshake(tls)
             except ssl.SSLError as exc:
-                return Handshake(False, reason=_first_line(exc))
+                reason = _first_line(exc)
+                return Handshake(False, reason=reason, refused=_version_refusal(reason))
             except (ConnectionResetError, BrokenPipeError) as exc:
                 return Handshake(False, reason=f"connection reset during the handshake ({_first_line(exc)})")
-            except OSError as exc:
-                if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-                    raise TargetUnavailable(f"the TLS handshake with {o.host}:{o.port} did not finish within "
-                                            f"{timeout:g}s") from None
-                raise
+            except ConnectionError as exc:
+                return Handshake(False, reason=f"connection lost during the handshake ({_first_line(exc)})")
             cipher = tls.cipher()
             return Handshake(True, tls.version(), cipher[0] if cipher else None)
         finally:
@@ -352,20 +473,20 @@ class HttpHandle:
         o = self.origin
         ca = self.config.get("ca_file")
         ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
-        sock = self._socket(o.host, o.port, timeout)
+        deadline = Deadline(timeout, f"the TLS handshake with {o.host}:{o.port}")
+        sock = self._socket(o.host, o.port, deadline)
         try:
             tls = ctx.wrap_socket(sock, server_hostname=o.host, do_handshake_on_connect=False)
-            tls.settimeout(timeout)
             try:
-                tls.do_handshake()
+                deadline.handshake(tls)
             except ssl.SSLCertVerificationError as exc:
                 return Certificate(False, str(exc.verify_message or _first_line(exc)))
             except ssl.SSLError as exc:
                 raise TargetUnavailable(f"TLS handshake with {o.host}:{o.port} failed: {_first_line(exc)}") from None
+            except DeadlineExceeded:
+                raise TargetUnavailable(f"the TLS handshake with {o.host}:{o.port} did not finish within "
+                                        f"{timeout:g}s") from None
             except OSError as exc:
-                if isinstance(exc, TimeoutError):
-                    raise TargetUnavailable(f"the TLS handshake with {o.host}:{o.port} did not finish within "
-                                            f"{timeout:g}s") from None
                 raise explain(exc, f"{o.host}:{o.port}") from None
             info: dict[str, Any] = dict(tls.getpeercert() or {})
             expiries: list[float] = []
@@ -383,8 +504,7 @@ class HttpHandle:
             sock.close()
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        pass  # every exchange opens and closes its own connection
 
 
 def _dn(rdns: Any) -> str:
@@ -424,19 +544,33 @@ def _early_answer(sock: socket.socket) -> tuple[bytes, bool]:
     return data, True
 
 
-def _read_status(sock: socket.socket, data: bytes = b"") -> int | None:
+def _read_status(sock: socket.socket, deadline: Deadline, data: bytes = b"") -> int | None:
     while b"\r\n" not in data and len(data) < 8192:
         try:
-            more = sock.recv(4096)
+            more = deadline.recv(sock, 4096, "reading the answer")
         except (ConnectionResetError, ssl.SSLError):
             break
         if not more:
             break
         data += more
+    return _status_of(data)
+
+
+def _status_of(data: bytes) -> int | None:
     line = data.split(b"\r\n", 1)[0].split()
     if len(line) >= 2 and line[0].startswith(b"HTTP/") and line[1].isdigit():
         return int(line[1])
     return None
+
+
+# OpenSSL's words for "the server will not speak this version": its protocol_version alert (RFC 8446 6.2), or a
+# ServerHello at a version outside what was offered
+_VERSION_REFUSALS = ("alert protocol version", "unsupported protocol", "tlsv1_alert_protocol_version")
+
+
+def _version_refusal(reason: str) -> bool:
+    low = reason.lower()
+    return any(word in low for word in _VERSION_REFUSALS)
 
 
 def explain(exc: BaseException, where: str) -> TargetUnavailable:

@@ -22,6 +22,7 @@ from typing import Any
 from readiness.context import TargetUnavailable
 
 OPEN, REFUSED, TIMEOUT, UNREACHABLE = "open", "refused", "timeout", "unreachable"
+MAX_PARALLEL = 32  # connects in flight at once, over every address and port
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,24 @@ class NetworkHandle:
 
     def connect_many(self, address: str, ports: list[int], timeout: float) -> dict[int, Outcome]:
         """``connect_once`` to every port at the same time, so black-holed ports cost one timeout, not one each."""
+        return self.connect_all([address], ports, timeout).get(address, {})
+
+    def connect_all(self, addresses: list[str], ports: list[int], timeout: float,
+                    workers: int = MAX_PARALLEL) -> dict[str, dict[int, Outcome]]:
+        """Every port of every address, at most ``workers`` connects in flight; each connect waits ``timeout``."""
         from concurrent.futures import ThreadPoolExecutor
 
         ports = list(dict.fromkeys(ports))
-        if not ports:
-            return {}
-        with ThreadPoolExecutor(max_workers=min(16, len(ports)), thread_name_prefix="readiness-ports") as pool:
-            futures = {port: pool.submit(self.connect_once, address, port, timeout) for port in ports}
-            return {port: f.result() for port, f in futures.items()}
+        pairs = [(a, port) for a in dict.fromkeys(addresses) for port in ports]
+        if not pairs:
+            return {a: {} for a in addresses}
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs))),
+                                thread_name_prefix="readiness-ports") as pool:
+            futures = {pair: pool.submit(self.connect_once, pair[0], pair[1], timeout) for pair in pairs}
+            out: dict[str, dict[int, Outcome]] = {a: {} for a in addresses}
+            for (address, port), future in futures.items():
+                out[address][port] = future.result()
+        return out
 
     def close(self) -> None:
         pass

@@ -5,7 +5,8 @@
     failing  liveness 500, readiness 503 {"status": "not ready"}, health 200 {"status": "degraded"},
              /metrics open to anyone
 
-Any POST is read to the end and answered 202 (the body-size probe's target).  /huge streams a body that never ends
+Any POST is read to the end and answered 202 (the body-size probe's target when it is opted in to send the body;
+by default it sends only the headers, which nginx answers itself).  /huge streams a body that never ends
 (to prove clients read bounded); ``delay`` slows every GET (latency judgements).
 
     python -m readiness.demo.appstub --port 8080 --mode healthy --token T
