@@ -171,7 +171,13 @@ def _s3(d: _Draft) -> None:
             cfg["bucket"] = str(bucket[1])
             api = d.get("S3_API_URL") or ("", d.value("config.blobStorage.apiURL") or "")
             if api[1] and "amazonaws.com" not in str(api[1]):
-                cfg["endpoint_url"] = str(api[1])
+                if api[0]:
+                    cfg["endpoint_url"] = d.url(api[0], str(api[1]))
+                elif secret_spans(str(api[1])):  # a values key, not a variable: nothing to reference
+                    d.notes.setdefault("s3", []).append("config.blobStorage.apiURL carries a credential: add "
+                                                        "endpoint_url: \"${S3_API_URL}\" and export it")
+                else:
+                    cfg["endpoint_url"] = str(api[1])
             for key, var in (("access_key_id", "S3_ACCESS_KEY"), ("secret_access_key", "S3_ACCESS_KEY_SECRET")):
                 if d.get(var):
                     cfg[key] = d.ref(var)
