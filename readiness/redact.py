@@ -13,7 +13,7 @@ _SECRET_WORDS = re.compile(r"pass(word)?|secret|token|(^|_)key$|credential|auth"
 # separator or a word starts (look-behinds), and each token is scanned once, so a 200,000-character key or host
 # name cannot make it backtrack from every position.  userinfo runs to the LAST '@' of its token: an unencoded '/',
 # '#' or '@' in a password is still inside what is masked.
-_URL_USER = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30})://(?P<user>[^:/@\s]*)(?P<sep>[:@])", re.I)
+_URL_USER = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30})://(?P<user>[^:/@\s]*)(?P<sep>[:@]?)", re.I)
 # Scheme-less userinfo (LangSmith's POSTGRES_DATABASE_URI=user:password@host:5432/db): a token that starts with a
 # user name and a ':' and whose last '@' is followed by a host (and port) that ends the token or its authority.
 _BARE_USER = re.compile(r"(?<![^\s\"'=(\[,;<>`])(?P<user>[A-Za-z0-9._~%!$&*+-]{1,256}):(?!//)")
@@ -35,19 +35,22 @@ def is_secret_name(name: str) -> bool:
 
 
 def _userinfo(text: str) -> Iterator[tuple[int, int]]:
-    """scheme://user:PASSWORD@host and the user-only scheme://PASSWORD@host of redis and http(s)."""
+    """scheme://user:PASSWORD@host, and the user-only scheme://PASSWORD@host of redis (whose unencoded password may
+    hold '/', '#' or '?': redis-py reads all of it up to the last '@') and of http(s) (a token)."""
     pos = 0
     while (m := _URL_USER.search(text, pos)) is not None:
         space = _SPACE.search(text, m.end())
         end = space.start() if space else len(text)
-        at = text.rfind("@", m.start("sep"), end)
+        at = text.rfind("@", m.start("user"), end)
         if at == -1:
             pos = end
             continue
+        scheme = m["scheme"].lower()
         if m["sep"] == ":" and at > m.end():
             yield m.end(), at
-        elif m["sep"] == "@" and m["user"] and m["scheme"].lower() in _USER_IS_SECRET:
-            yield m.start("user"), at
+        elif scheme in _USER_IS_SECRET and ":" not in text[m.start("user"):at] and at > m.start("user"):
+            if scheme.startswith(("redis", "valkey", "unix")) or m["sep"] == "@":
+                yield m.start("user"), at
         pos = at + 1
 
 

@@ -73,6 +73,7 @@ def _audit_cli(tmp_path: Path, checklist: str, targets: Path, env: dict[str, str
     (f"https://minio:9000/?x=1&secret={REDIS_PW}", REDIS_PW), (f"https://h/?token={REDIS_PW}#f", REDIS_PW),
     (f"redis+sentinel://:{PG_PW}@[::1]:26379,127.0.0.1:26379/mymaster/0", PG_PW),
     (f"redis://{REDIS_PW}@127.0.0.1:6379/0", REDIS_PW),  # the password-only form redis-py accepts
+    (f"redis://{PG_PW}@127.0.0.1:6379/0", PG_PW),  # ... with an unencoded '/', '#' and '@'
     (f"'dsn': 'app:{REDIS_PW}@db:5432/x'", REDIS_PW),
 ])
 def test_every_url_form_is_found_and_masked_by_the_one_finder(text: str, secret: str) -> None:
