@@ -34,7 +34,7 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_WORDS.search(name))
 
 
-def _userinfo(text: str) -> Iterator[tuple[int, int]]:
+def _userinfo(text: str, users: bool = False) -> Iterator[tuple[int, int]]:
     """scheme://user:PASSWORD@host, and the user-only scheme://PASSWORD@host of redis (whose unencoded password may
     hold '/', '#' or '?': redis-py reads all of it up to the last '@') and of http(s) (a token)."""
     pos = 0
@@ -48,6 +48,8 @@ def _userinfo(text: str) -> Iterator[tuple[int, int]]:
         scheme = m["scheme"].lower()
         if m["sep"] == ":" and at > m.end():
             yield m.end(), at
+            if users and m["user"]:  # an S3 endpoint's user is its access key
+                yield m.start("user"), m.end("user")
         elif scheme in _USER_IS_SECRET and ":" not in text[m.start("user"):at] and at > m.start("user"):
             if scheme.startswith(("redis", "valkey", "unix")) or m["sep"] == "@":
                 yield m.start("user"), at
@@ -77,11 +79,12 @@ def _kv(text: str) -> Iterator[tuple[int, int]]:
         yield m.start("v"), m.end("v")
 
 
-def secret_spans(text: str) -> list[tuple[int, int]]:
+def secret_spans(text: str, users: bool = False) -> list[tuple[int, int]]:
     """(start, end) of every credential the text carries in a URL or DSN, sorted and merged: URL userinfo with or
     without a scheme (multi-host URLs and unencoded '/', '#', '@' in the password included), secret query
-    parameters (password=, secret=, token=, ...key=), libpq ``password=`` pairs.  The one place that knows."""
-    spans = sorted({*_userinfo(text), *_bare_userinfo(text), *_query(text), *_kv(text)})
+    parameters (password=, secret=, token=, ...key=), libpq ``password=`` pairs.  The one place that knows.
+    ``users``: the user names of scheme://user:password@ URLs too (where the user is a key, as on S3)."""
+    spans = sorted({*_userinfo(text, users), *_bare_userinfo(text), *_query(text), *_kv(text)})
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -91,10 +94,10 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def secret_values(text: str) -> set[str]:
+def secret_values(text: str, users: bool = False) -> set[str]:
     """Every credential of ``secret_spans`` as written and as decoded (a server or a library may echo either)."""
     found: set[str] = set()
-    for start, end in secret_spans(text):
+    for start, end in secret_spans(text, users):
         raw = text[start:end]
         found |= {raw, raw.strip("'"), unquote(raw), unquote_plus(raw)}
     return {s for s in found if s}

@@ -257,7 +257,7 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
                 found.add(value)
         url = config.get("endpoint_url")
         if isinstance(url, str):
-            found |= secret_values(url)
+            found |= secret_values(url, users=True)
     except Exception:
         pass
     return {s for s in found if s}
