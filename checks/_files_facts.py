@@ -8,6 +8,7 @@ from typing import Any
 
 from readiness.clients.files import Files, Loc, Setting, is_secret_key
 from readiness.probe import Verdict, undecided
+from readiness.redact import redact_text
 
 MAX_LISTED = 20
 
@@ -52,5 +53,6 @@ def shown(setting: Setting) -> str:
     """A setting as it may be printed: secret values never are."""
     if is_secret_key(setting.key):
         return f"{setting.key} (set, {len(setting.value)} characters)" if setting.value else f"{setting.key} (empty)"
-    value = setting.value if len(setting.value) <= 80 else setting.value[:77] + "..."
+    value = redact_text(setting.value)  # a URL's password, with or without a scheme, before any cut
+    value = value if len(value) <= 80 else value[:77] + "..."
     return f"{setting.key}={value}"

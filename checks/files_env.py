@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs, shown
 
 from readiness.clients.files import Loc, Setting, is_secret_key
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, passed, probe, undecided
-from readiness.redact import userinfo_passwords
+from readiness.redact import secret_spans
 
 _OPT = None
 _PLACEHOLDER_PASSWORDS = ["postgres", "password", "changeme", "myredissecret", "miniosecret", "clickhouse", "minio",
@@ -102,8 +103,8 @@ def _is_placeholder(key: str, value: str, p: dict[str, Any]) -> str | None:
         return f"{key} is empty"
     if is_secret_key(key) and value in p["passwords"]:
         return f"{key} is a default password"
-    for start, end in userinfo_passwords(value):
-        if value[start:end] in p["passwords"]:
+    for start, end in secret_spans(value):
+        if unquote(value[start:end]) in p["passwords"]:
             return f"{key} holds a URL with a default password"
     if re.fullmatch(r"0{32,}", value) and is_secret_key(key):
         return f"{key} is all zeros"

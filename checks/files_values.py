@@ -11,6 +11,7 @@ from readiness.checks._kubernetes_facts import quantity
 from readiness.clients.files import Files, Loc, is_secret_key
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
+from readiness.redact import redact_text
 
 _OPT = None
 _SKIP_WHEN = Param("str", _OPT, help="a dotted key: when it is true in the values (clickhouse.external.enabled), "
@@ -61,7 +62,8 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
                 continue
             value = p["chart_default"]
         ok = p["expect"].test(value if value is not None or present else MISSING)
-        said = "set (not shown)" if is_secret_key(key) and isinstance(value, str) and value else f"{value!r}"
+        secret = is_secret_key(key) and isinstance(value, str) and value
+        said = "set (not shown)" if secret else redact_text(repr(value))
         shown = f"{key} is {said}" + ("" if present else " (the chart's default: not set in the file)")
         if ok is False:
             bad.append((loc, f"{shown}, expected {p['expect'].describe()}"))

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from readiness.clients.files import PLACEHOLDERS, Setting, _read_text, is_secret_key, parse_env
 from readiness.errors import ConfigError
-from readiness.redact import userinfo_passwords
+from readiness.redact import secret_spans, secret_values
 
 PRESETS = ("langsmith", "langfuse", "langsight")
 
@@ -47,7 +47,7 @@ class _Draft:
 
     def url(self, name: str, value: str) -> str:
         """A URL setting: as written when it holds no password, else a reference to the whole variable."""
-        if any(e > s for s, e in userinfo_passwords(value)) or "${" in value or is_secret_key(name):
+        if secret_spans(value) or "${" in value or is_secret_key(name):
             return self.ref(name)
         return value
 
@@ -171,7 +171,13 @@ def _s3(d: _Draft) -> None:
             cfg["bucket"] = str(bucket[1])
             api = d.get("S3_API_URL") or ("", d.value("config.blobStorage.apiURL") or "")
             if api[1] and "amazonaws.com" not in str(api[1]):
-                cfg["endpoint_url"] = str(api[1])
+                if api[0]:
+                    cfg["endpoint_url"] = d.url(api[0], str(api[1]))
+                elif secret_spans(str(api[1])):  # a values key, not a variable: nothing to reference
+                    d.notes.setdefault("s3", []).append("config.blobStorage.apiURL carries a credential: add "
+                                                        "endpoint_url: \"${S3_API_URL}\" and export it")
+                else:
+                    cfg["endpoint_url"] = str(api[1])
             for key, var in (("access_key_id", "S3_ACCESS_KEY"), ("secret_access_key", "S3_ACCESS_KEY_SECRET")):
                 if d.get(var):
                     cfg[key] = d.ref(var)
@@ -253,7 +259,7 @@ def _never_a_secret(text: str, env: Mapping[str, Setting]) -> None:
     """The guarantee, checked on the output: no secret value of the env file is in it."""
     for s in env.values():
         secrets = {s.value} if is_secret_key(s.key) else set()
-        secrets |= {s.value[a:b] for a, b in userinfo_passwords(s.value)}
+        secrets |= secret_values(s.value)
         for secret in secrets:
             if len(secret) >= 4 and secret not in PLACEHOLDERS and secret in text:
                 raise AssertionError(f"init would have written the value of {s.key}")  # a bug, never shipped

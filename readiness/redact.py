@@ -1,22 +1,32 @@
-"""Secrets never leave the process: one place that blanks them in URLs, target settings and any text we print."""
+"""Secrets never leave the process: one place that finds them in URLs, target settings and any text we print."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, unquote_plus
 
 MASK = "***"
 _SECRET_WORDS = re.compile(r"pass(word)?|secret|token|(^|_)key$|credential|auth", re.I)
 # Every pattern below is linear in the length of the text: a match may only start where a scheme, a query
-# separator or a word starts (look-behinds), so a 200,000-character key or host name cannot make it backtrack from
-# every position.  userinfo runs to the LAST '@' of its token: an unencoded '/', '#' or '@' in a password is still
-# inside what is masked.
-_URL_USER = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30}://)(?P<user>[^:/@\s]*):", re.I)
+# separator or a word starts (look-behinds), and each token is scanned once, so a 200,000-character key or host
+# name cannot make it backtrack from every position.  userinfo runs to the LAST '@' of its token: an unencoded '/',
+# '#' or '@' in a password is still inside what is masked.
+_URL_USER = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30})://(?P<user>[^:/@\s]*)(?P<sep>[:@]?)", re.I)
+# Scheme-less userinfo (LangSmith's POSTGRES_DATABASE_URI=user:password@host:5432/db): a token that starts with a
+# user name and a ':' and whose last '@' is followed by a host (and port) that ends the token or its authority.
+_BARE_USER = re.compile(r"(?<![^\s\"'=(\[,;<>`])(?P<user>[A-Za-z0-9._~%!$&*+-]{1,256}):(?!//)")
+_HOST_AFTER = re.compile(
+    r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?(?=[/?#,;\"')\]]|$)")
+_TOKEN_END = re.compile(r"[\s\"'`<>]")
 _SPACE = re.compile(r"\s")
+# A scheme whose user-only userinfo is the credential: redis://PASSWORD@host (redis-py), https://TOKEN@host.
+_USER_IS_SECRET = frozenset({"redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster",
+                             "valkey", "valkeys", "unix", "http", "https"})
 _QUERY_SECRET = re.compile(
-    r"(?P<k>[?&;](?:[a-z_]{0,40}(?:password|secret|token|key)[a-z_]{0,40}))=(?P<v>[^&;#\s]*)", re.I)
+    r"(?P<k>[?&;](?:[a-z_.-]{0,40}(?:pass|pwd|secret|token|key|signature|credential|auth)[a-z_.-]{0,40}))=(?P<v>[^&;#\s]*)",
+    re.I)
 _KV_SECRET = re.compile(r"(?P<k>(?:^|(?<=\s))(?:password|sslpassword)\s*=\s*)(?P<v>'[^']*'|[^\s&;]+)", re.I)
 
 
@@ -24,35 +34,86 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_WORDS.search(name))
 
 
-def userinfo_passwords(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each URL password (scheme://user:PASSWORD@), the password running to the last '@' of its
-    token.  One scan: each token is searched once, so the cost stays linear in the length of the text."""
+def _userinfo(text: str, users: bool = False) -> Iterator[tuple[int, int]]:
+    """scheme://user:PASSWORD@host, and the user-only scheme://PASSWORD@host of redis (whose unencoded password may
+    hold '/', '#' or '?': redis-py reads all of it up to the last '@') and of http(s) (a token)."""
     pos = 0
     while (m := _URL_USER.search(text, pos)) is not None:
         space = _SPACE.search(text, m.end())
         end = space.start() if space else len(text)
-        at = text.rfind("@", m.end(), end)
+        at = text.rfind("@", m.start("user"), end)
         if at == -1:
             pos = end
             continue
-        if at > m.end():
+        scheme = m["scheme"].lower()
+        if m["sep"] == ":" and at > m.end():
             yield m.end(), at
+            if users and m["user"]:  # an S3 endpoint's user is its access key
+                yield m.start("user"), m.end("user")
+        elif scheme in _USER_IS_SECRET and ":" not in text[m.start("user"):at] and at > m.start("user"):
+            if scheme.startswith(("redis", "valkey", "unix")) or m["sep"] == "@":
+                yield m.start("user"), at
         pos = at + 1
 
 
-def _mask_userinfo(text: str) -> str:
-    out, pos = [], 0
-    for start, end in userinfo_passwords(text):
-        out += [text[pos:start], MASK]
-        pos = end
-    return "".join(out) + text[pos:] if out else text
+def _bare_userinfo(text: str) -> Iterator[tuple[int, int]]:
+    """user:PASSWORD@host[:port][/...] without a scheme (the password runs to the token's last '@')."""
+    pos = 0
+    while (m := _BARE_USER.search(text, pos)) is not None:
+        stop = _TOKEN_END.search(text, m.end())
+        end = stop.start() if stop else len(text)
+        at = text.rfind("@", m.end(), end)
+        if at > m.end() and _HOST_AFTER.match(text, at + 1, end):
+            yield m.end(), at
+        pos = max(at + 1, m.end()) if at != -1 else end
+
+
+def _query(text: str) -> Iterator[tuple[int, int]]:
+    for m in _QUERY_SECRET.finditer(text):
+        if m["v"]:
+            yield m.start("v"), m.end("v")
+
+
+def _kv(text: str) -> Iterator[tuple[int, int]]:
+    for m in _KV_SECRET.finditer(text):
+        yield m.start("v"), m.end("v")
+
+
+def secret_spans(text: str, users: bool = False) -> list[tuple[int, int]]:
+    """(start, end) of every credential the text carries in a URL or DSN, sorted and merged: URL userinfo with or
+    without a scheme (multi-host URLs and unencoded '/', '#', '@' in the password included), secret query
+    parameters (password=, secret=, token=, ...key=), libpq ``password=`` pairs.  The one place that knows.
+    ``users``: the user names of scheme://user:password@ URLs too (where the user is a key, as on S3)."""
+    spans = sorted({*_userinfo(text, users), *_bare_userinfo(text), *_query(text), *_kv(text)})
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def secret_values(text: str, users: bool = False) -> set[str]:
+    """Every credential of ``secret_spans`` as written and as decoded (a server or a library may echo either)."""
+    found: set[str] = set()
+    for start, end in secret_spans(text, users):
+        raw = text[start:end]
+        found |= {raw, raw.strip("'"), unquote(raw), unquote_plus(raw)}
+    return {s for s in found if s}
 
 
 def redact_text(text: str) -> str:
-    """Blank passwords in URLs (user:pw@), secret query parameters and libpq ``password=`` pairs."""
-    text = _mask_userinfo(text)
-    text = _QUERY_SECRET.sub(lambda m: f"{m['k']}={MASK}", text)
-    return _KV_SECRET.sub(lambda m: f"{m['k']}{MASK}", text)
+    """Blank every credential ``secret_spans`` finds (URL passwords with or without a scheme, secret query
+    parameters, libpq ``password=`` pairs)."""
+    spans = secret_spans(text)
+    if not spans:
+        return text
+    out, pos = [], 0
+    for start, end in spans:
+        out += [text[pos:start], MASK]
+        pos = end
+    return "".join(out) + text[pos:]
 
 
 def redact_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,25 +149,10 @@ def secrets_in(config: Mapping[str, Any]) -> set[str]:
         elif isinstance(value, str) and value:
             if is_secret_name(key):
                 found.add(value)
-            for start, end in userinfo_passwords(value):
-                found.add(value[start:end])
-                found.add(_unquote(value[start:end]))
-            if "://" in value:
-                try:
-                    query = urlsplit(value).query
-                except ValueError:
-                    query = ""
-                found.update(v for k, v in parse_qsl(query) if is_secret_name(k) and v)
-            found.update(m["v"].strip("'") for m in _KV_SECRET.finditer(value))
+            found.update(secret_values(value))
 
     visit("", config)
     return {s for s in found if len(s) >= 3}
-
-
-def _unquote(text: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(text)
 
 
 class Scrubber:

@@ -15,7 +15,7 @@ import pytest
 from fixtures_redis import PW as REDIS_PW
 
 from readiness.clients.files import PLACEHOLDERS, is_secret_key, load
-from readiness.redact import userinfo_passwords
+from readiness.redact import secret_values as url_secrets
 
 BIN = str(Path(sys.executable).parent / "readiness")
 DATA = Path(__file__).parent / "data" / "files"
@@ -40,7 +40,7 @@ def app_env(env_file: Path, compose: Path | None = None) -> dict[str, str]:
 
 def secret_values(env: dict[str, str]) -> set[str]:
     found = {v for k, v in env.items() if is_secret_key(k) and len(v) >= 4}
-    found |= {v[a:b] for v in env.values() for a, b in userinfo_passwords(v)}
+    found |= {s for v in env.values() for s in url_secrets(v)}
     return {s for s in found if s not in PLACEHOLDERS and len(s) >= 4}
 
 

@@ -78,7 +78,7 @@ def test_the_planted_password_is_in_no_output_format(pg_stack: PgStack, tmp_path
                                "pgbouncer_admin_dsn": all_forms["kv-quoted"].replace(f"port={port}",
                                                                                      f"port={pg_stack.bouncer.port}")}}
         targets = write_yaml(tmp_path / f"{form}.yaml", target)
-        out = {fmt: tmp_path / f"{form}.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+        out = {fmt: tmp_path / f"{form}.{fmt}" for fmt in ("json", "html", "junit", "markdown", "sarif", "prometheus")}
         done = subprocess.run(
             [sys.executable, "-m", "readiness", "--debug", "audit", "-t", str(targets), "--only", "postgres",
              "--preset", "langfuse", "--timeout", "5", "--no-color", *[a for fmt, path in out.items()

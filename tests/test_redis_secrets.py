@@ -1,5 +1,6 @@
 """A planted Redis password in every credential field and URL form never appears in any output: JSON, HTML, JUnit,
-Markdown, the terminal text and the --debug log (against a real redis-server and a password-protected Sentinel)."""
+Markdown, SARIF, Prometheus, the terminal text and the --debug log (against a real redis-server and a
+password-protected Sentinel)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def forms(port: int, sentinel: int) -> dict[str, dict[str, object]]:
         "url-raw": {"url": f"redis://:{PW}@{here}/0"},
         "url-encoded": {"url": f"redis://:{quote(PW, safe='')}@{here}/0"},
         "user-and-password": {"url": f"redis://planted:{PW}@{here}/0"},
+        "query": {"url": f"redis://{here}/0?password={quote(PW, safe='')}"},
         "fields": {"url": f"redis://{here}/0", "username": "planted", "password": PW},
         "sentinel": {"url": f"redis+sentinel://:{PW}@[::1]:{sentinel},127.0.0.1:{sentinel}/{MASTER}/0",
                      "sentinel_password": PW},
@@ -52,7 +54,7 @@ def forms(port: int, sentinel: int) -> dict[str, dict[str, object]]:
 
 def _run(tmp_path: Path, form: str, target: dict[str, object], checklist: str) -> dict[str, str]:
     targets = write_yaml(tmp_path / f"{form}.yaml", {"preset": "langfuse", "redis": target})
-    out = {fmt: tmp_path / f"{form}.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+    out = {fmt: tmp_path / f"{form}.{fmt}" for fmt in ("json", "html", "junit", "markdown", "sarif", "prometheus")}
     done = subprocess.run(
         [sys.executable, "-m", "readiness", "--debug", "audit", "-c", checklist, "-t", str(targets), "--only",
          "redis", "--timeout", "5", "--no-color", *[a for fmt, path in out.items() for a in (f"--{fmt}", str(path))]],

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from readiness.context import TargetUnavailable
+from readiness.redact import secret_values
 
 T = TypeVar("T")
 DEFAULT_PORT, DEFAULT_TLS_PORT = 9000, 9440
@@ -188,12 +189,11 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
         if config.get("password") not in (None, ""):
             found.add(str(config["password"]))
         for _, url in _urls(config):
+            found |= secret_values(url)
             parts = _split(url)
             if isinstance(parts, _Url):
-                if parts.password:
+                if parts.password:  # the password as the client itself reads it
                     found.update({parts.password, unquote(parts.password)})
-                query = parts.rest.partition("?")[2].partition("#")[0]
-                found.update(v for k, v in parse_qsl(query) if re.search(r"pass|secret|token|key", k, re.I) and v)
             elif "@" in url:  # not a URL we can read: everything that could be user info is a secret
                 info = url.split("://", 1)[-1].rpartition("@")[0]
                 found.update(x for x in (info, info.partition(":")[2]) if x)

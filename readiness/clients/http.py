@@ -21,10 +21,11 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from readiness.clients.deadline import Deadline, DeadlineExceeded
 from readiness.context import TargetUnavailable
+from readiness.redact import secret_values
 
 MAX_BODY = 64 * 1024
 _LOCK = threading.Lock()
@@ -154,16 +155,8 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
         found.add(token)
     for name in _URL_FIELDS:
         value = config.get(name)
-        if not isinstance(value, str) or "@" not in value:
-            continue
-        netloc = value.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
-        userinfo = netloc.rpartition("@")[0]
-        if not userinfo:
-            continue
-        user, sep, pw = userinfo.partition(":")
-        piece = pw if sep else user  # https://TOKEN@host: a token in the user part
-        if piece:
-            found.update({piece, unquote(piece)})
+        if isinstance(value, str):
+            found |= secret_values(value)  # https://user:PW@host and the https://TOKEN@host form
     return {s for s in found if s}
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.context import TargetUnavailable
+from readiness.redact import is_secret_name, secret_values
 
 PAGE_SIZE = 500
 MAX_PAGES = 1000
@@ -108,49 +109,84 @@ def namespaces(config: Mapping[str, Any]) -> list[str | None]:
     return list(dict.fromkeys(names)) or [None]
 
 
-def _kubeconfig_path(config: Mapping[str, Any]) -> str:
+def _kubeconfig_paths(config: Mapping[str, Any]) -> list[str]:
+    """The kubeconfig files kubectl would merge: ``kubeconfig``, else every entry of $KUBECONFIG (a path list), else
+    ~/.kube/config."""
     if config.get("kubeconfig"):
-        return str(config["kubeconfig"])
-    env = os.environ.get("KUBECONFIG", "")
-    return env.split(os.pathsep)[0] if env else os.path.expanduser("~/.kube/config")
+        return [str(config["kubeconfig"])]
+    paths = [os.path.expanduser(p) for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return paths or [os.path.expanduser("~/.kube/config")]
 
 
 _SECRET_KEYS = ("token", "password", "client-key-data", "access-token", "id-token", "refresh-token", "client-secret",
                 "idp-certificate-authority-data")
+_URL_KEYS = ("proxy-url", "server")
+
+
+def _exec_secrets(spec: Mapping[str, Any]) -> set[str]:
+    """Credentials handed to an exec credential plugin: secret-named env values, ``--token X`` / ``--token=X``
+    arguments, and URLs with a password among the arguments."""
+    found: set[str] = set()
+    env = spec.get("env")
+    for entry in env if isinstance(env, list) else []:
+        if isinstance(entry, dict) and is_secret_name(str(entry.get("name") or "")) and entry.get("value"):
+            found.add(str(entry["value"]))
+    args = [str(a) for a in spec.get("args") or [] if isinstance(a, (str, int))] if isinstance(
+        spec.get("args"), list) else []
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag.startswith("-") and is_secret_name(flag.lstrip("-").replace("-", "_")):
+            if eq:
+                found.add(value)
+            elif i + 1 < len(args) and not args[i + 1].startswith("-"):
+                found.add(args[i + 1])
+        found |= secret_values(arg)
+    return found
+
+
+def _kubeconfig_secrets(doc: Any) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any, depth: int = 0) -> None:
+        if depth > 20:
+            return
+        if isinstance(node, dict):
+            if isinstance(node.get("exec"), dict):
+                found.update(_exec_secrets(node["exec"]))
+            for key, value in node.items():
+                if key in _SECRET_KEYS and isinstance(value, str) and value:
+                    found.add(value)
+                elif key in _URL_KEYS and isinstance(value, str):
+                    found.update(secret_values(value))  # http://user:PW@proxy:3128
+                else:
+                    walk(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, depth + 1)
+
+    for section in ("users", "clusters"):
+        entries = doc.get(section) if isinstance(doc, dict) else None
+        walk(entries if isinstance(entries, list) else [])
+    return found
 
 
 def secrets(config: Mapping[str, Any]) -> set[str]:
-    """Credentials in the kubeconfig this target uses (tokens, passwords, client keys); never raises."""
+    """Credentials in every kubeconfig this target merges (tokens, passwords, client keys, exec plugin tokens,
+    proxy passwords); never raises."""
     found: set[str] = set()
-    try:
-        if config.get("manifests") or config.get("in_cluster"):
-            return found
-        path = Path(_kubeconfig_path(config))
-        if not path.is_file() or path.stat().st_size > 4 * 1024 * 1024:
-            return found
-        import yaml
+    if config.get("manifests") or config.get("in_cluster"):
+        return found
+    import yaml
 
-        doc = yaml.safe_load(path.read_text(errors="replace"))
-
-        def walk(node: Any, depth: int = 0) -> None:
-            if depth > 20:
-                return
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    if key in _SECRET_KEYS and isinstance(value, str) and value:
-                        found.add(value)
-                    else:
-                        walk(value, depth + 1)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value, depth + 1)
-
-        users = doc.get("users") if isinstance(doc, dict) else None
-        for user in users if isinstance(users, list) else []:
-            walk(user)
-    except Exception:  # a secrets scan never breaks a run
-        pass
-    return found
+    for name in _kubeconfig_paths(config):
+        try:
+            path = Path(name)
+            if not path.is_file() or path.stat().st_size > 4 * 1024 * 1024:
+                continue
+            found |= _kubeconfig_secrets(yaml.safe_load(path.read_text(errors="replace")))
+        except Exception:  # a secrets scan never breaks a run; one bad file does not hide the others
+            continue
+    return {s for s in found if s}
 
 
 _DNS_LABEL = "abcdefghijklmnopqrstuvwxyz0123456789-"
@@ -452,7 +488,8 @@ def connect(config: dict[str, Any], timeout: float) -> Cluster:
             k8s_config.load_incluster_config(client_configuration=cfg)
             source = "in-cluster service account"
         else:
-            path = _kubeconfig_path(config)
+            paths = _kubeconfig_paths(config)
+            path = os.pathsep.join(paths)  # the client merges a path list as kubectl does
             k8s_config.load_kube_config(config_file=path, context=config.get("context"), client_configuration=cfg,
                                         persist_config=False)
             source = f"context {config['context']}" if config.get("context") else f"kubeconfig {path}"

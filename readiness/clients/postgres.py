@@ -21,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from readiness.clients.postgres_sql import Refused, check, tokens
 from readiness.context import TargetUnavailable
+from readiness.redact import secret_values
 
 T = TypeVar("T")
 _QUERIES = {("punct", "("), ("word", "select"), ("word", "with"), ("word", "values"), ("word", "table")}
@@ -416,7 +417,6 @@ def explain(exc: BaseException, where: str) -> TargetUnavailable:
 
 # -- credentials and settings, without psycopg (the scrubber and `readiness validate`) ---------------------------------
 
-_HOSTS = re.compile(r"[A-Za-z0-9._~\-\[\]:%,]*(?:[/?#]|$)")
 _KV = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*")
 
 
@@ -452,30 +452,11 @@ def _kv_pairs(dsn: str) -> list[tuple[str, str]] | None:
 
 
 def _url_secrets(url: str) -> set[str]:
-    """Every reading of a URL's password: the intended one (userinfo up to the '@' before the hosts, so '/', '#',
-    '@' and quotes may be unencoded), the fragment a URL parser stops at, decoded forms, and query passwords."""
-    found: set[str] = set()
-    rest = url.split("://", 1)[1]
-    cut = None
-    for m in re.finditer("@", rest):
-        if _HOSTS.match(rest, m.end()):
-            cut = m.start()
-            break
-    if cut is not None:
-        userinfo = rest[:cut]
-        if ":" in userinfo:
-            password = userinfo.split(":", 1)[1]
-            found |= {password, unquote(password)}
-            # the pieces a URL parser (or libpq's error message) makes of a password whose '/', '#', '?' or '@' is
-            # not encoded; short pieces are left out, or every "a" in a report would be masked
-            found |= {piece for piece in re.split(r"[/#?@]", password) if len(piece) >= 4}
-        query = rest[cut + 1:].split("?", 1)[1] if "?" in rest[cut + 1:] else ""
-    else:
-        query = rest.split("?", 1)[1] if "?" in rest else ""
-    for pair in query.split("#", 1)[0].split("&"):
-        key, _, value = pair.partition("=")
-        if unquote(key).lower() in ("password", "sslpassword") and value:
-            found |= {value, unquote(value.replace("+", " ")), unquote(value)}
+    """Every reading of a URL's password (redact's one finder), and the pieces a URL parser (or libpq's error
+    message) makes of a password whose '/', '#', '?' or '@' is not encoded; short pieces are left out, or every
+    "a" in a report would be masked."""
+    found = secret_values(url)
+    found |= {piece for value in list(found) for piece in re.split(r"[/#?@]", value) if len(piece) >= 4}
     return found
 
 

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from readiness.context import TargetUnavailable
+from readiness.redact import secret_values
 
 # Commands (and subcommands) the audit may send.  SELECT only switches the connection's database.
 READ_COMMANDS = frozenset({
@@ -241,17 +242,8 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
             if config.get(name) not in (None, ""):
                 out.add(str(config[name]))
         url = config.get("url")
-        if isinstance(url, str) and "://" in url:
-            rest = url.strip().partition("://")[2]
-            userinfo = rest.rpartition("@")[0]
-            if userinfo:
-                user, sep, raw = userinfo.partition(":")
-                raw = raw if sep else user
-                out.update({raw, unquote(raw)})
-            query = rest.partition("?")[2]
-            for key, value in parse_qsl(query.partition("#")[0]):
-                if "pass" in key.lower() or "token" in key.lower():
-                    out.update({value, unquote(value)})
+        if isinstance(url, str):
+            out |= secret_values(url)  # every URL form, the password-only redis://PW@host included
     except Exception:  # never raises: a scrubber must not fail on odd settings
         pass
     return {s for s in out if s}

@@ -17,9 +17,10 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from readiness.context import TargetUnavailable
+from readiness.redact import secret_values
 
 READ_PREFIXES = ("Head", "Get", "List")
 WRITE_OPERATIONS = ("PutObject", "DeleteObject")  # the only writes the round trip needs
@@ -302,17 +303,8 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
             if isinstance(value, str) and value:
                 found.add(value)
         url = config.get("endpoint_url")
-        if isinstance(url, str) and "://" in url:
-            netloc = url.split("://", 1)[1].split("/", 1)[0]
-            if "@" in netloc:
-                userinfo = netloc.rsplit("@", 1)[0]
-                user, _, password = userinfo.partition(":")
-                for v in (user, password):
-                    if v:
-                        found.update({v, unquote(v)})
-            for k, v in re.findall(r"[?&]([^=&#]+)=([^&#]*)", url):
-                if re.search(r"secret|token|key|signature|credential|pass", k, re.I) and v:
-                    found.update({v, unquote(v)})
+        if isinstance(url, str):
+            found |= secret_values(url, users=True)
     except Exception:
         pass
     return {s for s in found if s}
