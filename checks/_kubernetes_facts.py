@@ -378,14 +378,20 @@ def matching(objs: Iterable[dict[str, Any]], pattern: str) -> list[dict[str, Any
 def container_resources(ctx: Any, component: str, plural: str = "statefulsets") -> dict[str, Any] | None:
     """{"requests": {...}, "limits": {...}, "container": name, "workload": ns/name} of the main container of the
     product's ``component`` (a datastore: the release's bundled one; else its StatefulSet, else its Deployment,
-    else one named so in the target's namespaces); None when it is not in the cluster."""
+    else one named so in the release's namespaces); None when it is not there or the release is not identified."""
+    ident = identify(ctx)
+    if not isinstance(ident, Identity):
+        return None  # not any Redis of the cluster: only the product's
     candidates: list[dict[str, Any]] = []
     if component in products.STORES:
         candidates += [o for store, o in bundled_workloads(ctx, [component]) if store == component]
     for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
         found = find_components(ctx, kind, [component])[component]
         candidates += [found] if found is not None else []
-        candidates += matching(objects(ctx, kind), rf"(^|-){re.escape(component)}($|-)")
+        # one operated beside the product (another chart, an operator) in the release's namespaces
+        near = [o for o in objects(ctx, kind) if None in ident.where or get(o, "metadata.namespace") in
+                (None, *ident.where)]
+        candidates += matching(near, rf"(^|-){re.escape(component)}($|-)")
     for found in candidates:
         conts = containers(found)
         main = next((c for c in conts if component in str(c.get("name", ""))), conts[0] if conts else None)

@@ -132,8 +132,8 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Containers of the scaled Deployments (and the product's services) set the requests and limits named."""
     found, _, gap = _services(ctx, p["deployments"])
     ident = kf.identify(ctx)
-    if not isinstance(ident, kf.Identity):
-        return gap or undecided(ident)
+    if gap is not None or not isinstance(ident, kf.Identity):  # another app's scaled Deployments prove nothing
+        return gap or undecided(str(ident))
     scaled = set(_hpa_targets(ctx))
     so = _so_targets(ctx)
     scaled |= set(so or {})
@@ -141,8 +141,6 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
     for dep in kf.objects(ctx, "deployments"):
         if _key(dep) in scaled and ident.holds(dep):  # the release's namespaces, not the whole cluster
             judged[_key(dep)] = dep
-    if not judged:
-        return gap or kf.absent(ctx, "scaled Deployment")
     hollow = sorted(kf.ref(d) for d in judged.values() if not kf.containers(d))
     if hollow:
         return undecided(f"Deployment {listing(hollow)} has no containers in its pod template: nothing to judge")

@@ -180,3 +180,23 @@ def test_one_definition_of_bundled_hosts(store: str, host: str, kind: str | None
     params = item.params_for(None)
     assert params["bundled"] is None  # the checklist defers to checks/_products.py, not a list of its own
     assert classify_host(host, params["managed"], products.bundled_hosts(store))[0] == kind
+
+
+def test_other_backends_read_the_products_datastore_not_any_in_the_cluster(tmp_path: Path) -> None:
+    import time
+
+    from readiness.checks import _kubernetes_facts as kf
+
+    from readiness.clients import kubernetes as k8s
+    from readiness.context import Context, Session
+
+    def facts(objects: list[dict[str, Any]], **kubernetes: Any) -> Context:
+        config = offline(tmp_path / str(len(list(tmp_path.iterdir()))), objects, **kubernetes)["kubernetes"]
+        return Context("t", "redis", {"kubernetes": Session("kubernetes", config, 5.0)}, {"kubernetes": config},
+                       "langfuse", "production", 5.0, time.monotonic() + 30, frozenset(k8s.KNOWN))
+
+    theirs = deployment("grafana-redis", "monitoring", {"app.kubernetes.io/instance": "grafana"}, kind="StatefulSet")
+    assert kf.container_resources(facts(grafana() + [theirs]), "redis") is None  # the product is not identified
+    ours = deployment("prod-redis", "obs", {**REDIS, "app.kubernetes.io/instance": "prod"})
+    found = kf.container_resources(facts(grafana() + [theirs, ours] + langfuse("prod", "obs")), "redis")
+    assert found is not None and found["workload"] == "obs/prod-redis"
