@@ -288,11 +288,10 @@ def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[st
     """{component: the release's Deployment/StatefulSet, or None when it is not there (or the release cannot be
     identified: ``identify`` says why)}."""
     ident = identify(ctx)
-    found = objects(ctx, plural) if isinstance(ident, Identity) else []
-    out: dict[str, dict[str, Any] | None] = {}
-    for comp in components:
-        out[comp] = next((o for o in found if is_component(o, comp, ident)), None)  # type: ignore[arg-type]
-    return out
+    if not isinstance(ident, Identity):
+        return dict.fromkeys(components)
+    found = objects(ctx, plural)
+    return {comp: next((o for o in found if is_component(o, comp, ident)), None) for comp in components}
 
 
 def service_deployments(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -314,15 +313,14 @@ def not_deployed(ctx: Any, components: Iterable[str]) -> tuple[dict[str, str], l
     missing: list[str] = []
     for comp in components:
         svc = prod.service(comp) if prod else None
-        key = svc.enabled_by if svc else None
-        if key is None:
+        if svc is None or svc.enabled_by is None:
             missing.append(comp)
             continue
-        value, loc, present = _values_get(ctx, key)
+        value, loc, present = _values_get(ctx, svc.enabled_by)
         if present and value is False:
-            off[comp] = f"{key}: false ({loc})"
-        elif not present and not svc.default_on:  # type: ignore[union-attr]
-            off[comp] = f"{key} is off by default in the chart"
+            off[comp] = f"{svc.enabled_by}: false ({loc})"
+        elif not present and not svc.default_on:
+            off[comp] = f"{svc.enabled_by} is off by default in the chart"
         else:
             missing.append(comp)
     return off, missing
