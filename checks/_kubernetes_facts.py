@@ -1,9 +1,10 @@
 """Facts shared by the Kubernetes probes: one listing per kind (and namespace) per audit, and the product's objects.
 
 Every listing goes through ``ctx.fact`` so all items share it (a 403 or a timeout is shared too, as the error it
-is).  The product's Deployments and StatefulSets are found by the chart's labels (``app.kubernetes.io/instance`` =
-the release, ``app.kubernetes.io/component``) before names (``<release>-<component>``).  Other backends' probes use
-``container_resources`` and ``bundled_statefulsets`` for the facts that only Kubernetes knows.
+is).  The product's release is identified (``identify``) by the target's release and namespace, or by the chart's
+labels; its Deployments and StatefulSets are then found by the chart's labels and names (checks/_products.py holds
+what each chart deploys).  Other backends' probes use ``container_resources`` and ``bundled_workloads`` for the
+facts that only Kubernetes knows.
 """
 
 from __future__ import annotations
@@ -11,28 +12,23 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from readiness.checks import _products as products
 
 from readiness.probe import Verdict, not_applicable, undecided
 
-INSTANCE = "app.kubernetes.io/instance"
-COMPONENT = "app.kubernetes.io/component"
-NAME = "app.kubernetes.io/name"
+INSTANCE, COMPONENT, NAME = products.INSTANCE, products.COMPONENT, products.NAME
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
 NEEDS_LIVE = "needs a live cluster (rendered manifests carry no live state)"
 DATASTORES = ("postgres", "redis", "clickhouse")
 # The service Deployments of each product (the items that judge them take these as parameters, per preset).
-SERVICES = {
-    "langsmith": ["backend", "platform-backend", "queue", "ingest-queue", "frontend", "playground", "ace-backend",
-                  "listener"],
-    "langfuse": ["web", "worker"],
-    "langsight": ["api", "worker"],
-}
+SERVICES = {preset: prod.components() for preset, prod in products.PRODUCTS.items()}
 
 
 def services(ctx: Any) -> list[str]:
     return SERVICES.get(ctx.preset or "", sorted({s for v in SERVICES.values() for s in v}))
-_ALIASES = {"postgres": ("postgres", "postgresql"), "redis": ("redis",), "clickhouse": ("clickhouse",)}
 
 
 # What the probes read (their @probe(reads=...)), for readiness rbac: the absence checks also read Deployments.
@@ -232,34 +228,106 @@ def quantity(value: Any) -> float | None:
 
 
 # --- the product's objects ---------------------------------------------------------------------------------------
+# Identified by the chart's labels (app.kubernetes.io/instance = release, app.kubernetes.io/name / helm.sh/chart =
+# the chart), the release and the namespace; never by a name suffix across the cluster.  What each chart deploys
+# is data in checks/_products.py.
 
 def release(ctx: Any) -> str | None:
     return ctx.config("kubernetes").get("release") or None
 
 
-def is_component(obj: Any, component: str, rel: str | None) -> bool:
-    """The chart's labels first (instance = release, component = name), then the name <release>-<component>."""
+@dataclass(frozen=True)
+class Identity:
+    """The product's release as found in the cluster: its objects are in ``where`` (None: any namespace)."""
+
+    release: str
+    fullnames: tuple[str, ...]  # <fullname> of the chart(s) it may be (the release, or <release>-<chart>)
+    where: tuple[str | None, ...]
+    how: str
+
+    def holds(self, obj: Any) -> bool:
+        """In the release's namespaces and not labelled as another release's."""
+        inst, ns = labels(obj).get(INSTANCE), get(obj, "metadata.namespace")
+        in_ns = None in self.where or ns is None or ns in self.where  # no namespace: helm template output
+        return in_ns and inst in (None, self.release)
+
+
+def _charts(ctx: Any) -> list[str]:
+    prod = products.product(ctx.preset)
+    if prod is not None:
+        return [prod.chart] if prod.chart else []
+    return [p.chart for p in products.PRODUCTS.values() if p.chart]
+
+
+def _chart_labelled(obj: Any, charts: Iterable[str]) -> bool:
     lab = labels(obj)
-    if lab.get(COMPONENT) in (component, f"{rel}-{component}") and (rel is None or lab.get(INSTANCE) in (rel, None)):
+    return any(lab.get(NAME) == c or lab.get(products.CHART, "").startswith(f"{c}-") for c in charts)
+
+
+def _where_text(ctx: Any) -> str:
+    return ", ".join(n or "every namespace" for n in namespaces(ctx))
+
+
+def identify(ctx: Any) -> Identity | str:
+    """The product's release (from the target, else from the chart's labels), or why it cannot be identified."""
+    charts = _charts(ctx)
+    rel = release(ctx)
+    where = tuple(namespaces(ctx))
+    if rel:
+        fulls = [products.fullname(rel, c) for c in charts] + [rel]
+        return Identity(rel, tuple(dict.fromkeys(fulls)), where, "release from the kubernetes target")
+    what = f"the {ctx.preset} product" if ctx.preset else "the product"
+    if not charts:
+        return (f"cannot identify {what}'s workloads: it has no chart whose labels name it; set release (and "
+                "namespace) in the kubernetes target")
+    seen: dict[str, set[str | None]] = {}
+    for dep in objects(ctx, "deployments"):
+        inst = labels(dep).get(INSTANCE)
+        if inst and _chart_labelled(dep, charts):
+            seen.setdefault(inst, set()).add(get(dep, "metadata.namespace"))
+    labelled = " or ".join(f"{NAME}={c}" for c in charts)
+    if not seen:
+        return (f"cannot identify {what}: no Deployment labelled {labelled} in {_where_text(ctx)}; set release "
+                "and namespace in the kubernetes target")
+    if len(seen) > 1:
+        found = "; ".join(f"{r} in {', '.join(sorted(str(n) for n in ns))}" for r, ns in sorted(seen.items()))
+        return f"several releases of {what} ({found}): set release and namespace in the kubernetes target"
+    rel, spaces = next(iter(seen.items()))
+    where = where if None not in where else tuple(sorted(spaces, key=str))
+    fulls = [products.fullname(rel, c) for c in charts] + [rel]
+    return Identity(rel, tuple(dict.fromkeys(fulls)), where, f"release {rel} from the labels {labelled}")
+
+
+def is_component(obj: Any, component: str, ident: Identity) -> bool:
+    """A workload of the release is ``component`` by its chart labels (metadata, selector or pod template:
+    component = <component> or <fullname>-<component>, Langfuse 1.x app=<component>) or its name
+    <fullname>-<component>; an unlabelled one by its name alone."""
+    if not ident.holds(obj):
+        return False
+    names = {f"{f}-{component}" for f in ident.fullnames}
+    if name(obj) in names:
         return True
-    n = name(obj)
-    return n == f"{rel}-{component}" if rel else (n == component or n.endswith(f"-{component}"))
+    if labels(obj).get(INSTANCE) != ident.release:
+        return False
+    wanted = names | {component}
+    tpl = labels({"metadata": get(obj, "spec.template.metadata", {})})
+    sel = mapping(obj, "spec.selector.matchLabels")
+    return (any(lab.get(COMPONENT) in wanted for lab in (labels(obj), tpl, sel))
+            or tpl.get("app") == component)
 
 
 def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-    """{component: its Deployment/StatefulSet, or None when it is not deployed}."""
-    rel = release(ctx)
+    """{component: the release's Deployment/StatefulSet, or None when it is not there (or the release cannot be
+    identified: ``identify`` says why)}."""
+    ident = identify(ctx)
+    if not isinstance(ident, Identity):
+        return dict.fromkeys(components)
     found = objects(ctx, plural)
-    out: dict[str, dict[str, Any] | None] = {}
-    for comp in components:
-        by_label = [o for o in found if labels(o).get(COMPONENT) in (comp, f"{rel}-{comp}")
-                    and (rel is None or labels(o).get(INSTANCE) == rel)]
-        out[comp] = next(iter(by_label or [o for o in found if is_component(o, comp, rel)]), None)
-    return out
+    return {comp: next((o for o in found if is_component(o, comp, ident)), None) for comp in components}
 
 
 def service_deployments(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The product's service Deployments that exist, and the components that are not deployed."""
+    """The product's service Deployments that exist, and the components that are not there."""
     found = find_components(ctx, "deployments", components)
     return [o for o in found.values() if o is not None], [c for c, o in found.items() if o is None]
 
@@ -268,23 +336,61 @@ def product_seen(ctx: Any, components: Iterable[str]) -> bool:
     return bool(service_deployments(ctx, components)[0])
 
 
-def bundled_statefulsets(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[tuple[str, dict[str, Any]]]:
-    """(datastore, StatefulSet) for each datastore the chart itself runs (named <release>-postgres, or labelled so)."""
-    rel = release(ctx)
+def not_deployed(ctx: Any, components: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Of components with no Deployment: ({component: why the chart does not deploy it}, [the others]).  Only the
+    chart's own switches count: the key it renders the component under (products.Service.enabled_by), false in the
+    files target's Helm values, or left at a default of off."""
+    prod = products.product(ctx.preset)
+    off: dict[str, str] = {}
+    missing: list[str] = []
+    for comp in components:
+        svc = prod.service(comp) if prod else None
+        if svc is None or svc.enabled_by is None:
+            missing.append(comp)
+            continue
+        value, loc, present = _values_get(ctx, svc.enabled_by)
+        if present and value is False:
+            off[comp] = f"{svc.enabled_by}: false ({loc})"
+        elif not present and not svc.default_on:
+            off[comp] = f"{svc.enabled_by} is off by default in the chart"
+        else:
+            missing.append(comp)
+    return off, missing
+
+
+def _values_get(ctx: Any, key: str) -> tuple[Any, Any, bool]:
+    """A key of the files target's Helm values: (value, where, present); absent when no values file is given."""
+    if not ctx.has("files") or not ctx.config("files").get("helm_values"):
+        return None, None, False
+    from readiness.clients.files import Files
+
+    handle = ctx.session("files").get_client(ctx.deadline)
+    if not isinstance(handle, Files):
+        raise TypeError(f"the files target's client is {type(handle).__name__}, not the parsed files")
+    return handle.values_get(key)
+
+
+def bundled_workloads(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[tuple[str, dict[str, Any]]]:
+    """(datastore, StatefulSet or Deployment) for each datastore the release runs itself: named as the charts name
+    them (checks/_products.py), or a subchart's workload labelled with the release and a datastore's name.  Empty
+    when the release cannot be identified (``identify`` says why)."""
+    ident = identify(ctx)
+    if not isinstance(ident, Identity):
+        return []
+    wanted = set(datastores)
     out = []
-    for sts in objects(ctx, "statefulsets"):
-        lab, n = labels(sts), name(sts)
-        for store in datastores:
-            for alias in _ALIASES.get(store, (store,)):
-                labelled = lab.get(COMPONENT) == alias and (rel is None or lab.get(INSTANCE) == rel)
-                named = n == f"{rel}-{alias}" if rel else n.endswith(f"-{alias}")
-                if labelled or named:
-                    out.append((store, sts))
-                    break
-            else:
+    for plural, kind in (("statefulsets", "StatefulSet"), ("deployments", "Deployment")):
+        for obj in objects(ctx, plural):
+            if not ident.holds(obj):
                 continue
-            break
+            store = products.workload_store(kind, name(obj), ident.release, ident.fullnames)
+            lab = labels(obj)
+            if store is None and lab.get(INSTANCE) == ident.release:
+                store = products.labelled_store(lab) or products.labelled_store({NAME: lab.get(COMPONENT, "")})
+            if store in wanted:
+                out.append((store, obj))
     return out
+
 
 
 def matching(objs: Iterable[dict[str, Any]], pattern: str) -> list[dict[str, Any]]:
@@ -301,13 +407,22 @@ def matching(objs: Iterable[dict[str, Any]], pattern: str) -> list[dict[str, Any
 
 def container_resources(ctx: Any, component: str, plural: str = "statefulsets") -> dict[str, Any] | None:
     """{"requests": {...}, "limits": {...}, "container": name, "workload": ns/name} of the main container of the
-    product's ``component`` (its StatefulSet, else its Deployment); None when it is not in the cluster."""
+    product's ``component`` (a datastore: the release's bundled one; else its StatefulSet, else its Deployment,
+    else one named so in the release's namespaces); None when it is not there or the release is not identified."""
+    ident = identify(ctx)
+    if not isinstance(ident, Identity):
+        return None  # not any Redis of the cluster: only the product's
+    candidates: list[dict[str, Any]] = []
+    if component in products.STORES:
+        candidates += [o for store, o in bundled_workloads(ctx, [component]) if store == component]
     for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
         found = find_components(ctx, kind, [component])[component]
-        if found is None:
-            found = next(iter(matching(objects(ctx, kind), rf"(^|-){re.escape(component)}($|-)")), None)
-        if found is None:
-            continue
+        candidates += [found] if found is not None else []
+        # one operated beside the product (another chart, an operator) in the release's namespaces
+        near = [o for o in objects(ctx, kind) if None in ident.where or get(o, "metadata.namespace") in
+                (None, *ident.where)]
+        candidates += matching(near, rf"(^|-){re.escape(component)}($|-)")
+    for found in candidates:
         conts = containers(found)
         main = next((c for c in conts if component in str(c.get("name", ""))), conts[0] if conts else None)
         if main is None:
@@ -510,9 +625,13 @@ def claims(ctx: Any, pattern: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def absent(ctx: Any, what: str, components: Iterable[str] | None = None) -> Verdict:
-    """Nothing to judge: not applicable when the product is seen there (so the namespace is right), else an error."""
-    where = ", ".join(n or "every namespace" for n in namespaces(ctx))
+    """Nothing to judge: not applicable when the product is seen there (so the namespace is right), else an error
+    that says what to set."""
+    ident = identify(ctx)
+    if not isinstance(ident, Identity):
+        return undecided(f"no {what} to judge, and {ident}")
+    where = ", ".join(n or "every namespace" for n in ident.where)
     if product_seen(ctx, services(ctx) if components is None else components):
         return not_applicable(f"no {what} in {where} (the product's Deployments are there): not run in this cluster")
-    return undecided(f"no {what} and none of the product's Deployments in {where}: check the target's namespace "
-                     "and release")
+    return undecided(f"no {what} and none of release {ident.release}'s Deployments in {where}: check the target's "
+                     "namespace and release")

@@ -8,14 +8,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from readiness.checks import _products as products
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 
 from readiness.clients.files import Files, Loc
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.yamlsrc import pos_of
 
-_DATASTORE_IMAGES = ["redis", "valkey", "postgres", "pgbouncer", "clickhouse", "minio", "zookeeper",
-                     "clickhouse-keeper", "bitnami/redis", "bitnami/postgresql"]
+_DATASTORE_IMAGES = products.datastore_images()
 _DATASTORE_PORTS = [5432, 6432, 6379, 26379, 8123, 9000, 9009, 9440, 8443, 2181, 9181, 9001]
 
 
@@ -225,7 +225,7 @@ def _command_text(command: Any) -> str:
 
 
 @probe("files.compose-redis", target="files", params={
-    "images": Param("str-list", ["redis", "valkey", "bitnami/redis", "bitnami/valkey"], help="Redis images"),
+    "images": Param("str-list", list(products.STORES["redis"].images), help="Redis images"),
 })
 def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Each compose Redis requires a password (``--requirepass``, or the Bitnami image's REDIS_PASSWORD) and keeps

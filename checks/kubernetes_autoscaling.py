@@ -85,31 +85,42 @@ def _pinned(ctx: Any, deployments: list[dict[str, Any]], keda: bool) -> tuple[di
 
 
 def _services(ctx: Any, components: list[str]) -> tuple[list[dict[str, Any]], list[str], Verdict | None]:
+    ident = kf.identify(ctx)
+    if not isinstance(ident, kf.Identity):
+        return [], list(components), undecided(ident)
     found, missing = kf.service_deployments(ctx, components)
     if not found:
-        where = ", ".join(n or "every namespace" for n in kf.namespaces(ctx))
-        return found, missing, undecided(f"none of the product's Deployments ({listing(components)}) found in "
-                                         f"{where}: check the target's namespace and release")
+        where = ", ".join(n or "every namespace" for n in ident.where)
+        return found, missing, undecided(f"none of the product's Deployments ({listing(components)}) of release "
+                                         f"{ident.release} found in {where}: check the target's namespace and "
+                                         "release")
     return found, missing, None
 
 
 @probe("kubernetes.hpa-coverage", target="kubernetes", reads=kf.SCALERS, params={"deployments": _DEPLOYMENTS})
 def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Every service Deployment of the product is scaled by an HPA or a KEDA ScaledObject."""
+    """Every service Deployment of the product is scaled by an HPA or a KEDA ScaledObject, and every service the
+    chart deploys is there (one the chart's values switch off is `not_deployed`)."""
     found, missing, gap = _services(ctx, p["deployments"])
     if gap is not None:
         return gap
+    off, absent = kf.not_deployed(ctx, missing)
     hpas = _hpa_targets(ctx)
     uncovered = [d for d in found if _key(d) not in hpas]
     scaled = _so_targets(ctx) if uncovered else {}  # ScaledObjects only read when some Deployment needs them
     keda = {_key(d): scaled[_key(d)] for d in uncovered if scaled and _key(d) in scaled}
     bare = sorted(kf.ref(d) for d in uncovered if _key(d) not in keda)
     by_hpa = {kf.ref(d): hpas[_key(d)] for d in found if _key(d) in hpas}
-    evidence = {"hpa": by_hpa, "scaledobject": {"/".join(k): v for k, v in keda.items()}, "not_deployed": missing,
+    evidence = {"hpa": by_hpa, "scaledobject": {"/".join(k): v for k, v in keda.items()}, "not_deployed": list(off),
+                "not_deployed_because": off, "missing": absent,
                 "keda_installed": None if not uncovered else scaled is not None}
+    gone = (f"no Deployment for {listing(absent)}, which the chart deploys unless its values switch it off: "
+            "an unscaled or missing service" if absent else "")
     if bare:
-        return failed(f"Deployment {listing(bare)} has no HPA or ScaledObject: it cannot scale with load",
-                      **evidence)
+        return failed(f"Deployment {listing(bare)} has no HPA or ScaledObject: it cannot scale with load"
+                      + (f"; {gone}" if gone else ""), **evidence)
+    if absent:
+        return failed(gone[0].upper() + gone[1:], **evidence)
     pinned, odd = _pinned(ctx, found, bool(keda))
     if pinned:
         first = sorted(pinned)[0]
@@ -156,15 +167,16 @@ def hpa_healthy(ctx: Any, p: dict[str, Any]) -> Verdict:
 def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Containers of the scaled Deployments (and the product's services) set the requests and limits named."""
     found, _, gap = _services(ctx, p["deployments"])
+    ident = kf.identify(ctx)
+    if gap is not None or not isinstance(ident, kf.Identity):  # another app's scaled Deployments prove nothing
+        return gap or undecided(str(ident))
     scaled = set(_hpa_targets(ctx))
     so = _so_targets(ctx)
     scaled |= set(so or {})
     judged = {_key(d): d for d in found}
     for dep in kf.objects(ctx, "deployments"):
-        if _key(dep) in scaled:
+        if _key(dep) in scaled and ident.holds(dep):  # the release's namespaces, not the whole cluster
             judged[_key(dep)] = dep
-    if not judged:
-        return gap or kf.absent(ctx, "scaled Deployment")
     hollow = sorted(kf.ref(d) for d in judged.values() if not kf.containers(d))
     if hollow:
         return undecided(f"Deployment {listing(hollow)} has no containers in its pod template: nothing to judge")
@@ -227,15 +239,19 @@ def keda_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     "datastores": Param("str-list", ["postgres", "redis", "clickhouse"], help="datastores that should be external"),
 })
 def bundled_datastores(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """The chart runs none of `datastores` itself (<release>-postgres, -redis, -clickhouse StatefulSets)."""
-    bundled = kf.bundled_statefulsets(ctx, p["datastores"])
+    """The release runs none of `datastores` itself (the charts' StatefulSets and Deployments, checks/_products.py:
+    <release>-postgresql, -redis-master, -redis-primary, Valkey's -redis Deployment, -clickhouse ...)."""
+    ident = kf.identify(ctx)
+    if not isinstance(ident, kf.Identity):
+        return undecided(ident)
+    bundled = kf.bundled_workloads(ctx, p["datastores"])
     if bundled:
         names = [f"{kf.ref(s)} ({store})" for store, s in bundled]
-        return failed(f"bundled datastore StatefulSets: {listing(names)}: single pods without backups, failover or "
-                      "tuning; production wants managed or separately operated ones", bundled=names)
+        return failed(f"bundled datastores: {listing(names)}: single pods without backups, failover or tuning; "
+                      "production wants managed or separately operated ones", bundled=names)
     if not kf.product_seen(ctx, kf.services(ctx)):
         return kf.absent(ctx, "product Deployment")
-    return passed(f"no bundled {'/'.join(p['datastores'])} StatefulSet of the release")
+    return passed(f"no bundled {'/'.join(p['datastores'])} workload of release {ident.release}")
 
 
 @probe("kubernetes.metrics-api", target="kubernetes", reads=("apiservices",), params={

@@ -7,6 +7,7 @@ import math
 from statistics import median
 from typing import Any
 
+from readiness.checks import _products as products
 from readiness.checks._common import classify_host, globs_match, listing, plain
 from readiness.checks._postgres_facts import activity, blind_to, extensions, role_name, setting, settings
 
@@ -81,7 +82,9 @@ def session(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 @probe("postgres.managed", target="postgres", params={
     "managed": Param("str-list", help="regexes of managed hosts (*.rds.amazonaws.com, *.postgres.database.azure.com)"),
-    "bundled": Param("str-list", help="regexes of bundled hosts (loopback, <release>-postgresql, *.svc.cluster.local)"),
+    "bundled": Param("str-list", _OPT, help="regexes of bundled hosts; default: the charts' and compose files' "
+                                            "PostgreSQL names, loopback, sockets, *.svc and <release>-postgres "
+                                            "(checks/_products.py)"),
     "managed_settings": Param("str-list", ["rds.", "azure.", "cloudsql.", "alloydb.", "neon.", "supautils."],
                               help="setting-name prefixes only managed services have"),
 })
@@ -95,9 +98,8 @@ def managed(ctx: Any, p: dict[str, Any]) -> Verdict:
         return passed(f"the server is a managed service (it has {provider[0]}-style settings)", **evidence)
     if ctx.config().get("rds_instance"):
         return passed(f"RDS instance {ctx.config()['rds_instance']}", **evidence)
-    bundled = list(p["bundled"])
-    if ctx.has("kubernetes") and ctx.config("kubernetes").get("release"):
-        bundled.append("^{}-postgres".format(ctx.config("kubernetes")["release"]))
+    rel = ctx.config("kubernetes").get("release") if ctx.has("kubernetes") else None
+    bundled = products.bundled_hosts("postgres", rel) if p["bundled"] is None else list(p["bundled"])
     kind, pattern = classify_host(host, p["managed"], bundled)
     evidence["pattern"] = pattern
     if kind == "managed":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from readiness.checks import _products as products
 from readiness.checks._common import classify_host, globs_match, human_bytes, is_local, listing, parse_size
 from readiness.checks._redis_facts import (
     ConfigRefused,
@@ -245,15 +246,15 @@ def failed_jobs(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 @probe("redis.external", target="redis", params={
     "managed": Param("str-list", help="regexes of managed/external hosts (ElastiCache, Azure Cache, Memorystore ...)"),
-    "bundled": Param("str-list", help="regexes of bundled hosts (loopback, <release>-redis, *.svc.cluster.local)"),
+    "bundled": Param("str-list", _OPT, help="regexes of bundled hosts; default: the charts' and compose files' Redis "
+                                            "names, loopback, *.svc and <release>-redis (checks/_products.py)"),
 })
 def external(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Decide from the host names whether Redis is managed/external (pass) or bundled in the cluster (fail)."""
     handle = ctx.client
     hosts = [h for h, _ in handle.endpoint.hosts] if handle.endpoint.unix_path is None else ["localhost"]
-    bundled = list(p["bundled"])
-    if ctx.has("kubernetes") and ctx.config("kubernetes").get("release"):
-        bundled.append("^{}-redis".format(ctx.config("kubernetes")["release"]))
+    rel = ctx.config("kubernetes").get("release") if ctx.has("kubernetes") else None
+    bundled = products.bundled_hosts("redis", rel) if p["bundled"] is None else list(p["bundled"])
     kinds = {h: classify_host(h, p["managed"], bundled) for h in hosts}
     evidence = {"hosts": {h: {"kind": k, "pattern": pat} for h, (k, pat) in kinds.items()}}
     if any(k == "bundled" for k, _ in kinds.values()):

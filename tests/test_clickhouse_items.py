@@ -80,8 +80,8 @@ EXPECTED = [
                                                                            "system.merges readable on every node"),
     ("cluster", "langfuse", "clickhouse.data-volume", "skipped", "cluster readiness is replicated"),
     ("single", "langfuse", "clickhouse.data-volume", "pass", "of data (< 50 GiB)"),
-    ("cluster", "langfuse", "clickhouse.ttl-configured", "fail", "no DELETE TTL on default.observations, default.scores, "
-                                                                 "default.traces"),
+    ("cluster", "langfuse", "clickhouse.ttl-configured", "fail",
+     "no DELETE TTL on default.observations, default.scores, default.traces"),
     ("cluster", "langsmith", "clickhouse.ttl-configured", "fail", "no DELETE TTL on default.runs"),
     ("cluster", "langfuse", "clickhouse.async-insert", "error", NOT_ON_18 + " (no setting async_insert"),
     ("cluster", "langfuse", "clickhouse.system-log-growth", "fail", "no DELETE TTL on system.query_log"),

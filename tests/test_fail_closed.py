@@ -32,6 +32,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "network": {"public_host": "obs.example.com", "public_ports": [80, 443], "private_ports": [5432, 6379]},
     "files": {},
 }
+# Settings that take a probe down other paths: a kubernetes target with no release or namespace (the product is
+# identified from the chart's labels, or cannot be), a files target with Helm values (a switched-off service).
+VARIANTS: dict[str, list[dict[str, Any]]] = {
+    "kubernetes": [CONFIGS["kubernetes"], {}],
+    "files": [CONFIGS["files"], {"helm_values": "values.yaml"}],
+}
 # Judged from the targets file alone, not from a fact: configuration is their observation.
 CONFIG_ONLY = {"redis.tls", "postgres.ssl"}
 # Their observation is the session itself (the client connected and answered): they may pass only when it did.
@@ -84,8 +90,9 @@ class Poison:
 
 
 class HostileSession:
-    def __init__(self, kind: str, values: st.DataObject, hostile: st.SearchStrategy[Any]):
-        self.kind, self.config, self.timeout = kind, CONFIGS[kind], 1.0
+    def __init__(self, kind: str, values: st.DataObject, hostile: st.SearchStrategy[Any],
+                 configs: dict[str, dict[str, Any]] = CONFIGS):
+        self.kind, self.config, self.timeout = kind, configs[kind], 1.0
         self.connecting, self.round_trips, self.failed = False, 0, None
         self._values, self._hostile, self._seen = values, hostile, {}
         self._live: bool | None = None
@@ -177,8 +184,9 @@ def test_hostile_facts_never_make_a_probe_pass(item, data, preset, profile):
     probe = probes().probes[item.probe or ""]
     if probe.kind in CONFIG_ONLY:
         pytest.skip("judged from the targets file, not from a fact")
-    sessions = {kind: HostileSession(kind, data, HOSTILE) for kind in CONFIGS}
-    ctx = Context(item.id, probe.target, sessions, CONFIGS, preset, profile, 1.0, time.monotonic() + 60)  # type: ignore[arg-type]
+    configs = {**CONFIGS, **{k: data.draw(st.sampled_from(v), label=f"{k} settings") for k, v in VARIANTS.items()}}
+    sessions = {kind: HostileSession(kind, data, HOSTILE, configs) for kind in CONFIGS}
+    ctx = Context(item.id, probe.target, sessions, configs, preset, profile, 1.0, time.monotonic() + 60)  # type: ignore[arg-type]
     try:
         verdict = probe(ctx, item.params_for(preset))
     except Exception:  # noqa: BLE001 - the runner turns any exception into an error result

@@ -16,11 +16,12 @@ AUTOSCALING = ["k8s.hpa-coverage", "k8s.hpa-healthy", "k8s.resource-requests", "
 NETWORK = ["k8s.ingress-body-size", "k8s.ingress-timeouts", "k8s.ingress-tls", "k8s.lb-source-ranges"]
 ITEMS = AUTOSCALING + NETWORK
 LIVE_ONLY = {"k8s.hpa-healthy", "k8s.keda-ready", "k8s.metrics-api-available"}
+GOOD = ("good.yaml", "langsmith-services.yaml")  # every service the LangSmith chart deploys by default
 
 
 @pytest.fixture(scope="module")
 def good() -> FakeCluster:
-    with FakeCluster(load("good.yaml"), max_page=2) as cluster:
+    with FakeCluster(load(*GOOD), max_page=2) as cluster:
         yield cluster
 
 
@@ -34,9 +35,8 @@ def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), ITEMS)
     assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "pass"), \
         {i: results[i].message for i in ITEMS}
-    assert results["k8s.hpa-coverage"].message == "3 service Deployments scaled (2 by HPA, 1 by KEDA)"
-    assert results["k8s.hpa-coverage"].evidence["not_deployed"] == [
-        "platform-backend", "ingest-queue", "playground", "ace-backend", "listener"]
+    assert results["k8s.hpa-coverage"].message == "7 service Deployments scaled (6 by HPA, 1 by KEDA)"
+    assert results["k8s.hpa-coverage"].evidence["not_deployed"] == ["listener"]  # off by default in the chart
 
 
 def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> 
 
 
 def test_keda_not_installed_is_understood(tmp_path: Path) -> None:
-    with FakeCluster(load("good.yaml"), missing_groups={"keda.sh"}) as cluster:
+    with FakeCluster(load(*GOOD), missing_groups={"keda.sh"}) as cluster:
         results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), AUTOSCALING)
     assert results["k8s.keda-ready"].status == "skipped"
     assert "KEDA is not installed" in results["k8s.keda-ready"].message
@@ -109,8 +109,9 @@ def test_forbidden_and_slow_kinds_are_errors(tmp_path: Path) -> None:
 
 
 def test_offline_same_fixtures(tmp_path: Path) -> None:
-    for name, verdict in (("good.yaml", "pass"), ("bad.yaml", "fail")):
-        results, _ = audit_k8s(tmp_path / name, offline_targets(tmp_path / name, name), ITEMS)
+    for names, verdict in ((GOOD, "pass"), (("bad.yaml",), "fail")):
+        name = names[0]
+        results, _ = audit_k8s(tmp_path / name, offline_targets(tmp_path / name, *names), ITEMS)
         for item in ITEMS:
             want = "skipped" if item in LIVE_ONLY else verdict
             if item == "k8s.memory-limits" and verdict == "pass":
@@ -140,5 +141,6 @@ def test_the_preset_names_the_service_deployments(tmp_path: Path) -> None:
     assert results["k8s.hpa-coverage"].message == "2 service Deployments scaled (1 by HPA, 1 by KEDA)"
     assert results["k8s.hpa-coverage"].evidence["not_deployed"] == []
     results, _ = audit_k8s(tmp_path / "b", {**targets, "preset": "langsmith"}, ["k8s.hpa-coverage"])
-    assert results["k8s.hpa-coverage"].message == "1 service Deployment scaled (1 by HPA, 0 by KEDA)"  # frontend
-    assert "backend" in results["k8s.hpa-coverage"].evidence["not_deployed"]
+    # only the frontend is named as a LangSmith service: the services the chart always deploys are missing
+    assert results["k8s.hpa-coverage"].status == "fail"
+    assert "backend" in results["k8s.hpa-coverage"].evidence["missing"]

@@ -141,7 +141,7 @@ def test_https_with_the_kubeconfig_ca_and_a_wrong_ca_refused(tmp_path: Path) -> 
 
     tls = make_tls(tmp_path / "tls")
     other = make_tls(tmp_path / "other")
-    with FakeCluster(load("good.yaml"), tls=tls) as cluster:
+    with FakeCluster(load("good.yaml", "langsmith-services.yaml"), tls=tls) as cluster:
         results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.default-storageclass"])
         assert results["k8s.default-storageclass"].status == "pass"
         (tmp_path / "x").mkdir()
@@ -158,7 +158,7 @@ def test_in_cluster_service_account(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     from readiness.demo.tls import make_tls
 
     tls = make_tls(tmp_path / "tls")
-    with FakeCluster(load("good.yaml"), tls=tls) as cluster:
+    with FakeCluster(load("good.yaml", "langsmith-services.yaml"), tls=tls) as cluster:
         (tmp_path / "token").write_text(cluster.token)
         monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
         monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tls.ca))

@@ -33,7 +33,7 @@ def test_facts_live(bad: FakeCluster, tmp_path: Path) -> None:
     assert redis == {"requests": {}, "limits": {"memory": "2Gi"}, "container": "redis",
                      "workload": "langsmith/langsmith-redis", "replicas": 1}
     assert kf.container_resources(ctx, "postgres") is None
-    assert [(s, kf.name(o)) for s, o in kf.bundled_statefulsets(ctx)] == [
+    assert [(s, kf.name(o)) for s, o in kf.bundled_workloads(ctx)] == [
         ("clickhouse", "langsmith-clickhouse"), ("redis", "langsmith-redis")]
     scale = {s["component"]: s for s in kf.service_scale(ctx, ["backend", "queue", "frontend", "listener"])}
     assert scale["backend"]["max_replicas"] == 10 and scale["backend"]["replicas"] == 1
@@ -49,7 +49,7 @@ def test_facts_offline_and_env(tmp_path: Path) -> None:
     ctx = context(offline_targets(tmp_path, "good.yaml")["kubernetes"])
     backend = next(s for s in kf.service_scale(ctx, ["backend"]))
     assert backend["env"] == {"POSTGRES_POOL_SIZE": "10"} and backend["max_replicas"] == 10
-    assert kf.bundled_statefulsets(ctx) == []
+    assert kf.bundled_workloads(ctx) == []
     assert kf.container_resources(ctx, "clickhouse")["limits"] == {"cpu": "8", "memory": "32Gi"}
     assert kf.connection_demand(ctx, ["backend", "queue"]) == (
         [{"name": "langsmith/langsmith-backend", "replicas": 10, "pool_size": 10}], [])  # the queue has no DB env

@@ -1,0 +1,168 @@
+"""What the products deploy, as data: their charts, service components and bundled datastores.
+
+One definition serves every backend: the Kubernetes facts find the product's workloads and its bundled datastores
+here, the compose checks take their datastore images from here, and redis.external / postgres.managed their
+bundled host names.  Each fact names where it was read; a new chart release is a change of this table (and a test).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Both charts name objects <fullname>-<component>: fullname is the release when it contains the chart name, else
+# <release>-<chart> (langchain-ai/helm charts/langsmith/templates/_helpers.tpl "langsmith.fullname", chart
+# 0.17.0-rc.12; langfuse/langfuse-k8s charts/langfuse/templates/_helpers.tpl "langfuse.fullname", chart 2.0.0).
+INSTANCE = "app.kubernetes.io/instance"
+COMPONENT = "app.kubernetes.io/component"
+NAME = "app.kubernetes.io/name"
+CHART = "helm.sh/chart"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service Deployment of a product's chart."""
+
+    component: str                # <fullname>-<component>
+    enabled_by: str | None = None  # the values key the chart renders it under (None: always rendered)
+    default_on: bool = True       # that key's default in the chart's values.yaml
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A datastore the chart (or its subchart) runs itself: kind and name, {release}/{fullname} filled in."""
+
+    store: str          # postgres | redis | clickhouse
+    kind: str           # StatefulSet | Deployment
+    name: str           # a regex matched against the whole name, after {release}/{fullname} substitution
+    source: str
+
+
+@dataclass(frozen=True)
+class Product:
+    chart: str | None   # the chart's name (app.kubernetes.io/name, helm.sh/chart <chart>-<version>); None: no chart
+    services: tuple[Service, ...]
+    bundled: tuple[Workload, ...]
+
+    def components(self) -> list[str]:
+        return [s.component for s in self.services]
+
+    def service(self, component: str) -> Service | None:
+        return next((s for s in self.services if s.component == component), None)
+
+
+_LS = "langchain-ai/helm charts/langsmith 0.17.0-rc.12"
+_LF2 = "langfuse/langfuse-k8s charts/langfuse 2.0.0"
+_LF1 = "langfuse/langfuse-k8s charts/langfuse 1.5.9 (Bitnami subcharts)"
+
+PRODUCTS: dict[str, Product] = {
+    # templates/<component>/deployment.yaml and values.yaml: ingest-queue and frontend render under their
+    # .enabled (default true), the listener under config.deployment.enabled (default false)
+    "langsmith": Product("langsmith", (
+        Service("backend"), Service("platform-backend"), Service("queue"),
+        Service("ingest-queue", "ingestQueue.enabled"), Service("frontend", "frontend.enabled"),
+        Service("playground"), Service("ace-backend"),
+        Service("listener", "config.deployment.enabled", default_on=False),
+    ), (
+        # templates/{postgres,redis,clickhouse}/stateful-set.yaml (unless <store>.external.enabled), and the
+        # default-on agent features' templates/agent-features/{insights,polly}/{postgres,redis}/statefulset.yaml
+        Workload("postgres", "StatefulSet", r"{fullname}-(standalone-(insights|polly)-)?postgres", _LS),
+        Workload("redis", "StatefulSet", r"{fullname}-(standalone-(insights|polly)-)?redis", _LS),
+        Workload("clickhouse", "StatefulSet", r"{fullname}-clickhouse", _LS),
+    )),
+    # templates/{web,worker}/deployment.yaml: always rendered
+    "langfuse": Product("langfuse", (Service("web"), Service("worker")), (
+        # 2.0.0: groundhog2k postgres aliased postgresql (StatefulSet), valkey-io valkey aliased redis (a
+        # Deployment), ClickHouse through the operator's ClickHouseCluster (StatefulSets <fullname>-clickhouse-<s>-<r>)
+        Workload("postgres", "StatefulSet", r"{release}-postgresql", _LF2),
+        Workload("redis", "Deployment", r"{release}-redis", _LF2),
+        Workload("clickhouse", "StatefulSet", r"{fullname}-clickhouse-\d+-\d+", _LF2),
+        # 1.x: Bitnami postgresql (standalone), valkey aliased redis (<fullname>-primary), clickhouse (-shard<n>)
+        Workload("redis", "StatefulSet", r"{release}-redis-(primary|replicas)", _LF1),
+        Workload("clickhouse", "StatefulSet", r"{release}-clickhouse(-shard\d+)?", _LF1),
+    )),
+    # LangSight ships compose only (no chart): its services are the compose ones, found by release name
+    "langsight": Product(None, (Service("api"), Service("worker")), ()),
+}
+
+
+# Bitnami subcharts as a release's dependency, whatever the product (bitnami/charts: redis templates/master and
+# replicas -> <fullname>-master/-replicas; valkey -> -primary/-replicas; postgresql -> <fullname>, -primary, -read)
+SUBCHARTS = (
+    Workload("redis", "StatefulSet", r"{release}-(redis|valkey)-(master|primary|replicas|node)", "bitnami/charts"),
+    Workload("postgres", "StatefulSet", r"{release}-postgresql(-primary|-read)?", "bitnami/charts"),
+)
+
+
+def product(preset: str | None) -> Product | None:
+    return PRODUCTS.get(preset or "")
+
+
+def fullname(release: str, chart: str | None) -> str:
+    if chart is None or chart in release:
+        return release
+    return f"{release}-{chart}"
+
+
+# --- the datastores, one definition for compose, Kubernetes and host names -----------------------------------------
+
+@dataclass(frozen=True)
+class Store:
+    names: tuple[str, ...]   # chart / subchart / compose-service names (app.kubernetes.io/name, alias, service)
+    roles: str               # suffixes of its Services and StatefulSets (Bitnami -master/-primary/-replicas ...)
+    images: tuple[str, ...]  # compose images (name, or path prefix)
+
+
+STORES: dict[str, Store] = {
+    # Bitnami redis -master/-replicas/-headless/-node-N (sentinel), Bitnami valkey -primary; valkey-io valkey none
+    "redis": Store(("redis", "valkey"), r"(-master|-primary|-replicas|-headless|-node-\d+)?",
+                   ("redis", "valkey", "bitnami/redis", "bitnami/valkey")),
+    # Bitnami postgresql -primary/-read/-hl, groundhog2k postgres -headless, a StatefulSet's pod -N
+    "postgres": Store(("postgres", "postgresql"), r"(-primary|-read|-hl|-headless|-\d+)?",
+                      ("postgres", "bitnami/postgresql")),
+    # LangSmith's own, Bitnami -shardN / -headless, the operator's -<shard>-<replica>, Altinity's chi-
+    "clickhouse": Store(("clickhouse",), r"(-shard\d+|-headless|-\d+-\d+)?",
+                        ("clickhouse", "clickhouse/clickhouse-server", "bitnami/clickhouse")),
+}
+# Other datastore images (a compose file publishing them is judged like the three above)
+OTHER_IMAGES = ("pgbouncer", "minio", "zookeeper", "clickhouse-keeper", "bitnami/pgbouncer", "bitnami/minio",
+                "chrislusf/seaweedfs")
+LOOPBACK_HOSTS = (r"^localhost$", r"^127\.", r"^::1$")
+CLUSTER_HOSTS = r"\.svc(\.cluster\.local)?$"  # any in-cluster Service is operated in the cluster
+
+
+def datastore_images() -> list[str]:
+    return [i for s in STORES.values() for i in s.images] + list(OTHER_IMAGES)
+
+
+def bundled_hosts(store: str, release: str | None = None) -> list[str]:
+    """Regexes of the host names a bundled ``store`` answers on: loopback, its compose service names, the charts'
+    Services (``<release>-redis-master``), anything under ``.svc``; with the release, ``^<release>-<store>``."""
+    s = STORES[store]
+    names = "|".join(s.names)
+    out = [*LOOPBACK_HOSTS, rf"^({names}|db)$" if store == "postgres" else rf"^({names})$",
+           rf"(^|-)({names}){s.roles}(\.|$)", CLUSTER_HOSTS]
+    if store == "postgres":
+        out.insert(3, r"^/")  # a unix socket: on this host
+    if release:
+        out.append(rf"^{re.escape(release)}-({names})")
+    return out
+
+
+def workload_store(kind: str, name: str, release: str, fullnames: tuple[str, ...]) -> str | None:
+    """The datastore a workload of the release is, by the names the charts give them (None: not one)."""
+    for w in [w for prod in PRODUCTS.values() for w in prod.bundled] + list(SUBCHARTS):
+        if w.kind == kind:
+            for full in fullnames:
+                if re.fullmatch(w.name.format(release=re.escape(release), fullname=re.escape(full)), name):
+                    return w.store
+    return None
+
+
+def labelled_store(labels: dict[str, str]) -> str | None:
+    """The datastore a subchart's workload is by its app.kubernetes.io/name (Bitnami, valkey-io, groundhog2k)."""
+    name = labels.get(NAME, "")
+    for store, s in STORES.items():
+        if name in s.names:
+            return store
+    return None
