@@ -40,9 +40,10 @@ SESSION_ONLY = {"redis.ping", "postgres.session", "clickhouse.reachable", "s3.re
 # Their good state is "nothing of the kind exists": an empty listing is a positive observation for them (never NaN,
 # None, junk or an error).
 ABSENCE = {"kubernetes.hpa-keda-conflict", "s3.media-retained", "s3.noncurrent-expiry"}
-# Judged on what exists (a CSIDriver by name, a variable's absence from the env file): the hostile Kubernetes objects
-# and files keep kinds, names and keys, so that much is a real observation when the listing or file was not junk.
-IDENTITY = {"kubernetes.csi-driver", "files.workers-redis"}
+# Judged on what exists (a CSIDriver by name, a variable's absence from the env file, the image references): the
+# hostile Kubernetes objects and files keep kinds, names, keys and images, so that much is a real observation when
+# the listing or file was not junk.
+IDENTITY = {"kubernetes.csi-driver", "files.workers-redis", "files.images-pinned"}
 # Fail-open probes the extended hostile facts found, fixed on other branches: drop the mark once merged.
 KNOWN_FAIL_OPEN = {
     "network.body-size": "http.body-size passes when the answer's status and `complete` are junk (NaN, None): "
@@ -242,3 +243,32 @@ def test_hostile_facts_never_make_a_probe_pass(item, data, preset, profile):
     if probe.kind in IDENTITY and _real_shapes(sessions):
         return
     assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on hostile facts: {verdict.message}"
+
+
+REACHED = ("kubernetes", "http", "network", "files", "s3")
+OPT_IN = {"s3.round-trip"}  # skipped unless the target allows writes
+
+
+@pytest.mark.parametrize("item", [i for i in ITEMS if probes().probes[i.probe or ""].target in REACHED
+                                  and i.probe not in OPT_IN], ids=lambda i: i.id)
+def test_the_hostile_facts_reach_each_probes_judgement(item):
+    """A probe that always raises before judging (the client has the wrong shape, an undeclared read) is not
+    tested by the property above: with the typed hostile clients, each one returns a verdict at least once."""
+    probe = probes().probes[item.probe or ""]
+    verdicts: list[str] = []
+
+    @settings(max_examples=60, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data(), preset=st.sampled_from([None, *PRESETS]))
+    def judge(data, preset):
+        sessions = {kind: HostileSession(kind, data, HOSTILE) for kind in CONFIGS}
+        params = item.params_for(preset)
+        ctx = Context(item.id, probe.target, sessions, CONFIGS, preset, "production", 1.0,  # type: ignore[arg-type]
+                      time.monotonic() + 60, frozenset(probe.declared_reads(params)))
+        try:
+            verdicts.append(probe(ctx, params).status)
+        except Exception:  # noqa: BLE001 - the runner's error; not a judgement
+            pass
+
+    judge()
+    assert set(verdicts) - {"skipped"}, f"{item.id}: no verdict in 60 hostile examples ({verdicts})"
