@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from readiness.errors import ConfigError, Problem, did_you_mean
+from readiness.fsio import read_bytes
 from readiness.params import validate
 from readiness.probe import Param, Probe
 from readiness.registry import Registry, probes
 from readiness.targets import PRESETS, PROFILES
-from readiness.yamlsrc import YMap, load_file, pos_of
+from readiness.yamlsrc import MAX_BYTES, YMap, load_file, pos_of
 
 LEVELS = ("required", "recommended", "optional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -91,8 +92,7 @@ def default_path() -> str:
 def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registry | None = None) -> Checklist:
     name = os.fspath(path) if path else default_path()
     raw = load_file(name, "checklist")
-    with open(name, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
+    digest = hashlib.sha256(read_bytes(name, "checklist", MAX_BYTES)).hexdigest()
     reg = registry or probes()
     problems: list[Problem] = []
     top, found = validate(_TOP, raw, name, "checklist")

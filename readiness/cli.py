@@ -188,6 +188,7 @@ def _check_writable(outputs: dict[str, str], inputs: list[str]) -> None:
 
 
 def _write_outputs(report: dict[str, Any], outputs: dict[str, str]) -> None:
+    from readiness import fsio
     from readiness.registry import reporter
 
     for name, path in outputs.items():
@@ -196,8 +197,7 @@ def _write_outputs(report: dict[str, Any], outputs: dict[str, str]) -> None:
             click.echo(rendered, nl=False)
             continue
         try:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(rendered)
+            fsio.write_text(path, rendered)  # atomic: node_exporter or a CI step may read it at any moment
         except OSError as exc:  # checked before the audit, so this is the disk, not a bug: the verdict is printed
             _fail(f"cannot write the {name} report to {path}: {exc.strerror or exc}")
 
@@ -358,7 +358,7 @@ def diff(old_path: str, new_path: str, json_out: str | None, fail_on: str | None
     """New failures and fixes between two JSON reports. Exit 1 when an item blocks that did not block before."""
     import json
 
-    from readiness import diffing
+    from readiness import diffing, fsio
 
     result = diffing.compare(diffing.read_report(old_path), diffing.read_report(new_path), fail_on)
     click.echo(diffing.render_text(result), nl=False, err=json_out == "-")
@@ -366,8 +366,7 @@ def diff(old_path: str, new_path: str, json_out: str | None, fail_on: str | None
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     elif json_out:
         try:
-            with open(json_out, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+            fsio.write_text(json_out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
             _fail(f"cannot write the diff to {json_out}: {exc.strerror or exc}")
     sys.exit(diffing.exit_code(result))
@@ -429,6 +428,7 @@ def fleet(source: str, html_out: str, stale_hours: float) -> None:
     """One HTML overview of the latest report of every cluster (JSON reports in a directory, or uploaded with
     --upload). Exit 1 when a cluster is not ready."""
     from readiness import fleet as fleet_view
+    from readiness import fsio
 
     _outputs({"html": html_out}, (), inputs=())
     page_dir = os.path.dirname(os.path.abspath(html_out)) if html_out != "-" else os.getcwd()
@@ -441,8 +441,7 @@ def fleet(source: str, html_out: str, stale_hours: float) -> None:
     if html_out == "-":
         click.echo(page, nl=False)
     else:
-        with open(html_out, "w", encoding="utf-8") as fh:
-            fh.write(page)
+        fsio.write_text(html_out, page)
     for notice in notices:
         click.echo(f"note: {notice}", err=True)
     not_ready = sum(e.report["summary"]["verdict"] != "ready" for e in entries)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.errors import ConfigError
+from readiness.fsio import read_bytes
 from readiness.models import is_blocking
 from readiness.reports.view import LEVELS, STATUSES, blocking, format_value, truncate
 
@@ -16,6 +17,7 @@ SCHEMA = "readiness.diff/v1"
 BAD = ("fail", "error")
 UNRESOLVED = ("fail", "error", "manual", "waived")
 _MISSING = object()
+MAX_REPORT_BYTES = 64 * 1024 * 1024  # one saved report at most (diff, render, fleet)
 HEADINGS = (("new_blocking", "New blocking"), ("new_failures", "New failures"), ("fixed", "Fixed"),
             ("changed_status", "Other status changes"), ("added", "Added"), ("removed", "Removed"))
 
@@ -29,12 +31,7 @@ def _required_keys() -> tuple[list[str], list[str], list[str]]:
 
 def read_report(path: str) -> dict[str, Any]:
     """A saved JSON report (for ``diff`` and ``render``), checked for the shape the renderers rely on."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the report {path}: {exc.strerror or exc}") from None
-    return parse_report(data, path)
+    return parse_report(read_bytes(path, "report", MAX_REPORT_BYTES, "a JSON report"), path)
 
 
 def parse_report(data: bytes, path: str) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from readiness.diffing import parse_report
+from readiness.diffing import MAX_REPORT_BYTES, parse_report
 from readiness.errors import ConfigError
+from readiness.fsio import NotAFile, read_bytes
 
 MAX_FILES = 20_000  # reports read from a directory at most
-MAX_BYTES = 64 * 1024 * 1024  # one report's size at most
+MAX_BYTES = MAX_REPORT_BYTES
 
 
 @dataclass
@@ -57,11 +58,10 @@ def from_directory(root: str, page_dir: str, notices: list[str]) -> list[Entry]:
                     return
                 path = os.path.join(folder, name)
                 try:
-                    if os.path.getsize(path) > MAX_BYTES:
-                        raise ConfigError(f"{path} is larger than {MAX_BYTES // 2**20} MiB")
-                    with open(path, "rb") as fh:
-                        report = parse_report(fh.read(), path)
-                except (OSError, ConfigError) as exc:
+                    report = parse_report(read_bytes(path, "report", MAX_BYTES, "a JSON report"), path)
+                except NotAFile:  # a FIFO or device among the reports is bad input (exit 2), not a bad report
+                    raise
+                except ConfigError as exc:  # a half-written or foreign file among the reports
                     notices.append(f"skipped {path}: {exc}")
                     continue
                 html = path[:-5] + ".html"

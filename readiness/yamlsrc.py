@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from readiness.errors import ConfigError, Problem
+from readiness.fsio import read_bytes
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 100_000  # values in a file, aliases expanded: settings files hold a few thousand
@@ -189,9 +190,11 @@ _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _measure(loader: Any) -> None:
+def _measure(loader: Any, max_nodes: int | None = MAX_NODES) -> None:
     """Walk the event stream once, before anything is built, refusing a file whose values (aliases expanded) are
-    too many or nested too deep; ``${VAR}`` interpolation and validation visit every expanded value."""
+    too many or nested too deep; ``${VAR}`` interpolation and validation visit every expanded value.  With
+    ``max_nodes`` None only aliases count: the file's size bounds the rest."""
+    limit = max_nodes if max_nodes is not None else float("inf")
     opened: list[tuple[int, str | None]] = []  # (values before it, anchor) per open collection
     sizes: dict[str, int] = {}  # values under each anchor, itself included
     total = aliased = 0
@@ -226,8 +229,8 @@ def _measure(loader: Any) -> None:
                 total += 1  # an undefined alias: the composer names it
         elif kind is stream_end or event is None:
             return
-        if total > MAX_NODES:
-            raise _Refused(event.start_mark, f"more than {MAX_NODES} values (aliases expanded): not a settings file")
+        if total > limit:
+            raise _Refused(event.start_mark, f"more than {max_nodes} values (aliases expanded): not a settings file")
 
 
 class _SyntaxError(ConfigError):
@@ -240,11 +243,11 @@ class _Refused(Exception):
         self.mark, self.message = mark, message
 
 
-def _parse(text: str, name: str, cls: Any, many: bool = False) -> Any:
+def _parse(text: str, name: str, cls: Any, many: bool = False, max_nodes: int | None = MAX_NODES) -> Any:
     loader = None
     try:
         loader = cls(text)  # the reader refuses control characters right here
-        _measure(loader)  # the budgets hold for the whole stream, however many documents it has
+        _measure(loader, max_nodes)  # the budgets hold for the whole stream, however many documents it has
         loader.dispose()
         loader = cls(text)
         loader.problems = []
@@ -282,36 +285,25 @@ def load_text(text: str, name: str, libyaml: bool | None = None) -> Any:
     return _either(text, name, libyaml, many=False)
 
 
-def load_documents(text: str, name: str, libyaml: bool | None = None) -> list[Any]:
-    """Every document of a YAML stream (rendered manifests, ``---``-separated files), under the same budgets."""
-    return list(_either(text, name, libyaml, many=True))
+def load_documents(text: str, name: str, libyaml: bool | None = None, max_nodes: int | None = MAX_NODES) -> list[Any]:
+    """Every document of a YAML stream (rendered manifests, ``---``-separated files), under the same budgets
+    (``max_nodes=None``: alias and depth budgets only, for files whose size is capped by their reader)."""
+    return list(_either(text, name, libyaml, many=True, max_nodes=max_nodes))
 
 
-def _either(text: str, name: str, libyaml: bool | None, many: bool) -> Any:
+def _either(text: str, name: str, libyaml: bool | None, many: bool, max_nodes: int | None = MAX_NODES) -> Any:
     if _FAST is None or libyaml is False:
-        return _parse(text, name, _PURE, many)
+        return _parse(text, name, _PURE, many, max_nodes)
     try:
-        return _parse(text, name, _FAST, many)
+        return _parse(text, name, _FAST, many, max_nodes)
     except _SyntaxError:
-        return _parse(text, name, _PURE, many)  # the same message and location whichever parser is installed
+        return _parse(text, name, _PURE, many, max_nodes)  # the same message and location whichever parser is installed
 
 
 def read_text(path: str, what: str, kind: str = "a YAML") -> str:
-    """A settings file's text; every way it can be unusable (missing, too large, binary, not UTF-8) is a
-    ConfigError naming it.  ``kind`` completes "expected {kind} {what}"."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise ConfigError([Problem(path, 1, 1, f"{what} is {size / 1e6:.1f} MB; files over "
-                                                   f"{MAX_BYTES // (1024 * 1024)} MB are refused")])
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected {kind} {what}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    """A settings file's text; every way it can be unusable (missing, not a regular file, too large, binary, not
+    UTF-8) is a ConfigError naming it.  ``kind`` completes "expected {kind} {what}"."""
+    raw = read_bytes(path, what, MAX_BYTES, expected=f"{kind} {what}")
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise ConfigError([Problem(path, line, 1, f"binary data (a NUL byte): not {kind} {what}")])

@@ -146,7 +146,7 @@ def test_read_report_accepts_a_saved_report(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "says"), [
-    (None, "cannot read the report"),
+    (None, "report not found"),
     ("{not json", "is not a JSON report"),
     ("[]", "the top level is not an object"),
     (json.dumps({"schema": "other/v2"}), "its schema is 'other/v2'"),

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from fake_k8s import DATA, FakeCluster, audit_k8s, live_targets, load
 
 from readiness.clients import kubernetes as k8s
@@ -107,15 +108,14 @@ def test_offline_manifests_lists_multidocuments_and_list_kinds(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("a: &x [1, 2]\nb: *x\nkind: ConfigMap\napiVersion: v1\n", "uses YAML aliases"),
     ("kind: [unclosed\n", "not valid YAML"),
     ("- just\n- a list\n", "not a mapping"),
     ("kind: Pod\napiVersion: v1\nmetadata: {name: p, creationTimestamp: 2026-02-30T00:00:00Z}\n", ":3:"),
     ("kind: Pod\napiVersion: v1\nmetadata: !!python/object:os.system {name: p}\n", "not valid YAML"),
     ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-     "c: &c [*b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d]\n"
      "kind: ConfigMap\napiVersion: v1\nmetadata: {name: bomb}\n",
-     "uses YAML aliases"),
+     r"bad.yaml:5:5: aliases repeat more than 10000 values \(an alias bomb\?\)"),
 ])
 def test_offline_refuses_bad_manifests_with_the_file(text: str, message: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
@@ -123,6 +123,46 @@ def test_offline_refuses_bad_manifests_with_the_file(text: str, message: str, tm
     with pytest.raises(k8s.KubernetesError, match=message) as info:
         k8s.connect({"manifests": str(bad)}, 1.0)
     assert str(bad) in str(info.value)
+
+
+def _shared_resources(objects: list[dict]) -> list[dict]:
+    """The objects with one ``resources`` mapping shared by every container, as a hand-written file's anchor gives."""
+    shared: dict | None = None
+    for obj in objects:
+        for container in (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+            shared = shared if shared is not None else container.get("resources") or {"limits": {"memory": "2Gi"}}
+            container["resources"] = shared
+    return objects
+
+
+def test_hand_written_manifests_with_anchors_are_read_as_kubectl_reads_them(tmp_path: Path) -> None:
+    objects = _shared_resources(load("bad.yaml"))
+    with_aliases = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objects})
+    assert "&id001" in with_aliases and "*id001" in with_aliases
+    written_out = yaml.dump({"apiVersion": "v1", "kind": "List", "items": objects}, Dumper=_NoAliases)
+    assert "*id" not in written_out
+    seen = {}
+    for name, text in (("aliases", with_aliases), ("plain", written_out)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "all.yaml").write_text(text)
+        targets = {"preset": "langsmith", "kubernetes": {"manifests": str(tmp_path / name), "namespace": "langsmith",
+                                                         "release": "langsmith"}}
+        results, _ = audit_k8s(tmp_path / f"run-{name}", targets, ["storage", "autoscaling"])
+        seen[name] = {i: (r.status, r.message) for i, r in results.items()}
+    assert seen["aliases"] == seen["plain"]
+    assert not any("alias" in message for _, message in seen["aliases"].values())
+    statuses = {status for status, _ in seen["aliases"].values()}
+    assert "fail" in statuses or "pass" in statuses, seen["aliases"]
+    # each alias is its own copy: a probe changing one object cannot change another
+    client = k8s.connect({"manifests": str(tmp_path / "aliases"), "namespace": "langsmith"}, 1.0)
+    found = [c["resources"] for d in client.list(k8s.KNOWN["deployments"], "langsmith")
+             for c in d["spec"]["template"]["spec"]["containers"]]
+    assert len(found) > 1 and len({id(r) for r in found}) == len(found)
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 def test_settings_that_cannot_work_are_reported() -> None:

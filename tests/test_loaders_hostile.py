@@ -308,3 +308,72 @@ def test_a_file_of_thousands_of_mistakes_reports_the_first_hundred(tmp_path, par
     lines = problems(load_waivers, path).splitlines()
     assert len(lines) == 101 and lines[-1] == "... and 4900 more problems"
     assert lines[0] == f"{path}:1:38: '2099-02-30' is not a date (day is out of range for month)"
+
+
+# --- 5. special files: a FIFO never answers, /dev/zero never ends -----------------------------------------------
+
+def _report(path: Path) -> str:
+    import json
+
+    import reportdata
+
+    path.write_text(json.dumps(reportdata.sample_report()))
+    return str(path)
+
+
+def _special_cases(tmp_path: Path, special: str) -> dict[str, tuple[list[str], str]]:
+    """Each loader given ``special`` (the path of a FIFO or of a link to /dev/zero): argv and the path it must name."""
+    cl = write(tmp_path, "c.yaml", checklist_with(MANUAL))
+    rendered = tmp_path / "rendered"
+    rendered.mkdir()
+    (rendered / "a.yaml").write_text("kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n")
+    os.symlink(special, rendered / "b.yaml")  # found by the directory walk
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _report(reports / "a.json")
+    os.symlink(special, reports / "b.json")
+
+    def targets(name: str, text: str) -> str:
+        return write(tmp_path, name, f"preset: langsmith\n{text}\n")
+
+    return {
+        "checklist": (["validate", "-c", special], special),
+        "targets": (["validate", "-c", cl, "--targets", special], special),
+        "waivers": (["validate", "-c", cl, "--waivers", special], special),
+        "attestations": (["validate", "-c", cl, "--attestations", special], special),
+        "manifests file": (["validate", "-c", cl, "--targets", targets("t1.yaml", f"kubernetes: {{manifests: "
+                                                                                   f"{special}}}")], special),
+        "manifests directory": (["audit", "-c", cl, "--targets", targets("t2.yaml", f"kubernetes: {{manifests: "
+                                                                                      f"{rendered}}}")],
+                                str(rendered / "b.yaml")),
+        "files target": (["validate", "-c", cl, "--targets", targets("t3.yaml", f"files: {{env: {special}}}")],
+                         special),
+        "render": (["render", special, "--html", str(tmp_path / "r.html")], special),
+        "diff": (["diff", _report(tmp_path / "old.json"), special], special),
+        "fleet": (["fleet", str(reports), "-o", str(tmp_path / "fleet.html")], str(reports / "b.json")),
+    }
+
+
+@pytest.mark.parametrize("special", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("loader", ["checklist", "targets", "waivers", "attestations", "manifests file",
+                                    "manifests directory", "files target", "render", "diff", "fleet"])
+def test_a_fifo_or_device_is_bad_input_for_every_loader_in_bounded_time(tmp_path, special, loader):
+    if special == "fifo":
+        path = str(tmp_path / "input.yaml")
+        os.mkfifo(path)  # nobody writes: opening it to read would wait forever
+    else:
+        path = str(tmp_path / "zero.yaml")
+        os.symlink("/dev/zero", path)  # reading it never ends
+    argv, named = _special_cases(tmp_path, path)[loader]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    try:
+        run = subprocess.run([BIN, *argv], capture_output=True, text=True, timeout=60, preexec_fn=limit)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{loader}: still reading {path} after 60 s")
+    assert run.returncode == 2, (run.returncode, run.stderr[-800:])
+    kind = "a FIFO (named pipe)" if special == "fifo" else "a character device"
+    assert f"{named}: is {kind}, expected " in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and "MemoryError" not in run.stderr

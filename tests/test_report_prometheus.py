@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import reportdata
 from prometheus_client.parser import text_string_to_metric_families
 from readiness.reports import prometheus
+
+from readiness import fsio
 
 
 def samples(text: str) -> dict[str, list]:
@@ -31,3 +41,40 @@ def test_every_item_has_one_status_set_and_the_summary_matches():
 def test_hostile_labels_cannot_break_the_format():
     parsed = samples(prometheus.render({**reportdata.hostile_report(), "cluster": "c"}))
     assert parsed["readiness_item_status"]
+
+
+def test_the_prometheus_file_is_replaced_atomically_never_truncated_in_place(tmp_path):
+    """node_exporter's textfile collector reads the file at any moment: it must see the old file or the new one,
+    whole, never an empty or half-written one."""
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps(reportdata.sample_report()))
+    out = tmp_path / "readiness.prom"
+    out.write_text("readiness_ready 1\n")
+    os.chmod(out, 0o644)
+    before = out.stat().st_ino
+    with open(out) as reader:  # a collector in the middle of reading the previous run's file
+        run = subprocess.run([str(Path(sys.executable).parent / "readiness"), "render", str(report), "--report",
+                              f"prometheus={out}"], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert reader.read() == "readiness_ready 1\n"
+    assert out.stat().st_ino != before  # a new file renamed over the old one
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # still readable by the collector's user
+    assert samples(out.read_text())["readiness_ready"]
+    assert sorted(os.listdir(tmp_path)) == ["r.json", "readiness.prom"]  # no temporary file left behind
+
+
+def test_report_writes_follow_a_symlink_and_write_into_a_fifo_in_place(tmp_path):
+    target = tmp_path / "real.prom"
+    target.write_text("old\n")
+    (tmp_path / "link.prom").symlink_to(target)
+    fsio.write_text(str(tmp_path / "link.prom"), "new\n")
+    assert (tmp_path / "link.prom").is_symlink() and target.read_text() == "new\n"
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    fsio.write_text(str(fifo), "through the pipe\n")  # like /dev/stdout: never replaced by a regular file
+    reader.join(10)
+    assert got == ["through the pipe\n"] and stat.S_ISFIFO(fifo.lstat().st_mode)

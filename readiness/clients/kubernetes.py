@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.context import TargetUnavailable
+from readiness.fsio import special
 from readiness.redact import is_secret_name, secret_values
 
 PAGE_SIZE = 500
@@ -205,6 +206,12 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         for field in ("manifests", "kubeconfig"):
             if config.get(field) and not os.path.exists(str(config[field])):
                 out.append((field, f"{config[field]} does not exist"))
+        if config.get("manifests") and os.path.exists(str(config["manifests"])):
+            try:
+                for _ in _files(Path(str(config["manifests"]))):  # types only: a FIFO or device is bad input
+                    pass
+            except KubernetesError as exc:
+                out.append(("manifests", str(exc).removeprefix("manifests: ")))
         for name in namespaces(config):
             if name is not None and (not (0 < len(name) <= 63) or any(c not in _DNS_LABEL for c in name)
                                      or name.startswith("-") or name.endswith("-")):
@@ -382,12 +389,26 @@ class ManifestCluster(Cluster):
         return {str(o.get("kind")) for o in self.objects}
 
 
-def _files(root: Path) -> Iterator[Path]:
-    if root.is_file():
-        yield root
+def _regular(path: Path, what: str) -> os.stat_result:
+    """A manifest's stat; a FIFO (reading it waits forever), a device (``/dev/zero`` never ends) or a socket is
+    refused by its type, never opened."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise KubernetesError(f"manifests: {path}: cannot read: {exc.strerror or exc}") from None
+    kind = special(st.st_mode)
+    if kind and not (what == "root" and kind == "a directory"):
+        expected = "a manifest file or a directory" if what == "root" else "a manifest file"
+        raise KubernetesError(f"manifests: {path}: is {kind}, expected {expected}")
+    return st
+
+
+def _files(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """Every manifest file under ``root`` with its stat, in a stable order; checks types only, reads nothing."""
+    st = _regular(root, "root")
+    if not special(st.st_mode):
+        yield root, st
         return
-    if not root.is_dir():
-        raise KubernetesError(f"manifests: {root} is neither a file nor a directory")
     count = 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -396,25 +417,30 @@ def _files(root: Path) -> Iterator[Path]:
                 count += 1
                 if count > MAX_MANIFEST_FILES:
                     raise KubernetesError(f"manifests: more than {MAX_MANIFEST_FILES} files under {root}")
-                yield Path(dirpath) / name
+                path = Path(dirpath) / name
+                yield path, _regular(path, "file")
 
 
 def load_manifests(root: Path) -> list[dict[str, Any]]:
-    """Every object in the files under ``root``; ``List`` kinds unpacked; YAML aliases refused (rendered manifests
-    never use them, and a file that does may be an alias bomb)."""
+    """Every object in the files under ``root``; ``List`` kinds unpacked.  YAML aliases are accepted (kubectl
+    accepts them) within the alias and depth budgets of every other YAML file, so an alias bomb is refused."""
     import yaml
+
+    from readiness.errors import ConfigError
+    from readiness.fsio import read_bytes
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     objects: list[dict[str, Any]] = []
     total = 0
-    for path in _files(root):
-        size = path.stat().st_size
-        total += size
+    for path, st in _files(root):
+        total += st.st_size
         if total > MAX_MANIFEST_BYTES:
             raise KubernetesError(f"manifests: more than {MAX_MANIFEST_BYTES // 2**20} MiB of files under {root}")
         try:
-            text = path.read_text()
+            text = read_bytes(str(path), "manifest file", MAX_MANIFEST_BYTES, "a manifest file").decode("utf-8-sig")
             docs = list(yaml.load_all(text, Loader=loader))
+        except ConfigError as exc:
+            raise KubernetesError(f"manifests: {exc.text}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
@@ -422,10 +448,10 @@ def load_manifests(root: Path) -> list[dict[str, Any]]:
                                   ) from None
         except (ValueError, TypeError, OverflowError):  # an impossible value (2026-02-30): let yamlsrc locate it
             raise KubernetesError(f"manifests: {_located(text, path)}") from None
+        docs = _with_aliases(docs, text, path)
         for doc in docs:
             if doc is None:
                 continue
-            _refuse_shared(doc, path)
             if not isinstance(doc, dict):
                 raise KubernetesError(f"manifests: {path}: a document is not a mapping (a Kubernetes object)")
             items = doc["items"] if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"),
@@ -436,6 +462,76 @@ def load_manifests(root: Path) -> list[dict[str, Any]]:
                     raise KubernetesError(f"manifests: {path}: {problem}")
                 objects.append(item)
     return objects
+
+
+def _with_aliases(docs: list[Any], text: str, path: Path) -> list[Any]:
+    """Documents that use aliases, held to the alias and depth budgets of every other YAML file (an alias bomb is
+    refused), each alias then expanded into its own copy, as kubectl sees it.  The budgets are counted on the
+    parsed objects, where an alias is one shared object: parsing a large file again would cost seconds."""
+    from readiness.yamlsrc import MAX_ALIASED, MAX_DEPTH
+
+    memo: dict[int, tuple[int, int]] = {}  # id -> (values under it, itself included; its height)
+    open_: set[int] = set()
+    aliased = 0
+
+    def measure(node: Any, depth: int) -> tuple[int, int]:
+        nonlocal aliased
+        if not isinstance(node, (dict, list)):
+            return 1, 0
+        key = id(node)
+        if key in memo:
+            size, height = memo[key]
+            aliased += size
+            if aliased > MAX_ALIASED or depth + height > MAX_DEPTH:
+                raise _OverBudget
+            return size, height
+        if key in open_ or depth > MAX_DEPTH:
+            raise _OverBudget
+        open_.add(key)
+        size, height = 1, 0
+        for child in node.values() if isinstance(node, dict) else node:
+            s, h = measure(child, depth + 1)
+            size, height = size + s, max(height, h + 1)
+        open_.discard(key)
+        memo[key] = size, height
+        return size, height
+
+    out = []
+    for doc in docs:
+        if not _shares(doc):  # most documents of a large file: left as parsed
+            out.append(doc)
+            continue
+        try:
+            measure(doc, 1)
+        except _OverBudget:
+            raise KubernetesError(f"manifests: {_refusal(text, path)}") from None
+        out.append(_copied(doc))
+    return out
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _refusal(text: str, path: Path) -> str:
+    """Why yamlsrc refuses a file over its budgets, at its line (a bomb is small, so this parse is quick)."""
+    from readiness.errors import ConfigError
+    from readiness.yamlsrc import MAX_ALIASED, load_documents
+
+    try:
+        load_documents(text, str(path), max_nodes=None)
+    except ConfigError as exc:
+        return str(exc).splitlines()[0]
+    return f"{path}: aliases repeat more than {MAX_ALIASED} values or nest too deep (an alias bomb?)"
+
+
+def _copied(node: Any) -> Any:
+    """A tree of plain dicts and lists sharing nothing (the budgets bound its size and depth)."""
+    if isinstance(node, dict):
+        return {key: _copied(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copied(value) for value in node]
+    return node
 
 
 def _located(text: str, path: Path) -> str:
@@ -463,16 +559,19 @@ def _not_an_object(item: Any) -> str | None:
     return None
 
 
-def _refuse_shared(doc: Any, path: Path) -> None:
+def _shares(doc: Any) -> bool:
+    """Whether a parsed document holds one mapping or list in two places (the mark of a YAML alias); stops at the
+    first, so a bomb costs no more than its own text."""
     seen: set[int] = set()
     stack = [doc]
     while stack:
         node = stack.pop()
         if isinstance(node, (dict, list)):
             if id(node) in seen:
-                raise KubernetesError(f"manifests: {path}: uses YAML aliases (rendered manifests do not)")
+                return True
             seen.add(id(node))
             stack.extend(node.values() if isinstance(node, dict) else node)
+    return False
 
 
 def connect(config: dict[str, Any], timeout: float) -> Cluster:

@@ -100,6 +100,7 @@ def _datastore_ports(targets: dict[str, Any]) -> list[int]:
 
 def _audit(targets_path: Path, outdir: Path, echo: Callable[[str], None]) -> int:
     from readiness.audit import execute, load_inputs
+    from readiness.fsio import write_text
     from readiness.registry import reporter
     from readiness.runner import Options
 
@@ -114,7 +115,7 @@ def _audit(targets_path: Path, outdir: Path, echo: Callable[[str], None]) -> int
             notes.append(f"{name} report skipped ({type(exc).__name__}: {exc})")
             continue
         path = outdir / f"report.{_EXTENSIONS[name]}"
-        path.write_text(rendered, encoding="utf-8")
+        write_text(str(path), rendered)
         written.append(str(path))
     try:
         text = reporter("text").module.render(report, color=sys.stdout.isatty())
