@@ -21,10 +21,13 @@ from readiness.context import Context, Session
 Edit = Callable[[list[dict[str, Any]]], None]
 
 
-def edited(edit: Edit, name: str = "good.yaml") -> list[dict[str, Any]]:
+GOOD = ("good.yaml", "langsmith-services.yaml")  # every service the LangSmith chart deploys by default
+
+
+def edited(edit: Edit, names: tuple[str, ...] = GOOD) -> list[dict[str, Any]]:
     """The fixture's objects (List kinds unpacked) after ``edit``."""
     objects: list[dict[str, Any]] = []
-    for obj in copy.deepcopy(load(name)):
+    for obj in copy.deepcopy(load(*names)):
         objects.extend(obj["items"] if obj["kind"] == "List" else [obj])
     edit(objects)
     return objects
@@ -101,7 +104,7 @@ def test_hpa_keda_conflict_needs_something_observed(tmp_path: Path) -> None:
             results, _ = audit_k8s(tmp_path / str(i), live_targets(cluster, tmp_path), ["k8s.hpa-keda-conflict"])
         r = results["k8s.hpa-keda-conflict"]
         assert r.status == "error", r.message
-        assert r.message.startswith("no HPA or ScaledObject and none of the product's Deployments in langsmith")
+        assert r.message.startswith("no HPA or ScaledObject and none of release langsmith's Deployments in langsmith")
 
 
 # --- kubernetes.object with [*] --------------------------------------------------------------------------------
@@ -135,7 +138,7 @@ def test_an_absent_field_matches_absent_on_every_element() -> None:
 # --- list answers ----------------------------------------------------------------------------------------------
 
 def test_a_list_answer_without_items_is_malformed_not_empty(tmp_path: Path) -> None:
-    with FakeCluster(load("good.yaml"), itemless={"horizontalpodautoscalers"}) as cluster:
+    with FakeCluster(load(*GOOD), itemless={"horizontalpodautoscalers"}) as cluster:
         results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-healthy",
                                                                            "k8s.hpa-keda-conflict"])
     for item in ("k8s.hpa-healthy", "k8s.hpa-keda-conflict"):
@@ -321,7 +324,7 @@ def test_a_view_identity_on_a_cluster_without_keda_is_no_error(tmp_path: Path) -
 
 def test_keda_served_but_forbidden_is_an_error(tmp_path: Path) -> None:
     items = ["k8s.hpa-coverage", "k8s.hpa-keda-conflict"]
-    with FakeCluster(load("good.yaml")) as cluster:
+    with FakeCluster(load(*GOOD)) as cluster:
         cluster.grant_rbac([VIEW_LIKE])
         results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), items)
     for item in items:
@@ -330,14 +333,14 @@ def test_keda_served_but_forbidden_is_an_error(tmp_path: Path) -> None:
 
 
 def test_discovery_is_read_once_per_audit(tmp_path: Path) -> None:
-    with FakeCluster(load("good.yaml")) as cluster:
+    with FakeCluster(load(*GOOD)) as cluster:
         audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-coverage", "k8s.keda-ready",
                                                               "k8s.hpa-keda-conflict"])
         assert [r for r in cluster.requests if r.split("?")[0] == "/apis"] == ["/apis"]
 
 
 def test_discovery_lists_the_served_groups_and_versions(tmp_path: Path) -> None:
-    with FakeCluster(load("good.yaml"), missing_groups={"policy"}) as cluster:
+    with FakeCluster(load(*GOOD), missing_groups={"policy"}) as cluster:
         api = k8s.connect(live_targets(cluster, tmp_path)["kubernetes"], 5.0)
         try:
             served = api.served()
