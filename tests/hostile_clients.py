@@ -114,6 +114,10 @@ def k8s_listing(name: str, draw: Draw, hostile: st.SearchStrategy[Any]) -> Any:
     return hollow(_OBJECTS[kind], draw, name, lambda path: path.removeprefix("[].") in _IDENTITY)
 
 
+_SERVED = {"": {"v1"}, "apps": {"v1"}, "autoscaling": {"v2"}, "keda.sh": {"v1alpha1"}, "policy": {"v1"},
+           "storage.k8s.io": {"v1"}, "networking.k8s.io": {"v1"}, "metrics.k8s.io": {"v1beta1"}}
+
+
 class HostileCluster:
     """``ctx.client`` of the kubernetes target: live or offline, its listings the session's hostile facts."""
 
@@ -129,12 +133,11 @@ class HostileCluster:
         return self._session.fact(f"k8s:{kind.plural}:{namespace or '*'}", None)
 
     def served(self) -> Any:
-        """Discovery: junk, a failure, None (manifests) or every group served, whatever the listings then say."""
-        return self._session.draw(st.one_of(_mostly(st.just({"": {"v1"}, "apps": {"v1"}, "autoscaling": {"v2"},
-                                                             "keda.sh": {"v1alpha1"}, "policy": {"v1"},
-                                                             "storage.k8s.io": {"v1"}, "networking.k8s.io": {"v1"},
-                                                             "metrics.k8s.io": {"v1beta1"}})),
-                                            st.none()), "kubernetes:served")
+        """Discovery: every group a probe may list is served (the listings are the hostile facts), or it fails;
+        offline there is none."""
+        if not self.live:
+            return None
+        return _or_raise(self._session.draw(_mostly(st.just(_SERVED)), "kubernetes:served"))
 
 
 # --- HTTP and TLS: the real origin and URL handling, every answer a failure or junk ------------------------------
