@@ -132,6 +132,14 @@ def _at(f: Files, container: Any, key: Any) -> Loc:
     return f.loc(f.compose_file or "", pos_of(container, key))
 
 
+def _runnable(test: Any) -> bool:
+    """A healthcheck test compose runs: a shell string, or a CMD / CMD-SHELL list of strings."""
+    if isinstance(test, str):
+        return bool(test.strip())
+    return (isinstance(test, list) and len(test) >= 2 and all(isinstance(t, str) for t in test)
+            and test[0] in ("CMD", "CMD-SHELL") and bool(test[1].strip()))
+
+
 @probe("files.compose-healthchecks", target="files", params={
     "ignore": Param("str-list", [], help="services that need none (one-shot jobs, init containers)"),
 })
@@ -157,6 +165,9 @@ def compose_healthchecks(ctx: Any, p: dict[str, Any]) -> Verdict:
         if not isinstance(hc, Mapping) or off or not test:
             what = "disables its healthcheck" if off else "has no healthcheck"
             bad.append((_at(f, services, name), f"service {name} {what}"))
+        elif not _runnable(test):
+            bad.append((_at(f, services, name), f"service {name}'s healthcheck test is not a command compose can run "
+                                                "(a string, or [CMD, ...] / [CMD-SHELL, ...])"))
     if bad:
         return failed(f"{len(bad)} of {len(services)} services without a healthcheck: " + findings_text(bad),
                       **evidence(bad, services=len(services)))

@@ -108,7 +108,24 @@ def _is_placeholder(key: str, value: str, p: dict[str, Any]) -> str | None:
             return f"{key} holds a URL with a default password"
     if re.fullmatch(r"0{32,}", value) and is_secret_key(key):
         return f"{key} is all zeros"
+    if is_secret_key(key) and value.strip().lower() in _LEFTOVERS:
+        return f"{key} is {value.strip()!r}, a templating leftover, not a secret"
     return None
+
+
+_LEFTOVERS = {"nan", "none", "null", "nil", "<nil>", "undefined"}
+
+
+def _judgeable(value: str) -> bool:
+    """A value that says something: not empty, not an unresolved ${VAR}, no control characters or U+FFFD."""
+    return (bool(value.strip()) and not re.fullmatch(r"\s*\$\{[^}]*\}\s*", value)
+            and not re.search(r"[\x00-\x08\x0b-\x1f\ufffd]", value))
+
+
+def _relevant(key: str, p: dict[str, Any]) -> bool:
+    last = key.rsplit(".", 1)[-1]
+    named = set(p["by_key"]) | set(p["no_auth"]) | set(p["required"])
+    return is_secret_key(key) or key in named or last in named
 
 
 @probe("files.placeholder-secrets", target="files", params={
@@ -132,8 +149,8 @@ def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
     candidates += [(k, v, loc, "Helm values") for k, v, loc in f.values_leaves() if isinstance(v, str)]
     seen: set[tuple[Loc, str]] = set()
     for key, value, loc, source in candidates:
-        checked += 1
         why = _is_placeholder(key, value, p)
+        checked += bool(not why and _relevant(key, p) and _judgeable(value))
         if why and (loc, why) not in seen:  # a service that merges another's environment (<<: *env) repeats it
             seen.add((loc, why))
             found.append((loc, f"{why} ({source})"))
@@ -141,8 +158,10 @@ def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
         return failed(f"{len(found)} placeholder or default secret(s): " + findings_text(found),
                       **evidence(found, checked=checked))
     if checked == 0:
-        return undecided("the files hold no setting to judge (no variable, no Helm value)", checked=0, locations=[])
-    return passed(f"no placeholder or default secret among {checked} settings", checked=checked, locations=[])
+        return undecided("the files hold no secret with a value to judge (none set, or every one empty or an "
+                         "unresolved ${VAR})", checked=0, locations=[])
+    return passed(f"no placeholder or default secret among {checked} secret settings", checked=checked,
+                  locations=[])
 
 
 def _flag(settings: list[Setting]) -> tuple[bool | None, Setting | None]:

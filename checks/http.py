@@ -121,7 +121,7 @@ def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
         answer = handle.ask_body(p["path"], size, min(ctx.timeout, budget), p["content_type"])
         evidence = {"url": shown, "bytes": size, "status": answer.status, "sent": 0, "asked": "Expect: 100-continue",
                     "seconds": round(answer.elapsed, 3)}
-        if answer.continued:
+        if answer.continued is True:
             return passed(f"{shown} answers 100 Continue to the headers of a {human_bytes(size)} POST: the size is "
                           "accepted (no body was sent)", **evidence)
         if answer.status == 413:
@@ -134,11 +134,14 @@ def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
     answer = handle.send_body(p["path"], size, budget, p["content_type"])
     evidence = {"url": shown, "bytes": size, "status": answer.status, "sent": answer.sent,
                 "seconds": round(answer.elapsed, 3)}
+    if not isinstance(answer.status, int) or isinstance(answer.status, bool):
+        return undecided(f"POST of {human_bytes(size)} to {shown} got no readable status ({answer.status!r})",
+                         **evidence)
     if answer.status == 413:
         return failed(f"POST of {human_bytes(size)} to {shown} is refused with 413 Request Entity Too Large after "
                       f"{human_bytes(answer.sent)}: raise the proxy's body limit (client_max_body_size / "
                       "proxy-body-size) to at least that", **evidence)
-    if not answer.complete:
+    if answer.complete is not True:
         return undecided(f"{shown} answered {answer.status} before the {human_bytes(size)} body was sent "
                          f"({human_bytes(answer.sent)} sent), so the limit was not tested: choose a path that "
                          "accepts POSTs", **evidence)

@@ -31,6 +31,18 @@ def _target(obj: Any) -> tuple[str, str] | None:
     return str(kf.get(obj, "metadata.namespace", "")), str(ref["name"])
 
 
+def _unreadable_targets(objs: list[Any]) -> list[str]:
+    """HPAs/ScaledObjects whose scaleTargetRef cannot be read (no mapping, a name or kind that is not text): what
+    they scale is unknown, so they may be in conflict."""
+    out = []
+    for obj in objs:
+        ref = kf.get(obj, "spec.scaleTargetRef")
+        name, kind = (ref.get("name"), ref.get("kind", "Deployment")) if isinstance(ref, dict) else (None, None)
+        if not (isinstance(name, str) and name and isinstance(kind, str)):
+            out.append(kf.name(obj) or "?")
+    return out
+
+
 def _key(obj: Any) -> tuple[str, str]:
     return str(kf.get(obj, "metadata.namespace", "")), kf.name(obj)
 
@@ -205,14 +217,19 @@ def hpa_keda_conflict(ctx: Any, p: dict[str, Any]) -> Verdict:
     so = _so_targets(ctx)
     if not hpas and not so and not kf.product_seen(ctx, kf.services(ctx)):
         return kf.absent(ctx, "HPA or ScaledObject")  # nothing observed at all: the namespace may be wrong
-    if so is None:
-        return passed("KEDA is not installed (keda.sh is not served): no ScaledObject can compete with the HPAs",
-                      hpas=len(hpas))
-    both = sorted("/".join(k) for k in set(hpas) & set(so))
-    if both:
+    unreadable = _unreadable_targets([h for h in kf.objects(ctx, "horizontalpodautoscalers") if not _keda_owned(h)]
+                                     + (kf.scaled_objects(ctx) or []))
+    both = sorted("/".join(k) for k in set(hpas) & set(so or {}))
+    if both and so is not None:
         key = tuple(both[0].split("/", 1))
         return failed(f"Deployment {both[0]} is scaled by HPA {listing(hpas[key])} and ScaledObject "  # type: ignore
                       f"{listing(so[key])}: they fight over its replica count", conflicts=both)  # type: ignore
+    if unreadable:
+        return undecided(f"cannot read what {listing(unreadable)} scale(s) (spec.scaleTargetRef): a conflict cannot "
+                         "be ruled out", unreadable=unreadable)
+    if so is None:
+        return passed("KEDA is not installed (keda.sh is not served): no ScaledObject can compete with the HPAs",
+                      hpas=len(hpas))
     return passed(f"no Deployment has both ({len(hpas)} HPA targets, {len(so)} ScaledObject targets)")
 
 

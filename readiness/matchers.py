@@ -142,6 +142,17 @@ _MATCHERS: dict[str, tuple[Callable[[Any, Any], bool | None], str, str]] = {
 MATCHER_NAMES = tuple(_MATCHERS) + ("present", "absent")
 
 
+_NEGATIVE = {"not_equals", "not_one_of", "not_matches"}
+
+
+def _junk(value: Any) -> bool:
+    """Bytes, blank text, or text with control characters / U+FFFD: not a value a negative matcher may pass."""
+    if isinstance(value, (bytes, bytearray)):
+        return True
+    return isinstance(value, str) and (not value.strip() or re.search(r"[\x00-\x08\x0b-\x1f\ufffd]", value)
+                                       is not None)
+
+
 @dataclass(frozen=True)
 class Expect:
     spec: Mapping[str, Any]
@@ -196,6 +207,8 @@ class Expect:
             return None  # NULL: there is nothing to compare
         if "absent" in self.spec:
             return False
+        if _NEGATIVE & set(self.spec) and _junk(value):
+            return None  # "is not X" holds for any junk: only a readable value may pass it
         verdicts = [_MATCHERS[name][0](value, operand) for name, operand in self.spec.items()
                     if name not in ("present", "absent")]
         return False if False in verdicts else None if None in verdicts else True

@@ -115,7 +115,8 @@ def k8s_listing(name: str, draw: Draw, hostile: st.SearchStrategy[Any]) -> Any:
 
 
 _SERVED = {"": {"v1"}, "apps": {"v1"}, "autoscaling": {"v2"}, "keda.sh": {"v1alpha1"}, "policy": {"v1"},
-           "storage.k8s.io": {"v1"}, "networking.k8s.io": {"v1"}, "metrics.k8s.io": {"v1beta1"}}
+           "storage.k8s.io": {"v1"}, "networking.k8s.io": {"v1"}, "metrics.k8s.io": {"v1beta1"},
+           "apiregistration.k8s.io": {"v1"}}
 
 
 class HostileCluster:

@@ -50,22 +50,6 @@ ABSENCE = {"s3.media-retained", "s3.noncurrent-expiry"}
 # hostile Kubernetes objects and files keep kinds, names, keys and images, so that much is a real observation when
 # the listing or file was not junk.
 IDENTITY = {"kubernetes.csi-driver", "files.workers-redis", "files.images-pinned"}
-# Fail-open probes the extended hostile facts found, fixed on other branches: drop the mark once merged.
-KNOWN_FAIL_OPEN = {
-    "network.body-size": "http.body-size passes when the answer's status and `complete` are junk (NaN, None): "
-                         "checks/http.py, http-net branch",
-    "app.metrics-protected": "http.metrics-protected takes any status but 200 (NaN, None, junk) for a refusal: "
-                             "checks/http.py, http-net branch",
-    "k8s.hpa-keda-conflict": "kubernetes.hpa-keda-conflict drops HPAs/ScaledObjects whose scaleTargetRef it cannot "
-                             "read and passes: checks/kubernetes_autoscaling.py, k8s-judge branch",
-    # found by the hostile files; no branch owns them yet (see the hostile branch's report)
-    "files.values-frontend-service": "files.values' `not_equals` expectation passes on a junk value (NaN, None, ''): "
-                                     "readiness/matchers.py or checks/files_values.py",
-    "app.compose-healthchecks": "files.compose-healthchecks counts a healthcheck whose test is junk (None, NaN) as "
-                                "one: checks/files_compose.py",
-    "app.placeholder-secrets": "files.placeholder-secrets passes when every secret value is junk ('', NaN, an "
-                               "unresolved ${VAR}): checks/files_env.py",
-}
 _EMPTY = ({}, [], (), "")
 
 
@@ -216,17 +200,12 @@ def _real_shapes(sessions: dict[str, HostileSession]) -> bool:
     return True
 
 
-def _marked(item: Any) -> Any:
-    reason = KNOWN_FAIL_OPEN.get(item.id)
-    return pytest.param(item, marks=pytest.mark.xfail(reason=reason, strict=False)) if reason else item
-
-
 def test_every_registered_built_in_probe_is_covered():
     registered = {k for k in probes().probes if not k.startswith("test.")}
     assert ITEMS and registered == {i.probe for i in ITEMS}
 
 
-@pytest.mark.parametrize("item", [_marked(i) for i in ITEMS], ids=lambda i: i.id)
+@pytest.mark.parametrize("item", ITEMS, ids=lambda i: i.id)
 # Deterministic by default, so a CI run never depends on luck; READINESS_FUZZ_EXAMPLES=N explores N random ones.
 @settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "100")),
           derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,

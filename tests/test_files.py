@@ -290,6 +290,25 @@ def test_nothing_observed_is_never_a_pass(tmp_path: Path) -> None:
     assert results["app.placeholder-secrets"].status == "error"
 
 
+def test_junk_healthchecks_and_secrets_are_never_a_pass(tmp_path: Path) -> None:
+    # found by the hostile-facts test: a healthcheck test of .nan counted as a healthcheck, and secrets that are all
+    # empty, unresolved or binary left placeholder-secrets with nothing judged yet passing
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  app:\n    image: app:1@sha256:" + "0" * 64 + "\n    healthcheck: {test: .nan}\n"
+        "  web:\n    image: web:1\n    healthcheck: {test: [CMD]}\n")
+    (tmp_path / ".env").write_text("NEXTAUTH_SECRET=${UNSET}\nREDIS_PASSWORD=\nDATABASE_PASSWORD=\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml", "env": ".env"}},
+                       ["app.compose-healthchecks", "app.placeholder-secrets"], preset="langsight")
+    hc = results["app.compose-healthchecks"]
+    assert hc.status == "fail" and "app's healthcheck test is not a command" in hc.message, hc.message
+    assert "web's healthcheck test is not a command" in hc.message
+    assert results["app.placeholder-secrets"].status == "error", results["app.placeholder-secrets"].message
+    (tmp_path / ".env").write_text("NEXTAUTH_SECRET=NaN\n")
+    r = audit(tmp_path, {"files": {"env": ".env"}}, ["app.placeholder-secrets"], preset="langsight")[0]
+    leftover = r["app.placeholder-secrets"]
+    assert leftover.status == "fail" and "templating leftover" in leftover.message
+
+
 def test_a_checklist_cannot_make_values_pass_by_construction(tmp_path: Path) -> None:
     (tmp_path / "values.yaml").write_text("config:\n  blobStorage:\n    enabled: false\n")
     checklist = tmp_path / "c.yaml"

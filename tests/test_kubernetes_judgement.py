@@ -107,6 +107,19 @@ def test_hpa_keda_conflict_needs_something_observed(tmp_path: Path) -> None:
         assert r.message.startswith("no HPA or ScaledObject and none of release langsmith's Deployments in langsmith")
 
 
+def test_a_scaler_whose_target_cannot_be_read_may_be_in_conflict(tmp_path: Path) -> None:
+    # found by the hostile-facts test: an HPA whose scaleTargetRef had no readable name was dropped, then a pass
+    def edit(objects: list[dict[str, Any]]) -> None:
+        hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler")
+        hpa["spec"]["scaleTargetRef"] = {"kind": "Deployment", "name": 7}
+    for mode, results in both(edited(edit), tmp_path, ["k8s.hpa-keda-conflict"]).items():
+        r = results["k8s.hpa-keda-conflict"]
+        assert r.status == "error" and "spec.scaleTargetRef" in r.message, (mode, r.message)
+    (tmp_path / "good").mkdir()
+    assert both(edited(lambda o: None), tmp_path / "good", ["k8s.hpa-keda-conflict"])["live"][
+        "k8s.hpa-keda-conflict"].status == "pass"
+
+
 # --- kubernetes.object with [*] --------------------------------------------------------------------------------
 
 def test_a_sidecar_without_the_field_fails_every_element(tmp_path: Path) -> None:

@@ -51,3 +51,11 @@ def test_versions_order_by_packaging_rules(value, bound, status):
 def test_text_against_a_number_cannot_be_compared():
     assert verdict({"max": 100}, "lots") == "error"
     assert verdict({"equals": 0}, "zero") == "error"
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\x00junk", "\ufffd\ufffd", b"\xff\xfe"])
+@pytest.mark.parametrize("spec", [{"not_equals": "LoadBalancer"}, {"not_one_of": ["a", "b"]}, {"not_matches": "^x"}])
+def test_a_negative_matcher_never_passes_on_a_blank_or_binary_value(spec, value):
+    # "is not LoadBalancer" holds for any junk: found by the hostile-facts test on files.values-frontend-service
+    assert verdict(spec, value) == "error"
+    assert verdict(spec, "ClusterIP") == "pass"
