@@ -18,7 +18,8 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -363,6 +364,23 @@ class HttpHandle:
         deadline.handshake(tls)
         return tls
 
+    @contextmanager
+    def _posting(self, what: str, timeout: float) -> Iterator[tuple[socket.socket, Deadline]]:
+        """A connection to the base URL (TLS wrapped) under one total deadline; closed on the way out, and any
+        failure but our own explained as the target's."""
+        o = self.origin
+        deadline = Deadline(timeout, what)
+        sock = self._socket(o.host, o.port, deadline)
+        try:
+            sock = self._wrap(sock, deadline)  # the TLS socket takes over the descriptor: close that one
+            yield sock, deadline
+        except TargetUnavailable:
+            raise
+        except Exception as exc:
+            raise explain(exc, f"{o.host}:{o.port}") from None
+        finally:
+            sock.close()
+
     def ask_body(self, path: str, size: int, timeout: float, content_type: str = "application/json") -> BodyAnswer:
         """Whether the server would take a POST of ``size`` bytes, asked with the headers alone.
 
@@ -370,11 +388,8 @@ class HttpHandle:
         headers when the size is above their limit and ``100 Continue`` when they would read it.  The connection is
         closed as soon as either arrives, so nothing else is ever sent."""
         o = self.origin
-        deadline = Deadline(timeout, f"POST headers to {o.host}:{o.port}")
         started = time.monotonic()
-        sock = self._socket(o.host, o.port, deadline)
-        try:
-            sock = self._wrap(sock, deadline)
+        with self._posting(f"POST headers to {o.host}:{o.port}", timeout) as (sock, deadline):
             deadline.sendall(sock, self._post_head(path, size, content_type, expect=True))
             data = b""
             try:
@@ -392,12 +407,6 @@ class HttpHandle:
                 raise TargetUnavailable(f"{o.host}:{o.port} closed the connection without an HTTP answer to the "
                                         "POST headers")
             return BodyAnswer(status, 0, False, time.monotonic() - started, continued=status == 100)
-        except TargetUnavailable:
-            raise
-        except Exception as exc:
-            raise explain(exc, f"{o.host}:{o.port}") from None
-        finally:
-            sock.close()
 
     def send_body(self, path: str, size: int, timeout: float, content_type: str = "application/json",
                   chunk: int = 256 * 1024) -> BodyAnswer:
@@ -406,11 +415,8 @@ class HttpHandle:
 
         Sent by hand so that an early answer (a 413 before the body is through) is read, not lost in a reset."""
         o = self.origin
-        deadline = Deadline(timeout, f"POST to {o.host}:{o.port}")
         started = time.monotonic()
-        sock = self._socket(o.host, o.port, deadline)
-        try:
-            sock = self._wrap(sock, deadline)
+        with self._posting(f"POST to {o.host}:{o.port}", timeout) as (sock, deadline):
             deadline.sendall(sock, self._post_head(path, size, content_type, expect=False))
             opening, closing = b'{"readiness_probe":"', b'"}'
             pad = max(0, size - len(opening) - len(closing))
@@ -432,12 +438,6 @@ class HttpHandle:
                 raise TargetUnavailable(f"the server closed the connection after {sent} of {size} body bytes "
                                         "without an HTTP answer")
             return BodyAnswer(status, sent, sent >= size, time.monotonic() - started)
-        except TargetUnavailable:
-            raise
-        except Exception as exc:
-            raise explain(exc, f"{o.host}:{o.port}") from None
-        finally:
-            sock.close()
 
     def handshake(self, version: str, timeout: float) -> Handshake:
         """Offer exactly ``version`` to the base URL's TLS port; whether the server took it, refused that version
