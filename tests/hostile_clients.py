@@ -141,20 +141,29 @@ class HostileCluster:
         return _or_raise(self._session.draw(_mostly(st.just(_SERVED)), "kubernetes:served"))
 
 
-# --- HTTP and TLS: the real origin and URL handling, every answer a failure or junk ------------------------------
+class _Answers:
+    """Each call's answer is the next draw: a junk record mostly, else a failure raised."""
 
-class HostileHttp(http_client.HttpHandle):
-    """The real handle's URLs and settings; ``get``, ``send_body``, ``handshake`` and ``certificate`` answer
-    with a failure, or a record whose fields are junk (a status of None, NaN seconds, headers that are a list)."""
-
-    def __init__(self, config: Any, session: Any):
-        super().__init__(config, 1.0)
-        self._session = session
-        self._calls = 0
+    prefix = ""
+    _session: Any
+    _calls: int
 
     def _draw(self, strategy: st.SearchStrategy[Any], what: str) -> Any:
         self._calls += 1
-        return _or_raise(self._session.draw(_mostly(strategy), f"http:{what}:{self._calls}"))
+        return _or_raise(self._session.draw(_mostly(strategy), f"{self.prefix}:{what}:{self._calls}"))
+
+
+# --- HTTP and TLS: the real origin and URL handling, every answer a failure or junk ------------------------------
+
+class HostileHttp(_Answers, http_client.HttpHandle):
+    """The real handle's URLs and settings; ``get``, ``send_body``, ``handshake`` and ``certificate`` answer
+    with a failure, or a record whose fields are junk (a status of None, NaN seconds, headers that are a list)."""
+
+    prefix = "http"
+
+    def __init__(self, config: Any, session: Any):
+        super().__init__(config, 1.0)
+        self._session, self._calls = session, 0
 
     def get(self, url: str, headers: Any = None, max_body: int = http_client.MAX_BODY,
             timeout: float | None = None, follow: int = 0) -> Any:
@@ -183,15 +192,12 @@ class HostileHttp(http_client.HttpHandle):
 
 # --- network: the configured host and ports, every lookup and connect a failure or junk ---------------------------
 
-class HostileNetwork(network_client.NetworkHandle):
+class HostileNetwork(_Answers, network_client.NetworkHandle):
+    prefix = "network"
+
     def __init__(self, config: Any, session: Any):
         super().__init__(config, 1.0)
-        self._session = session
-        self._calls = 0
-
-    def _draw(self, strategy: st.SearchStrategy[Any], what: str) -> Any:
-        self._calls += 1
-        return _or_raise(self._session.draw(_mostly(strategy), f"network:{what}:{self._calls}"))
+        self._session, self._calls = session, 0
 
     def resolve(self, host: str) -> Any:
         return self._draw(st.sampled_from([[], [""], [None], ["\x00junk"], "127.0.0.1"]), "resolve")
