@@ -336,7 +336,9 @@ def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
 @probe("kubernetes.volume-size", target="kubernetes",
        reads=("statefulsets", "persistentvolumeclaims", "deployments"), params={
     "match": _CLICKHOUSE,
-    "volume": Param("str", "^data", help="regex on the volumeClaimTemplate/PVC name that picks the data volumes"),
+    # the Langfuse 2.0.0 chart's ClickHouse operator names its claim clickhouse-storage-volume
+    "volume": Param("str", "^(data|clickhouse-storage-volume)",
+                    help="regex on the volumeClaimTemplate/PVC name that picks the data volumes"),
     "min_size": Param("str", "100Gi", help="smallest acceptable request"),
     "within_release": kf.WITHIN_RELEASE,
 })

@@ -24,7 +24,7 @@ EFS = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"
        "provisioner": "efs.csi.aws.com", "allowVolumeExpansion": False}
 
 
-def clickhouse(name: str, ns: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+def clickhouse(name: str, ns: str, labels: dict[str, str], claim: str = "data") -> list[dict[str, Any]]:
     """A one-replica ClickHouse with every fault the items look for: no PDB, a small EFS volume whose PVC is
     Pending for days, a pod that is not Ready."""
     sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name, "namespace": ns,
@@ -32,10 +32,10 @@ def clickhouse(name: str, ns: str, labels: dict[str, str]) -> list[dict[str, Any
            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [
                         {"name": "clickhouse", "image": "clickhouse/clickhouse-server:24.8"}]}},
-                    "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                    "volumeClaimTemplates": [{"metadata": {"name": claim}, "spec": {
                         "storageClassName": "efs-sc", "resources": {"requests": {"storage": "8Gi"}}}}]}}
     pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-           "metadata": {"name": f"data-{name}-0", "namespace": ns, "creationTimestamp": "2026-11-01T00:00:00Z"},
+           "metadata": {"name": f"{claim}-{name}-0", "namespace": ns, "creationTimestamp": "2026-11-01T00:00:00Z"},
            "spec": {"storageClassName": "efs-sc", "resources": {"requests": {"storage": "8Gi"}}},
            "status": {"phase": "Pending"}}
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-0", "namespace": ns,
@@ -221,3 +221,26 @@ def test_clickhouse_ssd_ignores_another_namespaces_clickhouse(ch_single: Any, tm
     r = results["clickhouse.ssd-storage"]
     assert r.status == "pass", r.message
     assert "clickhouse-logs" not in str(r.evidence) and "other-clickhouse" not in str(r.evidence)
+
+
+@pytest.mark.parametrize("name,claim", [("lf-langfuse-clickhouse-0-0", "clickhouse-storage-volume"),  # 2.0.0 operator
+                                        ("lf-clickhouse-shard0", "data")])  # 1.x Bitnami
+def test_langfuse_clickhouse_is_found_by_the_charts_names(name: str, claim: str, tmp_path: Path) -> None:
+    """Release lf of the Langfuse chart (fullname lf-langfuse): its ClickHouse, unlabelled, is judged by name, its
+    PVCs by the claim template; monitoring/clickhouse-logs is not.  The operator's claim is
+    clickhouse-storage-volume, which the volume-size item's default must take as a data volume."""
+    from test_kubernetes_identity import langfuse
+
+    items = ["k8s.clickhouse-pvcs-bound", "k8s.clickhouse-volume-size", "k8s.single-replica-protected",
+             "k8s.clickhouse-pods-ready"]
+    objects = [*load("good.yaml")[:3], EFS, *langfuse("lf", "obs"), *clickhouse(name, "obs", {}, claim),
+               *clickhouse("clickhouse-logs", "monitoring", {})]
+    with FakeCluster(objects) as cluster:
+        targets = {"preset": "langfuse", "kubernetes": {
+            "kubeconfig": str(cluster.kubeconfig(tmp_path / "kc")), "context": "fake", "release": "lf"}}
+        results, _ = audit_k8s(tmp_path, targets, items)
+    assert statuses(results, items) == dict.fromkeys(items, "fail"), {i: results[i].message for i in items}
+    for item in items:
+        assert f"obs/{name}" in results[item].message or f"obs/{claim}-{name}-0" in results[item].message, \
+            results[item].message
+        assert "clickhouse-logs" not in results[item].message
