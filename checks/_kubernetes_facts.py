@@ -424,7 +424,7 @@ def of_release(ctx: Any, plural: str) -> list[dict[str, Any]] | str:
         refs = [str(r.get("name")) for r in dicts(obj, "metadata.ownerReferences") if r.get("kind") == "StatefulSet"]
         owner = [owners[(ns, r)][1] for r in refs if (ns, r) in owners] or [
             ours for (sns, _), (rx, ours) in owners.items() if sns == ns and rx.fullmatch(name(obj))]
-        if owner[:1] == [True] and ident.holds(obj) or not owner and _ours(ident, home, obj):
+        if (ident.holds(obj) and owner[0]) if owner else _ours(ident, home, obj):
             out.append(obj)
     return out
 
@@ -475,7 +475,7 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
     for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
         found = find_components(ctx, kind, [component])[component]
         candidates += [found] if found is not None else []
-        # one operated beside the product (another chart, an operator) in the release's namespaces
+        # one of the release named otherwise, or an unlabelled one beside its Deployments (an operator's)
         near = of_release(ctx, kind)
         candidates += matching(near if isinstance(near, list) else [], rf"(^|-){re.escape(component)}($|-)")
     for found in candidates:
