@@ -338,10 +338,14 @@ def memory_limits(ctx: Any, p: dict[str, Any]) -> Verdict:
         return not_applicable(f"memory limits set on all {count} containers; OOMKilled history "
                               f"{kf.NEEDS_LIVE}")
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=p["window_hours"])
-    prefixes = tuple(kf.name(w) + "-" for w in workloads)
+    # a pod of a workload by name within the workload's namespace (another namespace's langsmith-redis-0 is not it)
+    prefixes: dict[Any, tuple[str, ...]] = {}
+    for w in workloads:
+        ns = kf.get(w, "metadata.namespace")
+        prefixes[ns] = (*prefixes.get(ns, ()), kf.name(w) + "-")
     killed = []
     for pod in kf.objects(ctx, "pods"):
-        if not kf.name(pod).startswith(prefixes):
+        if not kf.name(pod).startswith(prefixes.get(kf.get(pod, "metadata.namespace"), ())):
             continue
         for container, reason, finished in _terminations(pod):
             if reason != "OOMKilled":

@@ -244,3 +244,16 @@ def test_langfuse_clickhouse_is_found_by_the_charts_names(name: str, claim: str,
         assert f"obs/{name}" in results[item].message or f"obs/{claim}-{name}-0" in results[item].message, \
             results[item].message
         assert "clickhouse-logs" not in results[item].message
+
+
+def test_an_oomkill_in_another_namespace_is_not_the_products(tmp_path: Path) -> None:
+    """Every namespace read: a pod named like the product's backend in another namespace is not its pod."""
+    objects = copy.deepcopy(load(*GOOD))
+    pod = copy.deepcopy(next(o for o in objects if o.get("kind") == "Pod" and "backend" in o["metadata"]["name"]))
+    pod["metadata"]["namespace"] = "staging"
+    when = "2099-01-01T00:00:00Z"  # always within the window
+    pod["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"reason": "OOMKilled", "finishedAt": when}}
+    with FakeCluster([*objects, pod]) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path, namespace=""), ["k8s.memory-limits"])
+    r = results["k8s.memory-limits"]
+    assert r.status == "pass", r.message
