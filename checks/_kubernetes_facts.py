@@ -17,7 +17,7 @@ from typing import Any
 
 from readiness.checks import _products as products
 
-from readiness.probe import Verdict, not_applicable, undecided
+from readiness.probe import Param, Verdict, not_applicable, undecided
 
 INSTANCE, COMPONENT, NAME = products.INSTANCE, products.COMPONENT, products.NAME
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
@@ -30,6 +30,11 @@ SERVICES = {preset: prod.components() for preset, prod in products.PRODUCTS.item
 def services(ctx: Any) -> list[str]:
     return SERVICES.get(ctx.preset or "", sorted({s for v in SERVICES.values() for s in v}))
 
+
+# The datastore items' patterns pick among the release's objects; false: among every object of the target's
+# namespaces (a datastore run outside the chart, e.g. by an operator in another namespace).
+WITHIN_RELEASE = Param("bool", True, help="the pattern picks among the release's objects only (false: among all of "
+                                          "the target's namespaces, for a datastore run outside the chart)")
 
 # What the probes read (their @probe(reads=...)), for readiness rbac: the absence checks also read Deployments.
 CLAIMS = ("statefulsets", "persistentvolumeclaims", "storageclasses", "deployments")
@@ -393,6 +398,58 @@ def bundled_workloads(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[
 
 
 
+def of_release(ctx: Any, plural: str) -> list[dict[str, Any]] | str:
+    """The objects of a kind that are the release's, or why the release cannot be identified: a pod or PVC of a
+    StatefulSet (its ownerReference, or named <sts>-<ordinal> / <template>-<sts>-<ordinal>) is the release's when
+    that StatefulSet is; anything else when labelled with its instance, named <fullname>-..., or unlabelled in a
+    namespace where the product's Deployments run (an operator's ClickHouse beside it).  Another release's object,
+    or an unlabelled one in any other namespace, never is."""
+    ident = identify(ctx)
+    if not isinstance(ident, Identity):
+        return ident
+    home = {get(d, "metadata.namespace") for d in service_deployments(ctx, services(ctx))[0]}
+    if plural not in ("pods", "persistentvolumeclaims"):
+        return [o for o in objects(ctx, plural) if _ours(ident, home, o)]
+    owners: dict[tuple[Any, str], tuple[re.Pattern[str], bool]] = {}
+    for sts in objects(ctx, "statefulsets"):
+        stem = re.escape(name(sts))
+        if plural == "persistentvolumeclaims":
+            tpls = [re.escape(str(get(t, "metadata.name", ""))) for t in dicts(sts, "spec.volumeClaimTemplates")]
+            stem = f"({'|'.join(tpls) or '(?!)'})-{stem}"
+        key = (get(sts, "metadata.namespace"), name(sts))
+        owners[key] = (re.compile(rf"{stem}-\d+"), _ours(ident, home, sts))
+    out = []
+    for obj in objects(ctx, plural):
+        ns = get(obj, "metadata.namespace")
+        refs = [str(r.get("name")) for r in dicts(obj, "metadata.ownerReferences") if r.get("kind") == "StatefulSet"]
+        owner = [owners[(ns, r)][1] for r in refs if (ns, r) in owners] or [
+            ours for (sns, _), (rx, ours) in owners.items() if sns == ns and rx.fullmatch(name(obj))]
+        if (ident.holds(obj) and owner[0]) if owner else _ours(ident, home, obj):
+            out.append(obj)
+    return out
+
+
+def _ours(ident: Identity, home: set[Any], obj: Any) -> bool:
+    if not ident.holds(obj):
+        return False
+    if labels(obj).get(INSTANCE) == ident.release or any(name(obj).startswith(f"{f}-") for f in ident.fullnames):
+        return True
+    return get(obj, "metadata.namespace") in home  # unlabelled, beside the product's Deployments
+
+
+def picked(ctx: Any, plural: str, pattern: str, within_release: bool = True) -> list[dict[str, Any]] | Verdict:
+    """The objects of a kind ``pattern`` picks (``matching``): among the release's (``of_release``), or, with
+    ``within_release`` false, among all of the target's namespaces (a datastore run outside the chart).  An error
+    verdict when the release cannot be identified."""
+    if not within_release:
+        return matching(objects(ctx, plural), pattern)
+    found = of_release(ctx, plural)
+    if isinstance(found, str):
+        return undecided(f"cannot tell the product's {plural} from others': {found} (or set within_release: "
+                         "false on the item to judge every match in the target's namespaces)")
+    return matching(found, pattern)
+
+
 def matching(objs: Iterable[dict[str, Any]], pattern: str) -> list[dict[str, Any]]:
     """Objects whose name or name/component label matches ``pattern`` (a regex, case-insensitive)."""
     rx = re.compile(pattern, re.I)
@@ -418,10 +475,9 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
     for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
         found = find_components(ctx, kind, [component])[component]
         candidates += [found] if found is not None else []
-        # one operated beside the product (another chart, an operator) in the release's namespaces
-        near = [o for o in objects(ctx, kind) if None in ident.where or get(o, "metadata.namespace") in
-                (None, *ident.where)]
-        candidates += matching(near, rf"(^|-){re.escape(component)}($|-)")
+        # one of the release named otherwise, or an unlabelled one beside its Deployments (an operator's)
+        near = of_release(ctx, kind)
+        candidates += matching(near if isinstance(near, list) else [], rf"(^|-){re.escape(component)}($|-)")
     for found in candidates:
         conts = containers(found)
         main = next((c for c in conts if component in str(c.get("name", ""))), conts[0] if conts else None)
@@ -576,12 +632,15 @@ def volume_type(sc: Mapping[str, Any]) -> str | None:
     return _DEFAULT_TYPE.get(str(sc.get("provisioner")))
 
 
-def volume_classes(ctx: Any, pattern: str) -> dict[str, dict[str, Any]]:
+def volume_classes(ctx: Any, pattern: str, within_release: bool = True) -> dict[str, dict[str, Any]] | Verdict:
     """{claim: {"class", "provisioner", "type"}} for the volumes of the datastores matching ``pattern`` (class None
-    where it cannot be resolved, "" where the claim asks for none)."""
+    where it cannot be resolved, "" where the claim asks for none); an error verdict as ``claims`` gives one."""
+    found = claims(ctx, pattern, within_release)
+    if isinstance(found, Verdict):
+        return found
     classes = storage_classes(ctx)
     out = {}
-    for what, spec in claims(ctx, pattern):
+    for what, spec in found:
         cls, sc = class_of(ctx, spec)
         sc = sc or classes.get(cls or "")
         out[what] = {"class": cls, "provisioner": (sc or {}).get("provisioner"),
@@ -611,16 +670,21 @@ def class_of(ctx: Any, claim_spec: Any) -> tuple[str | None, dict[str, Any] | No
     return (name(defaults[0]), defaults[0]) if len(defaults) == 1 else (None, None)
 
 
-def claims(ctx: Any, pattern: str) -> list[tuple[str, dict[str, Any]]]:
-    """(what, claim spec) of the datastores matching ``pattern``: their StatefulSets' volumeClaimTemplates, and, on a
-    live cluster, their PVCs."""
+def claims(ctx: Any, pattern: str, within_release: bool = True) -> list[tuple[str, dict[str, Any]]] | Verdict:
+    """(what, claim spec) of the datastores matching ``pattern`` (``picked``): their StatefulSets'
+    volumeClaimTemplates, and, on a live cluster, their PVCs; an error verdict when the release is not identified."""
+    sets = picked(ctx, "statefulsets", pattern, within_release)
+    if isinstance(sets, Verdict):
+        return sets
     out: list[tuple[str, dict[str, Any]]] = []
-    for sts in matching(objects(ctx, "statefulsets"), pattern):
+    for sts in sets:
         for tpl in dicts(sts, "spec.volumeClaimTemplates"):
             out.append((f"{ref(sts)} volumeClaimTemplate {get(tpl, 'metadata.name', '?')}", mapping(tpl, "spec")))
     if live(ctx):
-        for pvc in matching(objects(ctx, "persistentvolumeclaims"), pattern):
-            out.append((f"PVC {ref(pvc)}", mapping(pvc, "spec")))
+        pvcs = picked(ctx, "persistentvolumeclaims", pattern, within_release)
+        if isinstance(pvcs, Verdict):
+            return pvcs
+        out += [(f"PVC {ref(pvc)}", mapping(pvc, "spec")) for pvc in pvcs]
     return out
 
 

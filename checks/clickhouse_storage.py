@@ -100,17 +100,21 @@ def disks(ctx: Any, p: dict[str, Any]) -> Verdict:
     return every_node(ctx, ok, findings, bad, text, f"every local disk below {p['max_used']:.0%} used", usage=usage)
 
 
-@probe("clickhouse.ssd", target="clickhouse", reads=("statefulsets", "persistentvolumeclaims", "storageclasses"),
+@probe("clickhouse.ssd", target="clickhouse",
+       reads=("statefulsets", "persistentvolumeclaims", "storageclasses", "deployments"),
        params={
            "match": Param("str", "clickhouse|(^|-)chi-", help="regex that picks ClickHouse's StatefulSets and PVCs"),
            "ssd_types": Param("str-list", list(kf.SSD_TYPES), help="volume types (StorageClass type / skuName) that "
                                                                   "count as SSD"),
+           "within_release": kf.WITHIN_RELEASE,
        })
 def ssd(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The data volumes are SSD-backed and not on a network filesystem (read from the volumes' StorageClasses:
     needs the kubernetes target)."""
     ctx.session("kubernetes")  # SQL cannot tell a disk's medium; raises "needs the kubernetes target ..." if absent
-    volumes = kf.volume_classes(ctx, p["match"])
+    volumes = kf.volume_classes(ctx, p["match"], p["within_release"])
+    if isinstance(volumes, Verdict):
+        return volumes
     if not volumes:
         return undecided(f"no ClickHouse StatefulSet or PVC matches {p['match']!r} in the kubernetes target's "
                          "namespaces: set 'match', or check that the PVCs use an SSD class and attest")

@@ -300,14 +300,19 @@ def _terminations(pod: Any) -> list[tuple[str, str, Any]]:
 
 
 def _workloads(ctx: Any, components: list[str]) -> list[dict[str, Any]]:
+    """The service Deployments, the bundled datastores and every workload labelled with the identified release
+    (found from the chart's labels when the target names none)."""
     found, _ = kf.service_deployments(ctx, components)
-    rel = kf.release(ctx)
+    ident = kf.identify(ctx)
+    if not isinstance(ident, kf.Identity):
+        return found
     seen = {_key(d) for d in found}
-    for kind in ("deployments", "statefulsets"):
-        for obj in kf.objects(ctx, kind):
-            if rel and kf.labels(obj).get(kf.INSTANCE) == rel and _key(obj) not in seen:
-                found.append(obj)
-                seen.add(_key(obj))
+    labelled = [o for kind in ("deployments", "statefulsets") for o in kf.objects(ctx, kind)
+                if ident.holds(o) and kf.labels(o).get(kf.INSTANCE) == ident.release]
+    for obj in [o for _, o in kf.bundled_workloads(ctx)] + labelled:
+        if _key(obj) not in seen:
+            found.append(obj)
+            seen.add(_key(obj))
     return found
 
 
@@ -333,10 +338,14 @@ def memory_limits(ctx: Any, p: dict[str, Any]) -> Verdict:
         return not_applicable(f"memory limits set on all {count} containers; OOMKilled history "
                               f"{kf.NEEDS_LIVE}")
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=p["window_hours"])
-    prefixes = tuple(kf.name(w) + "-" for w in workloads)
+    # a pod of a workload by name within the workload's namespace (another namespace's langsmith-redis-0 is not it)
+    prefixes: dict[Any, tuple[str, ...]] = {}
+    for w in workloads:
+        ns = kf.get(w, "metadata.namespace")
+        prefixes[ns] = (*prefixes.get(ns, ()), kf.name(w) + "-")
     killed = []
     for pod in kf.objects(ctx, "pods"):
-        if not kf.name(pod).startswith(prefixes):
+        if not kf.name(pod).startswith(prefixes.get(kf.get(pod, "metadata.namespace"), ())):
             continue
         for container, reason, finished in _terminations(pod):
             if reason != "OOMKilled":
@@ -354,9 +363,14 @@ def memory_limits(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 
 def _selects(pdb: Any, pod_labels: Mapping[str, str]) -> bool:
-    match = kf.mapping(pdb, "spec.selector.matchLabels")
-    exprs = kf.dicts(pdb, "spec.selector.matchExpressions")
-    if not match and not exprs:
+    """policy/v1: an empty selector {} selects every pod of the namespace, a null or absent one none.  A selector
+    that cannot be read selects nothing (so it never protects)."""
+    sel = kf.get(pdb, "spec.selector")
+    if not isinstance(sel, Mapping):
+        return False
+    match, exprs = sel.get("matchLabels") or {}, sel.get("matchExpressions") or []
+    if not isinstance(match, Mapping) or not isinstance(exprs, list) or not all(isinstance(e, Mapping)
+                                                                              for e in exprs):
         return False
     if any(pod_labels.get(k) != str(v) for k, v in match.items()):
         return False
@@ -397,10 +411,14 @@ def _blocks_eviction(pdb: Any, replicas: int) -> bool | str:
 
 
 @probe("kubernetes.single-replica-protected", target="kubernetes",
-       reads=("statefulsets", "poddisruptionbudgets", "deployments"), params={"datastores": _DATASTORES})
+       reads=("statefulsets", "poddisruptionbudgets", "deployments"),
+       params={"datastores": _DATASTORES, "within_release": kf.WITHIN_RELEASE})
 def single_replica_protected(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """A single-replica datastore StatefulSet has a PodDisruptionBudget or the OnDelete update strategy."""
-    stores = kf.matching(kf.objects(ctx, "statefulsets"), p["datastores"])
+    """A single-replica datastore StatefulSet of the release has a PodDisruptionBudget or the OnDelete update
+    strategy."""
+    stores = kf.picked(ctx, "statefulsets", p["datastores"], p["within_release"])
+    if isinstance(stores, Verdict):
+        return stores
     if not stores:
         return kf.absent(ctx, "datastore StatefulSet")
     odd = sorted(kf.ref(s) for s in stores if not isinstance(kf.get(s, "spec.replicas", 1), int))

@@ -43,11 +43,13 @@ def _cluster_kind_missing(ctx: Any, kind: str) -> Verdict | None:
     return None
 
 
-def _classes(ctx: Any, pattern: str, static_ok: bool = False) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]],
-                                                                       Verdict | None]:
+def _classes(ctx: Any, pattern: str, within: bool, static_ok: bool = False) -> tuple[
+        dict[str, list[str]], dict[str, dict[str, Any]], Verdict | None]:
     """({class name: [claims using it]}, {class name: StorageClass}, a verdict when the classes cannot be judged);
     claims with no class (storageClassName "") are such a verdict unless ``static_ok``."""
-    found = kf.claims(ctx, pattern)
+    found = kf.claims(ctx, pattern, within)
+    if isinstance(found, Verdict):
+        return {}, {}, found
     if not found:
         return {}, {}, kf.absent(ctx, "datastore volume claim")
     using: dict[str, list[str]] = {}
@@ -152,14 +154,18 @@ def default_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
                   f"{listing(p['provisioners'])}", **evidence)
 
 
-@probe("kubernetes.volume-expansion", target="kubernetes", reads=kf.CLAIMS, params={"datastores": _DATASTORES})
+@probe("kubernetes.volume-expansion", target="kubernetes", reads=kf.CLAIMS,
+       params={"datastores": _DATASTORES, "within_release": kf.WITHIN_RELEASE})
 def volume_expansion(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The StorageClasses of the datastores' volumes set allowVolumeExpansion: true."""
-    static = [what for what, spec in kf.claims(ctx, p["datastores"]) if kf.class_of(ctx, spec)[0] == ""]
+    found = kf.claims(ctx, p["datastores"], p["within_release"])
+    if isinstance(found, Verdict):
+        return found
+    static = [what for what, spec in found if kf.class_of(ctx, spec)[0] == ""]
     if static:  # only a claim whose class allows it can be resized
         return failed(f"{listing(static)} sets storageClassName \"\" (no StorageClass): the claim cannot be "
                       "expanded; a full disk means a migration instead of a resize", static=static)
-    using, classes, gap = _classes(ctx, p["datastores"])
+    using, classes, gap = _classes(ctx, p["datastores"], p["within_release"])
     if gap is not None:
         return gap
     fixed = sorted(c for c in using if classes[c].get("allowVolumeExpansion") is not True)
@@ -174,10 +180,11 @@ def volume_expansion(ctx: Any, p: dict[str, Any]) -> Verdict:
     "datastores": _DATASTORES,
     "ssd_types": Param("str-list", list(kf.SSD_TYPES),
                        help="volume types (StorageClass parameters type / skuName) that count as SSD"),
+    "within_release": kf.WITHIN_RELEASE,
 })
 def ssd_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The datastores' StorageClasses provision SSD volumes (gp3, io1, io2 or the provider's SSD types)."""
-    using, classes, gap = _classes(ctx, p["datastores"])
+    using, classes, gap = _classes(ctx, p["datastores"], p["within_release"])
     if gap is not None:
         return gap
     types = {c: kf.volume_type(classes[c]) for c in using}
@@ -193,13 +200,15 @@ def ssd_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"datastore volumes are SSD ({', '.join(f'{c}: {t}' for c, t in types.items())})", **evidence)
 
 
-@probe("kubernetes.pvcs-bound", target="kubernetes",
-       reads=("persistentvolumeclaims", "deployments"), params={"match": _CLICKHOUSE})
+@probe("kubernetes.pvcs-bound", target="kubernetes", reads=("persistentvolumeclaims", "statefulsets", "deployments"),
+       params={"match": _CLICKHOUSE, "within_release": kf.WITHIN_RELEASE})
 def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every PVC of the matched datastore is Bound (live clusters only)."""
     if not kf.live(ctx):
         return not_applicable(kf.NEEDS_LIVE)
-    pvcs = kf.matching(kf.objects(ctx, "persistentvolumeclaims"), p["match"])
+    pvcs = kf.picked(ctx, "persistentvolumeclaims", p["match"], p["within_release"])
+    if isinstance(pvcs, Verdict):
+        return pvcs
     if not pvcs:
         return kf.absent(ctx, f"PVC matching /{p['match']}/")
     phases = {kf.ref(c): kf.get(c, "status.phase", "unknown") for c in pvcs}
@@ -210,12 +219,15 @@ def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(pvcs)} PVCs Bound", phases=phases)
 
 
-@probe("kubernetes.pods-ready", target="kubernetes", reads=("pods", "deployments"), params={"match": _CLICKHOUSE})
+@probe("kubernetes.pods-ready", target="kubernetes", reads=("pods", "statefulsets", "deployments"),
+       params={"match": _CLICKHOUSE, "within_release": kf.WITHIN_RELEASE})
 def pods_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every pod of the matched datastore has the Ready condition True (live clusters only)."""
     if not kf.live(ctx):
         return not_applicable(kf.NEEDS_LIVE)
-    pods = kf.matching(kf.objects(ctx, "pods"), p["match"])
+    pods = kf.picked(ctx, "pods", p["match"], p["within_release"])
+    if isinstance(pods, Verdict):
+        return pods
     if not pods:
         return kf.absent(ctx, f"pod matching /{p['match']}/")
     ready = {kf.ref(x): kf.is_true(kf.condition(x, "Ready")) for x in pods}
@@ -234,20 +246,24 @@ def pods_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
                    help="regex that picks ClickHouse and Keeper/ZooKeeper"),
     "network_provisioners": Param("str-list", list(kf.NETWORK_FS), help="provisioners/drivers (substrings) that are "
                                                                 "network filesystems"),
+    "within_release": kf.WITHIN_RELEASE,
 })
 def no_network_filesystem(ctx: Any, p: dict[str, Any]) -> Verdict:
     """ClickHouse and Keeper/ZooKeeper volumes are not on a network filesystem (EFS, NFS, Azure Files, CephFS)."""
     def networked(driver: Any) -> bool:
         return any(n.lower() in str(driver or "").lower() for n in p["network_provisioners"])
 
+    sets = kf.picked(ctx, "statefulsets", p["match"], p["within_release"])
+    if isinstance(sets, Verdict):
+        return sets
     bad: dict[str, str] = {}
-    for sts in kf.matching(kf.objects(ctx, "statefulsets"), p["match"]):
+    for sts in sets:
         for vol in kf.dicts(kf.pod_spec(sts), "volumes"):
             kinds = [k for k in ("nfs", "cephfs", "azureFile", "glusterfs") if k in vol]
             driver = kf.get(vol, "csi.driver")
             if kinds or networked(driver):
                 bad[f"{kf.ref(sts)} volume {vol.get('name')}"] = kinds[0] if kinds else str(driver)
-    using, classes, gap = _classes(ctx, p["match"])
+    using, classes, gap = _classes(ctx, p["match"], p["within_release"])
     if gap is not None and not bad:
         return gap
     for cls, users in using.items():
@@ -280,13 +296,16 @@ def _age(stamp: Any, now: dt.datetime) -> float | None:
 @probe("kubernetes.no-pending-pvcs", target="kubernetes", reads=kf.CLAIMS, params={
     "datastores": _DATASTORES,
     "max_pending_seconds": Param("int", 120, help="how long a PVC may stay Pending"),
+    "within_release": kf.WITHIN_RELEASE,
 })
 def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No datastore PVC Pending longer than `max_pending_seconds`; zonal volumes bind with WaitForFirstConsumer."""
     if not kf.live(ctx):
         return not_applicable(kf.NEEDS_LIVE)
     now = dt.datetime.now(dt.timezone.utc)
-    pvcs = kf.matching(kf.objects(ctx, "persistentvolumeclaims"), p["datastores"])
+    pvcs = kf.picked(ctx, "persistentvolumeclaims", p["datastores"], p["within_release"])
+    if isinstance(pvcs, Verdict):
+        return pvcs
     if not pvcs:
         return kf.absent(ctx, "datastore PVC")
     pending = {}
@@ -300,7 +319,8 @@ def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
         age = pending[first]
         return failed(f"PVC {listing(sorted(pending))} Pending for {'an unknown time' if age is None else f'{age} s'}"
                       f" (limit {p['max_pending_seconds']} s)", pending=pending)
-    using, classes, gap = _classes(ctx, p["datastores"], static_ok=True)  # a bound static volume has no zone race
+    # a bound static volume has no zone race
+    using, classes, gap = _classes(ctx, p["datastores"], p["within_release"], static_ok=True)
     if gap is not None and gap.status == "error":
         return gap
     immediate = sorted(c for c in using if classes.get(c, {}).get("provisioner") in _ZONAL
@@ -316,8 +336,11 @@ def no_pending_pvcs(ctx: Any, p: dict[str, Any]) -> Verdict:
 @probe("kubernetes.volume-size", target="kubernetes",
        reads=("statefulsets", "persistentvolumeclaims", "deployments"), params={
     "match": _CLICKHOUSE,
-    "volume": Param("str", "^data", help="regex on the volumeClaimTemplate/PVC name that picks the data volumes"),
+    # the Langfuse 2.0.0 chart's ClickHouse operator names its claim clickhouse-storage-volume
+    "volume": Param("str", "^(data|clickhouse-storage-volume)",
+                    help="regex on the volumeClaimTemplate/PVC name that picks the data volumes"),
     "min_size": Param("str", "100Gi", help="smallest acceptable request"),
+    "within_release": kf.WITHIN_RELEASE,
 })
 def volume_size(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The matched datastore's data volumes request at least `min_size`."""
@@ -326,7 +349,10 @@ def volume_size(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided(f"min_size {p['min_size']!r} is not a Kubernetes quantity (e.g. 100Gi)")
     rx = re.compile(p["volume"])
     sizes: dict[str, Any] = {}
-    for what, spec in kf.claims(ctx, p["match"]):
+    found = kf.claims(ctx, p["match"], p["within_release"])
+    if isinstance(found, Verdict):
+        return found
+    for what, spec in found:
         claim = what.rsplit(" ", 1)[-1].split("/")[-1]
         if rx.search(claim):
             sizes[what] = kf.get(spec, "resources.requests.storage")

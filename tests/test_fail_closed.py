@@ -172,6 +172,14 @@ sections:
          with: {sql: "SELECT count(*) FROM pg_stat_activity", label: sessions, expect: {max: 10}}}
       - {id: g.object, title: t, level: required, rationale: r, probe: kubernetes.object,
          with: {kind: Deployment, field: spec.template.spec.securityContext.runAsNonRoot, expect: {equals: true}}}
+      # a datastore run outside the chart: the patterns pick across the target's namespaces, not the release's
+      - {id: g.ext-protected, title: t, level: required, rationale: r, probe: kubernetes.single-replica-protected,
+         with: {within_release: false}}
+      - {id: g.ext-size, title: t, level: required, rationale: r, probe: kubernetes.volume-size,
+         with: {within_release: false}}
+      - {id: g.ext-pods, title: t, level: required, rationale: r, probe: kubernetes.pods-ready,
+         with: {within_release: false}}
+      - {id: g.ext-ssd, title: t, level: required, rationale: r, probe: clickhouse.ssd, with: {within_release: false}}
 """
 
 
