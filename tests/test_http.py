@@ -16,7 +16,7 @@ import pytest
 from checklists import checklist_with
 from fixtures_nginx import TOKEN, WebStack
 from helpers import audit, write_yaml
-from servers import BlackHole, free_port
+from servers import BlackHole, TcpStub, free_port
 
 from readiness.demo.appstub import AppStub
 
@@ -90,60 +90,41 @@ def test_sending_the_body_is_opt_in_twice(web_stack: WebStack, tmp_path: Path) -
     assert r.evidence["sent"] < 25 * 1024 * 1024  # the early answer was read, the rest not sent
 
 
-class Counting:
+class Counting(TcpStub):
     """Reads a request's headers, answers ``100 Continue`` (or nothing, ``honour=False``) and counts every byte the
     client sends after the headers; answers 202 once a whole body came."""
 
     def __init__(self, honour: bool = True):
-        import socket
-        import threading
+        self.honour, self.after_headers, self.requests = honour, 0, 0
+        super().__init__()
 
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.honour, self.stop, self.after_headers, self.requests = honour, False, 0, 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            try:
-                conn.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    more = conn.recv(65536)
-                    if not more:
-                        break
-                    data += more
-                head, _, rest = data.partition(b"\r\n\r\n")
-                self.requests += 1
-                self.after_headers += len(rest)
-                length = int(next((line.split(b":", 1)[1] for line in head.split(b"\r\n")
-                                   if line.lower().startswith(b"content-length:")), b"0"))
-                if self.honour:
-                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                while self.after_headers < length:
-                    more = conn.recv(1 << 20)
-                    if not more:
-                        break
-                    self.after_headers += len(more)
-                if self.after_headers >= length:
-                    conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self.stop = True
-        self.thread.join(2)
-        self.sock.close()
+    def handle(self, conn: Any) -> None:
+        try:
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = conn.recv(65536)
+                if not more:
+                    break
+                data += more
+            head, _, rest = data.partition(b"\r\n\r\n")
+            self.requests += 1
+            self.after_headers += len(rest)
+            length = int(next((line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), b"0"))
+            if self.honour:
+                conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            while self.after_headers < length:
+                more = conn.recv(1 << 20)
+                if not more:
+                    break
+                self.after_headers += len(more)
+            if self.after_headers >= length:
+                conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 def test_by_default_no_body_byte_is_sent(tmp_path: Path) -> None:
@@ -300,41 +281,22 @@ def test_a_checklist_cannot_make_the_http_probes_pass_by_misuse(web_stack: WebSt
         assert results[item].status == "error", (item, results[item].message)
 
 
-class Garbage:
+class Garbage(TcpStub):
     """Answers every connection with ``reply`` (not HTTP, or HTTP with an endless header) and closes."""
 
     def __init__(self, reply: bytes):
-        import socket
-        import threading
+        self.reply = reply
+        super().__init__()
 
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.reply, self.stop = reply, False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            try:
-                conn.settimeout(2)
-                conn.recv(65536)
-                conn.sendall(self.reply)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self.stop = True
-        self.thread.join(2)
-        self.sock.close()
+    def handle(self, conn: Any) -> None:
+        try:
+            conn.settimeout(2)
+            conn.recv(65536)
+            conn.sendall(self.reply)
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 @pytest.mark.parametrize("reply", [bytes(range(256)) * 64,
@@ -473,37 +435,20 @@ def test_the_client_refuses_a_path_that_leaves_the_origin(path: str) -> None:
 
 # --- one total deadline per request ---------------------------------------------------------------------------------
 
-class Trickle:
+class Trickle(TcpStub):
     """Answers every request with a status line and headers that never end, one byte every ``every`` seconds;
     records when the client gave up (the write failed)."""
 
-    def __init__(self, every: float = 0.1):
-        import socket
-        import threading
+    threaded = True
 
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.every, self.stop = every, False
+    def __init__(self, every: float = 0.1):
+        self.every = every
         self.connected: list[float] = []
         self.gave_up: list[float] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        import threading
-
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connected.append(time.monotonic())
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: Any) -> None:
+    def handle(self, conn: Any) -> None:
+        self.connected.append(time.monotonic())
         payload = itertools.chain(b"HTTP/1.1 200 OK\r\n", itertools.cycle(b"X-Slow: a\r\n"))
         try:
             conn.recv(65536)
@@ -516,11 +461,6 @@ class Trickle:
             self.gave_up.append(time.monotonic())
         finally:
             conn.close()
-
-    def close(self) -> None:
-        self.stop = True
-        self.thread.join(2)
-        self.sock.close()
 
 
 def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(tmp_path: Path) -> None:

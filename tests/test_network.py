@@ -13,7 +13,7 @@ import pytest
 from checklists import checklist_with
 from fixtures_nginx import OUTSIDE, WebStack
 from helpers import audit
-from servers import BlackHole, free_port
+from servers import BlackHole, TcpStub, free_port
 
 pytest_plugins = ["fixtures_nginx"]  # the session's nginx + application stubs (web_stack)
 
@@ -275,44 +275,32 @@ def test_silence_proves_nothing_where_no_public_port_answers(web_stack: WebStack
     assert "is not shown reachable from 127.0.0.2: no public_ports are listed" in r.message
 
 
-class LegacyReset:
+class LegacyReset(TcpStub):
     """A TCP front for a TLS server that resets any connection whose ClientHello offers only TLS 1.0/1.1 (what some
     middleboxes do) and relays every other one untouched."""
 
     def __init__(self, upstream: int):
-        import threading
+        self.upstream, self.resets = upstream, 0
+        super().__init__()
 
-        self.upstream, self.stop = upstream, False
-        self.sock = _listen("127.0.0.1")
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.resets = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
+    def handle(self, conn: socket.socket) -> None:
         import struct
         import threading
 
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(5)
-            try:
-                hello = conn.recv(11, socket.MSG_PEEK | socket.MSG_WAITALL)
-            except OSError:
-                conn.close()
-                continue
-            if hello[9:11] in (b"\x03\x01", b"\x03\x02"):  # the ClientHello's client_version
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()  # RST
-                self.resets += 1
-                continue
-            back = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
-            for a, b in ((conn, back), (back, conn)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+        conn.settimeout(5)
+        try:
+            hello = conn.recv(11, socket.MSG_PEEK | socket.MSG_WAITALL)
+        except OSError:
+            conn.close()
+            return
+        if hello[9:11] in (b"\x03\x01", b"\x03\x02"):  # the ClientHello's client_version
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # RST
+            self.resets += 1
+            return
+        back = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+        for a, b in ((conn, back), (back, conn)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -328,10 +316,6 @@ class LegacyReset:
                 except OSError:
                     pass
 
-    def close(self) -> None:
-        self.stop = True
-        self.thread.join(2)
-        self.sock.close()
 
 
 def test_a_reset_during_the_legacy_handshake_is_not_a_refusal(web_stack: WebStack, tmp_path: Path) -> None:
