@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from readiness.diffing import MAX_REPORT_BYTES, parse_report
+from readiness.diffing import MAX_REPORT_BYTES, parse_report, read_report
 from readiness.errors import ConfigError
-from readiness.fsio import NotAFile, read_bytes
+from readiness.fsio import NotAFile
 
 MAX_FILES = 20_000  # reports read from a directory at most
-MAX_BYTES = MAX_REPORT_BYTES
 
 
 @dataclass
@@ -58,7 +57,7 @@ def from_directory(root: str, page_dir: str, notices: list[str]) -> list[Entry]:
                     return
                 path = os.path.join(folder, name)
                 try:
-                    report = parse_report(read_bytes(path, "report", MAX_BYTES, "a JSON report"), path)
+                    report = read_report(path)
                 except NotAFile:  # a FIFO or device among the reports is bad input (exit 2), not a bad report
                     raise
                 except ConfigError as exc:  # a half-written or foreign file among the reports
@@ -94,7 +93,7 @@ def from_s3(url: str, notices: list[str], s3: Any = None) -> list[Entry]:
         for cluster, key in sorted(newest.items()):
             where = f"s3://{bucket}/{key}"
             try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_BYTES + 1)
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_REPORT_BYTES + 1)
                 report = parse_report(body, where)
             except ConfigError as exc:
                 notices.append(f"skipped {where}: {exc}")
