@@ -14,8 +14,9 @@ MAX_LISTED = 20
 
 
 def files(ctx: Any) -> Files:
-    """The parsed files; anything else handed back as the client is no observation to judge."""
-    client = ctx.client
+    """The parsed files of the files target (for its own items and for other backends' that read them); anything
+    else handed back as the client is no observation to judge."""
+    client = ctx.session("files").get_client(ctx.deadline)
     if not isinstance(client, Files):
         raise TypeError(f"the files target's client is {type(client).__name__}, not the parsed files")
     return client

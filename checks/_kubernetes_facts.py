@@ -367,12 +367,9 @@ def _values_get(ctx: Any, key: str) -> tuple[Any, Any, bool]:
     """A key of the files target's Helm values: (value, where, present); absent when no values file is given."""
     if not ctx.has("files") or not ctx.config("files").get("helm_values"):
         return None, None, False
-    from readiness.clients.files import Files
+    from readiness.checks._files_facts import files
 
-    handle = ctx.session("files").get_client(ctx.deadline)
-    if not isinstance(handle, Files):
-        raise TypeError(f"the files target's client is {type(handle).__name__}, not the parsed files")
-    return handle.values_get(key)
+    return files(ctx).values_get(key)
 
 
 def bundled_workloads(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[tuple[str, dict[str, Any]]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from readiness.checks._blob_settings import NO_BLOB_STORAGE, PRODUCTS, Product, Seen, from_deployments, from_files
 from readiness.checks._common import listing
+from readiness.checks._files_facts import files
 from readiness.checks._kubernetes_facts import service_deployments
 from readiness.checks._s3_facts import (
     clickhouse_ttls,
@@ -21,7 +22,6 @@ from readiness.checks._s3_facts import (
     versioning,
 )
 
-from readiness.clients.files import Files
 from readiness.clients.s3 import S3Handle, S3Refused, bucket_in_endpoint
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
@@ -80,10 +80,7 @@ def enabled(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 def _settings_in(ctx: Any, kind: str, product: Product, defaults: bool) -> list[Seen]:
     if kind == "files":
-        f = ctx.session("files").get_client(ctx.deadline)
-        if not isinstance(f, Files):
-            raise TypeError(f"the files target's client is {type(f).__name__}, not the parsed files")
-        return from_files(product, f, defaults)
+        return from_files(product, files(ctx), defaults)
     deployments, _ = service_deployments(ctx, product.components)
     return from_deployments(product, deployments, defaults)
 
