@@ -27,6 +27,15 @@ def checklist_with(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None =
     return str(path)
 
 
+def only(section: str, tmp_path: Path) -> str:
+    """The default checklist's ``section`` alone (other sections' work in progress cannot break these tests)."""
+    data = yaml.safe_load(Path(default_path()).read_text())
+    data["sections"] = [s for s in data["sections"] if s["id"] == section]
+    path = tmp_path / f"{section}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
 def generic_item(item_id: str, probe: str, **params: Any) -> dict[str, Any]:
     return {"id": item_id, "title": item_id, "level": "required", "probe": probe, "with": params,
             "rationale": "test item"}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checklists import only
 from fake_k8s import FakeCluster, live_targets, load
 from fixtures_clickhouse import Deployment
 from fixtures_postgres import PgStack
@@ -22,19 +23,6 @@ def with_redis_limit(limit: str | None) -> list[dict[str, Any]]:
     resources = sts["spec"]["template"]["spec"]["containers"][0]["resources"]
     resources["limits"] = {"memory": limit} if limit else {}
     return objects + [sts]
-
-
-def only(section: str, tmp_path: Path) -> str:
-    """The default checklist's ``section`` alone (other sections' work in progress cannot break these tests)."""
-    import yaml
-
-    from readiness.checklist import default_path
-
-    data = yaml.safe_load(Path(default_path()).read_text())
-    data["sections"] = [s for s in data["sections"] if s["id"] == section]
-    path = tmp_path / f"{section}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
 
 
 @pytest.mark.parametrize(("limit", "status", "message"), [

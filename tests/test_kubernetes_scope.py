@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from checklists import only
 from fake_k8s import FakeCluster, audit_k8s, live_targets, load
 
 GOOD = ("good.yaml", "langsmith-services.yaml")
@@ -186,16 +187,6 @@ def test_memory_limits_finds_the_releases_datastores_from_the_charts_labels(tmp_
     assert results[item[0]].status == "fail", results[item[0]].message
 
 
-def _only(section: str, tmp_path: Path) -> str:
-    from readiness.checklist import default_path
-
-    data = yaml.safe_load(Path(default_path()).read_text())
-    data["sections"] = [s for s in data["sections"] if s["id"] == section]
-    path = tmp_path / f"{section}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
-
-
 def test_another_releases_redis_is_not_the_products_limit(redis_stack: Any, tmp_path: Path) -> None:
     """Another release's other-redis beside the product (its limit 64Mi would fail maxmemory 64Mi) is not the
     product's Redis: with none of the product's, the limit is unknown (error), never judged on the other one."""
@@ -206,7 +197,7 @@ def test_another_releases_redis_is_not_the_products_limit(redis_stack: Any, tmp_
     other["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "64Mi"}}
     with FakeCluster([*load("good.yaml"), other]) as cluster:
         targets = {**live_targets(cluster, tmp_path), **redis_stack.target(redis_stack.good)}
-        results, _ = audit(tmp_path, targets, ["redis.memory-vs-limit"], checklist=_only("redis", tmp_path))
+        results, _ = audit(tmp_path, targets, ["redis.memory-vs-limit"], checklist=only("redis", tmp_path))
     r = results["redis.memory-vs-limit"]
     assert r.status == "error" and "no Redis StatefulSet or Deployment" in r.message, r.message
 
@@ -217,7 +208,7 @@ def test_clickhouse_ssd_ignores_another_namespaces_clickhouse(ch_single: Any, tm
 
     with FakeCluster([*load(*GOOD), *foreign()]) as cluster:
         targets = {**live_targets(cluster, tmp_path, namespace=""), **ch_single.target()}
-        results, _ = audit(tmp_path, targets, ["clickhouse.ssd-storage"], checklist=_only("clickhouse", tmp_path))
+        results, _ = audit(tmp_path, targets, ["clickhouse.ssd-storage"], checklist=only("clickhouse", tmp_path))
     r = results["clickhouse.ssd-storage"]
     assert r.status == "pass", r.message
     assert "clickhouse-logs" not in str(r.evidence) and "other-clickhouse" not in str(r.evidence)
