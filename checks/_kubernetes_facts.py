@@ -343,24 +343,35 @@ def product_seen(ctx: Any, components: Iterable[str]) -> bool:
 
 def not_deployed(ctx: Any, components: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     """Of components with no Deployment: ({component: why the chart does not deploy it}, [the others]).  Only the
-    chart's own switches count: the key it renders the component under (products.Service.enabled_by), false in the
-    files target's Helm values, or left at a default of off."""
+    chart's own switches count (products.Service.enabled_by): one of them off, by false in the files target's Helm
+    values or left at a default of off (every key of an "a|b" switch so)."""
     prod = products.product(ctx.preset)
     off: dict[str, str] = {}
     missing: list[str] = []
     for comp in components:
         svc = prod.service(comp) if prod else None
-        if svc is None or svc.enabled_by is None:
-            missing.append(comp)
-            continue
-        value, loc, present = _values_get(ctx, svc.enabled_by)
-        if present and value is False:
-            off[comp] = f"{svc.enabled_by}: false ({loc})"
-        elif not present and not svc.default_on:
-            off[comp] = f"{svc.enabled_by} is off by default in the chart"
+        why = _switched_off(ctx, prod, svc) if prod and svc else None
+        if why:
+            off[comp] = why
         else:
             missing.append(comp)
     return off, missing
+
+
+def _switched_off(ctx: Any, prod: products.Product, svc: products.Service) -> str | None:
+    for switch in svc.enabled_by:
+        reasons = []
+        for key in switch.split("|"):
+            value, loc, present = _values_get(ctx, key)
+            if present and value is False:
+                reasons.append(f"{key}: false ({loc})")
+            elif not present and not prod.default(key):
+                reasons.append(f"{key} is off by default in the chart")
+            else:
+                break  # on, or not a plain false: the chart may render it
+        else:
+            return " and ".join(reasons)
+    return None
 
 
 def _values_get(ctx: Any, key: str) -> tuple[Any, Any, bool]:

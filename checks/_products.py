@@ -21,11 +21,11 @@ CHART = "helm.sh/chart"
 
 @dataclass(frozen=True)
 class Service:
-    """A service Deployment of a product's chart."""
+    """A service Deployment (or, with ``<key>.rollout.enabled``, an Argo Rollout) of a product's chart."""
 
-    component: str                # <fullname>-<component>
-    enabled_by: str | None = None  # the values key the chart renders it under (None: always rendered)
-    default_on: bool = True       # that key's default in the chart's values.yaml
+    component: str                   # <fullname>-<component>
+    enabled_by: tuple[str, ...] = ()  # the values switches the chart renders it under, every one needed ("a|b":
+    #                                   either key); empty: always rendered.  Their defaults: Product.switches
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Product:
     chart: str | None   # the chart's name (app.kubernetes.io/name, helm.sh/chart <chart>-<version>); None: no chart
     services: tuple[Service, ...]
     bundled: tuple[Workload, ...]
+    switches: tuple[tuple[str, bool], ...] = ()  # (values key, its default in the chart's values.yaml)
+
+    def default(self, key: str) -> bool:
+        return dict(self.switches).get(key, True)
 
     def components(self) -> list[str]:
         return [s.component for s in self.services]
@@ -57,18 +61,29 @@ _LF1 = "langfuse/langfuse-k8s charts/langfuse 1.5.9 (Bitnami subcharts)"
 
 PRODUCTS: dict[str, Product] = {
     # templates/<component>/deployment.yaml and values.yaml: ingest-queue and frontend render under their
-    # .enabled (default true), the listener under config.deployment.enabled (default false)
+    # .enabled, the listener under config.deployment.enabled, host-backend under that or hostBackend.enabled;
+    # templates/agent-features/{insights,polly}/{api-server,queue}/deployment.yaml as
+    # <fullname>-standalone-{insights,polly}-{api-server,queue} (namePrefix), insights also under engine.enabled
     "langsmith": Product("langsmith", (
         Service("backend"), Service("platform-backend"), Service("queue"),
-        Service("ingest-queue", "ingestQueue.enabled"), Service("frontend", "frontend.enabled"),
+        Service("ingest-queue", ("ingestQueue.enabled",)), Service("frontend", ("frontend.enabled",)),
         Service("playground"), Service("ace-backend"),
-        Service("listener", "config.deployment.enabled", default_on=False),
+        Service("listener", ("config.deployment.enabled",)),
+        Service("host-backend", ("config.deployment.enabled|hostBackend.enabled",)),
+        Service("standalone-insights-api-server", ("insights.enabled|engine.enabled",)),
+        Service("standalone-insights-queue", ("insights.enabled|engine.enabled", "engineInsightsAgent.queue.enabled")),
+        Service("standalone-polly-api-server", ("polly.enabled",)),
+        Service("standalone-polly-queue", ("polly.enabled", "polly.queue.enabled")),
     ), (
         # templates/{postgres,redis,clickhouse}/stateful-set.yaml (unless <store>.external.enabled), and the
         # default-on agent features' templates/agent-features/{insights,polly}/{postgres,redis}/statefulset.yaml
         Workload("postgres", "StatefulSet", r"{fullname}-(standalone-(insights|polly)-)?postgres", _LS),
         Workload("redis", "StatefulSet", r"{fullname}-(standalone-(insights|polly)-)?redis", _LS),
         Workload("clickhouse", "StatefulSet", r"{fullname}-clickhouse", _LS),
+    ), (
+        ("ingestQueue.enabled", True), ("frontend.enabled", True), ("config.deployment.enabled", False),
+        ("hostBackend.enabled", False), ("insights.enabled", True), ("engine.enabled", False),
+        ("engineInsightsAgent.queue.enabled", True), ("polly.enabled", True), ("polly.queue.enabled", True),
     )),
     # templates/{web,worker}/deployment.yaml: always rendered
     "langfuse": Product("langfuse", (Service("web"), Service("worker")), (

@@ -35,8 +35,9 @@ def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), ITEMS)
     assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "pass"), \
         {i: results[i].message for i in ITEMS}
-    assert results["k8s.hpa-coverage"].message == "7 service Deployments scaled (6 by HPA, 1 by KEDA)"
-    assert results["k8s.hpa-coverage"].evidence["not_deployed"] == ["listener"]  # off by default in the chart
+    assert results["k8s.hpa-coverage"].message == "11 service Deployments scaled (10 by HPA, 1 by KEDA)"
+    # off by default in the chart (config.deployment.enabled, hostBackend.enabled)
+    assert results["k8s.hpa-coverage"].evidence["not_deployed"] == ["listener", "host-backend"]
 
 
 def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> None:
@@ -132,7 +133,7 @@ def test_the_preset_names_the_service_deployments(tmp_path: Path) -> None:
     text = (Path(__file__).parent / "data" / "k8s" / "good.yaml").read_text()
     text = text.replace("langsmith-backend", "langfuse-web").replace("component: backend", "component: web")
     text = text.replace("langsmith-queue", "langfuse-worker").replace("component: queue", "component: worker")
-    text = text.replace("instance: langsmith", "instance: langfuse")
+    text = text.replace("instance: langsmith", "instance: langfuse").replace("langsmith-frontend", "langfuse-frontend")
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "langfuse.yaml").write_text(text)
     targets = {"preset": "langfuse", "kubernetes": {"manifests": str(tmp_path / "m"), "namespace": "langsmith",
@@ -141,6 +142,7 @@ def test_the_preset_names_the_service_deployments(tmp_path: Path) -> None:
     assert results["k8s.hpa-coverage"].message == "2 service Deployments scaled (1 by HPA, 1 by KEDA)"
     assert results["k8s.hpa-coverage"].evidence["not_deployed"] == []
     results, _ = audit_k8s(tmp_path / "b", {**targets, "preset": "langsmith"}, ["k8s.hpa-coverage"])
-    # only the frontend is named as a LangSmith service: the services the chart always deploys are missing
+    # only the frontend (<release>-frontend) is named as a LangSmith service: the services the chart always deploys
+    # are missing
     assert results["k8s.hpa-coverage"].status == "fail"
     assert "backend" in results["k8s.hpa-coverage"].evidence["missing"]

@@ -127,12 +127,13 @@ def test_only_the_charts_own_switches_make_a_service_not_deployed(tmp_path: Path
     results, _ = audit_k8s(tmp_path / "a", targets, ["k8s.hpa-coverage"])
     r = results["k8s.hpa-coverage"]
     assert r.status == "fail" and r.evidence["missing"] == ["ingest-queue"], r.message
-    assert r.evidence["not_deployed"] == ["listener"]  # config.deployment.enabled is off by default
+    # config.deployment.enabled and hostBackend.enabled are off by default
+    assert r.evidence["not_deployed"] == ["listener", "host-backend"]
     (tmp_path / "values.yaml").write_text("config:\n  deployment:\n    enabled: true\ningestQueue:\n  enabled: false\n")
     targets["files"] = {"helm_values": str(tmp_path / "values.yaml")}
     results, _ = audit_k8s(tmp_path / "b", targets, ["k8s.hpa-coverage"])
     r = results["k8s.hpa-coverage"]
-    assert r.status == "fail" and r.evidence["missing"] == ["listener"], r.message  # switched on, not there
+    assert r.status == "fail" and r.evidence["missing"] == ["listener", "host-backend"], r.message  # on, not there
     assert r.evidence["not_deployed"] == ["ingest-queue"]
     assert re.fullmatch(r"ingestQueue\.enabled: false \(.*values\.yaml:5:\d+\)",
                         r.evidence["not_deployed_because"]["ingest-queue"])
