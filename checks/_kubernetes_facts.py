@@ -72,9 +72,12 @@ class UndeclaredRead(Exception):
 def check_declared(ctx: Any, kind: Any, namespace: str | None = None) -> None:
     """A read must be declared: ``plural`` (or ``group/plural``) in the target's namespaces, ``ns:plural`` in a
     namespace of its own (the EBS CSI controller in kube-system), so that ``readiness rbac`` grants exactly it."""
+    from readiness.clients.kubernetes import implied_reads
+
     declared = getattr(ctx, "reads", None)
     if declared is None:
         return
+    declared = [s for d in declared for s in implied_reads(d)]
     plain = {kind.plural, f"{kind.group}/{kind.plural}"}
     qualified = {f"{namespace}:{n}" for n in plain} if namespace is not None else set()
     elsewhere = (kind.namespaced and namespace is not None and ctx.has("kubernetes")
@@ -127,6 +130,20 @@ def objects(ctx: Any, plural: str) -> list[dict[str, Any]]:
     for ns in namespaces(ctx):
         out.extend(listing(ctx, plural, ns))
     return out
+
+
+def workloads(ctx: Any, plural: str) -> list[dict[str, Any]]:
+    """Every object of a workload kind in the target's namespaces; Deployments with the Argo Rollouts that stand
+    for them (read only where argoproj.io is served: a Rollout is a CRD)."""
+    from readiness.clients.kubernetes import NotServed
+
+    found = objects(ctx, plural)
+    if plural == "deployments":
+        try:
+            found = found + objects(ctx, "rollouts")
+        except NotServed:
+            pass
+    return found
 
 
 def scaled_objects(ctx: Any) -> list[dict[str, Any]] | None:
@@ -286,7 +303,7 @@ def identify(ctx: Any) -> Identity | str:
         return (f"cannot identify {what}'s workloads: it has no chart whose labels name it; set release (and "
                 "namespace) in the kubernetes target")
     seen: dict[str, set[str | None]] = {}
-    for dep in objects(ctx, "deployments"):
+    for dep in workloads(ctx, "deployments"):
         inst = labels(dep).get(INSTANCE)
         if inst and _chart_labelled(dep, charts):
             seen.setdefault(inst, set()).add(get(dep, "metadata.namespace"))
@@ -327,7 +344,7 @@ def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[st
     ident = identify(ctx)
     if not isinstance(ident, Identity):
         return dict.fromkeys(components)
-    found = objects(ctx, plural)
+    found = workloads(ctx, plural)
     return {comp: next((o for o in found if is_component(o, comp, ident)), None) for comp in components}
 
 

@@ -24,9 +24,9 @@ def _keda_owned(hpa: Any) -> bool:
 
 
 def _target(obj: Any) -> tuple[str, str] | None:
-    """(namespace, Deployment name) an HPA or ScaledObject scales; None for other kinds."""
+    """(namespace, Deployment or Argo Rollout name) an HPA or ScaledObject scales; None for other kinds."""
     ref = kf.mapping(obj, "spec.scaleTargetRef")
-    if ref.get("kind", "Deployment") != "Deployment" or not ref.get("name"):
+    if ref.get("kind", "Deployment") not in ("Deployment", "Rollout") or not ref.get("name"):
         return None
     return str(kf.get(obj, "metadata.namespace", "")), str(ref["name"])
 
@@ -186,7 +186,7 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
     so = _so_targets(ctx)
     scaled |= set(so or {})
     judged = {_key(d): d for d in found}
-    for dep in kf.objects(ctx, "deployments"):
+    for dep in kf.workloads(ctx, "deployments"):
         if _key(dep) in scaled and ident.holds(dep):  # the release's namespaces, not the whole cluster
             judged[_key(dep)] = dep
     hollow = sorted(kf.ref(d) for d in judged.values() if not kf.containers(d))
@@ -307,7 +307,7 @@ def _workloads(ctx: Any, components: list[str]) -> list[dict[str, Any]]:
     if not isinstance(ident, kf.Identity):
         return found
     seen = {_key(d) for d in found}
-    labelled = [o for kind in ("deployments", "statefulsets") for o in kf.objects(ctx, kind)
+    labelled = [o for kind in ("deployments", "statefulsets") for o in kf.workloads(ctx, kind)
                 if ident.holds(o) and kf.labels(o).get(kf.INSTANCE) == ident.release]
     for obj in [o for _, o in kf.bundled_workloads(ctx)] + labelled:
         if _key(obj) not in seen:

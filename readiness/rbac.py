@@ -18,7 +18,7 @@ VERBS = ["get", "list"]
 def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, bool, str | None]]:
     """(apiGroup, plural, namespaced, namespace) read by the items that would run; namespace is None for the
     target's own namespaces, or the one a read names (``kube-system:deployments``)."""
-    from readiness.clients.kubernetes import KubernetesError, resolve_kind
+    from readiness.clients.kubernetes import KubernetesError, implied_reads, resolve_kind
     from readiness.registry import probes
 
     registry = probes()
@@ -26,7 +26,8 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
     for p in plan(checklist, options):
         if p.status:
             continue
-        for spec in registry.probes[p.item.probe or ""].declared_reads(p.params):
+        declared = registry.probes[p.item.probe or ""].declared_reads(p.params)
+        for spec in [s for d in declared for s in implied_reads(d)]:
             namespace, _, name = spec.rpartition(":")
             group, _, plural = name.rpartition("/")
             try:

@@ -81,12 +81,23 @@ KNOWN: dict[str, Kind] = {k.plural: k for k in (
     Kind("DaemonSet", "apps", "v1", "daemonsets", True),
     Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", True),
     Kind("ScaledObject", "keda.sh", "v1alpha1", "scaledobjects", True),
+    Kind("Rollout", "argoproj.io", "v1alpha1", "rollouts", True),
     Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", True),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True),
     Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", True),
     Kind("APIService", "apiregistration.k8s.io", "v1", "apiservices", False),
 )}
 _BY_KIND = {k.kind.lower(): k for k in KNOWN.values()}
+# An Argo Rollout stands for the Deployment it replaces (LangSmith chart 0.17: <component>.rollout.enabled renders
+# templates/<component>/deployment.yaml as argoproj.io/v1alpha1 Rollout): a read of Deployments reads them too.
+_STANDS_IN = {"deployments": "argoproj.io/rollouts", "apps/deployments": "argoproj.io/rollouts"}
+
+
+def implied_reads(spec: str) -> list[str]:
+    """A declared read (``plural``, ``group/plural``, ``ns:plural``) and the reads it implies: the product's
+    workloads are in the target's namespaces, so a read in a namespace of its own implies nothing."""
+    extra = _STANDS_IN.get(spec)
+    return [spec, extra] if extra else [spec]
 
 
 def resolve_kind(name: str, api_version: str | None = None, plural: str | None = None,
