@@ -475,6 +475,46 @@ def picked(ctx: Any, plural: str, pattern: str, within_release: bool = True) -> 
     return matching(found, pattern)
 
 
+# The ClickHouse operator's resources (clickhouse.com/v1alpha1), as the Langfuse chart 2.0.0 renders them
+# (templates/clickhouse/{cluster,keeper}.yaml, named <fullname>).  The operator (ClickHouse/clickhouse-operator
+# api/v1alpha1, internal/controller/*/templates.go) runs each replica as a StatefulSet <name>-clickhouse-<shard>-
+# <replica> (Keeper: <name>-keeper-<n>) whose claim clickhouse-storage-volume is spec.dataVolumeClaimSpec, and adds a
+# PodDisruptionBudget (ClickHouse: minAvailable 1 per shard; Keeper: maxUnavailable replicas/2).  Live, those
+# StatefulSets are judged; offline, where only the resources are rendered, the resources stand for them.
+OPERATOR = {"clickhouseclusters": "clickhouse", "keeperclusters": "keeper"}
+OPERATOR_CLAIM = "clickhouse-storage-volume"
+
+
+def _rendered(ctx: Any, plural: str) -> list[dict[str, Any]]:
+    """Offline only: the rendered objects of a kind in the target's namespaces.  Files need no grant, so this read
+    is not declared (readiness rbac must not grant a live identity what it never lists)."""
+    kind = _kind(plural)
+    out: list[dict[str, Any]] = []
+    for ns in namespaces(ctx):
+        out += ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c, n=ns: c.list(kind, n), kind="kubernetes")
+    return out
+
+
+def operator_clusters(ctx: Any, pattern: str, within_release: bool = True) -> list[dict[str, Any]] | Verdict:
+    """Offline: the ClickHouseCluster/KeeperCluster resources ``pattern`` picks (by the names their StatefulSets
+    take, <name>-clickhouse / <name>-keeper, or their own), among the release's (``picked``); live: none."""
+    if live(ctx):
+        return []
+    rx = re.compile(pattern, re.I)
+    ident = identify(ctx) if within_release else None
+    if isinstance(ident, str):
+        return undecided(f"cannot tell the product's ClickHouse resources from others': {ident}")
+    home = {get(d, "metadata.namespace") for d in service_deployments(ctx, services(ctx))[0]} if ident else set()
+    out = []
+    for plural, role in OPERATOR.items():
+        for obj in _rendered(ctx, plural):
+            if ident is not None and not _ours(ident, home, obj):
+                continue
+            if rx.search(f"{name(obj)}-{role}") or matching([obj], pattern):
+                out.append(obj)
+    return out
+
+
 def matching(objs: Iterable[dict[str, Any]], pattern: str) -> list[dict[str, Any]]:
     """Objects whose name or name/component label matches ``pattern`` (a regex, case-insensitive)."""
     rx = re.compile(pattern, re.I)
@@ -510,6 +550,13 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
             continue
         return {"requests": mapping(main, "resources.requests"), "limits": mapping(main, "resources.limits"),
                 "container": main.get("name"), "workload": ref(found), "replicas": get(found, "spec.replicas", 1)}
+    if component == "clickhouse":  # offline, the operator's resource: its container template and replicas
+        operated = operator_clusters(ctx, "clickhouse")
+        for obj in operated if isinstance(operated, list) else []:
+            if get(obj, "kind") == "ClickHouseCluster":
+                return {"requests": mapping(obj, "spec.containerTemplate.resources.requests"),
+                        "limits": mapping(obj, "spec.containerTemplate.resources.limits"), "container": "clickhouse",
+                        "workload": f"ClickHouseCluster {ref(obj)}", "replicas": get(obj, "spec.replicas")}
     return None
 
 
@@ -710,6 +757,11 @@ def claims(ctx: Any, pattern: str, within_release: bool = True) -> list[tuple[st
         if isinstance(pvcs, Verdict):
             return pvcs
         out += [(f"PVC {ref(pvc)}", mapping(pvc, "spec")) for pvc in pvcs]
+    operated = operator_clusters(ctx, pattern, within_release)
+    if isinstance(operated, Verdict):
+        return operated
+    out += [(f"{get(o, 'kind')} {ref(o)} dataVolumeClaimSpec {OPERATOR_CLAIM}", mapping(o, "spec.dataVolumeClaimSpec"))
+            for o in operated]
     return out
 
 

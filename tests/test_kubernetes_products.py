@@ -184,3 +184,111 @@ def test_rbac_grants_rollouts_with_deployments(tmp_path: Path) -> None:
 
     found = resources(load_checklist(), Options(only=("k8s.hpa-coverage",)))
     assert ("argoproj.io", "rollouts", True, None) in found and ("apps", "deployments", True, None) in found
+
+
+# --- Langfuse chart 2.0.0: ClickHouse through the operator's resources ------------------------------------------
+
+LANGFUSE = {"helm.sh/chart": "langfuse-2.0.0", "app.kubernetes.io/name": "langfuse",
+            "app.kubernetes.io/version": "3.100.0", "app.kubernetes.io/managed-by": "Helm"}
+CH_ITEMS = ["k8s.clickhouse-volume-size", "k8s.no-network-filesystem", "k8s.ssd-storageclass",
+            "k8s.volume-expansion"]
+
+
+def storage_class(name: str, provisioner: str, **params: str) -> dict[str, Any]:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+            "provisioner": provisioner, "parameters": dict(params), "allowVolumeExpansion": True,
+            "volumeBindingMode": "WaitForFirstConsumer"}
+
+
+def operator_cluster(kind: str, release: str, ns: str, size: str, cls: str, replicas: int) -> dict[str, Any]:
+    """templates/clickhouse/{cluster,keeper}.yaml: named <fullname>, labelled langfuse.labels."""
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "dataVolumeClaimSpec": {"accessModes": ["ReadWriteOnce"], "storageClassName": cls,
+                                "resources": {"requests": {"storage": size}}},
+        "containerTemplate": {"image": {"repository": f"clickhouse/clickhouse-{'server' if kind == 'ClickHouseCluster' else 'keeper'}",
+                                        "tag": "26.4"},
+                              "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}}}
+    if kind == "ClickHouseCluster":
+        spec.update(shards=1, keeperClusterRef={"name": products.fullname(release, "langfuse")})
+    return {"apiVersion": "clickhouse.com/v1alpha1", "kind": kind,
+            "metadata": {"name": products.fullname(release, "langfuse"), "namespace": ns,
+                         "labels": {**LANGFUSE, "app.kubernetes.io/instance": release}},
+            "spec": spec}
+
+
+def langfuse_v2(release: str = "prod", ns: str = "obs", size: str = "100Gi", cls: str = "gp3") -> list[dict[str, Any]]:
+    """The chart's default render: web/worker (metadata component labels web/worker), groundhog2k postgres
+    aliased postgresql, valkey aliased redis (a Deployment), the ClickHouseCluster (1 replica) and KeeperCluster
+    (3); no StatefulSet for ClickHouse until the operator makes one."""
+    out: list[dict[str, Any]] = [storage_class("gp3", "ebs.csi.aws.com", type="gp3"),
+                                 storage_class("efs-sc", "efs.csi.aws.com")]
+    for comp in ("web", "worker"):
+        labels = {**LANGFUSE, "app.kubernetes.io/instance": release, "app.kubernetes.io/component": comp}
+        obj = workload(release, ns, comp)
+        obj["metadata"].update(name=f"{products.fullname(release, 'langfuse')}-{comp}", labels=labels)
+        out += [obj, hpa(obj)]
+    out.append({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                "metadata": {"name": f"{release}-postgresql", "namespace": ns,
+                             "labels": {"app.kubernetes.io/name": "postgres", "app.kubernetes.io/instance": release}},
+                "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "postgres", "image": "postgres:17"}]}},
+                         "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                             "storageClassName": "gp3", "resources": {"requests": {"storage": "8Gi"}}}}]}})
+    out.append(operator_cluster("ClickHouseCluster", release, ns, size, cls, 1))
+    out.append(operator_cluster("KeeperCluster", release, ns, "20Gi", cls, 3))
+    return out
+
+
+def langfuse_offline(tmp_path: Path, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**offline(tmp_path, objects, release="prod", namespace="obs"), "preset": "langfuse"}
+
+
+def test_the_operator_clickhouse_volume_is_judged_offline(tmp_path: Path) -> None:
+    """Offline the chart renders no ClickHouse StatefulSet: the ClickHouseCluster's dataVolumeClaimSpec is the data
+    volume (it was 'no data volume' and the EFS class went unseen)."""
+    results, _ = audit_k8s(tmp_path / "a", langfuse_offline(tmp_path / "a", langfuse_v2(size="8Gi", cls="efs-sc")),
+                           CH_ITEMS)
+    size = results["k8s.clickhouse-volume-size"]
+    assert size.status == "fail", size.message
+    assert size.message.startswith("ClickHouseCluster obs/prod-langfuse dataVolumeClaimSpec clickhouse-storage-volume "
+                                   "requests 8Gi")
+    nfs = results["k8s.no-network-filesystem"]
+    assert nfs.status == "fail", nfs.message
+    assert "ClickHouseCluster obs/prod-langfuse" in nfs.message or "KeeperCluster obs/prod-langfuse" in nfs.message
+    results, _ = audit_k8s(tmp_path / "b", langfuse_offline(tmp_path / "b", langfuse_v2()), CH_ITEMS)
+    assert {i: results[i].status for i in CH_ITEMS} == dict.fromkeys(CH_ITEMS, "pass"), \
+        {i: results[i].message for i in CH_ITEMS}
+    assert list(results["k8s.clickhouse-volume-size"].evidence["sizes"]) == [
+        "ClickHouseCluster obs/prod-langfuse dataVolumeClaimSpec clickhouse-storage-volume"]
+
+
+def test_the_operator_clickhouse_without_a_size_is_not_a_pass(tmp_path: Path) -> None:
+    objects = langfuse_v2()
+    objects[-2]["spec"]["dataVolumeClaimSpec"]["resources"] = {"requests": {"storage": "lots"}}
+    results, _ = audit_k8s(tmp_path / "a", langfuse_offline(tmp_path, objects), ["k8s.clickhouse-volume-size"])
+    assert results["k8s.clickhouse-volume-size"].status == "error", results["k8s.clickhouse-volume-size"].message
+
+
+def test_another_releases_operator_clickhouse_is_not_the_products(tmp_path: Path) -> None:
+    theirs = operator_cluster("ClickHouseCluster", "analytics", "obs", "8Gi", "efs-sc", 1)
+    results, _ = audit_k8s(tmp_path / "a", langfuse_offline(tmp_path, langfuse_v2() + [theirs]), CH_ITEMS)
+    assert {i: results[i].status for i in CH_ITEMS} == dict.fromkeys(CH_ITEMS, "pass"), \
+        {i: results[i].message for i in CH_ITEMS}
+
+
+def test_the_operator_clickhouse_resources_are_the_node_size_offline(tmp_path: Path) -> None:
+    """What clickhouse.node-resources / memory-vs-limit read from Kubernetes: offline, the ClickHouseCluster's
+    containerTemplate (it was None: 'no ClickHouse StatefulSet')."""
+    import time
+
+    from readiness.checks import _kubernetes_facts as kf
+
+    from readiness.clients import kubernetes as k8s
+    from readiness.context import Context, Session
+
+    config = langfuse_offline(tmp_path, langfuse_v2())["kubernetes"]
+    ctx = Context("t", "clickhouse", {"kubernetes": Session("kubernetes", config, 5.0)}, {"kubernetes": config},
+                  "langfuse", "production", 5.0, time.monotonic() + 30, frozenset(k8s.KNOWN))
+    found = kf.container_resources(ctx, "clickhouse")
+    assert found is not None and found["workload"] == "ClickHouseCluster obs/prod-langfuse"
+    assert found["limits"] == {"memory": "4Gi"} and found["requests"] == {"cpu": "1", "memory": "2Gi"}

@@ -82,6 +82,8 @@ KNOWN: dict[str, Kind] = {k.plural: k for k in (
     Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", True),
     Kind("ScaledObject", "keda.sh", "v1alpha1", "scaledobjects", True),
     Kind("Rollout", "argoproj.io", "v1alpha1", "rollouts", True),
+    Kind("ClickHouseCluster", "clickhouse.com", "v1alpha1", "clickhouseclusters", True),
+    Kind("KeeperCluster", "clickhouse.com", "v1alpha1", "keeperclusters", True),
     Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", True),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True),
     Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", True),
