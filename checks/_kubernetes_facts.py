@@ -536,7 +536,11 @@ def container_resources(ctx: Any, component: str, plural: str = "statefulsets") 
         return None  # not any Redis of the cluster: only the product's
     candidates: list[dict[str, Any]] = []
     if component in products.STORES:
-        candidates += [o for store, o in bundled_workloads(ctx, [component]) if store == component]
+        # the chart's own (<fullname>-redis) before the agent features' (<fullname>-standalone-polly-redis), which
+        # helm template renders first (templates/agent-features/ sorts before templates/redis/)
+        own = {f"{f}-{component}" for f in ident.fullnames}
+        stores = [o for store, o in bundled_workloads(ctx, [component]) if store == component]
+        candidates += sorted(stores, key=lambda o: name(o) not in own)
     for kind in (plural, "deployments" if plural == "statefulsets" else "statefulsets"):
         found = find_components(ctx, kind, [component])[component]
         candidates += [found] if found is not None else []

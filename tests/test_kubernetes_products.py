@@ -292,3 +292,30 @@ def test_the_operator_clickhouse_resources_are_the_node_size_offline(tmp_path: P
     found = kf.container_resources(ctx, "clickhouse")
     assert found is not None and found["workload"] == "ClickHouseCluster obs/prod-langfuse"
     assert found["limits"] == {"memory": "4Gi"} and found["requests"] == {"cpu": "1", "memory": "2Gi"}
+
+
+def test_the_products_own_redis_limit_not_an_agent_features(tmp_path: Path) -> None:
+    """helm template renders templates/agent-features/polly/redis/statefulset.yaml before templates/redis/: the
+    Redis whose limit redis.memory-vs-limit compares is the chart's own <fullname>-redis, not the polly agent's."""
+    import time
+
+    from readiness.checks import _kubernetes_facts as kf
+
+    from readiness.clients import kubernetes as k8s
+    from readiness.context import Context, Session
+
+    def redis(name: str, memory: str) -> dict[str, Any]:
+        return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                "metadata": {"name": name, "namespace": "obs", "labels": {
+                    "helm.sh/chart": CHART, "app.kubernetes.io/name": "langsmith", "app.kubernetes.io/instance": "prod"}},
+                "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                    {"name": "redis", "image": "redis:7", "resources": {"limits": {"memory": memory}}}]}}}}
+
+    objects = [redis("prod-langsmith-standalone-polly-redis", "1Gi"), redis("prod-langsmith-redis", "8Gi"),
+               *langsmith()]
+    config = offline(tmp_path, objects, release="prod")["kubernetes"]
+    ctx = Context("t", "redis", {"kubernetes": Session("kubernetes", config, 5.0)}, {"kubernetes": config},
+                  "langsmith", "production", 5.0, time.monotonic() + 30, frozenset(k8s.KNOWN))
+    found = kf.container_resources(ctx, "redis")
+    assert found is not None and found["workload"] == "obs/prod-langsmith-redis", found
+    assert found["limits"] == {"memory": "8Gi"}
