@@ -119,7 +119,17 @@ def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[st
     check_declared(ctx, kind, namespace)
     ensure_served(ctx, kind)
     ns = namespace if kind.namespaced else None
-    return ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")  # type: ignore
+    return _shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes"))
+
+
+def _shaped(plural: str, found: Any) -> list[dict[str, Any]]:
+    """A listing as a list of objects; anything else is an error, never "none of them" (a junk answer for an
+    optional kind such as rollouts would otherwise read as an empty one)."""
+    from readiness.clients.kubernetes import KubernetesError
+
+    if not isinstance(found, list) or not all(isinstance(o, dict) for o in found):
+        raise KubernetesError(f"the {plural} listing is not a list of objects")
+    return found
 
 
 def objects(ctx: Any, plural: str) -> list[dict[str, Any]]:
@@ -491,7 +501,8 @@ def _rendered(ctx: Any, plural: str) -> list[dict[str, Any]]:
     kind = _kind(plural)
     out: list[dict[str, Any]] = []
     for ns in namespaces(ctx):
-        out += ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c, n=ns: c.list(kind, n), kind="kubernetes")
+        out += _shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c, n=ns: c.list(kind, n),
+                                        kind="kubernetes"))
     return out
 
 

@@ -157,6 +157,9 @@ def ingress_tls(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"TLS on {listing(sorted(kf.ref(i) for i in ingresses))}")
 
 
+_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
 @probe("kubernetes.lb-source-ranges", target="kubernetes", reads=("services", "deployments"), params={
     "min_prefix": Param("int", 16, help="the public source ranges of a LoadBalancer together may span at most one "
                                         "IPv4 /min_prefix (IPv6: /min_prefix+32); private ranges are not counted"),
@@ -165,6 +168,9 @@ def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No LoadBalancer Service is open to the world: internal, or restricted by loadBalancerSourceRanges to at most
     a /`min_prefix` of public addresses."""
     services = kf.objects(ctx, "services")
+    odd_types = sorted(kf.ref(s) for s in services if kf.get(s, "spec.type", "ClusterIP") not in _SERVICE_TYPES)
+    if odd_types:  # unreadable, so it may be a LoadBalancer
+        return undecided(f"Service {listing(odd_types)}: spec.type is not a Service type")
     lbs = [s for s in services if kf.get(s, "spec.type") == "LoadBalancer"]
     if not lbs and not kf.product_seen(ctx, kf.services(ctx)):
         return kf.absent(ctx, "product Deployment")

@@ -94,7 +94,7 @@ def _fixture_objects() -> dict[str, list[dict[str, Any]]]:
     import yaml
 
     by_kind: dict[str, list[dict[str, Any]]] = {}
-    for name in ("good.yaml", "bad.yaml"):
+    for name in ("good.yaml", "bad.yaml", "operators.yaml"):
         for doc in yaml.safe_load_all((DATA / "k8s" / name).read_text().replace("__RECENT__", "2026-01-01T00:00:00Z")):
             for obj in (doc.get("items") or [] if str(doc.get("kind", "")).endswith("List") else [doc]):
                 by_kind.setdefault(str(obj.get("kind")), []).append(obj)
@@ -116,7 +116,7 @@ def k8s_listing(name: str, draw: Draw, hostile: st.SearchStrategy[Any]) -> Any:
 
 _SERVED = {"": {"v1"}, "apps": {"v1"}, "autoscaling": {"v2"}, "keda.sh": {"v1alpha1"}, "policy": {"v1"},
            "storage.k8s.io": {"v1"}, "networking.k8s.io": {"v1"}, "metrics.k8s.io": {"v1beta1"},
-           "apiregistration.k8s.io": {"v1"}}
+           "apiregistration.k8s.io": {"v1"}, "argoproj.io": {"v1alpha1"}}
 
 
 class HostileCluster:

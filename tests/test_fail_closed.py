@@ -34,9 +34,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "files": {"env": ".env", "compose": "docker-compose.yml", "helm_values": "values.yaml"},
 }
 # Settings that take a probe down other paths: a kubernetes target with no release or namespace (the product is
-# identified from the chart's labels, or cannot be), a files target with Helm values (a switched-off service).
+# identified from the chart's labels, or cannot be), the fixtures' own releases (their objects, an Argo Rollout and
+# the ClickHouse operator's resources among them, are the product's), a files target with Helm values (a
+# switched-off service).
 VARIANTS: dict[str, list[dict[str, Any]]] = {
-    "kubernetes": [CONFIGS["kubernetes"], {}],
+    "kubernetes": [CONFIGS["kubernetes"], {}, {"release": "langsmith", "namespace": "langsmith"},
+                   {"release": "langfuse", "namespace": "langfuse"}],
     "files": [CONFIGS["files"], {"helm_values": "values.yaml"}],
 }
 # Judged from the targets file alone, not from a fact: configuration is their observation.
