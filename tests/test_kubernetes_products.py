@@ -202,12 +202,12 @@ def storage_class(name: str, provisioner: str, **params: str) -> dict[str, Any]:
 
 def operator_cluster(kind: str, release: str, ns: str, size: str, cls: str, replicas: int) -> dict[str, Any]:
     """templates/clickhouse/{cluster,keeper}.yaml: named <fullname>, labelled langfuse.labels."""
+    image = "clickhouse/clickhouse-" + ("server" if kind == "ClickHouseCluster" else "keeper")
     spec: dict[str, Any] = {
         "replicas": replicas,
         "dataVolumeClaimSpec": {"accessModes": ["ReadWriteOnce"], "storageClassName": cls,
                                 "resources": {"requests": {"storage": size}}},
-        "containerTemplate": {"image": {"repository": f"clickhouse/clickhouse-{'server' if kind == 'ClickHouseCluster' else 'keeper'}",
-                                        "tag": "26.4"},
+        "containerTemplate": {"image": {"repository": image, "tag": "26.4"},
                               "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}}}
     if kind == "ClickHouseCluster":
         spec.update(shards=1, keeperClusterRef={"name": products.fullname(release, "langfuse")})
@@ -231,7 +231,8 @@ def langfuse_v2(release: str = "prod", ns: str = "obs", size: str = "100Gi", cls
     out.append({"apiVersion": "apps/v1", "kind": "StatefulSet",
                 "metadata": {"name": f"{release}-postgresql", "namespace": ns,
                              "labels": {"app.kubernetes.io/name": "postgres", "app.kubernetes.io/instance": release}},
-                "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "postgres", "image": "postgres:17"}]}},
+                "spec": {"replicas": 1,
+                         "template": {"spec": {"containers": [{"name": "postgres", "image": "postgres:17"}]}},
                          "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
                              "storageClassName": "gp3", "resources": {"requests": {"storage": "8Gi"}}}}]}})
     out.append(operator_cluster("ClickHouseCluster", release, ns, size, cls, 1))
@@ -307,7 +308,8 @@ def test_the_products_own_redis_limit_not_an_agent_features(tmp_path: Path) -> N
     def redis(name: str, memory: str) -> dict[str, Any]:
         return {"apiVersion": "apps/v1", "kind": "StatefulSet",
                 "metadata": {"name": name, "namespace": "obs", "labels": {
-                    "helm.sh/chart": CHART, "app.kubernetes.io/name": "langsmith", "app.kubernetes.io/instance": "prod"}},
+                    "helm.sh/chart": CHART, "app.kubernetes.io/name": "langsmith",
+                    "app.kubernetes.io/instance": "prod"}},
                 "spec": {"replicas": 1, "template": {"spec": {"containers": [
                     {"name": "redis", "image": "redis:7", "resources": {"limits": {"memory": memory}}}]}}}}
 
