@@ -77,9 +77,11 @@ PRODUCTS: dict[str, Product] = {
     ), (
         # templates/{postgres,redis,clickhouse}/stateful-set.yaml (unless <store>.external.enabled), and the
         # default-on agent features' templates/agent-features/{insights,polly}/{postgres,redis}/statefulset.yaml
-        Workload("postgres", "StatefulSet", r"{fullname}-(standalone-(insights|polly)-)?postgres", _LS),
-        Workload("redis", "StatefulSet", r"{fullname}-(standalone-(insights|polly)-)?redis", _LS),
+        Workload("postgres", "StatefulSet", r"{fullname}-postgres", _LS),
+        Workload("redis", "StatefulSet", r"{fullname}-redis", _LS),
         Workload("clickhouse", "StatefulSet", r"{fullname}-clickhouse", _LS),
+        *(Workload(store, "StatefulSet", f"{{agent}}-standalone-{feature}-{store}", _LS)
+          for feature in ("insights", "polly") for store in ("postgres", "redis")),
     ), (
         ("ingestQueue.enabled", True), ("frontend.enabled", True), ("config.deployment.enabled", False),
         ("hostBackend.enabled", False), ("insights.enabled", True), ("engine.enabled", False),
@@ -164,12 +166,22 @@ def bundled_hosts(store: str, release: str | None = None) -> list[str]:
     return out
 
 
+def agent_prefix(full: str, suffix: str) -> str:
+    """The fullname as the LangSmith agent features' StatefulSets start: cut to 51 - len(suffix) characters, so
+    <prefix>-<suffix> stays within 52 (templates/_helpers.tpl "langsmith.agentFeatures.componentName": trunc, then
+    trimSuffix "-")."""
+    prefix = full[:max(51 - len(suffix), 0)]
+    return prefix[:-1] if prefix.endswith("-") else prefix
+
+
 def workload_store(kind: str, name: str, release: str, fullnames: tuple[str, ...]) -> str | None:
     """The datastore a workload of the release is, by the names the charts give them (None: not one)."""
     for w in [w for prod in PRODUCTS.values() for w in prod.bundled] + list(SUBCHARTS):
         if w.kind == kind:
             for full in fullnames:
-                if re.fullmatch(w.name.format(release=re.escape(release), fullname=re.escape(full)), name):
+                agent = agent_prefix(full, w.name.split("{agent}-", 1)[-1])
+                rx = w.name.format(release=re.escape(release), fullname=re.escape(full), agent=re.escape(agent))
+                if re.fullmatch(rx, name):
                     return w.store
     return None
 

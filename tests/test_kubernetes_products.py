@@ -321,3 +321,26 @@ def test_the_products_own_redis_limit_not_an_agent_features(tmp_path: Path) -> N
     found = kf.container_resources(ctx, "redis")
     assert found is not None and found["workload"] == "obs/prod-langsmith-redis", found
     assert found["limits"] == {"memory": "8Gi"}
+
+
+def test_the_agent_features_datastores_under_a_long_release_name(tmp_path: Path) -> None:
+    """The insights/polly postgres and redis StatefulSets cut the fullname so their names stay within 52 characters
+    (langsmith.agentFeatures.componentName): observability-prod-langsmith-standalone-insights-postgres is
+    observability-prod-lang-standalone-insights-postgres.  They are bundled datastores all the same."""
+    release = "observability-prod"
+    names = ["observability-prod-lang-standalone-insights-postgres",
+             "observability-prod-langsmi-standalone-insights-redis",
+             "observability-prod-langsmi-standalone-polly-postgres",
+             "observability-prod-langsmith-standalone-polly-redis"]
+    stores = [{"apiVersion": "apps/v1", "kind": "StatefulSet",
+               "metadata": {"name": n, "namespace": "obs", "labels": {
+                   "helm.sh/chart": CHART, "app.kubernetes.io/name": "langsmith",
+                   "app.kubernetes.io/instance": release}},
+               "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": n.rsplit("-", 1)[-1],
+                                                                              "image": "postgres:16"}]}}}}
+              for n in names]
+    targets = offline(tmp_path, langsmith(release) + stores, release=release, namespace="obs")
+    results, _ = audit_k8s(tmp_path / "a", targets, ["k8s.bundled-datastores"])
+    r = results["k8s.bundled-datastores"]
+    assert r.status == "fail", r.message
+    assert r.evidence["bundled"] == [f"obs/{n} ({n.rsplit('-', 1)[-1]})" for n in names]
