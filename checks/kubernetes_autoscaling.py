@@ -23,6 +23,10 @@ def _keda_owned(hpa: Any) -> bool:
         o.get("kind") == "ScaledObject" for o in kf.dicts(hpa, "metadata.ownerReferences"))
 
 
+# What an HPA or ScaledObject may scale (apps/v1, v1, argoproj.io/v1alpha1); another kind reads as unreadable.
+_SCALABLE = ("Deployment", "Rollout", "StatefulSet", "ReplicaSet", "ReplicationController")
+
+
 def _target(obj: Any) -> tuple[str, str] | None:
     """(namespace, Deployment or Argo Rollout name) an HPA or ScaledObject scales; None for other kinds."""
     ref = kf.mapping(obj, "spec.scaleTargetRef")
@@ -38,7 +42,7 @@ def _unreadable_targets(objs: list[Any]) -> list[str]:
     for obj in objs:
         ref = kf.get(obj, "spec.scaleTargetRef")
         name, kind = (ref.get("name"), ref.get("kind", "Deployment")) if isinstance(ref, dict) else (None, None)
-        if not (isinstance(name, str) and name and isinstance(kind, str)):
+        if not (isinstance(name, str) and name and kind in _SCALABLE):
             out.append(kf.name(obj) or "?")
     return out
 
@@ -196,8 +200,9 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
     for dep in judged.values():
         for c in kf.containers(dep):
             requests, limits = kf.mapping(c, "resources.requests"), kf.mapping(c, "resources.limits")
-            lack = [f"requests.{r}" for r in p["requests"] if requests.get(r) is None]
-            lack += [f"limits.{r}" for r in p["limits"] if limits.get(r) is None]
+            # a value that is not a quantity sets nothing the HPA or the scheduler can use
+            lack = [f"requests.{r}" for r in p["requests"] if kf.quantity(requests.get(r)) is None]
+            lack += [f"limits.{r}" for r in p["limits"] if kf.quantity(limits.get(r)) is None]
             if lack:
                 gaps[f"{kf.ref(dep)} container {c.get('name')}"] = lack
     if gaps:

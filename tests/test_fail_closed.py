@@ -52,7 +52,8 @@ ABSENCE = {"s3.media-retained", "s3.noncurrent-expiry"}
 # Judged on what exists (a CSIDriver by name, a variable's absence from the env file, the image references): the
 # hostile Kubernetes objects and files keep kinds, names, keys and images, so that much is a real observation when
 # the listing or file was not junk.
-IDENTITY = {"kubernetes.csi-driver", "files.workers-redis", "files.images-pinned"}
+IDENTITY = {"kubernetes.csi-driver", "files.workers-redis", "files.images-pinned",
+            "kubernetes.bundled-datastores"}  # by the workloads' names and labels (an empty listing: none)
 _EMPTY = ({}, [], (), "")
 
 

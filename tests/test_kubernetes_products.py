@@ -344,3 +344,21 @@ def test_the_agent_features_datastores_under_a_long_release_name(tmp_path: Path)
     r = results["k8s.bundled-datastores"]
     assert r.status == "fail", r.message
     assert r.evidence["bundled"] == [f"obs/{n} ({n.rsplit('-', 1)[-1]})" for n in names]
+
+
+# --- found by the hostile-facts test once the fixtures were the product's --------------------------------------
+
+def test_a_request_that_is_not_a_quantity_is_not_set(tmp_path: Path) -> None:
+    objects = langsmith()
+    objects[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "NaN"
+    results, _ = audit_k8s(tmp_path / "a", offline(tmp_path, objects, release="prod"), ["k8s.resource-requests"])
+    r = results["k8s.resource-requests"]
+    assert r.status == "fail" and "obs/prod-langsmith-backend container backend sets no requests.cpu" in r.message
+
+
+def test_an_autoscaler_whose_target_kind_is_unreadable_is_not_ruled_out(tmp_path: Path) -> None:
+    objects = langsmith()
+    objects[1]["spec"]["scaleTargetRef"]["kind"] = ""
+    results, _ = audit_k8s(tmp_path / "a", offline(tmp_path, objects, release="prod"), ["k8s.hpa-keda-conflict"])
+    r = results["k8s.hpa-keda-conflict"]
+    assert r.status == "error" and "cannot read what prod-langsmith-backend scale" in r.message, r.message
