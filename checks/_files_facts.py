@@ -11,6 +11,10 @@ from readiness.probe import Verdict, undecided
 from readiness.redact import redact_text
 
 MAX_LISTED = 20
+# Default passwords of the products' compose files and charts (Langfuse docker-compose.yml, LangSight's
+# ``${REDIS_PASSWORD:-changeme}``, the Bitnami subcharts): refused for any secret-named key and in URLs.
+PLACEHOLDER_PASSWORDS = ["postgres", "password", "changeme", "myredissecret", "miniosecret", "clickhouse", "minio",
+                         "secret", "admin"]
 
 
 def files(ctx: Any) -> Files:
