@@ -108,3 +108,15 @@ def test_langsmith_published_placeholders_under_their_real_names(tmp_path: Path)
         assert located(r, "langsmith-env/.env", line_of(env, needle)), needle
     assert "ch-5e8a2c4f6b1d3e90" not in json.dumps(r.evidence) + r.message
     assert not located(r, "langsmith-env/.env", line_of(env, "LANGSMITH_LICENSE_KEY="))  # a real-looking key
+
+
+def test_langsight_has_no_worker_component() -> None:
+    # LANGSIGHT_WORKERS counts uvicorn processes inside `api`: no item may look for a worker service of LangSight
+    from readiness.checklist import load_checklist
+    from readiness.checks import _products
+
+    assert _products.PRODUCTS["langsight"].components() == ["api"]
+    named = {item.id: item.params_for("langsight").get("deployments") for section in load_checklist().sections
+             for item in section.items if item.probe}
+    with_services = {i: d for i, d in named.items() if d}
+    assert with_services and all("worker" not in d for d in with_services.values()), with_services
