@@ -54,6 +54,16 @@ def needs(f: Files, *what: str) -> Verdict | None:
     return undecided(f"the files target has no {fields} file configured (add it, or --skip this item)")
 
 
+def written_number(f: Files, key: str) -> tuple[int | None, list[Setting], str | None]:
+    """(the largest whole number written for ``key`` in the env file and compose services, where, why not): None
+    with no settings when it is written nowhere; a value that is not a number is the error (never a guess)."""
+    found = f.lookup(key)
+    odd = [s for s in found if not s.value.strip().isdigit()]
+    if odd:
+        return None, found, f"{odd[0].loc.file}:{odd[0].loc.line}: {key}={odd[0].value[:40]!r} is not a number"
+    return (max(int(s.value) for s in found) if found else None), found, None
+
+
 def shown(setting: Setting) -> str:
     """A setting as it may be printed: secret values never are."""
     if is_secret_key(setting.key):

@@ -112,8 +112,9 @@ def test_langsmith_published_placeholders_under_their_real_names(tmp_path: Path)
 
 def test_langsight_has_no_worker_component() -> None:
     # LANGSIGHT_WORKERS counts uvicorn processes inside `api`: no item may look for a worker service of LangSight
-    from readiness.checklist import load_checklist
     from readiness.checks import _products
+
+    from readiness.checklist import load_checklist
 
     assert _products.PRODUCTS["langsight"].components() == ["api"]
     named = {item.id: item.params_for("langsight").get("deployments") for section in load_checklist().sections
