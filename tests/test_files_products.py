@@ -121,3 +121,18 @@ def test_langsight_has_no_worker_component() -> None:
              for item in section.items if item.probe}
     with_services = {i: d for i, d in named.items() if d}
     assert with_services and all("worker" not in d for d in with_services.values()), with_services
+
+
+def test_a_command_line_password_is_masked_like_any_secret(tmp_path: Path) -> None:
+    from readiness.clients import files as files_client
+
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  redis:\n    image: redis:7.2\n    command: [redis-server, --requirepass, rp-0d9c8b7a6f5e]\n"
+        "  replica:\n    image: redis:7.2\n    command: redis-server --masterauth=ma-1e2f3a4b5c6d\n")
+    found = files_client.secrets({"root": str(tmp_path), "compose": str(tmp_path / "docker-compose.yml")})
+    assert {"rp-0d9c8b7a6f5e", "ma-1e2f3a4b5c6d"} <= found
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}},
+                       ["app.placeholder-secrets", "files.compose-redis"])
+    written = json.dumps({k: (r.message, r.evidence) for k, r in results.items()}, default=str)
+    assert "rp-0d9c8b7a6f5e" not in written and "ma-1e2f3a4b5c6d" not in written
+    assert results["app.placeholder-secrets"].status == "pass", results["app.placeholder-secrets"].message
