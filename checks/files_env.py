@@ -65,6 +65,10 @@ def setting(ctx: Any, p: dict[str, Any]) -> Verdict:
             bad.append((s.loc, f"{shown(s)} ({s.source}), expected {p['expect'].describe()}"))
         elif ok is None:
             undecided_.append((s.loc, f"{shown(s)} cannot be compared with {p['expect'].describe()}"))
+        elif s.value.strip() and (not _judgeable(s.value) or s.value.strip().lower() in _LEFTOVERS - {"none"}
+                                  or (is_secret_key(s.key) and s.value.strip().lower() == "none")):
+            # a matcher may accept them, but they say nothing: an unresolved ${VAR}, binary junk, "NaN"/"null"
+            undecided_.append((s.loc, f"{shown(s)} is a templating leftover or junk, not a value to judge"))
     if bad:
         return failed(findings_text(bad), **evidence(bad, key=p["key"]))
     if undecided_:

@@ -136,3 +136,24 @@ def test_a_command_line_password_is_masked_like_any_secret(tmp_path: Path) -> No
     written = json.dumps({k: (r.message, r.evidence) for k, r in results.items()}, default=str)
     assert "rp-0d9c8b7a6f5e" not in written and "ma-1e2f3a4b5c6d" not in written
     assert results["app.placeholder-secrets"].status == "pass", results["app.placeholder-secrets"].message
+
+
+def test_langsight_compose_hardened_passes(tmp_path: Path) -> None:
+    stage(tmp_path, "langsight-compose-hardened")
+    targets = {"files": {"compose": "langsight-compose-hardened/docker-compose.yml",
+                         "env": "langsight-compose-hardened/.env"}}
+    items = ["files.compose-redis", "app.placeholder-secrets", "app.redis-for-workers", "app.metrics-token",
+             "app.trusted-proxies", "app.compose-loopback"]
+    results, _ = audit(tmp_path, targets, items, preset="langsight")
+    assert {i: results[i].status for i in items} == dict.fromkeys(items, "pass"), \
+        {i: results[i].message for i in items}
+
+
+def test_a_leftover_or_unresolved_value_is_no_setting(tmp_path: Path) -> None:
+    # found by the hostile-facts test once it read LangSight's env: LANGSIGHT_METRICS_TOKEN=NaN "matched \S"
+    for value in ("NaN", "null", "${UNSET}", "undefined"):
+        (tmp_path / ".env").write_text(f"LANGSIGHT_METRICS_TOKEN={value}\nLANGSIGHT_TRUSTED_PROXY_CIDRS={value}\n")
+        results, _ = audit(tmp_path, {"files": {"env": ".env"}}, ["app.metrics-token", "app.trusted-proxies"],
+                           preset="langsight")
+        judged = {i: results[i] for i in ("app.metrics-token", "app.trusted-proxies")}
+        assert {r.status for r in judged.values()} == {"error"}, (value, {k: r.message for k, r in judged.items()})
