@@ -172,3 +172,8 @@ def test_init_langsmith_schemeless_database_uri_audits_a_real_server(tmp_path: P
     results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
     assert results["postgres.reachable"]["status"] == "pass", results["postgres.reachable"]["message"]
     assert uri.split("@")[0].split(":")[1] not in report.read_text() + proc.stdout
+    # written by hand as the bare variable, validate says what is missing (never the value)
+    (tmp_path / "hand.yaml").write_text('postgres: {dsn: "${POSTGRES_DATABASE_URI}"}\n')
+    proc = run("validate", "-t", "hand.yaml", env={"POSTGRES_DATABASE_URI": uri}, cwd=tmp_path)
+    assert proc.returncode == 2 and "needs postgresql:// in front" in proc.stderr, proc.stderr
+    assert uri.split("@")[0].split(":")[1] not in proc.stdout + proc.stderr
