@@ -300,8 +300,9 @@ def _memory_problem(f: Files, svc: Any, command: str, conf: bool, max_share: flo
     "images": Param("str-list", list(products.STORES["redis"].images), help="Redis images"),
     "passwords": Param("str-list", PLACEHOLDER_PASSWORDS, help="published default passwords, refused as the "
                                                                "password"),
-    "max_share": Param("number", 0.75, help="highest --maxmemory as a share of the container's memory limit "
-                                            "(guess: room for fork copy-on-write, buffers, fragmentation)"),
+    "max_share": Param("number", 0.8, help="highest --maxmemory as a share of the container's memory limit "
+                                           "(room for fork copy-on-write, buffers, fragmentation; as "
+                                           "redis.memory-vs-limit)"),
 })
 def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Each compose Redis requires a password that is not a published default (``--requirepass``, or the Bitnami
