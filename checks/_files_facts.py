@@ -11,6 +11,10 @@ from readiness.probe import Verdict, undecided
 from readiness.redact import redact_text
 
 MAX_LISTED = 20
+# Default passwords of the products' compose files and charts (Langfuse docker-compose.yml, LangSight's
+# ``${REDIS_PASSWORD:-changeme}``, the Bitnami subcharts): refused for any secret-named key and in URLs.
+PLACEHOLDER_PASSWORDS = ["postgres", "password", "changeme", "myredissecret", "miniosecret", "clickhouse", "minio",
+                         "secret", "admin"]
 
 
 def files(ctx: Any) -> Files:
@@ -48,6 +52,16 @@ def needs(f: Files, *what: str) -> Verdict | None:
         return None
     fields = " or ".join(what)
     return undecided(f"the files target has no {fields} file configured (add it, or --skip this item)")
+
+
+def written_number(f: Files, key: str) -> tuple[int | None, list[Setting], str | None]:
+    """(the largest whole number written for ``key`` in the env file and compose services, where, why not): None
+    with no settings when it is written nowhere; a value that is not a number is the error (never a guess)."""
+    found = f.lookup(key)
+    odd = [s for s in found if not s.value.strip().isdigit()]
+    if odd:
+        return None, found, f"{odd[0].loc.file}:{odd[0].loc.line}: {key}={odd[0].value[:40]!r} is not a number"
+    return (max(int(s.value) for s in found) if found else None), found, None
 
 
 def shown(setting: Setting) -> str:

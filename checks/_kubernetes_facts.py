@@ -646,8 +646,10 @@ def container_env(ctx: Any, workload: Any) -> tuple[dict[str, str], dict[str, st
     return env, hidden
 
 
+# ASYNCPG_POOL_MAX_SIZE: LangSmith's queue, ingest-queue and listener (langchain-ai/helm charts/langsmith 0.17,
+# templates/queue/deployment.yaml; the compose .env.example)
 POOL_ENV = ("POSTGRES_POOL_SIZE", "DATABASE_POOL_SIZE", "DB_POOL_SIZE", "PG_POOL_SIZE", "POOL_SIZE",
-            "POSTGRES_MAX_CONNECTIONS", "DATABASE_CONNECTION_LIMIT")
+            "POSTGRES_MAX_CONNECTIONS", "DATABASE_CONNECTION_LIMIT", "ASYNCPG_POOL_MAX_SIZE")
 URL_ENV = ("DATABASE_URL", "POSTGRES_URL", "POSTGRES_URI", "DATABASE_URI")
 
 

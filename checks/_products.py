@@ -98,8 +98,9 @@ PRODUCTS: dict[str, Product] = {
         Workload("redis", "StatefulSet", r"{release}-redis-(primary|replicas)", _LF1),
         Workload("clickhouse", "StatefulSet", r"{release}-clickhouse(-shard\d+)?", _LF1),
     )),
-    # LangSight ships compose only (no chart): its services are the compose ones, found by release name
-    "langsight": Product(None, (Service("api"), Service("worker")), ()),
+    # LangSight ships compose only (no chart): its services are the compose ones, found by release name.  No worker:
+    # LANGSIGHT_WORKERS counts uvicorn processes inside `api` (LangSight/langsight docker-compose.yml, api/main.py)
+    "langsight": Product(None, (Service("api"),), ()),
 }
 
 

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from readiness.checks import _products as products
-from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
+from readiness.checks._files_facts import PLACEHOLDER_PASSWORDS, evidence, files, findings_text, locations, needs
 
-from readiness.clients.files import Files, Loc
+from readiness.clients.files import Files, Loc, Setting
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.yamlsrc import pos_of
 
@@ -235,13 +235,80 @@ def _command_text(command: Any) -> str:
     return str(command or "")
 
 
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
+
+
+def _compose_bytes(value: Any) -> int | None:
+    """A compose memory size (``128M``, ``1g``, ``512mb``, bytes): binary units (the compose specification's
+    "byte value"); None when it cannot be read."""
+    if isinstance(value, bool):
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*", str(value), re.I)
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()]) if m else None
+
+
+def _redis_bytes(value: str) -> int | None:
+    """A redis.conf memory size: ``1k`` is 1000 bytes and ``1kb`` 1024 (likewise m/mb, g/gb), case-insensitive
+    (redis.conf's own header)."""
+    m = re.fullmatch(r"(\d+)(?:([kmg])(b?))?", value.strip().strip("'\"").lower())
+    if not m:
+        return None
+    power = "kmg".index(m.group(2)) + 1 if m.group(2) else 0
+    return int(m.group(1)) * (1024 if m.group(3) else 1000) ** power
+
+
+def _memory_limit(f: Files, svc: Any) -> tuple[Any, Loc] | None:
+    """The container's memory limit as written (``deploy.resources.limits.memory``, or ``mem_limit``)."""
+    limits: Any = svc
+    for part in ("deploy", "resources", "limits"):
+        limits = limits.get(part) if isinstance(limits, Mapping) else None
+    if isinstance(limits, Mapping) and limits.get("memory") is not None:
+        return limits["memory"], _at(f, limits, "memory")
+    if svc.get("mem_limit") is not None:
+        return svc["mem_limit"], _at(f, svc, "mem_limit")
+    return None
+
+
+def _memory_problem(f: Files, svc: Any, command: str, conf: bool, max_share: float) -> tuple[str, str] | None:
+    """("fail" or "hidden", why) when --maxmemory and the container's memory limit do not fit together: without a
+    maxmemory (or 0, unbounded) Redis grows past the limit and the OOM killer ends it, queues and all."""
+    limit = _memory_limit(f, svc)
+    if limit is None:
+        return None
+    raw, where = limit
+    limit_bytes = _compose_bytes(raw)
+    said = f"the container's memory limit {str(raw)[:20]} ({where.file}:{where.line})"
+    if limit_bytes is None or limit_bytes <= 0:
+        return "hidden", f"{said} cannot be read as a size"
+    flag = re.search(r"--maxmemory\s+(\S+)", command)
+    if flag is None:
+        if conf:
+            return "hidden", f"maxmemory (under {said}) is in the redis.conf, not visible here"
+        return "fail", f"no --maxmemory under {said}: Redis grows until the OOM killer stops it"
+    maxmemory = _redis_bytes(flag.group(1))
+    if maxmemory is None:
+        return "hidden", f"--maxmemory {flag.group(1)[:20]} cannot be read as a size"
+    if maxmemory == 0:
+        return "fail", f"--maxmemory 0 (unbounded) under {said}: Redis grows until the OOM killer stops it"
+    if maxmemory > limit_bytes * max_share:
+        return "fail", (f"--maxmemory {flag.group(1)[:20]} is {maxmemory / limit_bytes:.0%} of {said}; keep it "
+                        f"at most {max_share:.0%} (fork copy-on-write, buffers and fragmentation need the rest)")
+    return None
+
+
 @probe("files.compose-redis", target="files", params={
     "images": Param("str-list", list(products.STORES["redis"].images), help="Redis images"),
+    "passwords": Param("str-list", PLACEHOLDER_PASSWORDS, help="published default passwords, refused as the "
+                                                               "password"),
+    "max_share": Param("number", 0.8, help="highest --maxmemory as a share of the container's memory limit "
+                                           "(room for fork copy-on-write, buffers, fragmentation; as "
+                                           "redis.memory-vs-limit)"),
 })
 def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Each compose Redis requires a password (``--requirepass``, or the Bitnami image's REDIS_PASSWORD) and keeps
-    the noeviction policy (Redis's default: any other ``--maxmemory-policy`` fails).  A mounted redis.conf holds
-    what the compose file cannot show: an error saying so, unless the command line already decides."""
+    """Each compose Redis requires a password that is not a published default (``--requirepass``, or the Bitnami
+    image's REDIS_PASSWORD), keeps the noeviction policy (Redis's default: any other ``--maxmemory-policy``
+    fails), and under a container memory limit sets ``--maxmemory`` below it, with room.  A mounted redis.conf
+    holds what the compose file cannot show: an error saying so, unless the command line already decides."""
     f = files(ctx)
     missing = needs(f, "compose")
     if missing:
@@ -249,6 +316,10 @@ def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
     bad: list[tuple[Loc, str]] = []
     hidden: list[tuple[Loc, str]] = []
     seen = 0
+    by_service: dict[str, list[Setting]] = {}
+    for s in f.settings():
+        if s.source.startswith("compose service ") and s.source.endswith(" command"):
+            by_service.setdefault(s.source[len("compose service "):-len(" command")], []).append(s)
     for name, svc in f.services().items():
         image = str(svc.get("image") or "")
         if not image or not _is_datastore(image, p["images"]):
@@ -269,19 +340,33 @@ def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
             problems.append("ALLOW_EMPTY_PASSWORD instead of a password")
         elif not password and not conf:
             problems.append("no --requirepass: anyone on its network reads and deletes the queues")
+        given = [(s.loc, s.value) for s in by_service.get(str(name), []) if s.key == "requirepass"]
+        if env_password is not None:
+            given.append((at, str(env_password)))
+        for loc, value in given:
+            if value.strip() in p["passwords"]:
+                at = loc
+                problems.append(f"the password is {value.strip()!r}, a published default (a ${{VAR:-default}} "
+                                "that applies counts as written)")
         if policy and policy.group(1).strip("'\"") != "noeviction":
             problems.append(f"--maxmemory-policy {policy.group(1)[:30]}: queued jobs are evicted under memory "
                             "pressure")
+        memory = _memory_problem(f, svc, command, conf, p["max_share"])
+        if memory and memory[0] == "fail":
+            problems.append(memory[1])
         if problems:
             bad.append((at, f"service {name}: {'; '.join(problems)}"))
         elif conf and (not password or not policy):
             what = " and ".join(w for w, ok in (("the password", password), ("the eviction policy", policy)) if not ok)
             hidden.append((at, f"service {name} reads a redis.conf, which is not visible here: {what} cannot be "
                                "judged from the compose file"))
+        if memory and memory[0] == "hidden" and not problems:
+            hidden.append((at, f"service {name}: {memory[1]}"))
     if bad:
         return failed(findings_text(bad), **evidence(bad + hidden, redis_services=seen))
     if hidden:
         return undecided(findings_text(hidden), **evidence(hidden, redis_services=seen))
     if seen == 0:
         return not_applicable("the compose file runs no Redis", locations=[])
-    return passed(f"{seen} Redis service(s) require a password and never evict", redis_services=seen, locations=[])
+    return passed(f"{seen} Redis service(s) require a password, never evict and fit their memory limits",
+                  redis_services=seen, locations=[])

@@ -7,7 +7,15 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from readiness.checks._files_facts import evidence, files, findings_text, locations, needs, shown
+from readiness.checks._files_facts import (
+    PLACEHOLDER_PASSWORDS,
+    evidence,
+    files,
+    findings_text,
+    locations,
+    needs,
+    shown,
+)
 
 from readiness.clients.files import Loc, Setting, is_secret_key
 from readiness.matchers import MISSING
@@ -15,14 +23,21 @@ from readiness.probe import Param, Verdict, failed, passed, probe, undecided
 from readiness.redact import secret_spans
 
 _OPT = None
-_PLACEHOLDER_PASSWORDS = ["postgres", "password", "changeme", "myredissecret", "miniosecret", "clickhouse", "minio",
-                          "secret", "admin"]
 _BY_KEY = {"SALT": ["mysalt", "salt"], "NEXTAUTH_SECRET": ["mysecret", "secret"], "ENCRYPTION_KEY": ["0" * 64],
-           "API_KEY_SALT": ["mysalt", "salt"], "JWT_SECRET": ["mysecret", "secret"],
            "langfuse.salt.value": ["mysalt", "salt"], "langfuse.nextauth.secret.value": ["mysecret", "secret"],
-           "langfuse.encryptionKey.value": ["0" * 64]}
+           "langfuse.encryptionKey.value": ["0" * 64],
+           # LangSmith's compose .env.example (langchain-ai/helm charts/langsmith/docker-compose/.env.example, the
+           # last version before its removal in Aug 2026); the compose file passes API_KEY_SALT on as
+           # X_SERVICE_AUTH_JWT_SECRET and BLOB_STORAGE_* as S3_*.  The chart's key is config.basicAuth.jwtSecret.
+           "API_KEY_SALT": ["super", "mysalt", "salt"], "X_SERVICE_AUTH_JWT_SECRET": ["super"],
+           "BASIC_AUTH_JWT_SECRET": ["your-jwt-secret"], "jwtSecret": ["your-jwt-secret"],
+           "LANGSMITH_LICENSE_KEY": ["your-license-key"], "INITIAL_ORG_ADMIN_PASSWORD": ["your-password"],
+           "BLOB_STORAGE_ACCESS_KEY": ["your-access-key"], "S3_ACCESS_KEY": ["your-access-key"],
+           "BLOB_STORAGE_ACCESS_KEY_SECRET": ["your-access-key-secret"],
+           "S3_ACCESS_KEY_SECRET": ["your-access-key-secret"]}
 _REQUIRED = ["SALT", "NEXTAUTH_SECRET", "ENCRYPTION_KEY", "API_KEY_SALT", "config.apiKeySalt"]
-_NO_AUTH = {"AUTH_TYPE": ["none"]}
+# LangSight's auth-off switch is a pydantic bool (LangSight/langsight src/langsight/config.py Settings.auth_disabled)
+_NO_AUTH = {"AUTH_TYPE": ["none"], "LANGSIGHT_AUTH_DISABLED": ["true", "1", "yes", "on", "t", "y"]}
 
 
 @probe("files.setting", target="files", params={
@@ -50,6 +65,10 @@ def setting(ctx: Any, p: dict[str, Any]) -> Verdict:
             bad.append((s.loc, f"{shown(s)} ({s.source}), expected {p['expect'].describe()}"))
         elif ok is None:
             undecided_.append((s.loc, f"{shown(s)} cannot be compared with {p['expect'].describe()}"))
+        elif s.value.strip() and (not _judgeable(s.value) or s.value.strip().lower() in _LEFTOVERS - {"none"}
+                                  or (is_secret_key(s.key) and s.value.strip().lower() == "none")):
+            # a matcher may accept them, but they say nothing: an unresolved ${VAR}, binary junk, "NaN"/"null"
+            undecided_.append((s.loc, f"{shown(s)} is a templating leftover or junk, not a value to judge"))
     if bad:
         return failed(findings_text(bad), **evidence(bad, key=p["key"]))
     if undecided_:
@@ -99,7 +118,7 @@ def _is_placeholder(key: str, value: str, p: dict[str, Any]) -> str | None:
     for name, bad in p["no_auth"].items():
         if (key == name or last == name) and value.strip().lower() in [b.lower() for b in bad]:
             return f"{key}={value.strip()} turns authentication off"
-    if (key in p["required"] or last in p["required"]) and not value.strip():
+    if (key in p["required"] or last in p["required"] or key in p["required_set"]) and not value.strip():
         return f"{key} is empty"
     if is_secret_key(key) and value in p["passwords"]:
         return f"{key} is a default password"
@@ -124,21 +143,25 @@ def _judgeable(value: str) -> bool:
 
 def _relevant(key: str, p: dict[str, Any]) -> bool:
     last = key.rsplit(".", 1)[-1]
-    named = set(p["by_key"]) | set(p["no_auth"]) | set(p["required"])
+    named = set(p["by_key"]) | set(p["no_auth"]) | set(p["required"]) | set(p["required_set"])
     return is_secret_key(key) or key in named or last in named
 
 
 @probe("files.placeholder-secrets", target="files", params={
-    "passwords": Param("str-list", _PLACEHOLDER_PASSWORDS, help="default passwords of the products' compose files "
+    "passwords": Param("str-list", PLACEHOLDER_PASSWORDS, help="default passwords of the products' compose files "
                                                                 "and charts, refused for any secret-named key and "
                                                                 "in URLs"),
     "by_key": Param("dict", _BY_KEY, help="placeholders refused for one key (env name or Helm values path)"),
     "required": Param("str-list", _REQUIRED, help="secrets that must not be empty where they are written"),
     "no_auth": Param("dict", _NO_AUTH, help="settings that turn authentication off"),
+    "required_set": Param("str-list", [], help="secrets the product needs: not written anywhere (env file, compose "
+                                               "services) is a finding too (LangSight: LANGSIGHT_API_KEYS ...)"),
 })
 def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """No placeholder or default secret in the env file, the compose services' environment or the Helm values:
-    Langfuse's SALT/NEXTAUTH_SECRET/ENCRYPTION_KEY examples, the compose files' passwords, AUTH_TYPE none."""
+    """No placeholder or default secret in the env file, the compose services' environment and command lines or the
+    Helm values: Langfuse's SALT/NEXTAUTH_SECRET/ENCRYPTION_KEY examples, LangSmith's API_KEY_SALT super, the compose
+    files' passwords (a ``${VAR:-default}`` that applies is such a value), AUTH_TYPE none, LANGSIGHT_AUTH_DISABLED;
+    a secret of `required_set` that is written nowhere."""
     f = files(ctx)
     missing = needs(f, "env", "compose", "helm_values")
     if missing:
@@ -154,6 +177,12 @@ def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
         if why and (loc, why) not in seen:  # a service that merges another's environment (<<: *env) repeats it
             seen.add((loc, why))
             found.append((loc, f"{why} ({source})"))
+    if f.env is not None or f.compose is not None:
+        written = {key for key, *_ in candidates}
+        where = f.env_file or f.compose_file or ""
+        found += [(Loc(where, 1, 1), f"{key} is not set (in {where}"
+                   + (" or the compose services' environment)" if f.compose_file else ")"))
+                  for key in p["required_set"] if key not in written]
     if found:
         return failed(f"{len(found)} placeholder or default secret(s): " + findings_text(found),
                       **evidence(found, checked=checked))

@@ -9,6 +9,7 @@ from typing import Any
 
 from readiness.checks import _products as products
 from readiness.checks._common import classify_host, globs_match, listing, plain
+from readiness.checks._files_facts import files, locations, written_number
 from readiness.checks._postgres_facts import activity, blind_to, extensions, role_name, setting, settings
 
 from readiness.matchers import MISSING
@@ -114,19 +115,39 @@ def managed(ctx: Any, p: dict[str, Any]) -> Verdict:
 @probe("postgres.max-connections", target="postgres", params={
     "min": Param("int", 100, help="expected peak concurrency"),
     "workers": Param("int", _OPT, help="when set, the need is workers x pool_size x factor (LangSight)"),
-    "pool_size": Param("int", 50, help="connections per worker's pool"),
+    "pool_size": Param("int", 50, help="connections per worker's pool (LangSight's default pg_pool_max)"),
     "factor": Param("number", 1.2, help="safety factor on workers x pool_size"),
+    "workers_env": Param("str", _OPT, help="the variable of the files target giving the workers "
+                                           "(LANGSIGHT_WORKERS); written there, it replaces `workers`"),
+    "pool_env": Param("str", _OPT, help="the variable of the files target giving each worker's pool size "
+                                        "(LANGSIGHT_PG_POOL_MAX); written there, it replaces `pool_size`"),
 })
 def max_connections(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """max_connections covers the expected concurrency (`min`, or workers x pool_size x factor)."""
+    """max_connections covers the expected concurrency (`min`, or workers x pool_size x factor, each read from the
+    files target's env where the product's variable is written there)."""
+    workers, pool, written = p["workers"], p["pool_size"], []
+    if (p["workers_env"] or p["pool_env"]) and ctx.has("files"):
+        f = files(ctx)
+        for var, name in ((p["workers_env"], "workers"), (p["pool_env"], "pool")):
+            if not var:
+                continue
+            value, where, why = written_number(f, var)
+            if why:
+                return undecided(f"{why}: the connection need cannot be counted", locations=locations(
+                    s.loc for s in where))
+            if value is not None:
+                written += [f"{var}={value} ({where[0].loc.file}:{where[0].loc.line})"]
+                workers, pool = (value, pool) if name == "workers" else (workers, value)
     have = int(setting(ctx, "max_connections"))
-    if p["workers"]:
-        need = math.ceil(p["workers"] * p["pool_size"] * p["factor"])
-        why = f"{p['workers']} workers x {p['pool_size']} x {p['factor']}"
+    if workers:
+        need = math.ceil(workers * pool * p["factor"])
+        why = f"{workers} workers x {pool} x {p['factor']}"
     else:
         need, why = p["min"], "the expected concurrency"
     verdict = passed if have >= need else failed
-    return verdict(f"max_connections is {have}; {why} need {need}", max_connections=have, needed=need)
+    return verdict(f"max_connections is {have}; {why} need {need}" + (f" (from {', '.join(written)})"
+                                                                      if written else ""),
+                   max_connections=have, needed=need, workers=workers, pool_size=pool)
 
 
 @probe("postgres.connection-headroom", target="postgres", params={

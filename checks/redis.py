@@ -8,6 +8,7 @@ from typing import Any
 
 from readiness.checks import _products as products
 from readiness.checks._common import classify_host, globs_match, human_bytes, is_local, listing, parse_size
+from readiness.checks._files_facts import files, locations, written_number
 from readiness.checks._redis_facts import (
     ConfigRefused,
     UnexpectedReply,
@@ -117,10 +118,20 @@ def memory_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
 @probe("redis.maxclients", target="redis", params={
     "workers": Param("int", 4, help="API worker processes (LANGSIGHT_WORKERS)"),
     "per_worker": Param("int", 20, help="connections each worker's pool may open"),
+    "workers_env": Param("str", _OPT, help="the variable of the files target giving the workers "
+                                           "(LANGSIGHT_WORKERS); written there, it replaces `workers`"),
 })
 def maxclients(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """maxclients >= workers x per_worker; read from INFO (Redis 7+) or CONFIG GET (error where CONFIG is refused)."""
-    need = p["workers"] * p["per_worker"]
+    """maxclients >= workers x per_worker; read from INFO (Redis 7+) or CONFIG GET (error where CONFIG is refused).
+    The workers are the files target's `workers_env` where it is written there."""
+    workers = p["workers"]
+    if p["workers_env"] and ctx.has("files"):
+        value, where, why = written_number(files(ctx), p["workers_env"])
+        if why:
+            return undecided(f"{why}: the connection need cannot be counted",
+                             locations=locations(s.loc for s in where))
+        workers = workers if value is None else value
+    need = workers * p["per_worker"]
     infos = _info(ctx)
     values = {node: i.get("maxclients") for node, i in infos.items()}
     if any(v is None for v in values.values()):
@@ -132,8 +143,8 @@ def maxclients(ctx: Any, p: dict[str, Any]) -> Verdict:
     def judge(i: dict[str, Any]) -> Verdict:
         have = i["v"]
         verdict = passed if isinstance(have, int) and have >= need else failed
-        return verdict(f"maxclients is {have}, {p['workers']} workers x {p['per_worker']} need {need}",
-                       maxclients=have, needed=need)
+        return verdict(f"maxclients is {have}, {workers} workers x {p['per_worker']} need {need}",
+                       maxclients=have, needed=need, workers=workers)
 
     return per_node({n: {"v": v} for n, v in values.items()}, judge)
 

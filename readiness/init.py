@@ -34,11 +34,14 @@ class _Draft:
     exports: set[str] = field(default_factory=set)
 
     def get(self, *names: str) -> tuple[str, str] | None:
-        """(variable, value) of the first of ``names`` set to something non-empty."""
-        for name in names:
-            s = self.env.get(name)
-            if s is not None and s.value.strip():
-                return name, s.value.strip()
+        """(variable, value) of the first of ``names`` set to something non-empty, the env file's own variables
+        first: a reference must name one the user exports from it, not one compose derives from it (LangSight's
+        .env holds CLICKHOUSE_PASSWORD, its compose passes it on as LANGSIGHT_CLICKHOUSE_PASSWORD)."""
+        for own in (True, False):
+            for name in names:
+                s = self.env.get(name)
+                if s is not None and s.value.strip() and (s.source == "env file") == own:
+                    return name, s.value.strip()
         return None
 
     def ref(self, name: str) -> str:
@@ -46,10 +49,29 @@ class _Draft:
         return "${" + name + "}"
 
     def url(self, name: str, value: str) -> str:
-        """A URL setting: as written when it holds no password, else a reference to the whole variable."""
+        """A URL setting: as written when it holds no password, else a reference to the whole variable; a URL that
+        compose builds from the env file's password (``postgresql://u:${POSTGRES_PASSWORD}@...``) keeps that
+        reference in place of the password."""
         if secret_spans(value) or "${" in value or is_secret_key(name):
+            given = self.env.get(name)
+            if given is not None and given.source != "env file" and not is_secret_key(name):
+                rebuilt = self._by_reference(value)
+                if rebuilt is not None:
+                    return rebuilt
             return self.ref(name)
         return value
+
+    def _by_reference(self, value: str) -> str | None:
+        """``value`` with each password replaced by a reference to the env-file variable holding exactly it."""
+        out, last = [], 0
+        for start, end in secret_spans(value):
+            owner = next((s.key for s in self.env.values() if s.source == "env file" and s.value == value[start:end]
+                          and is_secret_key(s.key)), None)
+            if owner is None:
+                return None
+            out += [value[last:start], self.ref(owner)]
+            last = end
+        return "".join(out) + value[last:] if out and "${" not in value[last:] else None
 
     def value(self, path: str) -> Any:
         node = self.values
@@ -73,11 +95,17 @@ def _truthy(text: str | None) -> bool:
 
 
 def _postgres(d: _Draft) -> None:
+    # LangSight/langsight src/langsight/config.py: postgres_url (LANGSIGHT_ prefix) is its only database setting
     names = {"langfuse": (("DATABASE_URL",), ("DIRECT_URL",)), "langsmith": (("POSTGRES_DATABASE_URI",), ()),
-             "langsight": (("LANGSIGHT_POSTGRES_URL", "LANGSIGHT_DATABASE_URL", "DATABASE_URL"), ())}[d.preset]
+             "langsight": (("LANGSIGHT_POSTGRES_URL",), ())}[d.preset]
     found = d.get(*names[0])
     if found:
-        cfg = {"dsn": d.url(*found)}
+        dsn = d.url(*found)
+        if d.preset == "langsmith" and "://" not in found[1]:
+            # user:pass@host:port/db, without a scheme (langchain-ai/helm charts/langsmith values.yaml 0.17,
+            # postgres.external.connectionUrl: "Do not include the driver name"; the compose .env.example)
+            dsn = "postgresql://" + dsn
+        cfg = {"dsn": dsn}
         direct = d.get(*names[1]) if names[1] else None
         if direct and direct[1] != found[1]:
             cfg["direct_dsn"] = d.url(*direct)
@@ -87,13 +115,16 @@ def _postgres(d: _Draft) -> None:
     if host:
         d.missing["postgres"] = (f"the Helm values name the database host {host}; add dsn: "
                                  "\"postgresql://USER:${POSTGRES_PASSWORD}@" + f"{host}:5432/DB\" and export it")
+    elif d.preset == "langsmith":
+        d.missing["postgres"] = ("no POSTGRES_DATABASE_URI in the env file: add dsn: "
+                                 "\"postgresql://${POSTGRES_DATABASE_URI}\" (LangSmith writes it without a scheme)")
     else:
         d.missing["postgres"] = f"no {' or '.join(names[0])} in the env file: add dsn: \"${{{names[0][0]}}}\""
 
 
 def _redis(d: _Draft) -> None:
     names = {"langfuse": ("REDIS_CONNECTION_STRING",), "langsmith": ("REDIS_DATABASE_URI",),
-             "langsight": ("LANGSIGHT_REDIS_URL", "REDIS_URL")}[d.preset]
+             "langsight": ("LANGSIGHT_REDIS_URL",)}[d.preset]
     found = d.get(*names)
     if found:
         d.targets["redis"] = {"url": d.url(*found)}
@@ -109,10 +140,36 @@ def _redis(d: _Draft) -> None:
             d.notes.setdefault("redis", []).append("REDIS_AUTH is not set: the audit connects without a password")
         return
     d.missing["redis"] = f"no {' or '.join(names)} in the env file: add url: \"redis://:PASSWORD@host:6379/0\""
+    if d.preset == "langsight":
+        d.missing["redis"] += " (LangSight needs Redis only with LANGSIGHT_WORKERS > 1)"
+
+
+def _langsight_clickhouse(d: _Draft) -> None:
+    """LangSight/langsight src/langsight/config.py Settings (prefix LANGSIGHT_): CLICKHOUSE_URL (HTTP), _DATABASE
+    (default langsight), _USERNAME, _PASSWORD; its compose maps the .env's unprefixed CLICKHOUSE_USER and
+    CLICKHOUSE_PASSWORD onto them."""
+    http = d.get("LANGSIGHT_CLICKHOUSE_URL")
+    host, _, scheme = _host_port(http[1]) if http else (None, None, "")
+    if not host:
+        d.missing["clickhouse"] = ("no LANGSIGHT_CLICKHOUSE_URL in the env file (or its compose services): add url: "
+                                   "\"clickhouse://host:9000/langsight\" (native port)")
+        return
+    db = (d.get("LANGSIGHT_CLICKHOUSE_DATABASE") or ("", "langsight"))[1]
+    tls = scheme == "https"
+    cfg = {"url": f"{'clickhouses' if tls else 'clickhouse'}://{host}:{9440 if tls else 9000}/{db}"}
+    user = d.get("LANGSIGHT_CLICKHOUSE_USERNAME", "CLICKHOUSE_USER")
+    if user:
+        cfg["user"] = user[1]
+    password = d.get("LANGSIGHT_CLICKHOUSE_PASSWORD", "CLICKHOUSE_PASSWORD")
+    if password:
+        cfg["password"] = d.ref(password[0])
+    d.targets["clickhouse"] = cfg
 
 
 def _clickhouse(d: _Draft) -> None:
-    prefix = "LANGSIGHT_" if d.preset == "langsight" else ""
+    if d.preset == "langsight":
+        _langsight_clickhouse(d)
+        return
     cfg: dict[str, str] = {}
     if d.preset == "langsmith":
         ch_host = d.get("CLICKHOUSE_HOST")
@@ -125,27 +182,27 @@ def _clickhouse(d: _Draft) -> None:
             if cluster:
                 cfg["cluster"] = cluster[1]
     else:
-        native = d.get(f"{prefix}CLICKHOUSE_MIGRATION_URL")
-        http = d.get(f"{prefix}CLICKHOUSE_URL")
+        native = d.get("CLICKHOUSE_MIGRATION_URL")
+        http = d.get("CLICKHOUSE_URL")
         given = native or http
         if given:
             host, port, scheme = _host_port(given[1])
             if native is None or scheme not in ("clickhouse", "clickhouses", "tcp"):
                 port = 9000  # the audit speaks the native protocol; CLICKHOUSE_URL is the HTTP port
             tls = scheme in ("https", "clickhouses")
-            db = (d.get(f"{prefix}CLICKHOUSE_DB") or ("", "langsight" if d.preset == "langsight" else "default"))[1]
+            db = (d.get("CLICKHOUSE_DB") or ("", "default"))[1]
             if host:
                 cfg["url"] = f"{'clickhouses' if tls else 'clickhouse'}://{host}:{port}/{db}"
         if d.preset == "langfuse" and _truthy((d.get("CLICKHOUSE_CLUSTER_ENABLED") or ("", "true"))[1]) and cfg:
             cfg["cluster"] = (d.get("CLICKHOUSE_CLUSTER_NAME") or ("", "default"))[1]
     if not cfg:
-        d.missing["clickhouse"] = (f"no {prefix}CLICKHOUSE_{'HOST' if d.preset == 'langsmith' else 'URL'} in the env "
+        d.missing["clickhouse"] = (f"no CLICKHOUSE_{'HOST' if d.preset == 'langsmith' else 'URL'} in the env "
                                    "file: add url: \"clickhouse://host:9000/default\" (native port)")
         return
-    user = d.get(f"{prefix}CLICKHOUSE_USER")
+    user = d.get("CLICKHOUSE_USER")
     if user:
         cfg["user"] = user[1]
-    password = d.get(f"{prefix}CLICKHOUSE_PASSWORD")
+    password = d.get("CLICKHOUSE_PASSWORD")
     if password:
         cfg["password"] = d.ref(password[0])
     d.targets["clickhouse"] = cfg
@@ -166,10 +223,12 @@ def _s3(d: _Draft) -> None:
         if _truthy((d.get(p + "FORCE_PATH_STYLE") or ("", ""))[1]) and cfg:
             cfg["addressing_style"] = "path"
     elif d.preset == "langsmith":
-        bucket = d.get("S3_BUCKET_NAME") or ("", d.value("config.blobStorage.bucketName") or "")
+        # the services read S3_*; LangSmith's compose .env.example names them BLOB_STORAGE_* and maps them
+        bucket = (d.get("S3_BUCKET_NAME", "BLOB_STORAGE_BUCKET_NAME")
+                  or ("", d.value("config.blobStorage.bucketName") or ""))
         if bucket[1]:
             cfg["bucket"] = str(bucket[1])
-            api = d.get("S3_API_URL") or ("", d.value("config.blobStorage.apiURL") or "")
+            api = d.get("S3_API_URL", "BLOB_STORAGE_API_URL") or ("", d.value("config.blobStorage.apiURL") or "")
             if api[1] and "amazonaws.com" not in str(api[1]):
                 if api[0]:
                     cfg["endpoint_url"] = d.url(api[0], str(api[1]))
@@ -178,19 +237,26 @@ def _s3(d: _Draft) -> None:
                                                         "endpoint_url: \"${S3_API_URL}\" and export it")
                 else:
                     cfg["endpoint_url"] = str(api[1])
-            for key, var in (("access_key_id", "S3_ACCESS_KEY"), ("secret_access_key", "S3_ACCESS_KEY_SECRET")):
-                if d.get(var):
-                    cfg[key] = d.ref(var)
+            for key, names in (("access_key_id", ("S3_ACCESS_KEY", "BLOB_STORAGE_ACCESS_KEY")),
+                               ("secret_access_key", ("S3_ACCESS_KEY_SECRET", "BLOB_STORAGE_ACCESS_KEY_SECRET"))):
+                var = d.get(*names)
+                if var:
+                    cfg[key] = d.ref(var[0])
+    if d.preset == "langsight":
+        d.missing["s3"] = "LangSight keeps no blobs (ClickHouse and PostgreSQL hold its data): no s3 target applies"
+        return
     if "bucket" not in cfg:
-        what = {"langfuse": "LANGFUSE_S3_EVENT_UPLOAD_BUCKET", "langsmith": "S3_BUCKET_NAME or "
-                "config.blobStorage.bucketName", "langsight": "a bucket setting"}[d.preset]
+        what = {"langfuse": "LANGFUSE_S3_EVENT_UPLOAD_BUCKET", "langsmith": "S3_BUCKET_NAME, BLOB_STORAGE_BUCKET_NAME "
+                "or config.blobStorage.bucketName"}[d.preset]
         d.missing["s3"] = f"no {what}: add bucket: (and endpoint_url for MinIO or another S3-compatible store)"
         return
     d.targets["s3"] = cfg
 
 
 def _http(d: _Draft) -> None:
-    found = d.get("NEXTAUTH_URL", "LANGSMITH_URL", "LANGSIGHT_PUBLIC_URL", "PUBLIC_URL")
+    # LangSight's public URL is the dashboard's (config.py dashboard_url; NEXTAUTH_URL is the dashboard's own)
+    found = d.get(*{"langfuse": ("NEXTAUTH_URL",), "langsmith": ("LANGSMITH_URL",),
+                    "langsight": ("LANGSIGHT_DASHBOARD_URL", "NEXTAUTH_URL")}[d.preset])
     hostname = d.value("config.hostname")
     if found and found[1].startswith(("http://", "https://")):
         d.targets["http"] = {"base_url": d.url(*found)}

@@ -218,14 +218,17 @@ class HostileNetwork(_Answers, network_client.NetworkHandle):
 
 # --- files: a hardened configuration's every key, every value junk ------------------------------------------------
 
-def _hardened() -> Files:
-    base = DATA / "files" / "langfuse-hardened"
-    files = load({"root": str(base), "env": str(base / ".env"), "compose": str(base / "docker-compose.yml"),
-                  "helm_values": str(base / "values.yaml")})
-    return files
+def _hardened(name: str = "langfuse-hardened") -> Files:
+    base = DATA / "files" / name
+    config = {"root": str(base), "env": str(base / ".env"), "compose": str(base / "docker-compose.yml")}
+    if (base / "values.yaml").exists():
+        config["helm_values"] = str(base / "values.yaml")
+    return load(config)
 
 
 _HARDENED = _hardened()
+# LangSight's compose: a command-line password, a container memory limit, LANGSIGHT_WORKERS / LANGSIGHT_PG_POOL_MAX
+_HARDENED_SOURCES = (_HARDENED, _hardened("langsight-compose-hardened"))
 
 
 def _service_image(path: str) -> bool:
@@ -235,7 +238,7 @@ def _service_image(path: str) -> bool:
 
 
 def hostile_files(draw: Draw) -> Files:
-    src = _HARDENED
+    src = draw(st.sampled_from(_HARDENED_SOURCES), "files:source")
     env = {k: Setting(s.key, draw(st.sampled_from(JUNK_TEXT), f"files:env:{k}"), s.loc, s.source)
            for k, s in (src.env or {}).items()}
     return Files(src.root, env=env, env_file=src.env_file,

@@ -60,7 +60,8 @@ S3_ACCESS_KEY_SECRET=lsm-s3-4e07408562bedb8b60ce
 """
 
 
-@pytest.mark.parametrize("case", ["langfuse-hardened", "langfuse-default", "langsight-hardened", "langsmith"])
+@pytest.mark.parametrize("case", ["langfuse-hardened", "langfuse-default", "langsight-hardened", "langsmith",
+                                  "langsight-compose", "langsmith-env"])
 def test_init_output_validates_and_holds_no_secret(tmp_path: Path, case: str) -> None:
     preset = case.split("-")[0]
     if case == "langsmith":
@@ -93,7 +94,9 @@ def test_init_output_validates_and_holds_no_secret(tmp_path: Path, case: str) ->
     if case == "langsight-hardened":
         assert "# s3: not inferred" in text and "# http: not inferred" in text
     if case == "langfuse-hardened":
-        assert 'url: "redis://:${REDIS_AUTH}@redis:6379/0"' in text and '"${DATABASE_URL}"' in text
+        # compose builds DATABASE_URL from the .env's POSTGRES_PASSWORD: the reference is to the variable the user has
+        assert 'url: "redis://:${REDIS_AUTH}@redis:6379/0"' in text
+        assert 'dsn: "postgresql://langfuse:${POSTGRES_PASSWORD}@postgres:5432/langfuse"' in text
 
 
 def test_init_then_audit_real_servers_without_edits(tmp_path: Path, redis_stack: Any, pg_stack: Any) -> None:
@@ -129,3 +132,48 @@ def test_init_refuses_to_overwrite_and_bad_env_is_exit_2(tmp_path: Path) -> None
     assert proc.returncode == 2 and "bad.env:1:1:" in proc.stderr
     proc = run("init", "--preset", "langfuse", "--from-env", ".env", "-o", "-", cwd=tmp_path)
     assert proc.returncode == 0 and 'dsn: "postgresql://a@db/x"' in proc.stdout  # no password: copied as written
+
+
+def test_init_reads_langsights_own_names_from_its_env_and_compose(tmp_path: Path) -> None:
+    # LangSight/langsight config.py: LANGSIGHT_CLICKHOUSE_USERNAME/_DATABASE, LANGSIGHT_DASHBOARD_URL; its compose
+    # maps the .env's CLICKHOUSE_USER/CLICKHOUSE_PASSWORD and builds LANGSIGHT_POSTGRES_URL from POSTGRES_PASSWORD
+    case = DATA / "langsight-compose"
+    proc = run("init", "--preset", "langsight", "--from-env", str(case / ".env"), "--from-compose",
+               str(case / "docker-compose.yml"), "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert 'dsn: "postgresql://langsight:${POSTGRES_PASSWORD}@postgres:5432/langsight"' in text
+    assert 'url: "clickhouse://clickhouse:9000/langsight"' in text and 'user: "langsight"' in text
+    assert 'password: "${CLICKHOUSE_PASSWORD}"' in text  # the .env's own variable, not the compose-derived one
+    assert 'base_url: "https://langsight.example.com"' in text
+    assert "LangSight keeps no blobs" in text
+    env = tmp_path / ".env"
+    env.write_text("LANGSIGHT_CLICKHOUSE_URL=https://ch.internal:8443\nLANGSIGHT_CLICKHOUSE_DATABASE=traces\n"
+                   "LANGSIGHT_CLICKHOUSE_USERNAME=ls_app\nLANGSIGHT_CLICKHOUSE_PASSWORD=ls-ch-3f9a1c7e5b\n"
+                   "LANGSIGHT_DASHBOARD_URL=https://obs.example.com\n")
+    proc = run("init", "--preset", "langsight", "--from-env", str(env), "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert 'url: "clickhouses://ch.internal:9440/traces"' in proc.stdout and 'user: "ls_app"' in proc.stdout
+    assert 'password: "${LANGSIGHT_CLICKHOUSE_PASSWORD}"' in proc.stdout
+    assert 'base_url: "https://obs.example.com"' in proc.stdout and "ls-ch-3f9a1c7e5b" not in proc.stdout
+
+
+def test_init_langsmith_schemeless_database_uri_audits_a_real_server(tmp_path: Path, pg_stack: Any) -> None:
+    # LangSmith writes POSTGRES_DATABASE_URI as user:pass@host:port/db (no scheme): the targets file adds one
+    uri = pg_stack.dsn(pg_stack.good, sslmode="require").split("://", 1)[1]
+    (tmp_path / ".env").write_text(f"POSTGRES_DATABASE_URI={uri}\nAPI_KEY_SALT=salt-4e1b7c9d2a\n")
+    proc = run("init", "--preset", "langsmith", "--from-env", ".env", "-o", "targets.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "targets.yaml").read_text()
+    assert 'dsn: "postgresql://${POSTGRES_DATABASE_URI}"' in text
+    report = tmp_path / "report.json"
+    proc = run("audit", "-t", "targets.yaml", "--only", "postgres.reachable", "--json", str(report),
+               env={"POSTGRES_DATABASE_URI": uri}, cwd=tmp_path)
+    results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
+    assert results["postgres.reachable"]["status"] == "pass", results["postgres.reachable"]["message"]
+    assert uri.split("@")[0].split(":")[1] not in report.read_text() + proc.stdout
+    # written by hand as the bare variable, validate says what is missing (never the value)
+    (tmp_path / "hand.yaml").write_text('postgres: {dsn: "${POSTGRES_DATABASE_URI}"}\n')
+    proc = run("validate", "-t", "hand.yaml", env={"POSTGRES_DATABASE_URI": uri}, cwd=tmp_path)
+    assert proc.returncode == 2 and "needs postgresql:// in front" in proc.stderr, proc.stderr
+    assert uri.split("@")[0].split(":")[1] not in proc.stdout + proc.stderr

@@ -72,6 +72,23 @@ def test_postgres_connection_budget_from_the_deployments(max_replicas: int, pool
     assert r.evidence["workloads"] == {"langsmith/langsmith-backend": max_replicas * pool}
 
 
+def test_langsmith_asyncpg_pool_size_is_counted(pg_stack: PgStack, tmp_path: Path) -> None:
+    # LangSmith's queue sets ASYNCPG_POOL_MAX_SIZE (charts/langsmith 0.17 templates/queue/deployment.yaml)
+    objects = scaled_backend(10, 3)
+    for o in objects:
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == "langsmith-backend":
+            o["spec"]["template"]["spec"]["containers"][0]["env"] = [
+                {"name": "POSTGRES_DATABASE_URI", "valueFrom": {"secretKeyRef": {"name": "langsmith-postgres",
+                                                                                 "key": "connection_url"}}},
+                {"name": "ASYNCPG_POOL_MAX_SIZE", "value": "3"}]
+    with FakeCluster(objects) as cluster:
+        targets = {**live_targets(cluster, tmp_path), **pg_stack.target(pg_stack.good)}
+        results, _ = audit(tmp_path, targets, ["postgres.connection-budget"], checklist=only("postgres", tmp_path))
+    r = results["postgres.connection-budget"]
+    assert r.status == "pass", r.message
+    assert r.evidence["workloads"] == {"langsmith/langsmith-backend": 30}
+
+
 @pytest.mark.parametrize(("fixture", "status"), [("good.yaml", "pass"), ("bad.yaml", "fail")])
 def test_clickhouse_ssd_from_the_volumes_class(fixture: str, status: str, ch_single: Deployment,
                                                tmp_path: Path) -> None:

@@ -66,6 +66,24 @@ def test_langsight_sizes_max_connections_from_its_workers(pg_stack: PgStack, tmp
     assert results["postgres.max-connections"].evidence["needed"] == 240
 
 
+def test_langsight_max_connections_reads_its_workers_and_pool_max(pg_stack: PgStack, tmp_path: Path) -> None:
+    # LANGSIGHT_PG_POOL_MAX (config.py, default 50) and LANGSIGHT_WORKERS from the files: 4 x 40 x 1.2 = 192 <= 200
+    (tmp_path / ".env").write_text("LANGSIGHT_WORKERS=4\nLANGSIGHT_PG_POOL_MAX=40\n")
+    targets = {"preset": "langsight", "files": {"env": ".env"}, **pg_stack.target(pg_stack.good)}
+    results, _ = audit(tmp_path, targets, ["postgres.max-connections"])
+    r = results["postgres.max-connections"]
+    assert (r.status, r.evidence["needed"], r.evidence["pool_size"]) == ("pass", 192, 40), r.message
+    assert "LANGSIGHT_PG_POOL_MAX=40 (.env:2)" in r.message
+    (tmp_path / ".env").write_text("LANGSIGHT_WORKERS=8\n")  # the pool left at config.py's default of 50
+    results, _ = audit(tmp_path, targets, ["postgres.max-connections"])
+    r = results["postgres.max-connections"]
+    assert (r.status, r.evidence["needed"]) == ("fail", 480), r.message
+    (tmp_path / ".env").write_text("LANGSIGHT_WORKERS=4\nLANGSIGHT_PG_POOL_MAX=${UNSET}\n")
+    results, _ = audit(tmp_path, targets, ["postgres.max-connections"])
+    r = results["postgres.max-connections"]
+    assert r.status == "error" and "LANGSIGHT_PG_POOL_MAX" in r.message, r.message
+
+
 def test_version_fails_below_the_items_minimum(pg_stack: PgStack, tmp_path: Path) -> None:
     checklist = checklist_with(tmp_path, {"postgres.version": {"expect": {"min": "16"}}})
     results, _ = audit(tmp_path, pg_stack.target(pg_stack.good), ["postgres.version"], checklist=checklist)

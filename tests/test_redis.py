@@ -74,6 +74,16 @@ def test_langsight_items_pass_on_a_langsight_redis_and_fail_on_a_leaky_one(redis
     assert bad["redis.key-ttls"].evidence["examples"] == ["langsight:cb:leaked"]  # the key with a TTL is fine
 
 
+def test_langsight_maxclients_counts_the_workers_its_env_runs(redis_stack: RedisStack, tmp_path: Path) -> None:
+    # LANGSIGHT_WORKERS from the files target replaces the item's assumed 4: 1 x 20 fits maxclients 30, 2 x 20 not
+    targets = {"preset": "langsight", "files": {"env": ".env"}, **redis_stack.target(redis_stack.bad)}
+    for workers, status in ((1, "pass"), (2, "fail")):
+        (tmp_path / ".env").write_text(f"LANGSIGHT_WORKERS={workers}\n")
+        results, _ = audit(tmp_path, targets, ["redis.maxclients"])
+        r = results["redis.maxclients"]
+        assert (r.status, r.evidence["needed"]) == (status, workers * 20), r.message
+
+
 def test_version_fails_below_the_items_minimum(redis_stack: RedisStack, tmp_path: Path) -> None:
     checklist = checklist_with(tmp_path, {"redis.version": {"expect": {"min": "7.2"}}})
     results, _ = audit(tmp_path, redis_stack.target(redis_stack.good), ["redis.version"], checklist=checklist)

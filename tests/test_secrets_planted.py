@@ -211,7 +211,10 @@ def test_init_writes_no_secret_in_any_url_form(tmp_path: Path, line: str, target
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert not _leaks({"targets": text, "stdout": done.stdout, "stderr": done.stderr}, [secret])
-    assert yaml.safe_load(text)[target][field] == "${" + line.partition("=")[0] + "}"
+    ref = "${" + line.partition("=")[0] + "}"
+    # LangSmith writes POSTGRES_DATABASE_URI without a scheme (user:pass@host:port/db): the dsn adds it
+    expected = "postgresql://" + ref if line.startswith("POSTGRES_DATABASE_URI=") else ref
+    assert yaml.safe_load(text)[target][field] == expected
 
 
 def test_init_leaves_out_a_values_endpoint_with_credentials(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,7 @@ class Files:
         for name, service in self.services().items():
             if isinstance(service, Mapping):
                 out += _service_environment(self, str(name), service)
+                out += _command_secrets(self, str(name), service)
         return out
 
     def lookup(self, key: str) -> list[Setting]:
@@ -135,6 +137,60 @@ def _service_environment(files: Files, name: str, service: Mapping[str, Any]) ->
                 line, col = pos_of(env, i)
                 quoted = 0 if not isinstance(env, YList) or env.text_of(i) is not None else 1
                 out.append(Setting(key.strip(), value, Loc(file, line, col + quoted + len(key) + 1), source))
+    return out
+
+
+# Datastores that take a secret on their command line: redis-server / valkey-server ``--requirepass`` and
+# ``--masterauth`` (LangSight's compose: ``--requirepass ${REDIS_PASSWORD:-changeme}``).  Judged like any setting.
+COMMAND_SECRETS = ("--requirepass", "--masterauth")
+
+
+def _command_tokens(command: Any) -> list[tuple[int, str]]:
+    """(index in a list command, or -1 in a string one; token) of a service's ``command:``."""
+    if isinstance(command, list):
+        return [(i, str(t)) for i, t in enumerate(command) if isinstance(t, (str, int, float))]
+    if not isinstance(command, str):
+        return []
+    try:
+        return [(-1, t) for t in shlex.split(command)]
+    except ValueError:  # an unbalanced quote: compose would refuse it too; read it word by word
+        return [(-1, t) for t in command.split()]
+
+
+def _line_of(files: Files, start: tuple[int, int], needle: str) -> tuple[int, int]:
+    """Where ``needle`` is written at or after ``start`` in the compose file (a multi-line ``command: >`` keeps no
+    positions of its own); ``start`` when the file cannot be read again."""
+    try:
+        with open(os.path.join(files.root, files.compose_file or ""), encoding="utf-8") as fh:
+            lines = fh.read(1 << 20).splitlines()
+    except (OSError, UnicodeDecodeError, ValueError):
+        return start
+    for n in range(max(start[0], 1), min(len(lines), start[0] + 200) + 1):
+        if needle in lines[n - 1]:
+            return n, lines[n - 1].index(needle) + 1
+    return start
+
+
+def _command_secrets(files: Files, name: str, service: Mapping[str, Any]) -> list[Setting]:
+    command = service.get("command")
+    tokens = _command_tokens(command)
+    out: list[Setting] = []
+    for k, (index, token) in enumerate(tokens):
+        flag = next((f for f in COMMAND_SECRETS if token == f or token.startswith(f + "=")), None)
+        if flag is None:
+            continue
+        if token == flag:
+            if k + 1 >= len(tokens):
+                continue
+            index, value = tokens[k + 1]
+        else:
+            value = token[len(flag) + 1:]
+        if index >= 0:
+            line, col = pos_of(command, index)
+        else:
+            line, col = _line_of(files, pos_of(service, "command"), flag)
+        out.append(Setting(flag.lstrip("-"), value, Loc(files.compose_file or "", line, col),
+                           f"compose service {name} command"))
     return out
 
 
@@ -384,7 +440,8 @@ def close(client: Any) -> None:
     return None
 
 
-_NOT_SECRET = ("_URL", "_URI", "_HOST", "_PORT", "_TYPE", "_ENABLED", "_USER", "_USERNAME", "_NAME", "_REGION")
+_NOT_SECRET = ("_URL", "_URI", "_HOST", "_PORT", "_TYPE", "_ENABLED", "_DISABLED", "_USER", "_USERNAME", "_NAME",
+               "_REGION")
 # Helm values that NAME a Kubernetes Secret or a key inside one: existingSecret, existingSecretPasswordKey,
 # secretName, secretKeyRef, passwordKey, userKey; and the mappings that hold such names.
 _REF_LEAF = re.compile(r"existingSecret|secretName$|SecretName$|KeyRef$|(^|[a-z])(password|Password|user|User|username|"

@@ -502,6 +502,9 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
                 problems.append((field, f"{field} uses {shown} scheme; a PostgreSQL DSN starts with postgresql:// or "
                                         "postgres:// (or is libpq key=value pairs)"))
         elif _kv_pairs(text) is None:
+            # LangSmith's POSTGRES_DATABASE_URI is written so (user:pass@host:port/db, no scheme)
+            hint = ("; a user:pass@host:port/db without a scheme (LangSmith's POSTGRES_DATABASE_URI) needs "
+                    "postgresql:// in front" if re.fullmatch(r"[^\s=@]+@[^\s=@/]+(/\S*)?", text) else "")
             problems.append((field, f"{field} is neither a postgresql:// URL nor libpq key=value pairs "
-                                    "(host=... dbname=... user=...)"))
+                                    f"(host=... dbname=... user=...){hint}"))
     return problems
