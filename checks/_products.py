@@ -166,3 +166,21 @@ def labelled_store(labels: dict[str, str]) -> str | None:
         if name in s.names:
             return store
     return None
+
+
+# --- MinIO, the S3 of the compose files ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Minio:
+    images: tuple[str, ...]
+    api_port: int            # container port of the S3 API (minio server --address, default :9000)
+    console_port: int        # container port of the web console (--console-address; Langfuse's compose :9001)
+    public_api: frozenset[str]  # presets whose browsers reach the S3 API directly (presigned URLs)
+    source: str
+
+
+# langfuse/langfuse docker-compose.yml (commit 00e73ad8, Aug 2026): `minio server --address ":9000"
+# --console-address ":9001"`, ports 9090:9000 (every interface) and 127.0.0.1:9091:9001, because browsers upload
+# media to MinIO through presigned URLs (LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT defaults to http://localhost:9090).
+MINIO = Minio(("minio", "minio/minio", "quay.io/minio/minio", "bitnami/minio"), 9000, 9001,
+              frozenset({"langfuse"}), "langfuse/langfuse docker-compose.yml (00e73ad8)")

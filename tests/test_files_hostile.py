@@ -64,3 +64,39 @@ def test_audit_also_stops_and_never_echoes_the_file(tmp_path: Path) -> None:
                           text=True, timeout=60)
     assert proc.returncode == 2 and ".env:2:1:" in proc.stderr, proc.stderr
     assert "tk-5f1e0a6b3c" not in proc.stdout + proc.stderr
+
+
+# A compose project over several files: each hostile shape is one sentence at the line that causes it.
+PROJECTS = {
+    "include cycle": ({"docker-compose.yml": "include: [a.yml]\nservices: {}\n",
+                       "a.yml": "include:\n  - docker-compose.yml\nservices: {}\n"}, "a.yml:2:5:", "a cycle"),
+    "include outside": ({"docker-compose.yml": "include:\n  - ../../etc/compose.yml\nservices: {}\n"},
+                        "docker-compose.yml:2:5:", "outside the project directory"),
+    "extends itself": ({"docker-compose.yml": "services:\n  r:\n    extends: r\n    image: redis:7\n"},
+                       "docker-compose.yml:3:14:", "extends itself"),
+    "extends loop": ({"docker-compose.yml": "services:\n  a:\n    extends: b\n  b:\n    extends: a\n"},
+                     "docker-compose.yml:", "deeper than"),
+    "extends missing": ({"docker-compose.yml": "services:\n  a:\n    extends: {service: x, file: b.yml}\n",
+                         "b.yml": "services: {}\n"}, "docker-compose.yml:3:14:", "does not define"),
+    "include depth": ({"docker-compose.yml": "include: [d1/c.yml]\nservices: {}\n",
+                       **{"/".join(f"d{j}" for j in range(1, i + 1)) + "/c.yml":
+                          f"include: [d{i + 1}/c.yml]\nservices: {{}}\n" for i in range(1, 12)}},
+                      "c.yml:1:10:", "deeper than"),
+    "override broken": ({"docker-compose.yml": "services:\n  r:\n    image: redis:7\n",
+                         "docker-compose.override.yml": "services:\n  - r\n"}, "docker-compose.override.yml:2:3:",
+                        "'services' must be a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROJECTS))
+def test_hostile_compose_project_is_exit_2_at_its_line(tmp_path: Path, case: str) -> None:
+    texts, where, words = PROJECTS[case]
+    for name, text in texts.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    started = time.monotonic()
+    proc = _validate(tmp_path, "compose")
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert where in proc.stderr and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
