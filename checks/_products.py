@@ -184,3 +184,22 @@ class Minio:
 # media to MinIO through presigned URLs (LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT defaults to http://localhost:9090).
 MINIO = Minio(("minio", "minio/minio", "quay.io/minio/minio", "bitnami/minio"), 9000, 9001,
               frozenset({"langfuse"}), "langfuse/langfuse docker-compose.yml (00e73ad8)")
+
+
+# --- what the proxy in front of a product may reach ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Proxied:
+    allowed: tuple[str, ...]         # host:port the proxy should reach (the dashboard)
+    forbidden_hosts: tuple[str, ...]  # service / container names that must not be proxied to
+    forbidden_ports: tuple[int, ...]
+    source: str
+
+
+# LangSight/langsight docker-compose.yml (commit 14148cc5): service `api` (container langsight-api) listens on
+# 8000; service `dashboard` (Next.js, container port 3002) is published as 127.0.0.1:3003. Its hardening guide:
+# nginx proxies only to the dashboard, which injects the auth headers; a location proxying to the API bypasses it.
+PROXIED: dict[str, Proxied] = {
+    "langsight": Proxied(("dashboard:3002", "langsight-dashboard:3002", "127.0.0.1:3003", "localhost:3003"),
+                         ("api", "langsight-api"), (8000,), "LangSight/langsight docker-compose.yml (14148cc5)"),
+}

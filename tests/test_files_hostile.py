@@ -27,8 +27,15 @@ CASES = {
     "env binary": ("env", "A=1\nB=\x00\n", ":2:1:", "binary"),
     "env unterminated": ("env", 'A="never closed\n', ":1:3:", "unterminated"),
     "unterminated variable": ("compose", "services:\n  x:\n    image: redis:${TAG\n", ":3:12:", "unterminated ${"),
+    "nginx stray brace": ("nginx", "events {}\nhttp {\n  server { listen 80; }\n}\n}\n", ":5:1:",
+                          'nginx configuration: unexpected "}"'),
+    "nginx unclosed block": ("nginx", "http {\n  server {\n", ":2:1:", "nginx configuration: unexpected end of file"),
+    "nginx missing include": ("nginx", "http {\n  include missing.conf;\n}\n", ":2:1:", "not found"),
+    "nginx include loop": ("nginx", "http {\n  include nginx.conf;\n}\n", ":2:1:", "(a loop): refused"),
+    "nginx include outside": ("nginx", "http {\n  include /etc/passwd;\n}\n", ":2:1:",
+                              "outside the project directory"),
 }
-NAMES = {"compose": "docker-compose.yml", "env": ".env", "helm_values": "values.yaml"}
+NAMES = {"compose": "docker-compose.yml", "env": ".env", "helm_values": "values.yaml", "nginx": "nginx.conf"}
 
 
 def _validate(tmp_path: Path, field: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +56,7 @@ def test_hostile_file_is_exit_2_at_its_line(tmp_path: Path, case: str) -> None:
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("field", ["compose", "env", "helm_values"])
+@pytest.mark.parametrize("field", ["compose", "env", "helm_values", "nginx"])
 def test_a_5_mb_file_is_refused_before_it_is_read(tmp_path: Path, field: str) -> None:
     line = "A=1\n" if field == "env" else "# padding padding padding padding padding padding padding\n"
     (tmp_path / NAMES[field]).write_text(line * (5 * 1024 * 1024 // len(line) + 1))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from readiness.clients import compose as compose_project
+from readiness.clients import nginx as nginx_conf
 from readiness.errors import ConfigError, Problem
 from readiness.redact import is_secret_name, secret_values
 from readiness.yamlsrc import YList, YMap, load_file, map_strings, pos_of, read_text
@@ -63,6 +64,8 @@ class Files:
     warnings: list[str] = field(default_factory=list)
     service_env_files: dict[str, dict[str, Setting]] = field(default_factory=dict)  # env_file: of compose services
     compose_sources: list[str] = field(default_factory=list)  # every compose file read: main, override, includes
+    nginx: tuple[nginx_conf.Directive, ...] | None = None  # the nginx configuration, includes expanded in place
+    nginx_file: str | None = None
 
     def at(self, container: Any, key: Any) -> Loc:
         """Where a compose value is written: the file that says it (main, override, included or extended)."""
@@ -337,11 +340,13 @@ def _stamp(path: str | None) -> tuple[Any, ...]:
 
 def load(config: Mapping[str, Any]) -> Files:
     """Read and parse every configured file (once while they are unchanged); ConfigError names file:line:col."""
-    compose, env_path, values = (str(config[k]) if config.get(k) else None for k in ("compose", "env", "helm_values"))
+    compose, env_path, values, nginx = (str(config[k]) if config.get(k) else None
+                                        for k in ("compose", "env", "helm_values", "nginx"))
     root = str(config.get("root") or os.getcwd())
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
     overrides = [os.path.join(os.path.dirname(compose), n) for n in compose_project.OVERRIDES] if compose else []
-    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), *map(_stamp, overrides))
+    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx),
+           *map(_stamp, overrides))
     if key in _CACHE:
         cached, stamps = _CACHE[key]
         if stamps == tuple(map(_stamp, cached.compose_sources)):  # included and extended files unchanged too
@@ -395,12 +400,19 @@ def load(config: Mapping[str, Any]) -> Files:
                                                             f"{_describe(raw)}")])
         files.values, files.values_file = raw, _display(values, root)
 
+    def read_nginx() -> None:
+        assert nginx is not None
+        files.nginx = nginx_conf.load(nginx, root, lambda p: _display(p, root))
+        files.nginx_file = _display(nginx, root)
+
     if env_path:
         attempt(read_env)
     if compose:
         attempt(read_compose)
     if values:
         attempt(read_values)
+    if nginx:
+        attempt(read_nginx)
     if problems or texts:
         raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
     if len(_CACHE) > 32:
@@ -410,8 +422,8 @@ def load(config: Mapping[str, Any]) -> Files:
 
 
 def connect(config: dict[str, Any], timeout: float) -> Files:
-    if not any(config.get(k) for k in ("compose", "env", "helm_values")):
-        raise ConfigError("the files target names no file: give compose, env or helm_values")
+    if not any(config.get(k) for k in ("compose", "env", "helm_values", "nginx")):
+        raise ConfigError("the files target names no file: give compose, env, helm_values or nginx")
     return load(config)
 
 
@@ -483,7 +495,7 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A file that cannot be read or parsed, at its own file:line:col (``validate`` and ``audit`` exit 2)."""
     out: list[tuple[str, str]] = []
-    for name in ("env", "compose", "helm_values"):
+    for name in ("env", "compose", "helm_values", "nginx"):
         if not config.get(name) or not os.path.exists(str(config[name])):
             continue  # a file not there yet (generated in CI) is the items' error, not the targets file's
         one = {k: config.get(k) for k in ("root",)}
