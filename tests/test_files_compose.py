@@ -80,6 +80,18 @@ def test_merge_rules_command_replaced_environment_merged_by_variable(tmp_path: P
     assert redis.status == "fail" and "docker-compose.override.yml" in redis.message, redis.message
 
 
+def test_list_commands_are_replaced_and_repeated_ports_kept_once(tmp_path: Path) -> None:
+    write(tmp_path / "docker-compose.yml", MAIN.replace("command: --requirepass s3cr3t-from-main",
+                                                       "command: [redis-server, --requirepass, s3cr3t-from-main]"))
+    write(tmp_path / "docker-compose.override.yml",
+          "services:\n  redis:\n    command: [redis-server, --appendonly, 'yes']\n"
+          "    ports: [127.0.0.1:6379:6379, 127.0.0.1:6380:6379]\n")
+    f = files_client.load({"compose": str(tmp_path / "docker-compose.yml"), "root": str(tmp_path)})
+    svc = f.services()["redis"]
+    assert list(svc["command"]) == ["redis-server", "--appendonly", "yes"]
+    assert list(svc["ports"]) == ["127.0.0.1:6379:6379", "127.0.0.1:6380:6379"]
+
+
 def test_include_is_relative_to_the_including_file(tmp_path: Path) -> None:
     write(tmp_path / "docker-compose.yml", "include:\n  - stores/db.yml\nservices:\n  web:\n    image: web:1\n")
     write(tmp_path / "stores" / "db.yml", "include:\n  - path: [more/pg.yml]\nservices: {}\n")

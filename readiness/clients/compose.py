@@ -116,7 +116,8 @@ def _append(base: YList, over: YList, unique: bool, default: str) -> YList:
 
 
 def merge(base: Any, over: Any, path: tuple[str, ...] = (), default: str = "") -> Any:
-    """``over`` merged onto ``base`` by the compose rules (``path``: the keys down to here, from a service)."""
+    """``over`` merged onto ``base`` by the compose rules (``path``: the keys down to here from the file's top,
+    ``("services", name, "ports")``)."""
     last = path[-1] if path else ""
     if last == "environment":
         base, over = _env_map(base, default), _env_map(over, default)
@@ -125,15 +126,16 @@ def merge(base: Any, over: Any, path: tuple[str, ...] = (), default: str = "") -
         out.file = getattr(base, "file", default)  # type: ignore[attr-defined]
         for key, value in base.items():
             _put(out, base, key, value, default)
+        service = len(path) == 2 and path[0] == "services"
         for key, value in over.items():
-            replaced = (len(path) == 1 and key in _REPLACED) or (path[-1:] == ("healthcheck",) and key == "test")
+            replaced = (service and key in _REPLACED) or (path[-1:] == ("healthcheck",) and key == "test")
             merged = value if key not in out or replaced else merge(out[key], value, (*path, str(key)), default)
             _put(out, over, key, merged, default)
             if merged is not value:  # a merged container: its members carry their own files
                 out.key_file[key] = file_at(over, key, default)  # type: ignore[attr-defined]
         return out
-    if isinstance(base, YList) and isinstance(over, YList) and len(path) >= 2:
-        return _append(base, over, len(path) == 2 and last in _UNIQUE, default)
+    if isinstance(base, YList) and isinstance(over, YList):
+        return _append(base, over, len(path) == 3 and path[0] == "services" and last in _UNIQUE, default)
     return over
 
 
@@ -227,7 +229,7 @@ class Project:
         for key, value in service.items():
             if key != "extends":
                 _put(own, service, key, value, self.shown(path))
-        return merge(base, own, (name,), self.shown(path))  # type: ignore[no-any-return]
+        return merge(base, own, ("services", name), self.shown(path))  # type: ignore[no-any-return]
 
     def _include(self, path: str, data: YMap, includes: Any, chain: tuple[str, ...]) -> YMap:
         if not isinstance(includes, list):
