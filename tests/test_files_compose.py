@@ -74,7 +74,7 @@ def test_merge_rules_command_replaced_environment_merged_by_variable(tmp_path: P
     assert env["REDIS_ARGS"].value == "--save 60 1" and env["EXTRA"].value == "one"
     assert env["REDIS_ARGS"].loc.file == "docker-compose.override.yml"
     assert env["REDIS_ARGS"].loc.line == line_of(over, "REDIS_ARGS")
-    assert f.compose_sources[-1].endswith("docker-compose.override.yml")
+    assert f.sources[-1].endswith("docker-compose.override.yml")
     # the password of the main file's command is gone: compose-redis judges the merged command
     redis = run(tmp_path, "files.compose-redis")
     assert redis.status == "fail" and "docker-compose.override.yml" in redis.message, redis.message

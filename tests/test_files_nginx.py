@@ -142,3 +142,10 @@ def test_the_test_suites_real_nginx_config_parses_and_is_judged(tmp_path: Path, 
     statuses = {i: r.status for i, r in run(tmp_path).items()}
     expected = "pass" if kind == "good" else "fail"
     assert statuses == dict.fromkeys(ITEMS, expected), statuses
+
+
+def test_a_changed_include_is_read_again(tmp_path: Path) -> None:
+    text = LANGSIGHT % ("    include headers.conf;\n", DASHBOARD)
+    assert run(tmp_path, text, headers__conf=HEADERS)["files.nginx-security-headers"].status == "pass"
+    weak = run(tmp_path, headers__conf=HEADERS.replace(" always;", ";") + "# changed\n")
+    assert weak["files.nginx-security-headers"].status == "fail"

@@ -63,7 +63,7 @@ class Files:
     values_file: str | None = None
     warnings: list[str] = field(default_factory=list)
     service_env_files: dict[str, dict[str, Setting]] = field(default_factory=dict)  # env_file: of compose services
-    compose_sources: list[str] = field(default_factory=list)  # every compose file read: main, override, includes
+    sources: list[str] = field(default_factory=list)  # compose and nginx files read (includes too)
     nginx: tuple[nginx_conf.Directive, ...] | None = None  # the nginx configuration, includes expanded in place
     nginx_file: str | None = None
 
@@ -302,7 +302,7 @@ def _load_compose(path: str, env_for: Callable[[str], Mapping[str, str]], files:
         return data  # type: ignore[no-any-return]
 
     data = project.load(path, os.path.dirname(path))
-    files.compose_sources = list(project.read)
+    files.sources += project.read
     problems: list[Problem] = []
     _check_services(data, path, problems, required=True)
     if problems:
@@ -349,7 +349,7 @@ def load(config: Mapping[str, Any]) -> Files:
            *map(_stamp, overrides))
     if key in _CACHE:
         cached, stamps = _CACHE[key]
-        if stamps == tuple(map(_stamp, cached.compose_sources)):  # included and extended files unchanged too
+        if stamps == tuple(map(_stamp, cached.sources)):  # included files unchanged too
             return cached
     files = Files(root)
     problems: list[Problem] = []
@@ -402,7 +402,7 @@ def load(config: Mapping[str, Any]) -> Files:
 
     def read_nginx() -> None:
         assert nginx is not None
-        files.nginx = nginx_conf.load(nginx, root, lambda p: _display(p, root))
+        files.nginx = nginx_conf.load(nginx, root, lambda p: _display(p, root), files.sources)
         files.nginx_file = _display(nginx, root)
 
     if env_path:
@@ -417,7 +417,7 @@ def load(config: Mapping[str, Any]) -> Files:
         raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
     if len(_CACHE) > 32:
         _CACHE.clear()
-    _CACHE[key] = (files, tuple(map(_stamp, files.compose_sources)))
+    _CACHE[key] = (files, tuple(map(_stamp, files.sources)))
     return files
 
 

@@ -113,15 +113,21 @@ def _include(pattern: str, path: str, line: int, walk: _Walk, stack: tuple[str, 
         yield from _build(_parse(name, walk, main=False), name, walk, (*stack, real))
 
 
-def load(path: str, root: str, shown: Callable[[str], str]) -> tuple[Directive, ...]:
+def load(path: str, root: str, shown: Callable[[str], str],
+         read: list[str] | None = None) -> tuple[Directive, ...]:
     """The directives of ``path`` with every include expanded; ConfigError at file:line for what nginx would
-    refuse (a syntax error, a missing include) and for what is refused here (loops, size, outside the project)."""
+    refuse (a syntax error, a missing include) and for what is refused here (loops, size, outside the project).
+    ``read`` receives every file parsed (so a cache can tell when an included one changed)."""
     main_dir = os.path.dirname(os.path.realpath(path))
     real_root = os.path.realpath(root)
     walk = _Walk(real_root if os.path.commonpath([main_dir, real_root]) == real_root else main_dir,
                  os.path.dirname(path), shown)
     read_bytes(path, "nginx configuration file", MAX_BYTES)
-    return _build(_parse(path, walk, main=True), path, walk, (os.path.realpath(path),))
+    try:
+        return _build(_parse(path, walk, main=True), path, walk, (os.path.realpath(path),))
+    finally:
+        if read is not None:
+            read.extend(walk.parsed)
 
 
 def walk(directives: tuple[Directive, ...], parents: tuple[Directive, ...] = ()
