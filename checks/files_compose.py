@@ -159,13 +159,15 @@ def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
             bad.append((loc, f"service {name} publishes {what} {parsed.shown()}"))
     if bad or unreadable:
         found = bad + unreadable
-        return failed(findings_text(found), **evidence(found + by_design, datastore_ports_published=seen,
-                                                       published_by_design=len(by_design)))
+        # the by-design ports are noted, not located: a code-scanning view marks only what is to be fixed
+        return failed(findings_text(found), **evidence(found, datastore_ports_published=seen,
+                                                       published_by_design=[f"{loc}: {what}" for loc, what in
+                                                                            by_design]))
     note = f"; {findings_text(by_design)}" if by_design else ""
     summary = (f"{seen} datastore port(s) published, all on loopback or by the product's design" if seen
                else "no datastore port is published")
-    return passed(summary + note, **evidence(by_design, datastore_ports_published=seen,
-                                             published_by_design=len(by_design)))
+    return passed(summary + note, datastore_ports_published=seen, locations=[],
+                  published_by_design=[f"{loc}: {what}" for loc, what in by_design])
 
 
 def _minio_ports(svc: Mapping[str, Any], image: str) -> tuple[int, int] | None:
