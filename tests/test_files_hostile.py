@@ -107,3 +107,19 @@ def test_hostile_compose_project_is_exit_2_at_its_line(tmp_path: Path, case: str
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert where in proc.stderr and words in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_nginx_include_of_a_huge_file_or_a_fifo_is_refused_at_the_include(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "nginx.conf").write_text("events {}\nhttp {\n  include big.conf;\n}\n")
+    (tmp_path / "big.conf").write_text("# padding padding padding\n" * (5 * 1024 * 1024 // 26 + 1))
+    proc = _validate(tmp_path, "nginx")
+    assert proc.returncode == 2 and "nginx.conf:3:1: include:" in proc.stderr and "refused" in proc.stderr, \
+        proc.stderr
+    (tmp_path / "big.conf").unlink()
+    os.mkfifo(tmp_path / "big.conf")
+    started = time.monotonic()
+    proc = _validate(tmp_path, "nginx")
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2 and "nginx.conf:3:1: include:" in proc.stderr and "FIFO" in proc.stderr, proc.stderr
