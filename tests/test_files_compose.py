@@ -75,6 +75,8 @@ def test_merge_rules_command_replaced_environment_merged_by_variable(tmp_path: P
     assert env["REDIS_ARGS"].loc.file == "docker-compose.override.yml"
     assert env["REDIS_ARGS"].loc.line == line_of(over, "REDIS_ARGS")
     assert f.sources[-1].endswith("docker-compose.override.yml")
+    # the service itself stays where the main file defines it
+    assert f.at(f.services(), "redis").file == "docker-compose.yml"
     # the password of the main file's command is gone: compose-redis judges the merged command
     redis = run(tmp_path, "files.compose-redis")
     assert redis.status == "fail" and "docker-compose.override.yml" in redis.message, redis.message

@@ -130,9 +130,9 @@ def merge(base: Any, over: Any, path: tuple[str, ...] = (), default: str = "") -
         for key, value in over.items():
             replaced = (service and key in _REPLACED) or (path[-1:] == ("healthcheck",) and key == "test")
             merged = value if key not in out or replaced else merge(out[key], value, (*path, str(key)), default)
-            _put(out, over, key, merged, default)
-            if merged is not value:  # a merged container: its members carry their own files
-                out.key_file[key] = file_at(over, key, default)  # type: ignore[attr-defined]
+            # a merged container stays where it was first defined (a service: in the main file); its members
+            # carry their own files
+            _put(out, over if merged is value else base, key, merged, default)
         return out
     if isinstance(base, YList) and isinstance(over, YList):
         return _append(base, over, len(path) == 3 and path[0] == "services" and last in _UNIQUE, default)
