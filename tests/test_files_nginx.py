@@ -149,3 +149,9 @@ def test_a_changed_include_is_read_again(tmp_path: Path) -> None:
     assert run(tmp_path, text, headers__conf=HEADERS)["files.nginx-security-headers"].status == "pass"
     weak = run(tmp_path, headers__conf=HEADERS.replace(" always;", ";") + "# changed\n")
     assert weak["files.nginx-security-headers"].status == "fail"
+
+
+def test_the_langsight_fix_is_in_its_own_words(tmp_path: Path) -> None:
+    api = "    location /api/ {\n      proxy_pass http://api:8000/api/;\n    }\n"
+    result = run(tmp_path, LANGSIGHT % (HEADERS, DASHBOARD + api))["files.nginx-proxy-targets"]
+    assert result.status == "fail" and "hardening guide" in result.remediation, result.remediation
