@@ -47,7 +47,8 @@ def evidence(findings: list[tuple[Loc, str]], **extra: Any) -> dict[str, Any]:
 
 def needs(f: Files, *what: str) -> Verdict | None:
     """An error naming the files target's field when none of the files this item reads is configured."""
-    have = {"compose": f.compose is not None, "env": f.env is not None, "helm_values": f.values is not None}
+    have = {"compose": f.compose is not None, "env": f.env is not None, "helm_values": f.values is not None,
+            "nginx": f.nginx is not None}
     if any(have[w] for w in what):
         return None
     fields = " or ".join(what)

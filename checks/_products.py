@@ -194,3 +194,40 @@ def labelled_store(labels: dict[str, str]) -> str | None:
         if name in s.names:
             return store
     return None
+
+
+# --- MinIO, the S3 of the compose files ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Minio:
+    images: tuple[str, ...]
+    api_port: int            # container port of the S3 API (minio server --address, default :9000)
+    console_port: int        # container port of the web console (--console-address; Langfuse's compose :9001)
+    public_api: frozenset[str]  # presets whose browsers reach the S3 API directly (presigned URLs)
+    source: str
+
+
+# langfuse/langfuse docker-compose.yml (commit 00e73ad8, Aug 2026): `minio server --address ":9000"
+# --console-address ":9001"`, ports 9090:9000 (every interface) and 127.0.0.1:9091:9001, because browsers upload
+# media to MinIO through presigned URLs (LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT defaults to http://localhost:9090).
+MINIO = Minio(("minio", "minio/minio", "quay.io/minio/minio", "bitnami/minio"), 9000, 9001,
+              frozenset({"langfuse"}), "langfuse/langfuse docker-compose.yml (00e73ad8)")
+
+
+# --- what the proxy in front of a product may reach ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Proxied:
+    allowed: tuple[str, ...]         # host:port the proxy should reach (the dashboard)
+    forbidden_hosts: tuple[str, ...]  # service / container names that must not be proxied to
+    forbidden_ports: tuple[int, ...]
+    source: str
+
+
+# LangSight/langsight docker-compose.yml (commit 14148cc5): service `api` (container langsight-api) listens on
+# 8000; service `dashboard` (Next.js, container port 3002) is published as 127.0.0.1:3003. Its hardening guide:
+# nginx proxies only to the dashboard, which injects the auth headers; a location proxying to the API bypasses it.
+PROXIED: dict[str, Proxied] = {
+    "langsight": Proxied(("dashboard:3002", "langsight-dashboard:3002", "127.0.0.1:3003", "localhost:3003"),
+                         ("api", "langsight-api"), (8000,), "LangSight/langsight docker-compose.yml (14148cc5)"),
+}

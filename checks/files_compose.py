@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from readiness.checks import _products as products
@@ -13,7 +14,6 @@ from readiness.checks._files_facts import PLACEHOLDER_PASSWORDS, evidence, files
 
 from readiness.clients.files import Files, Loc, Setting
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
-from readiness.yamlsrc import pos_of
 
 _DATASTORE_IMAGES = products.datastore_images()
 _DATASTORE_PORTS = [5432, 6432, 6379, 26379, 8123, 9000, 9009, 9440, 8443, 2181, 9181, 9001]
@@ -48,16 +48,48 @@ def _loopback(host_ip: str) -> bool:
         return False
 
 
-def _ports(spec: Any, text: str | None) -> tuple[str | None, list[int]] | None:
-    """(host IP or None, container ports) of one ``ports:`` entry; None when it cannot be read."""
+@dataclass(frozen=True)
+class Published:
+    """One ``ports:`` entry: the host address and port(s) a user reaches, and the container port(s) behind them."""
+
+    host_ip: str | None   # None: every interface (docker binds 0.0.0.0 and [::])
+    host_port: str | None  # "63791", "8000-8010"; None: docker picks a free port
+    container: list[int]
+
+    def shown(self) -> str:
+        ip = self.host_ip or "0.0.0.0"
+        ip = f"[{ip}]" if ":" in ip else ip
+        target = str(self.container[0]) + (f"-{self.container[-1]}" if len(self.container) > 1 else "")
+        where = f"{ip}:{self.host_port}" if self.host_port else f"{ip} on a port docker picks"
+        return f"on {where} (container {target})"
+
+
+def _range(text: str) -> list[int] | None:
+    lo, _, hi = text.strip().partition("-")
+    try:
+        first, last = int(lo), int(hi or lo)
+    except ValueError:
+        return None
+    if last - first > 1000 or last < first or not 0 < first <= 65535 or last > 65535:
+        return None
+    return list(range(first, last + 1))
+
+
+def _ports(spec: Any, text: str | None) -> Published | None:
+    """One ``ports:`` entry, short (``[HOST_IP:][HOST_PORT:]CONTAINER[/PROTO]``, ranges too) or long
+    (``target``/``published``/``host_ip``); None when it cannot be read."""
     if isinstance(spec, Mapping):
-        target = spec.get("target")
-        host_ip = spec.get("host_ip")
-        try:
-            return (str(host_ip) if host_ip else None), [int(str(target))]
-        except ValueError:
+        container = _range(str(spec.get("target", "")))
+        host_ip, published = spec.get("host_ip"), spec.get("published")
+        if container is None or (published is not None and _range(str(published)) is None):
             return None
-    raw = text if text is not None else str(spec)  # as written: YAML 1.1 reads 22:22 as the number 1342
+        return Published(str(host_ip) if host_ip else None, str(published) if published not in (None, "") else None,
+                         container)
+    # a string as interpolated; a number as written (YAML 1.1 reads 22:22 as the number 1342)
+    raw = spec if isinstance(spec, str) or text is None else text
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
+        return None
+    raw = str(raw)
     raw = raw.split("/", 1)[0].strip()
     host_ip = None
     m = re.match(r"^\[([0-9a-fA-F:.]+)\]:(.*)$", raw)
@@ -71,15 +103,11 @@ def _ports(spec: Any, text: str | None) -> tuple[str | None, list[int]] | None:
             host_ip, rest = fields[0], ":".join(fields[1:])
         else:
             rest = raw
-    container = rest.rsplit(":", 1)[-1]
-    lo, _, hi = container.partition("-")
-    try:
-        first, last = int(lo), int(hi or lo)
-    except ValueError:
+    host_port, _, container_text = rest.rpartition(":")
+    container = _range(container_text)
+    if container is None or (host_port and _range(host_port) is None):
         return None
-    if last - first > 1000 or last < first:
-        return None
-    return host_ip, list(range(first, last + 1))
+    return Published(host_ip or None, host_port or None, container)
 
 
 @probe("files.compose-loopback", target="files", params={
@@ -97,6 +125,7 @@ def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
     ports_ds = set(p["datastore_ports"])
     bad: list[tuple[Loc, str]] = []
     unreadable: list[tuple[Loc, str]] = []
+    by_design: list[tuple[Loc, str]] = []
     seen = 0
     for name, svc in f.services().items():
         image = str(svc.get("image") or "")
@@ -107,29 +136,54 @@ def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
         ports = svc.get("ports")
         if not isinstance(ports, list):
             continue
+        minio = _minio_ports(svc, image)
         for i, spec in enumerate(ports):
             loc = _at(f, ports, i)
             parsed = _ports(spec, ports.text_of(i) if hasattr(ports, "text_of") else None)
             if parsed is None:
                 unreadable.append((loc, f"service {name}: cannot read port {str(spec)[:40]!r}"))
                 continue
-            host_ip, container = parsed
-            if not (store or ports_ds.intersection(container)):
+            if not (store or ports_ds.intersection(parsed.container)):
                 continue
             seen += 1
-            if host_ip is None or not _loopback(host_ip):
-                where = "on every interface (no host IP)" if not host_ip else f"on {host_ip}"
-                bad.append((loc, f"service {name} publishes {_image_name(image) or 'port'} "
-                                 f"{container[0]}{'-' + str(container[-1]) if len(container) > 1 else ''} {where}"))
+            if parsed.host_ip is not None and _loopback(parsed.host_ip):
+                continue
+            what = _image_name(image) or "a datastore port"
+            if minio and parsed.container == [minio[0]] and ctx.preset in products.MINIO.public_api:
+                by_design.append((loc, f"service {name} publishes MinIO's S3 API {parsed.shown()}, as "
+                                       f"{ctx.preset}'s design requires (browsers upload media to it through "
+                                       "presigned URLs): serve it through TLS, never its console"))
+                continue
+            if minio and minio[1] in parsed.container:
+                what = "the MinIO console"
+            bad.append((loc, f"service {name} publishes {what} {parsed.shown()}"))
     if bad or unreadable:
         found = bad + unreadable
-        return failed(findings_text(found), **evidence(found, datastore_ports_published=seen))
-    return passed(f"{seen} datastore port(s) published, all on loopback" if seen
-                  else "no datastore port is published", datastore_ports_published=seen, locations=[])
+        # the by-design ports are noted, not located: a code-scanning view marks only what is to be fixed
+        return failed(findings_text(found), **evidence(found, datastore_ports_published=seen,
+                                                       published_by_design=[f"{loc}: {what}" for loc, what in
+                                                                            by_design]))
+    note = f"; {findings_text(by_design)}" if by_design else ""
+    summary = (f"{seen} datastore port(s) published, all on loopback or by the product's design" if seen
+               else "no datastore port is published")
+    return passed(summary + note, datastore_ports_published=seen, locations=[],
+                  published_by_design=[f"{loc}: {what}" for loc, what in by_design])
+
+
+def _minio_ports(svc: Mapping[str, Any], image: str) -> tuple[int, int] | None:
+    """(S3 API, console) container ports of a MinIO service, from ``--address`` / ``--console-address``."""
+    if not image or not _is_datastore(image, list(products.MINIO.images)):
+        return None
+    command = f"{_command_text(svc.get('entrypoint'))} {_command_text(svc.get('command'))}"
+    ports = []
+    for flag, default in (("--address", products.MINIO.api_port), ("--console-address", products.MINIO.console_port)):
+        m = re.search(rf"{flag}[=\s]+[\"']?[^\s\"':]*:(\d+)", command)
+        ports.append(int(m.group(1)) if m else default)
+    return ports[0], ports[1]
 
 
 def _at(f: Files, container: Any, key: Any) -> Loc:
-    return f.loc(f.compose_file or "", pos_of(container, key))
+    return f.at(container, key)  # the file that says it: main, override, included or extended
 
 
 def _runnable(test: Any) -> bool:

@@ -20,6 +20,7 @@ from readiness.clients import http as http_client
 from readiness.clients import network as network_client
 from readiness.clients.files import Files, Setting, load
 from readiness.clients.kubernetes import KNOWN
+from readiness.clients.nginx import Directive
 from readiness.context import TargetUnavailable
 from readiness.yamlsrc import YList, YMap
 
@@ -223,7 +224,11 @@ def _hardened(name: str = "langfuse-hardened") -> Files:
     config = {"root": str(base), "env": str(base / ".env"), "compose": str(base / "docker-compose.yml")}
     if (base / "values.yaml").exists():
         config["helm_values"] = str(base / "values.yaml")
-    return load(config)
+    files = load(config)
+    proxy = DATA / "files" / "nginx-hardened"
+    nginx = load({"root": str(proxy), "nginx": str(proxy / "nginx.conf")})
+    files.nginx, files.nginx_file = nginx.nginx, nginx.nginx_file
+    return files
 
 
 _HARDENED = _hardened()
@@ -237,8 +242,21 @@ def _service_image(path: str) -> bool:
     return len(parts) == 3 and parts[0] == "services" and parts[2] == "image"
 
 
+_JUNK_ARGS: list[tuple[str, ...]] = [(), ("",), ("NaN",), ("\x00junk",), ("${UNSET}",), ("\ufffd", "always")]
+
+
+def _hollow_nginx(directives: tuple[Directive, ...], rng: random.Random) -> tuple[Directive, ...]:
+    """The directives with their names kept (what they are) and every argument junk, some blocks emptied."""
+    out = []
+    for d in directives:
+        block = None if d.block is None else () if rng.random() < 0.15 else _hollow_nginx(d.block, rng)
+        out.append(Directive(d.name, rng.choice(_JUNK_ARGS), d.file, d.line, block))
+    return tuple(out)
+
+
 def hostile_files(draw: Draw) -> Files:
     src = draw(st.sampled_from(_HARDENED_SOURCES), "files:source")
+    nginx_seed = draw(st.integers(0, 2**32 - 1), "files:nginx:seed")
     env = {k: Setting(s.key, draw(st.sampled_from(JUNK_TEXT), f"files:env:{k}"), s.loc, s.source)
            for k, s in (src.env or {}).items()}
     return Files(src.root, env=env, env_file=src.env_file,
@@ -246,4 +264,6 @@ def hostile_files(draw: Draw) -> Files:
                  else None,
                  compose_file=src.compose_file,
                  values=hollow(src.values, draw, "files:values") if src.values is not None else None,
-                 values_file=src.values_file)
+                 values_file=src.values_file,
+                 nginx=_hollow_nginx(src.nginx, random.Random(nginx_seed)) if src.nginx is not None else None,
+                 nginx_file=src.nginx_file)

@@ -31,7 +31,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "kubernetes": {"namespace": "obs", "release": "obs"},
     "http": {"base_url": "https://obs.example.com", "verify": True},
     "network": {"public_host": "obs.example.com", "public_ports": [80, 443], "private_ports": [5432, 6379]},
-    "files": {"env": ".env", "compose": "docker-compose.yml", "helm_values": "values.yaml"},
+    "files": {"env": ".env", "compose": "docker-compose.yml", "helm_values": "values.yaml", "nginx": "nginx.conf"},
 }
 # Settings that take a probe down other paths: a kubernetes target with no release or namespace (the product is
 # identified from the chart's labels, or cannot be), the fixtures' own releases (their objects, an Argo Rollout and

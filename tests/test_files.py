@@ -69,8 +69,11 @@ def test_langfuse_defaults_fail_at_their_lines(tmp_path: Path) -> None:
     assert salt["column"] == compose.read_text().splitlines()[salt["line"] - 1].index('"mysalt"') + 1
     assert f"{name}:{line_of(compose, 'DATABASE_URL:')}" in secrets.message
     ports = results["app.compose-loopback"]
-    for needle in ("- 8123:8123", "- 0.0.0.0:9000:9000", "- 9090:9000", "- 6379:6379", "- 5432:5432"):
+    for needle in ("- 8123:8123", "- 0.0.0.0:9000:9000", "- 6379:6379", "- 5432:5432"):
         assert located(ports, name, line_of(compose, needle)), needle
+    # MinIO's S3 API is published by Langfuse's design (presigned uploads): noted, not a location to fix
+    assert not located(ports, name, line_of(compose, "- 9090:9000"))
+    assert any("9090" in n for n in ports.evidence["published_by_design"])
     assert not located(ports, name, line_of(compose, "- 127.0.0.1:6379:6379")) if "127.0.0.1:6379" in \
         compose.read_text() else True
     assert not located(ports, name, line_of(compose, "127.0.0.1:9091:9001"))

@@ -117,6 +117,8 @@ _BUILTIN = (
             "compose": Param("path", _OPT, help="docker compose file (variables resolved from the .env beside it)"),
             "env": Param("path", _OPT, help="env file the application reads (.env)"),
             "helm_values": Param("path", _OPT, help="values file of the LangSmith or Langfuse Helm chart"),
+            "nginx": Param("path", _OPT, help="nginx.conf the proxy is deployed from (its includes are read "
+                                             "relative to it)"),
             "root": Param("path", ".", help="directory that finding locations (and SARIF URIs) are relative to; "
                                             "default: the targets file's directory"),
         }, "readiness.clients.files"),

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from readiness.clients import compose as compose_project
+from readiness.clients import nginx as nginx_conf
 from readiness.errors import ConfigError, Problem
 from readiness.redact import is_secret_name, secret_values
 from readiness.yamlsrc import YList, YMap, load_file, map_strings, pos_of, read_text
@@ -62,6 +64,13 @@ class Files:
     values_file: str | None = None
     warnings: list[str] = field(default_factory=list)
     service_env_files: dict[str, dict[str, Setting]] = field(default_factory=dict)  # env_file: of compose services
+    sources: list[str] = field(default_factory=list)  # compose and nginx files read (includes too)
+    nginx: tuple[nginx_conf.Directive, ...] | None = None  # the nginx configuration, includes expanded in place
+    nginx_file: str | None = None
+
+    def at(self, container: Any, key: Any) -> Loc:
+        """Where a compose value is written: the file that says it (main, override, included or extended)."""
+        return Loc(compose_project.file_at(container, key, self.compose_file or ""), *pos_of(container, key))
 
     def loc(self, file: str, pos: tuple[int, int]) -> Loc:
         return Loc(file, pos[0], pos[1])
@@ -121,7 +130,7 @@ def _leaves(node: Any, prefix: str, file: str, files: Files) -> Iterator[tuple[s
 
 def _service_environment(files: Files, name: str, service: Mapping[str, Any]) -> list[Setting]:
     env = service.get("environment")
-    file = files.compose_file or ""
+    file = compose_project.file_at(service, "environment", files.compose_file or "")
     source = f"compose service {name}"
     out: list[Setting] = []
     if isinstance(env, Mapping):
@@ -129,14 +138,15 @@ def _service_environment(files: Files, name: str, service: Mapping[str, Any]) ->
             if value is None or isinstance(value, (Mapping, list)):
                 continue  # "KEY:" alone passes the shell's value through: nothing written here
             text = str(value).lower() if isinstance(value, bool) else str(value)
-            out.append(Setting(str(key), text, files.loc(file, pos_of(env, key)), source))
+            out.append(Setting(str(key), text, files.at(env, key), source))
     elif isinstance(env, list):
         for i, entry in enumerate(env):
             if isinstance(entry, str) and "=" in entry:
                 key, _, value = entry.partition("=")
                 line, col = pos_of(env, i)
                 quoted = 0 if not isinstance(env, YList) or env.text_of(i) is not None else 1
-                out.append(Setting(key.strip(), value, Loc(file, line, col + quoted + len(key) + 1), source))
+                out.append(Setting(key.strip(), value, Loc(compose_project.file_at(env, i, file), line,
+                                                           col + quoted + len(key) + 1), source))
     return out
 
 
@@ -317,16 +327,11 @@ def _describe(value: Any) -> str:
     return "a list" if isinstance(value, list) else f"{type(value).__name__}"
 
 
-def _load_compose(path: str, env: Mapping[str, str], files: Files) -> YMap:
-    raw = load_file(path, "compose file")
-    if not isinstance(raw, YMap):
-        raise ConfigError([Problem(path, *pos_of(raw), f"a compose file must be a mapping with 'services:', not "
-                                                      f"{_describe(raw)}")])
-    problems: list[Problem] = []
-    data = _interpolate_tree(raw, env, path, raw.pos, problems, files.warnings)
+def _check_services(data: YMap, path: str, problems: list[Problem], required: bool) -> None:
     services = data.get("services")
     if services is None:
-        problems.append(Problem(path, *pos_of(data), "a compose file needs 'services:'"))
+        if required:
+            problems.append(Problem(path, *pos_of(data), "a compose file needs 'services:'"))
     elif not isinstance(services, Mapping):
         problems.append(Problem(path, *pos_of(data, "services"), f"'services' must be a mapping of service names, not "
                                                              f"{_describe(services)}"))
@@ -334,25 +339,49 @@ def _load_compose(path: str, env: Mapping[str, str], files: Files) -> YMap:
         for name, service in services.items():
             if not isinstance(service, Mapping):
                 problems.append(Problem(path, *pos_of(services, name), f"service {name!r} must be a mapping"))
+
+
+def _load_compose(path: str, env_for: Callable[[str], Mapping[str, str]], files: Files) -> YMap:
+    """The compose project of ``path`` as docker compose reads it (clients/compose.py), each file interpolated
+    with the .env of its project directory (``env_for``)."""
+    root = os.path.realpath(files.root)
+    main_dir = os.path.dirname(os.path.realpath(path))
+    project = compose_project.Project(root if os.path.commonpath([main_dir, root]) == root else main_dir,
+                              lambda p: _display(p, files.root), lambda raw, p, d: _interpolated(raw, p, d))
+
+    def _interpolated(raw: YMap, file: str, env_dir: str) -> YMap:
+        problems: list[Problem] = []
+        data = _interpolate_tree(raw, env_for(env_dir), file, raw.pos, problems, files.warnings)
+        _check_services(data, file, problems, required=False)
+        if problems:
+            raise ConfigError(problems)
+        return data  # type: ignore[no-any-return]
+
+    data = project.load(path, os.path.dirname(path))
+    files.sources += project.read
+    problems: list[Problem] = []
+    _check_services(data, path, problems, required=True)
     if problems:
         raise ConfigError(problems)
-    return data  # type: ignore[no-any-return]
+    return data
 
 
-def _env_files(compose: YMap) -> list[str]:
-    """The ``env_file:`` entries of every service (a path, a list of paths, or of {path: ...})."""
-    out: list[str] = []
+def _env_files(compose: YMap, default: str) -> list[tuple[str, str]]:
+    """The ``env_file:`` entries of every service (a path, a list of paths, or of {path: ...}), each with the file
+    that declares it (its paths are relative to that file)."""
+    out: list[tuple[str, str]] = []
     services = compose.get("services")
     for svc in services.values() if isinstance(services, Mapping) else []:
         given = svc.get("env_file") if isinstance(svc, Mapping) else None
+        declared_in = compose_project.file_at(svc, "env_file", default)
         for entry in given if isinstance(given, list) else [given]:
             path = entry.get("path") if isinstance(entry, Mapping) else entry
-            if isinstance(path, str) and path and path not in out and len(out) < 20:
-                out.append(path)
+            if isinstance(path, str) and path and (path, declared_in) not in out and len(out) < 20:
+                out.append((path, declared_in))
     return out
 
 
-_CACHE: dict[tuple[Any, ...], Files] = {}
+_CACHE: dict[tuple[Any, ...], tuple[Files, tuple[Any, ...]]] = {}
 
 
 def _stamp(path: str | None) -> tuple[Any, ...]:
@@ -367,12 +396,17 @@ def _stamp(path: str | None) -> tuple[Any, ...]:
 
 def load(config: Mapping[str, Any]) -> Files:
     """Read and parse every configured file (once while they are unchanged); ConfigError names file:line:col."""
-    compose, env_path, values = (str(config[k]) if config.get(k) else None for k in ("compose", "env", "helm_values"))
+    compose, env_path, values, nginx = (str(config[k]) if config.get(k) else None
+                                        for k in ("compose", "env", "helm_values", "nginx"))
     root = str(config.get("root") or os.getcwd())
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
-    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside))
+    overrides = [os.path.join(os.path.dirname(compose), n) for n in compose_project.OVERRIDES] if compose else []
+    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx),
+           *map(_stamp, overrides))
     if key in _CACHE:
-        return _CACHE[key]
+        cached, stamps = _CACHE[key]
+        if stamps == tuple(map(_stamp, cached.sources)):  # included files unchanged too
+            return cached
     files = Files(root)
     problems: list[Problem] = []
     texts: list[str] = []
@@ -391,18 +425,24 @@ def load(config: Mapping[str, Any]) -> Files:
         files.env = parse_env(_read_text(env_path, "env file"), env_path, shown)
         files.env_file = shown
 
+    def env_for(directory: str) -> dict[str, str]:
+        """The variables compose interpolates with in a project directory: its .env (the configured env file when
+        it is that one)."""
+        dotenv = os.path.join(directory, ".env")
+        if env_path and os.path.abspath(env_path) == os.path.abspath(dotenv) and files.env is not None:
+            return {k: s.value for k, s in files.env.items()}
+        if os.path.isfile(dotenv):
+            return {k: s.value for k, s in parse_env(_read_text(dotenv, "env file"), dotenv,
+                                                     _display(dotenv, root)).items()}
+        return {}
+
     def read_compose() -> None:
         assert compose is not None
-        compose_env: dict[str, str] = {}
-        if env_path and beside and os.path.abspath(env_path) == os.path.abspath(beside) and files.env is not None:
-            compose_env = {k: s.value for k, s in files.env.items()}
-        elif beside and os.path.isfile(beside):
-            compose_env = {k: s.value for k, s in parse_env(_read_text(beside, "env file"), beside,
-                                                            _display(beside, root)).items()}
-        files.compose = _load_compose(compose, compose_env, files)
+        files.compose = _load_compose(compose, env_for, files)
         files.compose_file = _display(compose, root)
-        for env_name in _env_files(files.compose):
-            path = os.path.join(os.path.dirname(compose), env_name)
+        for env_name, declared_in in _env_files(files.compose, files.compose_file):
+            base = os.path.join(root, declared_in) if not os.path.isabs(declared_in) else declared_in
+            path = os.path.join(os.path.dirname(base), env_name)
             shown = _display(path, root)
             if shown not in files.service_env_files and os.path.isfile(path):
                 files.service_env_files[shown] = {k: Setting(k, s.value, s.loc, f"env_file {shown}") for k, s in
@@ -416,23 +456,30 @@ def load(config: Mapping[str, Any]) -> Files:
                                                             f"{_describe(raw)}")])
         files.values, files.values_file = raw, _display(values, root)
 
+    def read_nginx() -> None:
+        assert nginx is not None
+        files.nginx = nginx_conf.load(nginx, root, lambda p: _display(p, root), files.sources)
+        files.nginx_file = _display(nginx, root)
+
     if env_path:
         attempt(read_env)
     if compose:
         attempt(read_compose)
     if values:
         attempt(read_values)
+    if nginx:
+        attempt(read_nginx)
     if problems or texts:
         raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
     if len(_CACHE) > 32:
         _CACHE.clear()
-    _CACHE[key] = files
+    _CACHE[key] = (files, tuple(map(_stamp, files.sources)))
     return files
 
 
 def connect(config: dict[str, Any], timeout: float) -> Files:
-    if not any(config.get(k) for k in ("compose", "env", "helm_values")):
-        raise ConfigError("the files target names no file: give compose, env or helm_values")
+    if not any(config.get(k) for k in ("compose", "env", "helm_values", "nginx")):
+        raise ConfigError("the files target names no file: give compose, env, helm_values or nginx")
     return load(config)
 
 
@@ -505,7 +552,7 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A file that cannot be read or parsed, at its own file:line:col (``validate`` and ``audit`` exit 2)."""
     out: list[tuple[str, str]] = []
-    for name in ("env", "compose", "helm_values"):
+    for name in ("env", "compose", "helm_values", "nginx"):
         if not config.get(name) or not os.path.exists(str(config[name])):
             continue  # a file not there yet (generated in CI) is the items' error, not the targets file's
         one = {k: config.get(k) for k in ("root",)}
