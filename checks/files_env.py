@@ -23,6 +23,9 @@ _BY_KEY = {"SALT": ["mysalt", "salt"], "NEXTAUTH_SECRET": ["mysecret", "secret"]
            "langfuse.encryptionKey.value": ["0" * 64]}
 _REQUIRED = ["SALT", "NEXTAUTH_SECRET", "ENCRYPTION_KEY", "API_KEY_SALT", "config.apiKeySalt"]
 _NO_AUTH = {"AUTH_TYPE": ["none"]}
+# LangSmith reads api_key_salt from config.existingSecretName when that is set (langchain-ai/helm charts/langsmith
+# values.yaml 0.17.0-rc.12, config.apiKeySalt): an empty apiKeySalt is then no finding
+_ELSEWHERE = {"config.apiKeySalt": "config.existingSecretName"}
 
 
 @probe("files.setting", target="files", params={
@@ -116,6 +119,10 @@ def _is_placeholder(key: str, value: str, p: dict[str, Any]) -> str | None:
 _LEFTOVERS = {"nan", "none", "null", "nil", "<nil>", "undefined"}
 
 
+def _named(value: Any) -> bool:
+    return isinstance(value, str) and _judgeable(value)
+
+
 def _judgeable(value: str) -> bool:
     """A value that says something: not empty, not an unresolved ${VAR}, no control characters or U+FFFD."""
     return (bool(value.strip()) and not re.fullmatch(r"\s*\$\{[^}]*\}\s*", value)
@@ -135,6 +142,8 @@ def _relevant(key: str, p: dict[str, Any]) -> bool:
     "by_key": Param("dict", _BY_KEY, help="placeholders refused for one key (env name or Helm values path)"),
     "required": Param("str-list", _REQUIRED, help="secrets that must not be empty where they are written"),
     "no_auth": Param("dict", _NO_AUTH, help="settings that turn authentication off"),
+    "elsewhere": Param("dict", _ELSEWHERE, help="required Helm keys that may be empty when another key (an "
+                                                "existing Secret holding them) is set"),
 })
 def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No placeholder or default secret in the env file, the compose services' environment or the Helm values:
@@ -145,6 +154,8 @@ def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
         return missing
     found: list[tuple[Loc, str]] = []
     checked = 0
+    held = {k for k, other in p["elsewhere"].items() if _named(f.values_get(str(other))[0])}
+    p = {**p, "required": [r for r in p["required"] if r not in held]}
     candidates: list[tuple[str, str, Loc, str]] = [(s.key, s.value, s.loc, s.source) for s in f.settings()]
     candidates += [(k, v, loc, "Helm values") for k, v, loc in f.values_leaves() if isinstance(v, str)]
     seen: set[tuple[Loc, str]] = set()
