@@ -5,6 +5,7 @@ come from checks/_chart_values.py (``fact:``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -223,7 +224,7 @@ def values_autoscaling(ctx: Any, p: dict[str, Any]) -> Verdict:
         spots += [hloc, kloc]
         if hpa is None or keda is None:
             key = s.hpa if hpa is None else s.keda
-            odd.append((hloc if hpa is None else kloc or at, f"{key} is not true or false"))
+            odd.append(((hloc if hpa is None else kloc) or at, f"{key} is not true or false"))
         elif hpa and keda:
             bad.append((kloc or at, f"{s.hpa} and {s.keda} are both true: the chart refuses to render both "
                                     "(with validation skipped, the HPA and KEDA's HPA fight over the replicas)"))
@@ -251,6 +252,8 @@ def values_chart_keys(ctx: Any, p: dict[str, Any]) -> Verdict:
     use = _chart(ctx, f)
     if isinstance(use, Verdict):
         return use
+    if not isinstance(f.values, Mapping):
+        return undecided(f"{f.values_file} is not a mapping of keys", locations=[])
     if len([c for c in cv.CHARTS if c.product == use.chart.product]) < 2:
         return _versioned(not_applicable(f"one version of the {use.chart.product} chart is known: no renamed keys",
                                          locations=[]), use)

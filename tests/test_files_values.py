@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers import audit
-
 from readiness.checks import _chart_values as cv
+
 from readiness.clients import files as files_client
 
 DATA = Path(__file__).parent / "data" / "files"
