@@ -108,22 +108,25 @@ def in_use(f: Files, product: str | None) -> InUse | None:
     rows = [c for c in CHARTS if c.product == product]
     if not rows:
         return None
+    unknown = ""
     if f.chart_version:
         head = f.chart_version.strip().lstrip("v").split(".", 1)[0]
         match = [c for c in rows if head.isdigit() and c.major == int(head)]
         if match:
             return InUse(match[0], f"chart {f.chart_version}", False)
+        unknown = f"chart {f.chart_version[:40]!r} is no version known here; "
     marks = {c.major: [k for k in c.only if present(f, k)[0]] for c in rows}
     best = max(rows, key=lambda c: (len(marks[c.major]), c.major == CURRENT[c.product]))
     if marks[best.major]:
         mixed = [k for m, ks in marks.items() if m != best.major for k in ks]
         why = f"chart v{best.major} keys in the file ({', '.join(marks[best.major][:3])})"
-        return InUse(best, why + (f", beside other versions' ({', '.join(mixed[:3])})" if mixed else ""), False)
+        return InUse(best, unknown + why + (f", beside other versions' ({', '.join(mixed[:3])})" if mixed else ""),
+                     bool(unknown))
     current = next(c for c in rows if c.major == CURRENT[c.product])
     if len(rows) == 1:
-        return InUse(current, f"chart {current.source.rsplit(' ', 1)[-1]}", False)
-    return InUse(current, f"chart v{current.major} assumed (the current one): the file holds no key only one "
-                          "version has", True)
+        return InUse(current, f"{unknown}the chart {current.source.rsplit(' ', 1)[-1]} names", bool(unknown))
+    return InUse(current, f"{unknown}chart v{current.major} assumed (the current one): the file holds no key only "
+                          "one version has", True)
 
 
 def dead_keys(f: Files, use: InUse) -> list[tuple[Loc, str]]:

@@ -123,6 +123,10 @@ def test_the_chart_version_wins_over_the_keys(tmp_path: Path) -> None:
     use = cv.in_use(f, "langfuse")
     assert use is not None and use.chart.major == 1 and use.why == "chart 1.5.41" and not use.assumed
     assert any("clickhouse.cluster is a chart v2 key: chart v1 ignores it" in why for _, why in cv.dead_keys(f, use))
+    f.chart_version = "9.0.0"  # a release this table does not know: the file's keys decide, and that is said
+    use = cv.in_use(f, "langfuse")
+    assert use is not None and use.chart.major == 2 and use.assumed
+    assert use.why.startswith("chart '9.0.0' is no version known here; chart v2 keys in the file")
 
 
 def test_keda_counts_as_autoscaled_in_both_charts(tmp_path: Path) -> None:
