@@ -38,6 +38,9 @@ _BY_KEY = {"SALT": ["mysalt", "salt"], "NEXTAUTH_SECRET": ["mysecret", "secret"]
 _REQUIRED = ["SALT", "NEXTAUTH_SECRET", "ENCRYPTION_KEY", "API_KEY_SALT", "config.apiKeySalt"]
 # LangSight's auth-off switch is a pydantic bool (LangSight/langsight src/langsight/config.py Settings.auth_disabled)
 _NO_AUTH = {"AUTH_TYPE": ["none"], "LANGSIGHT_AUTH_DISABLED": ["true", "1", "yes", "on", "t", "y"]}
+# LangSmith reads api_key_salt from config.existingSecretName when that is set (langchain-ai/helm charts/langsmith
+# values.yaml 0.17.0-rc.12, config.apiKeySalt): an empty apiKeySalt is then no finding
+_ELSEWHERE = {"config.apiKeySalt": "config.existingSecretName"}
 
 
 @probe("files.setting", target="files", params={
@@ -135,6 +138,10 @@ def _is_placeholder(key: str, value: str, p: dict[str, Any]) -> str | None:
 _LEFTOVERS = {"nan", "none", "null", "nil", "<nil>", "undefined"}
 
 
+def _named(value: Any) -> bool:
+    return isinstance(value, str) and _judgeable(value)
+
+
 def _judgeable(value: str) -> bool:
     """A value that says something: not empty, not an unresolved ${VAR}, no control characters or U+FFFD."""
     return (bool(value.strip()) and not re.fullmatch(r"\s*\$\{[^}]*\}\s*", value)
@@ -156,6 +163,8 @@ def _relevant(key: str, p: dict[str, Any]) -> bool:
     "no_auth": Param("dict", _NO_AUTH, help="settings that turn authentication off"),
     "required_set": Param("str-list", [], help="secrets the product needs: not written anywhere (env file, compose "
                                                "services) is a finding too (LangSight: LANGSIGHT_API_KEYS ...)"),
+    "elsewhere": Param("dict", _ELSEWHERE, help="required Helm keys that may be empty when another key (an "
+                                                "existing Secret holding them) is set"),
 })
 def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No placeholder or default secret in the env file, the compose services' environment and command lines or the
@@ -168,6 +177,8 @@ def placeholder_secrets(ctx: Any, p: dict[str, Any]) -> Verdict:
         return missing
     found: list[tuple[Loc, str]] = []
     checked = 0
+    held = {k for k, other in p["elsewhere"].items() if _named(f.values_get(str(other))[0])}
+    p = {**p, "required": [r for r in p["required"] if r not in held]}
     candidates: list[tuple[str, str, Loc, str]] = [(s.key, s.value, s.loc, s.source) for s in f.settings()]
     candidates += [(k, v, loc, "Helm values") for k, v, loc in f.values_leaves() if isinstance(v, str)]
     seen: set[tuple[Loc, str]] = set()

@@ -1,10 +1,15 @@
 """Helm values of the LangSmith and Langfuse charts, statically: any key judged by ``expect`` (with the chart's
-default where the values file leaves it out), and the ClickHouse resource requests."""
+default where the values file leaves it out), the ClickHouse resource requests, every service autoscaled (HPA or
+KEDA), and keys of another chart version that the chart in use ignores.  Key names and defaults per chart version
+come from checks/_chart_values.py (``fact:``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from readiness.checks import _chart_values as cv
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 from readiness.checks._kubernetes_facts import quantity
 
@@ -16,6 +21,36 @@ from readiness.redact import redact_text
 _OPT = None
 _SKIP_WHEN = Param("str", _OPT, help="a dotted key: when it is true in the values (clickhouse.external.enabled), "
                                      "or false for !key (!clickhouse.deploy), the item does not apply")
+
+
+_FACT = Param("str", _OPT, help="a fact of checks/_chart_values.py (clickhouse.replicas): its key and default "
+                                 "are those of the product's chart version in use, instead of keys/chart_default")
+
+
+def _chart(ctx: Any, f: Files) -> cv.InUse | Verdict:
+    use = cv.in_use(f, ctx.preset)
+    if use is None:
+        return undecided(f"no chart values are known for preset {ctx.preset!r}: give keys and chart_default",
+                         locations=[])
+    return use
+
+
+def _versioned(v: Verdict, use: cv.InUse) -> Verdict:
+    """The verdict saying which chart version's names it judged, and why that one."""
+    return replace(v, message=f"{v.message} [{use.why}]",
+                   evidence={**v.evidence, "chart": f"{use.chart.product} v{use.chart.major}",
+                             "chart_assumed": use.assumed})
+
+
+def _fact(ctx: Any, f: Files, name: str) -> tuple[cv.InUse, cv.Fact] | Verdict:
+    use = _chart(ctx, f)
+    if isinstance(use, Verdict):
+        return use
+    fact = use.chart.facts.get(name)
+    if fact is None:
+        return _versioned(not_applicable(f"chart v{use.chart.major} of {use.chart.product} has no {name} setting",
+                                          locations=[]), use)
+    return use, fact
 
 
 def _skipped(f: Files, key: str | None) -> Verdict | None:
@@ -31,16 +66,22 @@ def _skipped(f: Files, key: str | None) -> Verdict | None:
 
 
 @probe("files.values", target="files", params={
-    "keys": Param("str-list", help="dotted keys of the values file, e.g. backend.autoscaling.hpa.enabled; every "
-                                   "one must satisfy expect"),
+    "keys": Param("str-list", [], help="dotted keys of the values file, e.g. backend.autoscaling.hpa.enabled; "
+                                       "every one must satisfy expect"),
     "expect": Param("expect", help="matchers each value must satisfy"),
     "chart_default": Param("any", _OPT, help="the chart's default, judged where the values file leaves a key out "
                                              "(left unset, a missing key is an error)"),
     "skip_when": _SKIP_WHEN,
+    "fact": _FACT,
 })
 def values(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Keys of the Helm values judged by `expect`; a key the file leaves out gets the chart's default
-    (`chart_default`), and the finding points at the nearest parent the file does have."""
+    (`chart_default`, or the `fact`'s of the chart version in use), and the finding points at the nearest parent
+    the file does have."""
+    return _values(ctx, p)
+
+
+def _values(ctx: Any, p: dict[str, Any]) -> Verdict:
     f = files(ctx)
     missing = needs(f, "helm_values")
     if missing:
@@ -48,6 +89,12 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
     skip = _skipped(f, p["skip_when"])
     if skip:
         return skip
+    if p["fact"]:
+        found = _fact(ctx, f, p["fact"])
+        if isinstance(found, Verdict):
+            return found
+        use, fact = found
+        return _versioned(_values(ctx, {**p, "fact": None, "keys": [fact.key], "chart_default": fact.default}), use)
     if not p["keys"]:
         return undecided("no keys to judge: give keys: [...]", locations=[])
     bad: list[tuple[Loc, str]] = []
@@ -80,16 +127,21 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 
 @probe("files.values-resources", target="files", params={
-    "requests": Param("str", help="dotted key of the resources.requests mapping, e.g. "
-                                  "clickhouse.statefulSet.resources.requests"),
+    "requests": Param("str", _OPT, help="dotted key of the resources.requests mapping, e.g. "
+                                        "clickhouse.statefulSet.resources.requests"),
     "min_cpu": Param("number", 8, help="cores the requests must reach"),
     "min_memory": Param("str", "32Gi", help="memory the requests must reach"),
     "chart_default": Param("dict", _OPT, help="the chart's requests where the file leaves them out"),
     "skip_when": _SKIP_WHEN,
+    "fact": _FACT,
 })
 def values_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     """The bundled ClickHouse requests at least `min_cpu` cores and `min_memory` (below that it is starved under
     production ingestion: inserts fail on memory limits, merges fall behind)."""
+    return _resources(ctx, p)
+
+
+def _resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     f = files(ctx)
     missing = needs(f, "helm_values")
     if missing:
@@ -97,6 +149,15 @@ def values_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     skip = _skipped(f, p["skip_when"])
     if skip:
         return skip
+    if p["fact"]:
+        found = _fact(ctx, f, p["fact"])
+        if isinstance(found, Verdict):
+            return found
+        use, fact = found
+        return _versioned(_resources(ctx, {**p, "fact": None, "requests": fact.key,
+                                                 "chart_default": fact.default}), use)
+    if not p["requests"]:
+        return undecided("no requests key to judge: give requests or fact", locations=[])
     node, loc, present = f.values_get(p["requests"])
     assert loc is not None
     if not present:
@@ -123,3 +184,81 @@ def values_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
         return failed(findings_text(bad), **evidence(bad))
     return passed(f"{p['requests']} requests {node.get('cpu')} CPU and {node.get('memory')}{origin}",
                   cpu=node.get("cpu"), memory=node.get("memory"), locations=locations(spots))
+
+
+def _flag(f: Files, key: str) -> tuple[bool | None, Loc | None, bool]:
+    """A switch as the chart reads it: absent is its default (false); anything but a YAML boolean is no answer."""
+    value, loc, present = f.values_get(key)
+    if not present:
+        return False, loc, False
+    return (value if isinstance(value, bool) else None), loc, True
+
+
+@probe("files.values-autoscaling", target="files", params={
+    "services": Param("str-list", [], help="values prefixes of the services to judge (langfuse.web); empty: every "
+                                           "service of the chart version in use"),
+})
+def values_autoscaling(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """Every service of the chart is autoscaled, by its HPA or by KEDA (the chart's alternative); both on for one
+    service is a finding too (the charts refuse to render it, or with validation skipped the two fight)."""
+    f = files(ctx)
+    missing = needs(f, "helm_values")
+    if missing:
+        return missing
+    use = _chart(ctx, f)
+    if isinstance(use, Verdict):
+        return use
+    scaling = [s for s in use.chart.scaling if not p["services"] or s.service in p["services"]]
+    if not scaling:
+        return _versioned(undecided(f"no service of {', '.join(p['services'])} is known in the chart",
+                                    locations=[]), use)
+    bad: list[tuple[Loc, str]] = []
+    odd: list[tuple[Loc, str]] = []
+    good: dict[str, str] = {}
+    spots: list[Loc | None] = []
+    for s in scaling:
+        hpa, hloc, hset = _flag(f, s.hpa)
+        keda, kloc, kset = _flag(f, s.keda)
+        at = hloc if hset or not kset else kloc
+        assert at is not None
+        spots += [hloc, kloc]
+        if hpa is None or keda is None:
+            key = s.hpa if hpa is None else s.keda
+            odd.append(((hloc if hpa is None else kloc) or at, f"{key} is not true or false"))
+        elif hpa and keda:
+            bad.append((kloc or at, f"{s.hpa} and {s.keda} are both true: the chart refuses to render both "
+                                    "(with validation skipped, the HPA and KEDA's HPA fight over the replicas)"))
+        elif not hpa and not keda:
+            said = "false" if hset or kset else "not set (the chart's default: false)"
+            bad.append((at, f"{s.service}: neither {s.hpa} nor {s.keda} is true ({said})"))
+        else:
+            good[s.service] = "hpa" if hpa else "keda"
+    if bad:
+        return _versioned(failed(findings_text(bad), **evidence(bad, scaled=good)), use)
+    if odd:
+        return _versioned(undecided(findings_text(odd), **evidence(odd)), use)
+    how = ", ".join(f"{k} by {v.upper()}" for k, v in good.items())
+    return _versioned(passed(f"every service is autoscaled: {how}", scaled=good, locations=locations(spots)), use)
+
+
+@probe("files.values-chart-keys", target="files")
+def values_chart_keys(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """No key of another major version of the chart in the values file: the chart in use ignores unknown keys
+    without a word (clickhouse.replicaCount in a Langfuse v2 file leaves ClickHouse at one replica)."""
+    f = files(ctx)
+    missing = needs(f, "helm_values")
+    if missing:
+        return missing
+    use = _chart(ctx, f)
+    if isinstance(use, Verdict):
+        return use
+    if not isinstance(f.values, Mapping):
+        return undecided(f"{f.values_file} is not a mapping of keys", locations=[])
+    if len([c for c in cv.CHARTS if c.product == use.chart.product]) < 2:
+        return _versioned(not_applicable(f"one version of the {use.chart.product} chart is known: no renamed keys",
+                                         locations=[]), use)
+    dead = cv.dead_keys(f, use)
+    if dead:
+        return _versioned(failed(f"{len(dead)} key(s) the chart ignores: " + findings_text(dead),
+                                 **evidence(dead)), use)
+    return _versioned(passed(f"no key of another chart version in {f.values_file}", locations=[]), use)

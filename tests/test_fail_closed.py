@@ -55,8 +55,8 @@ EMPTY_LISTINGS = {"kubernetes.hpa-keda-conflict": ("horizontalpodautoscalers", "
                   "kubernetes.lb-source-ranges": ("services",)}
 # Judged on what exists (a CSIDriver by name, a variable's absence from the env file, the image references): the
 # hostile Kubernetes objects and files keep kinds, names, keys and images, so that much is a real observation when
-# the listing or file was not junk.
-IDENTITY = {"kubernetes.csi-driver", "files.workers-redis", "files.images-pinned",
+# the listing or file was not junk.  files.values-chart-keys judges the values' key names alone.
+IDENTITY = {"kubernetes.csi-driver", "files.workers-redis", "files.images-pinned", "files.values-chart-keys",
             "kubernetes.bundled-datastores"}  # by the workloads' names and labels (an empty listing: none)
 _EMPTY = ({}, [], (), "")
 
@@ -310,6 +310,37 @@ def test_hostile_product_settings_never_make_blob_enabled_pass(data, preset, env
                   time.monotonic() + 60, frozenset(probe.declared_reads({})))
     verdict = probe(ctx, {})
     assert verdict.status != "pass", verdict.message
+
+
+# --- chart values per version: the fixtures' keys (Langfuse v1 and v2, LangSmith with KEDA), every value junk, and
+# a chart version that may be junk too --------------------------------------------------------------------------------
+
+_VERSIONED = [i for i in ITEMS if i.id in ("files.values-clickhouse-replicas", "files.values-clickhouse-resources",
+                                            "files.values-hpa")]
+
+
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "150")),
+          derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), fixture=st.sampled_from(["langfuse-v1", "langfuse-v2", "langsmith-keda"]),
+       preset=st.sampled_from([None, "langsmith", "langfuse", "langsight"]), item=st.sampled_from(_VERSIONED),
+       version=st.sampled_from([None, "", "NaN", "v", "\x00junk", "1.5.41", "2.0.0", "0.17.0", "9.0.0", "x.y"]))
+def test_hostile_chart_values_never_pass(data, fixture, preset, item, version):
+    from hostile_clients import DATA, hollow
+
+    from readiness.clients.files import load
+
+    real = load({"helm_values": str(DATA / "files" / fixture / "values.yaml")})
+    real.values = hollow(real.values, data.draw, "files:values")
+    real.chart_version = version
+    probe = probes().probes[item.probe]
+    ctx = Context(item.id, "files", {"files": _Files(real)}, CONFIGS, preset, "production", 1.0,  # type: ignore[arg-type]
+                  time.monotonic() + 60, frozenset())
+    try:
+        verdict = probe(ctx, item.params_for(preset))
+    except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
+        return
+    assert verdict.status != "pass", f"{item.id} passed on hostile values: {verdict.message}"
 
 
 @given(clause=st.lists(st.sampled_from([

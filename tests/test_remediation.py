@@ -28,8 +28,8 @@ def test_for_item_in_the_products_own_words() -> None:
     assert "enabled: true" in langsmith["snippet"]
     hpa = remediation.for_item("k8s.hpa-coverage", "langfuse")
     assert hpa and hpa["where"]["helm"] == "langfuse.web.hpa.enabled"
-    assert remediation.for_item("redis.eviction-policy", "langfuse")["where"]["helm"] == "redis.primary.extraFlags"
-    assert remediation.for_item("clickhouse.replicas", "langfuse")["where"]["helm"] == "clickhouse.replicaCount"
+    assert remediation.for_item("redis.eviction-policy", "langfuse")["where"]["helm"] == "redis.valkeyConfig"
+    assert remediation.for_item("clickhouse.replicas", "langfuse")["where"]["helm"] == "clickhouse.cluster.replicas"
     assert remediation.for_item("app.trusted-proxies", "langsight")["where"]["env"] == "LANGSIGHT_TRUSTED_PROXY_CIDRS"
     assert remediation.for_item("files.values-blob-storage", "langfuse") is None
     assert remediation.for_item("files.values-blob-storage", None) is None
@@ -66,7 +66,7 @@ def test_results_carry_the_products_own_fix_before_the_generic_one(tmp_path):
     targets = {"preset": "langfuse", "redis": {"url": "redis://127.0.0.1:1/0"}}
     results, report = audit(tmp_path, targets, ["redis.eviction-policy"])
     fix = results["redis.eviction-policy"].remediation
-    assert fix.startswith("langfuse: ") and "(helm redis.primary.extraFlags)" in fix
+    assert fix.startswith("langfuse: ") and "(helm redis.valkeyConfig)" in fix
     assert "--maxmemory-policy noeviction" in fix and "\nGenerally: " in fix
     results, _ = audit(tmp_path, {**targets, "preset": "langsight"}, ["redis.eviction-policy"], preset="langsight")
     assert results["redis.eviction-policy"].remediation.startswith("langsight: ")

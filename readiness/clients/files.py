@@ -62,6 +62,7 @@ class Files:
     compose_file: str | None = None
     values: YMap | None = None
     values_file: str | None = None
+    chart_version: str | None = None  # the chart's version when a chart: is rendered (it decides the values' names)
     warnings: list[str] = field(default_factory=list)
     service_env_files: dict[str, dict[str, Setting]] = field(default_factory=dict)  # env_file: of compose services
     sources: list[str] = field(default_factory=list)  # compose and nginx files read (includes too)
