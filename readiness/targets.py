@@ -136,6 +136,8 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
                     cfg[field_name] = str(base / os.path.expanduser(cfg[field_name]))
+                elif param.type == "path-list" and isinstance(cfg.get(field_name), list):
+                    cfg[field_name] = [str(base / os.path.expanduser(v)) for v in cfg[field_name]]
             if not found:  # after paths are resolved: a client may judge the files they name
                 problems.extend(Problem(name, *pos_of(value, f), msg) for f, msg in _config_problems(key, cfg))
             configs[key] = cfg
