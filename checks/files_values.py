@@ -64,7 +64,8 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
         ok = p["expect"].test(value if value is not None or present else MISSING)
         secret = is_secret_key(key) and isinstance(value, str) and value
         said = "set (not shown)" if secret else redact_text(repr(value))
-        shown = f"{key} is {said}" + ("" if present else " (the chart's default: not set in the file)")
+        shown = f"{key} is {said}" + ("" if present else " (the chart's default: not set in the file)") + (
+            f" (the chart's default, {loc.file}:{loc.line})" if f.is_default(loc) else "")
         if ok is False:
             bad.append((loc, f"{shown}, expected {p['expect'].describe()}"))
         elif ok is None:
@@ -110,6 +111,8 @@ def values_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     bad: list[tuple[Loc, str]] = []
     spots: list[Loc] = []
     origin = "" if present else " (the chart's default)"
+    if f.is_default(loc):
+        origin = f" (the chart's default, {loc.file}:{loc.line})"
     for field, want in (("cpu", float(p["min_cpu"])), ("memory", want_mem)):
         raw = node.get(field)
         at = f.values_get(f"{p['requests']}.{field}")[1] or loc

@@ -25,7 +25,7 @@ from typing import Any
 from readiness.context import TargetUnavailable
 
 MAX_OUTPUT = 64 * 1024 * 1024
-MAX_MEMORY = 4 * 1024**3  # address space of the renderer: Go reserves arenas lazily, so this bounds real use
+MAX_MEMORY = 2 * 1024**3  # address space of the renderer: Go reserves arenas lazily, so this bounds real use
 MAX_VALUES_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
 
@@ -192,15 +192,15 @@ def _bounded(cmd: list[str], stdin: bytes, timeout: float) -> tuple[str, str, in
         except subprocess.TimeoutExpired:
             _kill(proc)
             raise RenderError(f"rendering the chart took longer than {timeout:g}s (a template that loops?)") from None
-        if proc.returncode < 0 or out.tell() >= MAX_OUTPUT:
-            size = out.tell()
-            if size >= MAX_OUTPUT or proc.returncode == -25:  # SIGXFSZ
-                raise RenderError(f"the chart renders more than {MAX_OUTPUT // 2**20} MiB (a template that loops?)")
-            raise RenderError(f"the chart renderer was killed by signal {-proc.returncode} (out of memory?)")
         out.seek(0)
         err.seek(0)
-        return (out.read().decode("utf-8", "replace"), err.read(64 * 1024).decode("utf-8", "replace"),
-                proc.returncode)
+        text, why = out.read(MAX_OUTPUT).decode("utf-8", "replace"), err.read(64 * 1024).decode("utf-8", "replace")
+        if len(text) >= MAX_OUTPUT or proc.returncode == -25:  # SIGXFSZ: the output cap
+            raise RenderError(f"the chart renders more than {MAX_OUTPUT // 2**20} MiB (a template that loops?)")
+        if "out of memory" in why or (proc.returncode < 0 and not why.strip()):
+            raise RenderError(f"rendering the chart took more than {MAX_MEMORY // 2**30} GiB of memory (a template "
+                              "that loops?)")
+        return text, why, proc.returncode
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -279,6 +279,12 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _missing_dependencies(chart: Any) -> list[str]:
+    declared = [d.get("name") for d in chart.metadata.get("dependencies") or [] if isinstance(d, dict)]
+    loaded = {d.get("name") for d in chart.dependencies if isinstance(d, dict)}
+    return [str(name) for name in declared if name not in loaded]
+
+
 def _main() -> int:
     """The child: a JSON request on stdin, {template path: YAML} on stdout, Helm's message on stderr."""
     request = json.loads(sys.stdin.read())
@@ -290,6 +296,11 @@ def _main() -> int:
         return 3
     try:
         with Chart.load(request["chart"]) as chart:
+            missing = _missing_dependencies(chart)
+            if missing:  # helm template refuses these before rendering (action.CheckDependencies); the SDK does not
+                print(f"Error: found in Chart.yaml, but missing in charts/ directory: {', '.join(missing)}",
+                      file=sys.stderr)
+                return 1
             rendered = chart.render(request["values"], name=request["release"], namespace=request["namespace"],
                                     is_install=True)
     except HelmError as exc:

@@ -5,6 +5,10 @@ the line that causes it.  Compose variables are resolved the way ``docker compos
 the compose file's directory (the configured env file when it is that one), with ``${VAR:-default}``,
 ``${VAR-default}``, ``${VAR:?error}``, ``${VAR?error}``, ``${VAR:+alt}``, ``$VAR`` and ``$$``; the shell's environment
 is deliberately not read, so the audit judges what the repository holds.  Pure Python: PyYAML only.
+
+With a chart on the kubernetes target (``chart`` and ``chart_values``, handed over by readiness.targets), the Helm
+values are that chart's values files, and a key they leave out takes the chart's own default from its values.yaml
+(``values_get`` says where), so the values items judge what the chart really renders.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from readiness.errors import ConfigError, Problem
 from readiness.redact import is_secret_name, secret_values
-from readiness.yamlsrc import YList, YMap, load_file, map_strings, pos_of, read_text
+from readiness.yamlsrc import YList, YMap, load_file, load_text, map_strings, pos_of, read_text
 
 # Published defaults of the products' compose files, env examples and charts: not secrets (masking them would blank
 # common words such as "postgres" in every message), and never accepted as a production secret either.
@@ -61,6 +65,10 @@ class Files:
     values_file: str | None = None
     warnings: list[str] = field(default_factory=list)
     service_env_files: dict[str, dict[str, Setting]] = field(default_factory=dict)  # env_file: of compose services
+    chart_version: str | None = None  # Chart.yaml's version, when the kubernetes target renders a chart
+    # values files below ``values`` (helm -f order: the last wins, and it is ``values``), then the chart's defaults
+    values_layers: list[tuple[str, YMap]] = field(default_factory=list)
+    defaults_file: str | None = None  # the chart's values.yaml as shown in findings
 
     def loc(self, file: str, pos: tuple[int, int]) -> Loc:
         return Loc(file, pos[0], pos[1])
@@ -84,18 +92,36 @@ class Files:
         return [s for s in self.settings() if s.key == key]
 
     def values_leaves(self) -> Iterator[tuple[str, Any, Loc]]:
-        """(dotted key, value, where) for every scalar of the Helm values."""
+        """(dotted key, value, where) for every scalar of the team's Helm values files (not the chart's defaults)."""
         if self.values is not None and self.values_file is not None:
             yield from _leaves(self.values, "", self.values_file, self)
+        for file, layer in self.values_layers:
+            if file != self.defaults_file:
+                yield from _leaves(layer, "", file, self)
 
     def values_get(self, dotted: str) -> tuple[Any, Loc | None, bool]:
-        """(value, where, present) of a dotted key of the Helm values; where is the nearest parent when absent."""
-        node: Any = self.values
-        where: Loc | None = self.loc(self.values_file or "", pos_of(node)) if node is not None else None
+        """(value, where, present) of a dotted key of the Helm values; where is the nearest parent when absent.
+        With a chart, a key no values file sets is the chart's default, at its line of the chart's values.yaml
+        (``is_default`` tells)."""
+        first = self._walk(self.values, self.values_file or "", dotted)
+        if first[2]:
+            return first
+        for file, layer in reversed(self.values_layers):
+            found = self._walk(layer, file, dotted)
+            if found[2]:
+                return found
+        return first
+
+    def is_default(self, loc: Loc | None) -> bool:
+        """Whether a value came from the chart's own defaults (its values.yaml), not from the team's files."""
+        return loc is not None and self.defaults_file is not None and loc.file == self.defaults_file
+
+    def _walk(self, node: Any, file: str, dotted: str) -> tuple[Any, Loc | None, bool]:
+        where: Loc | None = self.loc(file, pos_of(node)) if node is not None else None
         for part in dotted.split("."):
             if not isinstance(node, Mapping) or part not in node:
                 return None, where, False
-            where = self.loc(self.values_file or "", node.at(part) if isinstance(node, YMap) else (1, 1))
+            where = self.loc(file, node.at(part) if isinstance(node, YMap) else (1, 1))
             node = node[part]
         return node, where, True
 
@@ -312,9 +338,12 @@ def _stamp(path: str | None) -> tuple[Any, ...]:
 def load(config: Mapping[str, Any]) -> Files:
     """Read and parse every configured file (once while they are unchanged); ConfigError names file:line:col."""
     compose, env_path, values = (str(config[k]) if config.get(k) else None for k in ("compose", "env", "helm_values"))
+    chart = str(config["chart"]) if config.get("chart") else None
+    chart_values = [str(v) for v in config.get("chart_values") or []]
     root = str(config.get("root") or os.getcwd())
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
-    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside))
+    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(chart),
+           *(_stamp(v) for v in chart_values))
     if key in _CACHE:
         return _CACHE[key]
     files = Files(root)
@@ -360,12 +389,36 @@ def load(config: Mapping[str, Any]) -> Files:
                                                             f"{_describe(raw)}")])
         files.values, files.values_file = raw, _display(values, root)
 
+    def read_chart() -> None:
+        assert chart is not None
+        from readiness.clients import chart as charts
+
+        version = charts.metadata(chart).get("version")
+        files.chart_version = str(version) if version is not None else None
+        text = charts.defaults_text(chart)
+        shown = _display(os.path.join(chart, "values.yaml"), root)
+        defaults = load_text(text, shown) if text and text.strip() else None
+        layers: list[tuple[str, YMap]] = [(shown, defaults)] if isinstance(defaults, YMap) else []
+        files.defaults_file = shown if layers else None
+        for path in chart_values:
+            raw = load_file(path, "Helm values file")
+            if not isinstance(raw, YMap):
+                raise ConfigError([Problem(path, *pos_of(raw), f"a Helm values file must be a mapping, not "
+                                                              f"{_describe(raw)}")])
+            layers.append((_display(path, root), raw))
+        if files.values is None:  # the chart's values files stand for helm_values; the last one wins, as in helm
+            top = layers.pop() if len(layers) > int(files.defaults_file is not None) else None
+            files.values, files.values_file = top[1] if top else YMap(), top[0] if top else shown
+        files.values_layers = layers
+
     if env_path:
         attempt(read_env)
     if compose:
         attempt(read_compose)
     if values:
         attempt(read_values)
+    if chart:
+        attempt(read_chart)
     if problems or texts:
         raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
     if len(_CACHE) > 32:
@@ -375,7 +428,7 @@ def load(config: Mapping[str, Any]) -> Files:
 
 
 def connect(config: dict[str, Any], timeout: float) -> Files:
-    if not any(config.get(k) for k in ("compose", "env", "helm_values")):
+    if not any(config.get(k) for k in ("compose", "env", "helm_values", "chart")):
         raise ConfigError("the files target names no file: give compose, env or helm_values")
     return load(config)
 
