@@ -34,9 +34,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "files": {"env": ".env", "compose": "docker-compose.yml", "helm_values": "values.yaml"},
 }
 # Settings that take a probe down other paths: a kubernetes target with no release or namespace (the product is
-# identified from the chart's labels, or cannot be), a files target with Helm values (a switched-off service).
+# identified from the chart's labels, or cannot be) or one rendering a chart, a files target with Helm values (a
+# switched-off service); hostile_files also hands values over as a chart's defaults (a chart target's files).
 VARIANTS: dict[str, list[dict[str, Any]]] = {
-    "kubernetes": [CONFIGS["kubernetes"], {}],
+    "kubernetes": [CONFIGS["kubernetes"], {}, {"chart": "charts/langfuse", "values": ["prod.yaml"], "release": "obs",
+                                             "namespace": "obs"}],
     "files": [CONFIGS["files"], {"helm_values": "values.yaml"}],
 }
 # Judged from the targets file alone, not from a fact: configuration is their observation.
