@@ -204,7 +204,8 @@ def test_a_helm_binary_on_path_renders_with_helm_template(tmp_path: Path, monkey
     message; a stand-in script records the call (no real helm on this machine) and answers as helm does."""
     log = tmp_path / "args"
     fake = tmp_path / "helm"
-    rendered = "---\n# Source: langfuse/templates/services.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}"
+    rendered = ("---\n# Source: langfuse/templates/services.yaml\n"
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}")
     fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {log}\n"
                     "case \"$*\" in *broken*) echo 'Error: execution error at (x.yaml:1:2): nope' >&2; exit 1;; esac\n"
                     f"cat <<'EOF'\n{rendered}\nEOF\n")
