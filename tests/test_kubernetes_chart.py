@@ -219,3 +219,36 @@ def test_a_helm_binary_on_path_renders_with_helm_template(tmp_path: Path, monkey
     assert "kind: Deployment" in result.templates[0][1]
     with pytest.raises(charts.RenderError, match="does not render: execution error at"):
         charts.render({"chart": str(CHARTS / "broken"), "release": "x"}, 10)
+
+
+def test_without_helm_or_the_engine_the_items_say_how_to_install_it(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    shadow = tmp_path / "shadow" / "helm_python"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('not installed')\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))  # the renderer's child process finds no engine
+    results, _ = audit(tmp_path, _chart_targets(CHARTS / "langfuse", GOOD), ["k8s.hpa-coverage"])
+    assert results["k8s.hpa-coverage"].status == "error"
+    assert "pip install 'readiness[chart]'" in results["k8s.hpa-coverage"].message
+
+
+def test_the_audit_process_never_loads_the_helm_engine(tmp_path: Path) -> None:
+    """The engine (a 244 MB native library) is loaded by the renderer's child process only, never by the audit."""
+    targets = write_yaml(tmp_path / "t.yaml", _chart_targets(CHARTS / "langfuse", GOOD))
+    code = ("import sys; from readiness.cli import main; sys.argv = ['readiness', 'audit', '-q', '--only', "
+            f"'k8s.hpa-coverage', '-t', {str(targets)!r}]\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    assert e.code == 0, e.code\nassert 'helm_python' not in sys.modules\nprint('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": os.path.dirname(sys.executable)})
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
+
+
+def test_helms_message_never_shows_a_secret_of_the_values(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    shutil.copytree(CHARTS / "langfuse", chart)
+    (chart / "templates" / "echo.yaml").write_text(
+        '{{ fail (printf "refusing the salt %s" .Values.langfuse.salt.value) }}\n')
+    results, report = audit(tmp_path, _chart_targets(chart, GOOD), ["k8s.hpa-coverage", "files.values-hpa"])
+    assert results["k8s.hpa-coverage"].status == "error"
+    assert "refusing the salt" in results["k8s.hpa-coverage"].message
+    assert SALT not in json.dumps(report, default=str)
