@@ -141,7 +141,7 @@ def _render(chart: str, files: list[str], release: str, namespace: str, timeout:
         cmd = [helm, "template", release, chart, "--namespace", namespace]
         for path in files:
             cmd += ["--values", path]
-        out, err, code = _bounded(cmd, b"", timeout)
+        out, err, code = _bounded(["exec", *cmd], b"", timeout)
         if code != 0:
             raise RenderError(f"chart {chart} does not render: {_first_error(err) or f'helm exited {code}'}")
         return Rendered(((f"{chart} (helm template)", out),), "helm")
@@ -152,7 +152,7 @@ def _render(chart: str, files: list[str], release: str, namespace: str, timeout:
     except ConfigError as exc:
         raise RenderError(f"chart {chart}: {exc.text.splitlines()[0]}") from None
     request = json.dumps({"chart": chart, "values": values, "release": release, "namespace": namespace})
-    out, err, code = _bounded([sys.executable, "-m", "readiness.clients.chart"], request.encode(), timeout)
+    out, err, code = _bounded(["sdk"], request.encode(), timeout)
     if code != 0:
         message = _first_error(err) or f"the renderer exited {code}"
         raise RenderError(f"chart {chart} does not render: {message}")
@@ -171,20 +171,23 @@ def _first_error(err: str) -> str:
     return text.removeprefix("Error: ")[:500]
 
 
-def _limits() -> None:  # in the child, before exec
+def _limits(output: int, memory: int) -> None:
     import resource
 
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT, MAX_OUTPUT))
-    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
-def _bounded(cmd: list[str], stdin: bytes, timeout: float) -> tuple[str, str, int]:
-    """Run the renderer with its output in a file capped by RLIMIT_FSIZE (a looping template dies at the cap, no
-    pipe to drain), its memory capped, and the whole run within ``timeout``; killed, with its group, past it."""
+def _bounded(args: list[str], stdin: bytes, timeout: float) -> tuple[str, str, int]:
+    """Run the renderer (this module as a child: ``exec CMD...`` or ``sdk``) with its output in a file capped by
+    RLIMIT_FSIZE (a looping template dies at the cap, no pipe to drain), its memory capped, and the whole run
+    within ``timeout``; killed, with its group, past it.  The child sets its own limits (no preexec_fn: the audit's
+    threads make that unsafe)."""
+    cmd = [sys.executable, "-m", "readiness.clients.chart", str(MAX_OUTPUT), str(MAX_MEMORY), *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, preexec_fn=_limits,
-                                    start_new_session=True, env={**os.environ, "HELM_NO_PLUGINS": "1"})
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True,
+                                    env={**os.environ, "HELM_NO_PLUGINS": "1"})
         except OSError as exc:
             raise RenderError(f"cannot start the chart renderer: {exc.strerror or exc}") from None
         try:
@@ -218,13 +221,14 @@ def metadata(chart: str) -> dict[str, Any]:
     text = _chart_file(chart, "Chart.yaml")
     if text is None:
         return {}
-    import yaml
+    from readiness.errors import ConfigError
+    from readiness.yamlsrc import load_text
 
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = load_text(text, os.path.join(chart, "Chart.yaml"))  # the budgets of every YAML file: no alias bomb
+    except ConfigError:
         return {}
-    return doc if isinstance(doc, dict) else {}
+    return dict(doc) if isinstance(doc, Mapping) else {}
 
 
 def _chart_file(chart: str, name: str) -> str | None:
@@ -256,6 +260,8 @@ def defaults_text(chart: str) -> str | None:
 
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Settings of a chart source that can never work; never raises (rendering is the items' concern)."""
+    from readiness.errors import ConfigError
+
     out: list[tuple[str, str]] = []
     chart = str(config.get("chart") or "")
     if not chart:
@@ -272,8 +278,13 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     elif not metadata(chart):
         out.append(("chart", f"{chart}: no readable Chart.yaml (not a Helm chart)"))
     for path in values_files(config):
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             out.append(("values", f"{path} does not exist"))
+            continue
+        try:
+            user_values([path])  # a values file that cannot be read is the targets file's error, at file:line:col
+        except ConfigError as exc:
+            out += [("values", line) for line in exc.text.splitlines()]
     if len(config.get("namespaces") or []) > 1:
         out.append(("namespaces", "a chart is rendered into one namespace: give namespace:"))
     return out
@@ -285,8 +296,12 @@ def _missing_dependencies(chart: Any) -> list[str]:
     return [str(name) for name in declared if name not in loaded]
 
 
-def _main() -> int:
-    """The child: a JSON request on stdin, {template path: YAML} on stdout, Helm's message on stderr."""
+def _main(argv: list[str]) -> int:
+    """The child: OUTPUT MEMORY (its limits), then ``exec CMD...`` (helm template) or ``sdk``: a JSON request on
+    stdin, {template path: YAML} on stdout, Helm's message on stderr."""
+    _limits(int(argv[0]), int(argv[1]))
+    if argv[2] == "exec":
+        os.execv(argv[3], argv[3:])
     request = json.loads(sys.stdin.read())
     try:
         from helm_python import Chart, HelmError
@@ -311,4 +326,4 @@ def _main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main())
+    sys.exit(_main(sys.argv[1:]))
