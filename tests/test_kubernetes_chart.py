@@ -86,6 +86,13 @@ def test_files_know_the_chart_version_and_where_each_default_is(tmp_path: Path) 
     assert (value, present, f.is_default(loc)) == (6, True, True)
     assert loc is not None and loc.file.endswith("charts/langfuse/values.yaml") and loc.line > 1
     assert f.values_get("langfuse.nothere")[2] is False
+    # a subchart's default sits under its name, from its own values.yaml; the parent's values.yaml wins over it
+    value, loc, present = f.values_get("clickhouse.image")
+    assert (value, present, f.is_default(loc)) == ("clickhouse/clickhouse-server:25.3", True, True)
+    assert loc is not None and loc.file.endswith("charts/clickhouse/values.yaml")
+    assert f.values_get("clickhouse.cluster.replicas")[1].file.endswith("langfuse/values.yaml")
+    assert not any(loc.file.endswith("values.yaml") and "charts/langfuse" in loc.file for _, _, loc in
+                   f.values_leaves())  # the team's files only: the chart's defaults are no finding of theirs
 
 
 def test_helm_values_of_the_files_target_win_over_the_charts_values_files(tmp_path: Path) -> None:

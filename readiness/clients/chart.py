@@ -232,7 +232,8 @@ def metadata(chart: str) -> dict[str, Any]:
 
 
 def _chart_file(chart: str, name: str) -> str | None:
-    """A top-level file of a chart (directory, or the single top folder of a .tgz), at most MAX_VALUES_BYTES."""
+    """A file of a chart (directory, or under the single top folder of a .tgz) by its path in the chart, at most
+    MAX_VALUES_BYTES."""
     path = Path(chart)
     if path.is_dir():
         target = path / name
@@ -243,9 +244,10 @@ def _chart_file(chart: str, name: str) -> str | None:
 
     try:
         with tarfile.open(chart, "r:gz") as tar:
-            for member in tar:
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == name and member.isfile() and member.size <= MAX_VALUES_BYTES:
+            for count, member in enumerate(tar):
+                if count > 10_000:
+                    return None
+                if member.name.partition("/")[2] == name and member.isfile() and member.size <= MAX_VALUES_BYTES:
                     fh = tar.extractfile(member)
                     return fh.read().decode("utf-8", "replace") if fh else None
     except (OSError, tarfile.TarError, EOFError):
@@ -253,9 +255,22 @@ def _chart_file(chart: str, name: str) -> str | None:
     return None
 
 
-def defaults_text(chart: str) -> str | None:
-    """The chart's own values.yaml (its defaults), or None."""
-    return _chart_file(chart, "values.yaml")
+def defaults(chart: str) -> list[tuple[str, str, str | None]]:
+    """The chart's own defaults: (path in the chart, its values.yaml text, the key it sits under) for each unpacked
+    subchart it declares (under its alias or name, as Helm coalesces them; the parent's values win), then the
+    chart's own values.yaml (key None)."""
+    out: list[tuple[str, str, str | None]] = []
+    for dep in metadata(chart).get("dependencies") or []:
+        if not isinstance(dep, Mapping) or not isinstance(dep.get("name"), str):
+            continue
+        rel = f"charts/{dep['name']}/values.yaml"
+        text = _chart_file(chart, rel)
+        if text:
+            out.append((rel, text, str(dep.get("alias") or dep["name"])))
+    text = _chart_file(chart, "values.yaml")
+    if text:
+        out.append(("values.yaml", text, None))
+    return out
 
 
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -69,6 +69,7 @@ class Files:
     # values files below ``values`` (helm -f order: the last wins, and it is ``values``), then the chart's defaults
     values_layers: list[tuple[str, YMap]] = field(default_factory=list)
     defaults_file: str | None = None  # the chart's values.yaml as shown in findings
+    default_files: tuple[str, ...] = ()  # every file of the chart's defaults (its subcharts' values.yaml too)
 
     def loc(self, file: str, pos: tuple[int, int]) -> Loc:
         return Loc(file, pos[0], pos[1])
@@ -96,7 +97,7 @@ class Files:
         if self.values is not None and self.values_file is not None:
             yield from _leaves(self.values, "", self.values_file, self)
         for file, layer in self.values_layers:
-            if file != self.defaults_file:
+            if not self.is_default(Loc(file, 1, 1)):
                 yield from _leaves(layer, "", file, self)
 
     def values_get(self, dotted: str) -> tuple[Any, Loc | None, bool]:
@@ -114,7 +115,7 @@ class Files:
 
     def is_default(self, loc: Loc | None) -> bool:
         """Whether a value came from the chart's own defaults (its values.yaml), not from the team's files."""
-        return loc is not None and self.defaults_file is not None and loc.file == self.defaults_file
+        return loc is not None and (loc.file == self.defaults_file or loc.file in self.default_files)
 
     def _walk(self, node: Any, file: str, dotted: str) -> tuple[Any, Loc | None, bool]:
         where: Loc | None = self.loc(file, pos_of(node)) if node is not None else None
@@ -395,11 +396,17 @@ def load(config: Mapping[str, Any]) -> Files:
 
         version = charts.metadata(chart).get("version")
         files.chart_version = str(version) if version is not None else None
-        text = charts.defaults_text(chart)
         shown = _display(os.path.join(chart, "values.yaml"), root)
-        defaults = load_text(text, shown) if text and text.strip() else None
-        layers: list[tuple[str, YMap]] = [(shown, defaults)] if isinstance(defaults, YMap) else []
-        files.defaults_file = shown if layers else None
+        layers: list[tuple[str, YMap]] = []
+        for rel, text, under in charts.defaults(chart):
+            where = _display(os.path.join(chart, rel), root)
+            node = load_text(text, where) if text.strip() else None
+            if isinstance(node, YMap):
+                if under is not None:  # a subchart's defaults sit under its name in the parent's values
+                    node = YMap({under: node})
+                layers.append((where, node))
+        files.default_files = tuple(file for file, _ in layers)
+        files.defaults_file = shown if shown in files.default_files else None
         for path in chart_values:
             raw = load_file(path, "Helm values file")
             if not isinstance(raw, YMap):
@@ -407,7 +414,7 @@ def load(config: Mapping[str, Any]) -> Files:
                                                               f"{_describe(raw)}")])
             layers.append((_display(path, root), raw))
         if files.values is None:  # the chart's values files stand for helm_values; the last one wins, as in helm
-            top = layers.pop() if len(layers) > int(files.defaults_file is not None) else None
+            top = layers.pop() if len(layers) > len(files.default_files) else None
             files.values, files.values_file = top[1] if top else YMap(), top[0] if top else shown
         files.values_layers = layers
 
