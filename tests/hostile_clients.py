@@ -243,6 +243,7 @@ def hostile_files(draw: Draw) -> Files:
     if values is not None and draw(st.booleans(), "files:values are a chart's defaults"):
         # a chart target's values: no file sets a key, every value comes from the chart's values.yaml (junk here)
         chart = {"values_layers": [("chart/values.yaml", values)], "defaults_file": "chart/values.yaml",
+                 "default_files": ("chart/values.yaml",),
                  "chart_version": draw(st.sampled_from([None, *JUNK_TEXT]), "files:chart_version")}
         values = YMap()
     return Files(src.root, env=env, env_file=src.env_file,

@@ -259,3 +259,13 @@ def test_helms_message_never_shows_a_secret_of_the_values(tmp_path: Path) -> Non
     assert results["k8s.hpa-coverage"].status == "error"
     assert "refusing the salt" in results["k8s.hpa-coverage"].message
     assert SALT not in json.dumps(report, default=str)
+
+
+def test_a_key_the_chart_does_not_have_is_no_remembered_default(tmp_path: Path) -> None:
+    """The default checklist's Langfuse v1 key (clickhouse.replicaCount, remembered default 3) on a chart of the v2
+    shape: the chart has no such key, so it decides nothing, instead of passing on the remembered 3."""
+    results, _ = audit(tmp_path, _chart_targets(CHARTS / "langfuse", GOOD), ["files.values-clickhouse-replicas"],
+                       checklist=_checklist(tmp_path, "clickhouse.replicaCount"))
+    replicas = results["files.values-clickhouse-replicas"]
+    assert replicas.status == "error", replicas.message
+    assert "not a key of the chart 2.0.0" in replicas.message and "values.yaml" in replicas.message

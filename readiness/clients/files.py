@@ -117,6 +117,16 @@ class Files:
         """Whether a value came from the chart's own defaults (its values.yaml), not from the team's files."""
         return loc is not None and (loc.file == self.defaults_file or loc.file in self.default_files)
 
+    def not_in_chart(self, dotted: str) -> str | None:
+        """Why a key no file sets has no default either, when the chart's defaults are at hand (None otherwise):
+        the chart has no such key, so no remembered default may stand in for it (a key of another chart version
+        is silently ignored by the chart)."""
+        if not self.default_files or self.values_get(dotted)[2]:
+            return None
+        version = f" {self.chart_version}" if self.chart_version else ""
+        return (f"{dotted} is set in no values file and is not a key of the chart{version} (not in "
+                f"{self.defaults_file or self.default_files[-1]}): the chart ignores it (a key of another version?)")
+
     def _walk(self, node: Any, file: str, dotted: str) -> tuple[Any, Loc | None, bool]:
         where: Loc | None = self.loc(file, pos_of(node)) if node is not None else None
         for part in dotted.split("."):
