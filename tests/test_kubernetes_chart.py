@@ -186,6 +186,8 @@ def test_validate_says_the_chart_does_not_render(tmp_path: Path) -> None:
     ({"chart": str(CHARTS / "langfuse"), "manifests": str(CHARTS)}, "chart", "drop manifests"),
     ({"chart": str(CHARTS / "langfuse-values.yaml")}, "chart", "a directory or a .tgz"),
     ({"chart": str(CHARTS)}, "chart", "no readable Chart.yaml"),
+    ({"chart": str(CHARTS / "langfuse"), "release": "Prod_1"}, "release", "a Helm release name is"),
+    ({"chart": str(CHARTS / "langfuse"), "namespaces": ["a", "b"]}, "namespaces", "one namespace"),
 ])
 def test_chart_settings_that_can_never_work_are_refused(tmp_path: Path, settings: dict[str, object], field: str,
                                                         says: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +85,8 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _CACHE: dict[tuple[Any, ...], Rendered | RenderError] = {}
+# helm's own rule for release names (pkg/chartutil ValidateReleaseName, at most 53 characters)
+_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LOCK = threading.Lock()
 
 
@@ -302,6 +305,10 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             out += [("values", line) for line in exc.text.splitlines()]
     if len(config.get("namespaces") or []) > 1:
         out.append(("namespaces", "a chart is rendered into one namespace: give namespace:"))
+    release = config.get("release")
+    if release is not None and (len(str(release)) > 53 or not _RELEASE.match(str(release))):
+        out.append(("release", "a Helm release name is lowercase letters, digits, '-' and '.', at most 53 "
+                               "characters (helm refuses others)"))
     return out
 
 
