@@ -271,3 +271,27 @@ def test_a_key_the_chart_does_not_have_is_no_remembered_default(tmp_path: Path) 
     replicas = results["files.values-clickhouse-replicas"]
     assert replicas.status == "error", replicas.message
     assert "not a key of the chart 2.0.0" in replicas.message and "values.yaml" in replicas.message
+
+
+def test_a_keda_switch_renders_a_scaled_object_that_covers_the_service(tmp_path: Path) -> None:
+    results, _ = audit(tmp_path, _chart_targets(CHARTS / "langfuse", GOOD, CHARTS / "langfuse-keda.yaml"),
+                       ["k8s.hpa-coverage", "k8s.hpa-keda-conflict"])
+    coverage = results["k8s.hpa-coverage"]
+    assert coverage.status == "pass", coverage.message
+    assert "1 by HPA, 1 by KEDA" in coverage.message
+    assert results["k8s.hpa-keda-conflict"].status == "pass"
+
+
+@pytest.mark.parametrize("release", ["langsmith", "prod"])
+def test_a_langsmith_shaped_chart_is_judged_on_its_hpa_and_keda_switches(tmp_path: Path, release: str) -> None:
+    def targets(*values: Path) -> dict[str, object]:
+        return {"preset": "langsmith", "kubernetes": {"chart": str(CHARTS / "langsmith"), "release": release,
+                                                      "namespace": "langsmith", "values": [str(v) for v in values]}}
+
+    shipped, _ = audit(tmp_path, targets(), ["k8s.hpa-coverage"])
+    assert shipped["k8s.hpa-coverage"].status == "fail"  # the chart ships every HPA off
+    scaled, _ = audit(tmp_path, targets(CHARTS / "langsmith-autoscaled.yaml"),
+                      ["k8s.hpa-coverage", "k8s.resource-requests"])
+    assert scaled["k8s.hpa-coverage"].status == "pass", scaled["k8s.hpa-coverage"].message
+    assert "7 service Deployments scaled (5 by HPA, 2 by KEDA)" in scaled["k8s.hpa-coverage"].message
+    assert scaled["k8s.resource-requests"].status == "pass"
