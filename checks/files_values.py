@@ -104,6 +104,10 @@ def _values(ctx: Any, p: dict[str, Any]) -> Verdict:
         value, loc, present = f.values_get(key)
         assert loc is not None
         if not present:
+            unknown = f.not_in_chart(key)
+            if unknown:
+                odd.append((loc, unknown))
+                continue
             if p["chart_default"] is None:
                 odd.append((loc, f"{key} is not in the values file and no chart default is given"))
                 continue
@@ -111,7 +115,8 @@ def _values(ctx: Any, p: dict[str, Any]) -> Verdict:
         ok = p["expect"].test(value if value is not None or present else MISSING)
         secret = is_secret_key(key) and isinstance(value, str) and value
         said = "set (not shown)" if secret else redact_text(repr(value))
-        shown = f"{key} is {said}" + ("" if present else " (the chart's default: not set in the file)")
+        shown = f"{key} is {said}" + ("" if present else " (the chart's default: not set in the file)") + (
+            f" (the chart's default, {loc.file}:{loc.line})" if present and f.is_default(loc) else "")
         if ok is False:
             bad.append((loc, f"{shown}, expected {p['expect'].describe()}"))
         elif ok is None:
@@ -161,6 +166,9 @@ def _resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     node, loc, present = f.values_get(p["requests"])
     assert loc is not None
     if not present:
+        unknown = f.not_in_chart(p["requests"])
+        if unknown:
+            return undecided(unknown, locations=locations([loc]))
         node = p["chart_default"]
         if node is None:
             return undecided(f"{p['requests']} is not in the values file and no chart default is given",
@@ -171,6 +179,8 @@ def _resources(ctx: Any, p: dict[str, Any]) -> Verdict:
     bad: list[tuple[Loc, str]] = []
     spots: list[Loc] = []
     origin = "" if present else " (the chart's default)"
+    if present and f.is_default(loc):
+        origin = f" (the chart's default, {loc.file}:{loc.line})"
     for field, want in (("cpu", float(p["min_cpu"])), ("memory", want_mem)):
         raw = node.get(field)
         at = f.values_get(f"{p['requests']}.{field}")[1] or loc

@@ -235,6 +235,14 @@ def validate(checklist: str | None, targets: str | None, waivers: str | None, at
     click.echo(f"{inputs.checklist.path}: valid: {len(items)} items in {len(inputs.checklist.sections)} sections "
                f"({len(items) - manual} probed, {manual} manual)")
     if targets:
+        chart = inputs.targets.configs.get("kubernetes", {}).get("chart")
+        if chart:  # the audit would make every Kubernetes item an error: say it before anything runs
+            from readiness.clients.chart import RenderError, render
+
+            try:
+                render(inputs.targets.configs["kubernetes"])
+            except RenderError as exc:
+                _fail(f"{targets}: kubernetes: {inputs.targets.scrubber()(str(exc))}")
         click.echo(f"{targets}: valid: {', '.join(inputs.targets.configs) or 'no backends'}")
     for path, records in ((waivers, inputs.waivers), (attestations, inputs.attestations)):
         if path:

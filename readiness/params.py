@@ -14,7 +14,7 @@ from readiness.yamlsrc import YList, YMap, pos_of
 _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "number": "a number", "bool": "true or false", "list": "a list",
     "str-list": "a list of strings", "int-list": "a list of integers", "dict": "a mapping",
-    "date": "a date (YYYY-MM-DD)", "path": "a file path",
+    "date": "a date (YYYY-MM-DD)", "path": "a file path", "path-list": "a list of file paths",
     "url-path": "a path (like /metrics)", "expect": "a mapping of matchers", "any": "a value",
 }
 
@@ -46,7 +46,7 @@ def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
         ok = isinstance(value, bool)
     elif t == "list":
         ok = isinstance(value, list)
-    elif t == "str-list":
+    elif t in ("str-list", "path-list"):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     elif t == "int-list":
         ok = isinstance(value, list) and all(_is_int(v) for v in value)
@@ -124,7 +124,7 @@ def _as_written(param: Param, raw: Any, name: str) -> Any:
     value = raw[name]
     if param.type in ("str", "path") and value is not None and not isinstance(value, str) and isinstance(raw, YMap):
         return raw.text_of(name) or value
-    if param.type == "str-list" and isinstance(value, YList):
+    if param.type in ("str-list", "path-list") and isinstance(value, YList):
         return [v if isinstance(v, str) or v is None else (value.text_of(i) or v) for i, v in enumerate(value)]
     return value
 

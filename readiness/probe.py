@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from readiness.context import Context
 
 # Parameter types a checklist may give; "expect" is a matcher (readiness.matchers); "path" is a file path,
-# relative to the file that gives it; "url-path" is a path on a target's URL, never a URL of another host.
-PARAM_TYPES = ("str", "int", "number", "bool", "list", "str-list", "int-list", "dict", "date", "path", "url-path",
-               "expect", "any")
+# relative to the file that gives it ("path-list": several); "url-path" is a path on a target's URL, never a URL
+# of another host.
+PARAM_TYPES = ("str", "int", "number", "bool", "list", "str-list", "int-list", "dict", "date", "path", "path-list",
+               "url-path", "expect", "any")
 
 _REQUIRED: Any = object()
 

@@ -108,6 +108,23 @@ def _config_problems(kind: str, cfg: Mapping[str, Any]) -> list[tuple[str, str]]
         return []
 
 
+def _chart_values(configs: dict[str, dict[str, Any]], name: str, problems: list[Problem]) -> None:
+    """A kubernetes target's chart is also the files target's Helm values: its values files (when the files target
+    gives no helm_values) over the chart's own defaults, so the values items judge what the chart renders."""
+    chart = configs.get("kubernetes", {}).get("chart")
+    if not chart or "files" not in KINDS:
+        return
+    files = configs.get("files")
+    if files is None:
+        files, found = validate(KINDS["files"].fields, {}, name, "files target", (1, 1))
+        problems.extend(found)
+        files["root"] = str(Path(name).resolve().parent)
+        configs["files"] = files
+    files["chart"] = chart
+    if not files.get("helm_values"):
+        files["chart_values"] = list(configs["kubernetes"].get("values") or [])
+
+
 def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Targets:
     name = os.fspath(path)
     raw: Any = load_file(name, "targets file")
@@ -136,6 +153,8 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):
                     cfg[field_name] = str(base / os.path.expanduser(cfg[field_name]))
+                elif param.type == "path-list" and isinstance(cfg.get(field_name), list):
+                    cfg[field_name] = [str(base / os.path.expanduser(v)) for v in cfg[field_name]]
             if not found:  # after paths are resolved: a client may judge the files they name
                 problems.extend(Problem(name, *pos_of(value, f), msg) for f, msg in _config_problems(key, cfg))
             configs[key] = cfg
@@ -144,6 +163,7 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
             line, col = raw.key_at(key)
             problems.append(Problem(name, line, col, f"unknown key {key!r} in targets file"
                                     + (did_you_mean(key, known) or f" (known: {', '.join(known)})")))
+    _chart_values(configs, name, problems)
     if problems:
         raise ConfigError(problems)
     return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name)

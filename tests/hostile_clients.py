@@ -259,11 +259,18 @@ def hostile_files(draw: Draw) -> Files:
     nginx_seed = draw(st.integers(0, 2**32 - 1), "files:nginx:seed")
     env = {k: Setting(s.key, draw(st.sampled_from(JUNK_TEXT), f"files:env:{k}"), s.loc, s.source)
            for k, s in (src.env or {}).items()}
+    values = hollow(src.values, draw, "files:values") if src.values is not None else None
+    chart = {}
+    if values is not None and draw(st.booleans(), "files:values are a chart's defaults"):
+        # a chart target's values: no file sets a key, every value comes from the chart's values.yaml (junk here)
+        chart = {"values_layers": [("chart/values.yaml", values)], "defaults_file": "chart/values.yaml",
+                 "default_files": ("chart/values.yaml",),
+                 "chart_version": draw(st.sampled_from([None, *JUNK_TEXT]), "files:chart_version")}
+        values = YMap()
     return Files(src.root, env=env, env_file=src.env_file,
                  compose=hollow(src.compose, draw, "files:compose", _service_image) if src.compose is not None
                  else None,
                  compose_file=src.compose_file,
-                 values=hollow(src.values, draw, "files:values") if src.values is not None else None,
-                 values_file=src.values_file,
+                 values=values, values_file="chart/values.yaml" if chart else src.values_file,
                  nginx=_hollow_nginx(src.nginx, random.Random(nginx_seed)) if src.nginx is not None else None,
-                 nginx_file=src.nginx_file)
+                 nginx_file=src.nginx_file, **chart)

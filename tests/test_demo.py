@@ -54,3 +54,23 @@ def test_demo_audits_a_first_deployment_and_cleans_up(tmp_path: Path) -> None:
         assert by_section[section] & {"pass", "fail"}, (section, by_section[section])
     assert not _still_running(_demo_processes)
     assert set(Path(tempfile.gettempdir()).glob("readiness-demo-*")) == before
+
+
+def test_the_demos_manifests_are_the_rendering_of_its_chart() -> None:
+    """The demo audits rendered manifests offline (no Helm engine needed to run it); they come from its chart. After
+    changing either, render again: ``readiness.clients.chart.render({"chart": "readiness/demo/chart", "release":
+    "langfuse", "namespace": "langfuse"})`` and write the objects to readiness/demo/data/kubernetes.yaml."""
+    import yaml
+
+    from readiness.clients.chart import render
+    from readiness.demo.run import DATA
+
+    rendered = render({"chart": str(DATA.parent / "chart"), "release": "langfuse", "namespace": "langfuse"}, 60)
+    objects = [o for _, text in rendered.templates for o in yaml.safe_load_all(text) if o]
+    shipped = [o for o in yaml.safe_load_all((DATA / "kubernetes.yaml").read_text()) if o]
+
+    def by_name(objs: list[dict]) -> dict[tuple[str, str], dict]:
+        return {(o["kind"], o["metadata"]["name"]): o for o in objs}
+
+    assert len(objects) == len(shipped) == len(by_name(shipped))
+    assert by_name(objects) == by_name(shipped)

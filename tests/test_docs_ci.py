@@ -34,8 +34,8 @@ def test_both_recipes_run_exactly_the_documented_commands():
         assert f"    - {command}\n" in gitlab, command
 
 
-def run_commands(workdir: Path) -> list[int]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def run_commands(workdir: Path, env: dict[str, str] | None = None) -> list[int]:
+    env = env or {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     codes = []
     for command in COMMANDS:
         proc = subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True, text=True,
@@ -71,3 +71,49 @@ def test_the_commands_gate_only_on_new_blocking_findings(tmp_path):
     pipeline(worse, "bad.yaml")
     (worse / "main-readiness.json").write_text(baseline)
     assert run_commands(worse) == [0, 0, 1]  # the bad manifests add blocking findings: the diff gate fails
+
+
+CHART_TARGETS = re.sub(r"^\s+", "", block_after("## Without a render step", "yaml"), flags=re.M)
+CHARTS = ROOT / "tests" / "data" / "charts"
+
+
+def chart_pipeline(workdir: Path, *values: str) -> None:
+    """The variant without a render step: the chart (ours, shaped like Langfuse's) and one values file."""
+    import yaml
+
+    from readiness.clients.chart import user_values
+
+    shutil.copytree(CHARTS / "langfuse", workdir / "charts" / "langfuse")
+    merged = user_values([str(CHARTS / v) for v in values])
+    (workdir / "values.yaml").write_text(yaml.safe_dump(merged))
+    (workdir / "ci-targets.yaml").write_text(CHART_TARGETS)
+
+
+def test_the_commands_work_with_the_chart_in_the_targets(tmp_path):
+    assert "chart:" in CHART_TARGETS and "manifests" not in CHART_TARGETS
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"}  # no helm binary
+    main = tmp_path / "main"
+    main.mkdir()
+    chart_pipeline(main, "langfuse-values.yaml")
+    subprocess.run(["bash", "-c", COMMANDS[1]], cwd=main, check=True, timeout=120, env=env)
+    baseline = (main / "readiness.json").read_text()
+    assert '"k8s.hpa-coverage"' in baseline and "chart" in baseline
+
+    same = tmp_path / "same"
+    same.mkdir()
+    chart_pipeline(same, "langfuse-values.yaml")
+    (same / "main-readiness.json").write_text(baseline)
+    assert run_commands(same, env) == [0, 0, 0]
+
+    worse = tmp_path / "worse"
+    worse.mkdir()
+    chart_pipeline(worse, "langfuse-values.yaml", "langfuse-no-hpa.yaml")  # the change switches the HPAs off
+    (worse / "main-readiness.json").write_text(baseline)
+    assert run_commands(worse, env) == [0, 0, 1]
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    chart_pipeline(broken, "langfuse-no-hpa.yaml")  # no salt: the chart's `required` fails
+    proc = subprocess.run(["bash", "-c", COMMANDS[0]], cwd=broken, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "langfuse.salt.value is required" in proc.stderr

@@ -35,11 +35,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 # Settings that take a probe down other paths: a kubernetes target with no release or namespace (the product is
 # identified from the chart's labels, or cannot be), the fixtures' own releases (their objects, an Argo Rollout and
-# the ClickHouse operator's resources among them, are the product's), a files target with Helm values (a
-# switched-off service).
+# the ClickHouse operator's resources among them, are the product's) or one rendering a chart, a files target with
+# Helm values (a switched-off service); hostile_files also hands values over as a chart's defaults (a chart target's
+# files).
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "kubernetes": [CONFIGS["kubernetes"], {}, {"release": "langsmith", "namespace": "langsmith"},
-                   {"release": "langfuse", "namespace": "langfuse"}],
+                   {"release": "langfuse", "namespace": "langfuse"},
+                   {"chart": "charts/langfuse", "values": ["prod.yaml"], "release": "obs", "namespace": "obs"}],
     "files": [CONFIGS["files"], {"helm_values": "values.yaml"}],
 }
 # Judged from the targets file alone, not from a fact: configuration is their observation.

@@ -22,6 +22,7 @@ from readiness.targets import load_targets
 from readiness.waivers import load_attestations, load_waivers
 
 BIN = str(Path(sys.executable).parent / "readiness")
+CHART = Path(__file__).parent / "data" / "charts" / "langfuse"
 
 # Nine lines, 9**9 (387 million) strings once every alias is expanded.
 BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
@@ -90,6 +91,17 @@ def test_an_alias_bomb_in_a_targets_file_is_exit_2_for_validate_and_audit(tmp_pa
         assert run.returncode == 2, run.stderr
         assert "targets.yaml:5:8: aliases repeat more than 10000 values" in run.stderr
         assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_an_alias_bomb_in_a_charts_values_file_is_exit_2_at_its_line(tmp_path):
+    bomb = write(tmp_path, "values.yaml", BOMB)
+    path = write(tmp_path, "targets.yaml", f"kubernetes: {{chart: {CHART}, values: [values.yaml]}}\n")
+    cl = write(tmp_path, "c.yaml", checklist_with(MANUAL))
+    for argv in (["validate", "-c", cl, "--targets", path], ["audit", "-c", cl, "--targets", path]):
+        run = subprocess.run([BIN, *argv], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2, run.stderr
+        assert f"{bomb}:5:8: aliases repeat more than 10000 values" in run.stderr
+        assert "Traceback" not in run.stderr
 
 
 def test_a_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
@@ -348,6 +360,8 @@ def _special_cases(tmp_path: Path, special: str) -> dict[str, tuple[list[str], s
                                 str(rendered / "b.yaml")),
         "files target": (["validate", "-c", cl, "--targets", targets("t3.yaml", f"files: {{env: {special}}}")],
                          special),
+        "chart values": (["audit", "-c", cl, "--targets", targets("t4.yaml", f"kubernetes: {{chart: {CHART}, values: "
+                                                                               f"[{special}]}}")], special),
         "render": (["render", special, "--html", str(tmp_path / "r.html")], special),
         "diff": (["diff", _report(tmp_path / "old.json"), special], special),
         "fleet": (["fleet", str(reports), "-o", str(tmp_path / "fleet.html")], str(reports / "b.json")),
@@ -356,7 +370,8 @@ def _special_cases(tmp_path: Path, special: str) -> dict[str, tuple[list[str], s
 
 @pytest.mark.parametrize("special", ["fifo", "dev-zero"])
 @pytest.mark.parametrize("loader", ["checklist", "targets", "waivers", "attestations", "manifests file",
-                                    "manifests directory", "files target", "render", "diff", "fleet"])
+                                    "manifests directory", "files target", "chart values", "render", "diff",
+                                    "fleet"])
 def test_a_fifo_or_device_is_bad_input_for_every_loader_in_bounded_time(tmp_path, special, loader):
     if special == "fifo":
         path = str(tmp_path / "input.yaml")

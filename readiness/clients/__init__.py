@@ -94,6 +94,10 @@ _BUILTIN = (
             "release": Param("str", _OPT, help="Helm release name (prefix of the product's objects)"),
             "manifests": Param("path", _OPT, help="a file or directory of rendered manifests (helm template, kubectl "
                                                   "get -o yaml) instead of a live cluster"),
+            "chart": Param("path", _OPT, help="a Helm chart (directory or .tgz) rendered in the process (helm "
+                                              "template, else the helm-python-sdk engine) instead of a live "
+                                              "cluster; release and namespace name the install"),
+            "values": Param("path-list", _OPT, help="values files of the chart, in order (like helm -f)"),
         }, "readiness.clients.kubernetes"),
         TargetKind("http", {
             "base_url": Param("str", help="the public endpoint, https://observability.example.com"),

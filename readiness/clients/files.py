@@ -5,6 +5,10 @@ the line that causes it.  Compose variables are resolved the way ``docker compos
 the compose file's directory (the configured env file when it is that one), with ``${VAR:-default}``,
 ``${VAR-default}``, ``${VAR:?error}``, ``${VAR?error}``, ``${VAR:+alt}``, ``$VAR`` and ``$$``; the shell's environment
 is deliberately not read, so the audit judges what the repository holds.  Pure Python: PyYAML only.
+
+With a chart on the kubernetes target (``chart`` and ``chart_values``, handed over by readiness.targets), the Helm
+values are that chart's values files, and a key they leave out takes the chart's own default from its values.yaml
+(``values_get`` says where), so the values items judge what the chart really renders.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from readiness.clients import compose as compose_project
 from readiness.clients import nginx as nginx_conf
 from readiness.errors import ConfigError, Problem
 from readiness.redact import is_secret_name, secret_values
-from readiness.yamlsrc import YList, YMap, load_file, map_strings, pos_of, read_text
+from readiness.yamlsrc import YList, YMap, load_file, load_text, map_strings, pos_of, read_text
 
 # Published defaults of the products' compose files, env examples and charts: not secrets (masking them would blank
 # common words such as "postgres" in every message), and never accepted as a production secret either.
@@ -68,6 +72,10 @@ class Files:
     sources: list[str] = field(default_factory=list)  # compose and nginx files read (includes too)
     nginx: tuple[nginx_conf.Directive, ...] | None = None  # the nginx configuration, includes expanded in place
     nginx_file: str | None = None
+    # values files below ``values`` (helm -f order: the last wins, and it is ``values``), then the chart's defaults
+    values_layers: list[tuple[str, YMap]] = field(default_factory=list)
+    defaults_file: str | None = None  # the chart's values.yaml as shown in findings
+    default_files: tuple[str, ...] = ()  # every file of the chart's defaults (its subcharts' values.yaml too)
 
     def at(self, container: Any, key: Any) -> Loc:
         """Where a compose value is written: the file that says it (main, override, included or extended)."""
@@ -96,18 +104,46 @@ class Files:
         return [s for s in self.settings() if s.key == key]
 
     def values_leaves(self) -> Iterator[tuple[str, Any, Loc]]:
-        """(dotted key, value, where) for every scalar of the Helm values."""
+        """(dotted key, value, where) for every scalar of the team's Helm values files (not the chart's defaults)."""
         if self.values is not None and self.values_file is not None:
             yield from _leaves(self.values, "", self.values_file, self)
+        for file, layer in self.values_layers:
+            if not self.is_default(Loc(file, 1, 1)):
+                yield from _leaves(layer, "", file, self)
 
     def values_get(self, dotted: str) -> tuple[Any, Loc | None, bool]:
-        """(value, where, present) of a dotted key of the Helm values; where is the nearest parent when absent."""
-        node: Any = self.values
-        where: Loc | None = self.loc(self.values_file or "", pos_of(node)) if node is not None else None
+        """(value, where, present) of a dotted key of the Helm values; where is the nearest parent when absent.
+        With a chart, a key no values file sets is the chart's default, at its line of the chart's values.yaml
+        (``is_default`` tells)."""
+        first = self._walk(self.values, self.values_file or "", dotted)
+        if first[2]:
+            return first
+        for file, layer in reversed(self.values_layers):
+            found = self._walk(layer, file, dotted)
+            if found[2]:
+                return found
+        return first
+
+    def is_default(self, loc: Loc | None) -> bool:
+        """Whether a value came from the chart's own defaults (its values.yaml), not from the team's files."""
+        return loc is not None and (loc.file == self.defaults_file or loc.file in self.default_files)
+
+    def not_in_chart(self, dotted: str) -> str | None:
+        """Why a key no file sets has no default either, when the chart's defaults are at hand (None otherwise):
+        the chart has no such key, so no remembered default may stand in for it (a key of another chart version
+        is silently ignored by the chart)."""
+        if not self.default_files or self.values_get(dotted)[2]:
+            return None
+        version = f" {self.chart_version}" if self.chart_version else ""
+        return (f"{dotted} is set in no values file and is not a key of the chart{version} (not in "
+                f"{self.defaults_file or self.default_files[-1]}): the chart ignores it (a key of another version?)")
+
+    def _walk(self, node: Any, file: str, dotted: str) -> tuple[Any, Loc | None, bool]:
+        where: Loc | None = self.loc(file, pos_of(node)) if node is not None else None
         for part in dotted.split("."):
             if not isinstance(node, Mapping) or part not in node:
                 return None, where, False
-            where = self.loc(self.values_file or "", node.at(part) if isinstance(node, YMap) else (1, 1))
+            where = self.loc(file, node.at(part) if isinstance(node, YMap) else (1, 1))
             node = node[part]
         return node, where, True
 
@@ -399,11 +435,13 @@ def load(config: Mapping[str, Any]) -> Files:
     """Read and parse every configured file (once while they are unchanged); ConfigError names file:line:col."""
     compose, env_path, values, nginx = (str(config[k]) if config.get(k) else None
                                         for k in ("compose", "env", "helm_values", "nginx"))
+    chart = str(config["chart"]) if config.get("chart") else None
+    chart_values = [str(v) for v in config.get("chart_values") or []]
     root = str(config.get("root") or os.getcwd())
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
     overrides = [os.path.join(os.path.dirname(compose), n) for n in compose_project.OVERRIDES] if compose else []
-    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx),
-           *map(_stamp, overrides))
+    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx), _stamp(chart),
+           *(_stamp(v) for v in chart_values), *map(_stamp, overrides))
     if key in _CACHE:
         cached, stamps = _CACHE[key]
         if stamps == tuple(map(_stamp, cached.sources)):  # included files unchanged too
@@ -462,6 +500,34 @@ def load(config: Mapping[str, Any]) -> Files:
         files.nginx = nginx_conf.load(nginx, root, lambda p: _display(p, root), files.sources)
         files.nginx_file = _display(nginx, root)
 
+    def read_chart() -> None:
+        assert chart is not None
+        from readiness.clients import chart as charts
+
+        version = charts.metadata(chart).get("version")
+        files.chart_version = str(version) if version is not None else None
+        shown = _display(os.path.join(chart, "values.yaml"), root)
+        layers: list[tuple[str, YMap]] = []
+        for rel, text, under in charts.defaults(chart):
+            where = _display(os.path.join(chart, rel), root)
+            node = load_text(text, where) if text.strip() else None
+            if isinstance(node, YMap):
+                if under is not None:  # a subchart's defaults sit under its name in the parent's values
+                    node = YMap({under: node})
+                layers.append((where, node))
+        files.default_files = tuple(file for file, _ in layers)
+        files.defaults_file = shown if shown in files.default_files else None
+        for path in chart_values:
+            raw = load_file(path, "Helm values file")
+            if not isinstance(raw, YMap):
+                raise ConfigError([Problem(path, *pos_of(raw), f"a Helm values file must be a mapping, not "
+                                                              f"{_describe(raw)}")])
+            layers.append((_display(path, root), raw))
+        if files.values is None:  # the chart's values files stand for helm_values; the last one wins, as in helm
+            top = layers.pop() if len(layers) > len(files.default_files) else None
+            files.values, files.values_file = top[1] if top else YMap(), top[0] if top else shown
+        files.values_layers = layers
+
     if env_path:
         attempt(read_env)
     if compose:
@@ -470,6 +536,8 @@ def load(config: Mapping[str, Any]) -> Files:
         attempt(read_values)
     if nginx:
         attempt(read_nginx)
+    if chart:
+        attempt(read_chart)
     if problems or texts:
         raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
     if len(_CACHE) > 32:
@@ -479,7 +547,7 @@ def load(config: Mapping[str, Any]) -> Files:
 
 
 def connect(config: dict[str, Any], timeout: float) -> Files:
-    if not any(config.get(k) for k in ("compose", "env", "helm_values", "nginx")):
+    if not any(config.get(k) for k in ("compose", "env", "helm_values", "nginx", "chart")):
         raise ConfigError("the files target names no file: give compose, env, helm_values or nginx")
     return load(config)
 

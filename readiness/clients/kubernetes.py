@@ -4,7 +4,9 @@ Live: the official ``kubernetes`` client, configured from a kubeconfig (``kubeco
 ~/.kube/config; ``context``, else the current one) or from the pod's service account (``in_cluster: true``).  Only
 GET is ever sent: list endpoints, paginated with ``limit``/``continue``, each request bounded by the target timeout.
 Offline (``manifests``): a file or directory of YAML/JSON manifests (``helm template`` output, ``kubectl get -o
-yaml`` dumps, multi-document files, ``List`` kinds) read once; the same listings come from those objects.
+yaml`` dumps, multi-document files, ``List`` kinds) read once; the same listings come from those objects.  Offline
+from a chart (``chart`` with ``values``, ``release``, ``namespace``): the chart rendered once (readiness.clients.chart)
+and its templates read exactly as manifests are.
 
 Objects are plain dicts in the API's own camelCase shape, whichever the source.  A 403 raises ``Forbidden``
 ("the audit identity cannot list storageclasses (grant get/list)"), an API that is not served (a CRD that is not
@@ -188,6 +190,8 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
     """Credentials in every kubeconfig this target merges (tokens, passwords, client keys, exec plugin tokens,
     proxy passwords); never raises."""
     found: set[str] = set()
+    if config.get("chart"):
+        return _values_secrets(config)
     if config.get("manifests") or config.get("in_cluster"):
         return found
     import yaml
@@ -203,6 +207,20 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
     return {s for s in found if s}
 
 
+def _values_secrets(config: Mapping[str, Any]) -> set[str]:
+    """Credentials written in the chart's values files (a salt, a password), judged as the files target judges Helm
+    values; never raises."""
+    from readiness.clients import files
+
+    found: set[str] = set()
+    for path in config.get("values") or []:
+        try:
+            found |= files.secrets({"helm_values": str(path), "root": os.path.dirname(str(path))})
+        except Exception:
+            continue
+    return found
+
+
 _DNS_LABEL = "abcdefghijklmnopqrstuvwxyz0123456789-"
 
 
@@ -210,6 +228,10 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Settings that can never work, as (field, message); never raises."""
     out: list[tuple[str, str]] = []
     try:
+        if config.get("chart") or config.get("values"):
+            from readiness.clients.chart import config_problems as chart_problems
+
+            out += chart_problems(config)
         if config.get("manifests") and (config.get("in_cluster") or config.get("context")):
             out.append(("manifests", "manifests reads files instead of a cluster: drop in_cluster/context, or "
                                      "manifests"))
@@ -381,10 +403,10 @@ class ManifestCluster(Cluster):
 
     live = False
 
-    def __init__(self, root: Path, default_ns: str | None):
+    def __init__(self, root: Path, default_ns: str | None, objects: list[dict[str, Any]] | None = None):
         self.source = str(root)
         self.default_ns = default_ns
-        self.objects = load_manifests(root)
+        self.objects = load_manifests(root) if objects is None else objects
 
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
         self.requests += 1
@@ -400,6 +422,22 @@ class ManifestCluster(Cluster):
 
     def kinds(self) -> set[str]:
         return {str(o.get("kind")) for o in self.objects}
+
+
+class ChartCluster(ManifestCluster):
+    """The objects a chart renders (once per audit), read as manifests; a chart that does not render is an error
+    of every item, with Helm's own message."""
+
+    def __init__(self, config: Mapping[str, Any], default_ns: str | None, timeout: float):
+        from readiness.clients.chart import render
+
+        rendered = render(config, timeout)
+        objects: list[dict[str, Any]] = []
+        for where, text in rendered.templates:
+            if not where.endswith("NOTES.txt"):  # helm template prints no NOTES either
+                objects += parse_manifests(text, Path(where))
+        super().__init__(Path(str(config["chart"])), default_ns, objects)
+        self.source = f"chart {config['chart']} ({rendered.engine})"
 
 
 def _regular(path: Path, what: str) -> os.stat_result:
@@ -437,12 +475,9 @@ def _files(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
 def load_manifests(root: Path) -> list[dict[str, Any]]:
     """Every object in the files under ``root``; ``List`` kinds unpacked.  YAML aliases are accepted (kubectl
     accepts them) within the alias and depth budgets of every other YAML file, so an alias bomb is refused."""
-    import yaml
-
     from readiness.errors import ConfigError
     from readiness.fsio import read_bytes
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     objects: list[dict[str, Any]] = []
     total = 0
     for path, st in _files(root):
@@ -451,29 +486,43 @@ def load_manifests(root: Path) -> list[dict[str, Any]]:
             raise KubernetesError(f"manifests: more than {MAX_MANIFEST_BYTES // 2**20} MiB of files under {root}")
         try:
             text = read_bytes(str(path), "manifest file", MAX_MANIFEST_BYTES, "a manifest file").decode("utf-8-sig")
-            docs = list(yaml.load_all(text, Loader=loader))
         except ConfigError as exc:
             raise KubernetesError(f"manifests: {exc.text}") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-            raise KubernetesError(f"manifests: {where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
-                                  ) from None
-        except (ValueError, TypeError, OverflowError):  # an impossible value (2026-02-30): let yamlsrc locate it
-            raise KubernetesError(f"manifests: {_located(text, path)}") from None
-        docs = _with_aliases(docs, text, path)
-        for doc in docs:
-            if doc is None:
-                continue
-            if not isinstance(doc, dict):
-                raise KubernetesError(f"manifests: {path}: a document is not a mapping (a Kubernetes object)")
-            items = doc["items"] if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"),
-                                                                                          list) else [doc]
-            for item in items:
-                problem = _not_an_object(item)
-                if problem:
-                    raise KubernetesError(f"manifests: {path}: {problem}")
-                objects.append(item)
+        except UnicodeDecodeError as exc:
+            raise KubernetesError(f"manifests: {path}: not valid YAML ({exc})") from None
+        objects += parse_manifests(text, path)
+    return objects
+
+
+def parse_manifests(text: str, path: Path) -> list[dict[str, Any]]:
+    """The objects of one YAML stream (a manifest file, or a chart's rendered template), as ``manifests:`` reads
+    them; KubernetesError at file:line:col for anything that is not a Kubernetes object."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    objects: list[dict[str, Any]] = []
+    try:
+        docs = list(yaml.load_all(text, Loader=loader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise KubernetesError(f"manifests: {where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+                              ) from None
+    except (ValueError, TypeError, OverflowError):  # an impossible value (2026-02-30): let yamlsrc locate it
+        raise KubernetesError(f"manifests: {_located(text, path)}") from None
+    docs = _with_aliases(docs, text, path)
+    for doc in docs:
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise KubernetesError(f"manifests: {path}: a document is not a mapping (a Kubernetes object)")
+        items = doc["items"] if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"),
+                                                                                      list) else [doc]
+        for item in items:
+            problem = _not_an_object(item)
+            if problem:
+                raise KubernetesError(f"manifests: {path}: {problem}")
+            objects.append(item)
     return objects
 
 
@@ -589,6 +638,8 @@ def _shares(doc: Any) -> bool:
 
 def connect(config: dict[str, Any], timeout: float) -> Cluster:
     ns = namespaces(config)
+    if config.get("chart"):
+        return ChartCluster(config, ns[0], timeout)
     if config.get("manifests"):
         return ManifestCluster(Path(config["manifests"]), ns[0])
     from kubernetes import client as k8s
