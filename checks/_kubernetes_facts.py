@@ -402,8 +402,10 @@ def _switched_off(ctx: Any, prod: products.Product, svc: products.Service) -> st
 
 
 def _values_get(ctx: Any, key: str) -> tuple[Any, Any, bool]:
-    """A key of the files target's Helm values: (value, where, present); absent when no values file is given."""
-    if not ctx.has("files") or not ctx.config("files").get("helm_values"):
+    """A key of the files target's Helm values (or a rendered chart's values over its defaults): (value, where,
+    present); absent when neither is given."""
+    config = ctx.config("files") if ctx.has("files") else {}
+    if not (config.get("helm_values") or config.get("chart")):
         return None, None, False
     from readiness.checks._files_facts import files
 

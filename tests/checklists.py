@@ -12,13 +12,14 @@ from readiness.checklist import default_path
 
 def checklist_with(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None = None,
                    extra: list[dict[str, Any]] | None = None, section: str = "redis") -> str:
-    """The packaged checklist with some items' ``with`` changed (their preset overrides dropped), and ``extra`` items
+    """The packaged checklist with some items' ``with`` changed (their preset overrides dropped; a None drops a parameter), and ``extra`` items
     appended to ``section``; returns the path of the written file."""
     data = yaml.safe_load(Path(default_path()).read_text())
     for sec in data["sections"]:
         for item in sec["items"]:
             if item["id"] in (overrides or {}):
-                item["with"] = {**(item.get("with") or {}), **overrides[item["id"]]}
+                merged = {**(item.get("with") or {}), **overrides[item["id"]]}
+                item["with"] = {k: v for k, v in merged.items() if v is not None}  # None drops a parameter
                 item.pop("preset_with", None)
         if sec["id"] == section:
             sec["items"].extend(extra or [])

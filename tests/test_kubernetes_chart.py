@@ -73,7 +73,8 @@ def test_a_key_left_out_takes_the_charts_default_from_its_values_yaml(tmp_path: 
 def _checklist(tmp_path: Path, key: str) -> str:
     from checklists import checklist_with
 
-    return checklist_with(tmp_path, {"files.values-clickhouse-replicas": {"keys": [key], "chart_default": 3}})
+    return checklist_with(tmp_path, {"files.values-clickhouse-replicas": {"keys": [key], "chart_default": 3,
+                                                                        "fact": None}})
 
 
 def test_files_know_the_chart_version_and_where_each_default_is(tmp_path: Path) -> None:
