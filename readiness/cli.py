@@ -235,7 +235,14 @@ def validate(checklist: str | None, targets: str | None, waivers: str | None, at
     click.echo(f"{inputs.checklist.path}: valid: {len(items)} items in {len(inputs.checklist.sections)} sections "
                f"({len(items) - manual} probed, {manual} manual)")
     if targets:
+        from readiness.audit import deployment_of
+
         click.echo(f"{targets}: valid: {', '.join(inputs.targets.configs) or 'no backends'}")
+        kind = deployment_of(inputs.targets, inputs.targets.preset)
+        click.echo(f"{targets}: deployment: {kind.kind or 'unknown'} ({kind.why})")
+        for ignored in kind.conflicts:
+            click.echo(f"note: {targets}: deployment: {kind.kind} is said outright, so {ignored} is not audited "
+                       f"(its items are skipped)", err=True)
     for path, records in ((waivers, inputs.waivers), (attestations, inputs.attestations)):
         if path:
             click.echo(f"{path}: valid: {len(records)} records")

@@ -17,6 +17,11 @@ class TargetUnavailable(Exception):
     """The target could not be used (not configured, unreachable, timed out earlier); the message says why."""
 
 
+class NotApplicable(TargetUnavailable):
+    """The target does not exist in this kind of deployment (Kubernetes facts on compose): the item is skipped,
+    with the reason.  A subclass, so that code handling TargetUnavailable still never takes it for a pass."""
+
+
 class Session:
     """One target's shared client and facts.
 
@@ -181,8 +186,10 @@ class Context:
 
     def __init__(self, item_id: str, target: str | None, sessions: Mapping[str, Session],
                  configs: Mapping[str, Mapping[str, Any]], preset: str | None, profile: str, timeout: float,
-                 deadline: float, reads: frozenset[str] = frozenset()):
+                 deadline: float, reads: frozenset[str] = frozenset(),
+                 set_aside: Mapping[str, str] | None = None):
         self.item_id = item_id
+        self._set_aside = set_aside or {}  # target kinds this deployment has none of, and why
         self.reads = reads  # the Kubernetes resources the probe declared it reads
         self.target = target
         self.preset = preset
@@ -192,16 +199,22 @@ class Context:
         self._sessions = sessions
         self._configs = configs
 
+    def _missing(self, kind: str | None) -> TargetUnavailable:
+        if kind is not None and kind in self._set_aside:
+            return NotApplicable(f"{self._set_aside[kind]} (this item reads it)")
+        return TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
+
     def session(self, kind: str | None = None) -> Session:
         kind = kind or self.target
         if kind is None or kind not in self._sessions:
+            raise self._missing(kind)
             raise TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
         return self._sessions[kind]
 
     def config(self, kind: str | None = None) -> Mapping[str, Any]:
         kind = kind or self.target
         if kind is None or kind not in self._configs:
-            raise TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
+            raise self._missing(kind)
         return self._configs[kind]
 
     def has(self, kind: str) -> bool:

@@ -23,7 +23,7 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
 
     registry = probes()
     out: set[tuple[str, str, bool, str | None]] = set()
-    for p in plan(checklist, options):
+    for p in plan(checklist, options, registry):
         if p.status:
             continue
         for spec in registry.probes[p.item.probe or ""].declared_reads(p.params):
@@ -49,8 +49,11 @@ def _rules(found: Iterable[tuple[str, str, bool, str | None]]) -> list[dict[str,
 
 def manifests(checklist: Checklist, targets: Targets, options: Options, *, name: str = "readiness",
               namespace: str = "readiness") -> list[dict[str, Any]]:
-    """ClusterRole/Role and their bindings to the ServiceAccount ``namespace/name``."""
-    found = resources(checklist, options)
+    """ClusterRole/Role and their bindings to the ServiceAccount ``namespace/name`` (none on a compose
+    deployment: its Kubernetes items are skipped)."""
+    from readiness.audit import resolved
+
+    found = resources(checklist, resolved(options, targets))
     audited = targets.configs.get("kubernetes", {}).get("namespace")
     namespaces = [audited] if isinstance(audited, str) and audited else []
     cluster_wide = [r for r in found if not r[2] or (not namespaces and r[3] is None)]
