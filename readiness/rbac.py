@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from readiness.checklist import Checklist
-from readiness.runner import Options, plan
+from readiness.runner import Options, plan, set_aside_targets
 from readiness.targets import Targets
 
 VERBS = ["get", "list"]
@@ -23,6 +23,8 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
 
     registry = probes()
     out: set[tuple[str, str, bool, str | None]] = set()
+    if "kubernetes" in set_aside_targets(options.deployment):
+        return out  # a compose deployment: nothing reads Kubernetes, not even on the side
     for p in plan(checklist, options, registry):
         if p.status:
             continue

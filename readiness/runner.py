@@ -96,7 +96,7 @@ def plan(checklist: Checklist, options: Options, registry: Registry | None = Non
     return out
 
 
-def _set_aside(deployment: Deployment | None) -> dict[str, str]:
+def set_aside_targets(deployment: Deployment | None) -> dict[str, str]:
     """Target kinds that do not exist in this deployment, and why (the kubernetes target on compose)."""
     if deployment is None or deployment.kind is None:
         return {}
@@ -164,7 +164,7 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
 
     # Targets of a kind the deployment is not (a kubernetes target beside an explicit `deployment: compose`) are not
     # read: an item that asks for one is skipped with the reason, like the items planned away.
-    set_aside = _set_aside(options.deployment)
+    set_aside = set_aside_targets(options.deployment)
     configs = {kind: cfg for kind, cfg in targets.configs.items() if kind not in set_aside}
 
     jobs: list[_Job] = []
