@@ -284,6 +284,10 @@ def explain(item_id: str, checklist: str | None) -> None:
     click.echo(f"  section      {item.section}\n  level        {level}")
     if item.presets:
         click.echo(f"  presets      {', '.join(item.presets)}")
+    if item.except_presets:
+        click.echo(f"  not for      {', '.join(item.except_presets)}")
+    if item.deployments:
+        click.echo(f"  deployments  {', '.join(item.deployments)}")
     if item.manual:
         click.echo("  probe        none: manual, satisfied by an attestation")
     else:

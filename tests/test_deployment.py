@@ -195,3 +195,19 @@ def test_rbac_grants_nothing_on_compose_and_the_reads_on_kubernetes(tmp_path: Pa
     proc = cli("rbac", "-t", str(k8s))
     assert proc.returncode == 0, proc.stderr
     assert "storageclasses" in proc.stdout
+
+
+def test_langfuse_on_compose_without_an_s3_target_keeps_the_blob_errors(tmp_path: Path) -> None:
+    # Langfuse needs blob storage on compose too (MinIO in its own compose file): a missing s3 target is missing.
+    targets = {"preset": "langfuse", "files": {"compose": str(FIXTURE / "docker-compose.yml")}}
+    results, report = audit(tmp_path, targets, ["blob", "app.compose-loopback"])
+    assert report["deployment"]["kind"] == "compose"
+    assert results["blob.lifecycle"].status == "error"
+    assert "no s3 target configured" in results["blob.lifecycle"].message
+
+
+def test_explain_shows_where_an_item_applies() -> None:
+    proc = cli("explain", "blob.lifecycle")
+    assert "  not for      langsight" in proc.stdout
+    proc = cli("explain", "k8s.hpa-tested-under-load")
+    assert "  deployments  kubernetes" in proc.stdout
