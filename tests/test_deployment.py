@@ -170,6 +170,9 @@ def test_validate_and_the_json_report_show_the_deployment_kind(tmp_path: Path) -
     cli("audit", "-t", str(targets), "--only", "storage", "--only", "app.compose-loopback", "--json", str(out))
     report = json.loads(out.read_text())
     assert report["deployment"]["kind"] == "compose"
+    from readiness.reports import text
+
+    assert text.render(report).splitlines()[0].endswith("(langsight, production, compose deployment)")
     import jsonschema
 
     schema = json.loads((Path(__file__).parent.parent / "readiness" / "schema" / "report-v1.json").read_text())
