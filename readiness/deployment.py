@@ -26,7 +26,7 @@ class Deployment:
     why: str           # where the kind comes from, for messages and the report
     explicit: bool = False
     extra: frozenset[str] = frozenset()  # a kind whose files were given as well (inferred kinds only): its items run
-    conflicts: tuple[str, ...] = ()      # targets set aside by an explicit kind
+    conflicts: tuple[str, ...] = ()      # what an explicit kind sets aside of the targets given
 
     def skips(self, kinds: Iterable[str] | None) -> str | None:
         """Why an item of these deployment kinds does not apply here (None: it applies)."""
@@ -49,11 +49,11 @@ def infer(explicit: str | None, configs: Mapping[str, Mapping[str, Any]], preset
     if explicit:
         conflicts: list[str] = []
         if explicit == "compose" and k8s:
-            conflicts.append("the kubernetes target")
+            conflicts.append("the kubernetes target is not read")
         if explicit == "compose" and values:
-            conflicts.append("the files target's helm_values")
+            conflicts.append("the Helm values items are skipped (the files target has helm_values)")
         if explicit == "kubernetes" and compose:
-            conflicts.append("the files target's compose file")
+            conflicts.append("the compose items are skipped (the files target has a compose file)")
         return Deployment(explicit, "deployment: in the targets file", True, conflicts=tuple(conflicts))
     if k8s or values:
         why = "a kubernetes target" if k8s else "a Helm values file in the files target"

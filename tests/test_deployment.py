@@ -112,7 +112,7 @@ def test_explicit_compose_sets_a_kubernetes_target_aside_and_never_contacts_it(t
                                                     "redis.eviction-policy", "app.compose-loopback"])
         assert cluster.requests == []
     assert report["deployment"] == {"kind": "compose", "source": "deployment: in the targets file",
-                                    "ignored": ["the kubernetes target"]}
+                                    "ignored": ["the kubernetes target is not read"]}
     for item in [i for i in results if i.startswith("k8s.")]:
         assert results[item].status == "skipped", (item, results[item].message)
     assert results["redis.memory-vs-limit"].status == "skipped"
@@ -185,7 +185,7 @@ def test_validate_notes_a_kubernetes_target_set_aside(tmp_path: Path) -> None:
     proc = cli("validate", "-t", str(targets))
     assert proc.returncode == 0, proc.stderr
     assert "deployment: compose (deployment: in the targets file)" in proc.stdout
-    assert "so the kubernetes target is not audited" in proc.stderr
+    assert "is said outright, so the kubernetes target is not read" in proc.stderr
 
 
 def test_rbac_grants_nothing_on_compose_and_the_reads_on_kubernetes(tmp_path: Path) -> None:
@@ -214,3 +214,15 @@ def test_explain_shows_where_an_item_applies() -> None:
     assert "  not for      langsight" in proc.stdout
     proc = cli("explain", "k8s.hpa-tested-under-load")
     assert "  deployments  kubernetes" in proc.stdout
+
+
+def test_explicit_kubernetes_sets_a_compose_file_aside(tmp_path: Path) -> None:
+    targets = write_yaml(tmp_path / "targets.yaml", {"deployment": "kubernetes", "preset": "langfuse",
+                                                     "files": langsight_files()})
+    proc = cli("validate", "-t", str(targets))
+    assert "is said outright, so the compose items are skipped (the files target has a compose file)" in proc.stderr
+    results, report = audit(tmp_path, {"deployment": "kubernetes", "preset": "langfuse", "files": langsight_files()},
+                            list(COMPOSE_ITEMS) + ["app.placeholder-secrets"])
+    assert report["deployment"]["ignored"] == ["the compose items are skipped (the files target has a compose file)"]
+    assert {results[i].status for i in COMPOSE_ITEMS} == {"skipped"}
+    assert results["app.placeholder-secrets"].status != "skipped"  # the env file is read on either kind
