@@ -17,9 +17,10 @@ class TargetUnavailable(Exception):
     """The target could not be used (not configured, unreachable, timed out earlier); the message says why."""
 
 
-class NotApplicable(TargetUnavailable):
-    """The target does not exist in this kind of deployment (Kubernetes facts on compose): the item is skipped,
-    with the reason.  A subclass, so that code handling TargetUnavailable still never takes it for a pass."""
+class NotInDeployment(TargetUnavailable):
+    """An item of another target reads this one on the side, and it does not exist in this kind of deployment
+    (Kubernetes facts on compose: a container's memory limit, a volume's medium).  The item still applies, so this
+    is an error an attestation may cover (or the item's own parameters give the figures), never a skip or a pass."""
 
 
 class Session:
@@ -201,7 +202,8 @@ class Context:
 
     def _missing(self, kind: str | None) -> TargetUnavailable:
         if kind is not None and kind in self._set_aside:
-            return NotApplicable(f"{self._set_aside[kind]} (this item reads it)")
+            return NotInDeployment(f"{self._set_aside[kind]}, and this item reads its figures from it: give them "
+                                   "as the item's parameters where it takes them, or attest")
         return TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
 
     def session(self, kind: str | None = None) -> Session:

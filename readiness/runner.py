@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from readiness.checklist import Checklist, Item
-from readiness.context import Context, NotApplicable, Session, TargetUnavailable
+from readiness.context import Context, NotInDeployment, Session, TargetUnavailable
 from readiness.deployment import Deployment
 from readiness.errors import ConfigError
 from readiness.models import Result, bounded, jsonable, shorten
@@ -302,8 +302,10 @@ def _drain(q: queue.Queue[_Job | None]) -> None:
 def _judged(p: Planned, verdict: Verdict | None, error: BaseException | None, tb: str | None,
             duration: float) -> Result:
     if error is not None:
-        if isinstance(error, NotApplicable):
-            return _result(p, "skipped", str(error), duration=duration)
+        if isinstance(error, NotInDeployment):  # beyond the probe's sight by the deployment's nature
+            result = _result(p, "error", str(error), duration=duration)
+            result.attestable = True
+            return result
         if isinstance(error, TargetUnavailable):
             tb = None
         return _result(p, "error", describe_exception(error), duration=duration, tb=tb)

@@ -115,11 +115,24 @@ def test_explicit_compose_sets_a_kubernetes_target_aside_and_never_contacts_it(t
                                     "ignored": ["the kubernetes target is not read"]}
     for item in [i for i in results if i.startswith("k8s.")]:
         assert results[item].status == "skipped", (item, results[item].message)
-    assert results["redis.memory-vs-limit"].status == "skipped"
-    assert results["redis.memory-vs-limit"].message == ("compose deployment (deployment: in the targets file): the "
-                                                        "kubernetes target does not apply (this item reads it)")
+    # redis.memory-vs-limit still applies on compose (a container limit below maxmemory OOMs there too): with no
+    # Kubernetes to read the limit from, it is an error an attestation may cover, never a skip
+    side = results["redis.memory-vs-limit"]
+    assert (side.status, side.attestable) == ("error", True)
+    assert side.message == ("compose deployment (deployment: in the targets file): the kubernetes target does not "
+                            "apply, and this item reads its figures from it: give them as the item's parameters "
+                            "where it takes them, or attest")
     assert results["redis.eviction-policy"].status in ("pass", "fail")  # the redis target still applies
     assert results["app.compose-loopback"].status == "pass"
+
+
+def test_on_compose_a_side_reader_given_its_figures_is_judged(tmp_path: Path, redis_stack: Any) -> None:
+    from checklists import checklist_with
+
+    cl = checklist_with(tmp_path, overrides={"redis.memory-vs-limit": {"memory_limit": "64Gi"}})
+    targets = {"preset": "langsight", "files": langsight_files(), **redis_stack.target(redis_stack.langsight)}
+    results, _ = audit(tmp_path, targets, ["redis.memory-vs-limit"], checklist=cl)
+    assert results["redis.memory-vs-limit"].status in ("pass", "fail"), results["redis.memory-vs-limit"].message
 
 
 def test_without_the_deployment_kind_a_kubernetes_side_read_stays_an_error(tmp_path: Path, redis_stack: Any) -> None:

@@ -253,7 +253,7 @@ SIDE_READERS = [i for i in ITEMS if (p := probes().probes[i.probe or ""]).target
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), preset=st.sampled_from([None, *PRESETS]))
 def test_on_compose_hostile_facts_without_kubernetes_never_make_a_probe_pass(item, data, preset):
-    """A compose deployment sets the kubernetes target aside: the side reads raise NotApplicable (a skip), and
+    """A compose deployment sets the kubernetes target aside: the side reads raise NotInDeployment (an error), and
     what the probe judges without them must still never pass on hostile facts."""
     probe = probes().probes[item.probe or ""]
     configs = {k: v for k, v in CONFIGS.items() if k != "kubernetes"}
@@ -264,7 +264,7 @@ def test_on_compose_hostile_facts_without_kubernetes_never_make_a_probe_pass(ite
                   {"kubernetes": "compose deployment (test): the kubernetes target does not apply"})
     try:
         verdict = probe(ctx, params)
-    except Exception:  # noqa: BLE001 - the runner turns it into an error (or, NotApplicable, a skip): never a pass
+    except Exception:  # noqa: BLE001 - the runner turns it into an error: never a pass
         return
     if probe.kind in SESSION_ONLY and not any(isinstance(s._seen.get("<client>"), Raise) for s in sessions.values()):
         return
