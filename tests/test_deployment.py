@@ -239,3 +239,17 @@ def test_explicit_kubernetes_sets_a_compose_file_aside(tmp_path: Path) -> None:
     assert report["deployment"]["ignored"] == ["the compose items are skipped (the files target has a compose file)"]
     assert {results[i].status for i in COMPOSE_ITEMS} == {"skipped"}
     assert results["app.placeholder-secrets"].status != "skipped"  # the env file is read on either kind
+
+
+def test_an_attestation_covers_a_side_read_on_compose(tmp_path: Path, redis_stack: Any) -> None:
+    from readiness.audit import execute, load_inputs
+    from readiness.runner import Options
+
+    targets = write_yaml(tmp_path / "targets.yaml", {"deployment": "compose", "preset": "langsight",
+                                                     **redis_stack.target(redis_stack.langsight)})
+    attest = write_yaml(tmp_path / "attest.yaml", [{"id": "redis.memory-vs-limit", "by": "ops", "date": "2026-12-01",
+                                                    "evidence": "compose limit 2G, maxmemory 1gb"}])
+    inputs = load_inputs(None, str(targets), attestations=str(attest))
+    _, results = execute(inputs, Options(preset="langsight", only=("redis.memory-vs-limit",)), "required")
+    side = next(r for r in results if r.id == "redis.memory-vs-limit")
+    assert side.status == "pass" and side.attestation, side.message
