@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from readiness.checks import _ebs
 from readiness.checks import _kubernetes_facts as kf
 from readiness.checks._common import human_bytes, listing
 
@@ -198,6 +199,75 @@ def ssd_storageclass(ctx: Any, p: dict[str, Any]) -> Verdict:
         return unobservable(f"cannot tell the medium of StorageClass {unknown[0]} (provisioner "
                             f"{classes[unknown[0]].get('provisioner')}, no type parameter): attest it", **evidence)
     return passed(f"datastore volumes are SSD ({', '.join(f'{c}: {t}' for c, t in types.items())})", **evidence)
+
+
+@probe("kubernetes.storage-performance", target="kubernetes", reads=kf.CLAIMS, params={
+    "match": _CLICKHOUSE,
+    "volume": Param("str", "^(data|clickhouse-storage-volume)",
+                    help="regex on the volumeClaimTemplate/PVC name that picks the data volumes"),
+    "min_iops": Param("int", 7000, help="IOPS each data volume must get (LangSmith asks ~7000 for ClickHouse)"),
+    "min_throughput_mibps": Param("int", 1000, help="MiB/s each data volume must get (LangSmith asks ~1000)"),
+    "within_release": kf.WITHIN_RELEASE,
+})
+def storage_performance(ctx: Any, p: dict[str, Any]) -> Verdict:
+    """The data volumes' EBS StorageClass gives at least `min_iops` and `min_throughput_mibps` (gp3 gives 3,000 IOPS
+    and 125 MiB/s unless the class sets the EBS CSI parameters iops and throughput)."""
+    found = kf.claims(ctx, p["match"], p["within_release"])
+    if isinstance(found, Verdict):
+        return found
+    rx = re.compile(p["volume"])
+    data = [(what, spec) for what, spec in found if rx.search(what.rsplit(" ", 1)[-1].split("/")[-1])]
+    if not data:
+        return kf.absent(ctx, f"data volume claim matching /{p['match']}/")
+    figures: dict[str, dict[str, Any]] = {}
+    short: list[str] = []
+    broken: dict[str, str] = {}     # the class is refused or on hard disks: a failure
+    unresolved: dict[str, str] = {}  # cannot be worked out: an error
+    foreign: dict[str, str] = {}     # not EBS: its figures are not in the StorageClass
+    for what, spec in data:
+        cls, sc = kf.class_of(ctx, spec)
+        if cls == "":
+            unresolved[what] = "storageClassName \"\" (a pre-provisioned volume: judge the PersistentVolume)"
+            continue
+        if cls is None or sc is None:
+            gap = _cluster_kind_missing(ctx, "StorageClass")
+            if gap is not None:
+                return gap
+            unresolved[what] = (f"StorageClass {cls} does not exist" if cls else
+                                "no storageClassName and no single default StorageClass")
+            continue
+        prov = str(sc.get("provisioner"))
+        if prov not in _ebs.PROVISIONERS:
+            foreign[what] = f"StorageClass {cls} ({prov})"
+            continue
+        try:
+            perf = _ebs.performance(sc, kf.quantity(kf.get(spec, "resources.requests.storage")))
+        except _ebs.NotJudged as exc:
+            (broken if exc.fails else unresolved)[what] = f"StorageClass {cls}: {exc}"
+            continue
+        figures[what] = {"class": cls, "iops": round(perf.iops), "throughput_mibps": round(perf.throughput),
+                         "from": perf.how}
+        if perf.iops < p["min_iops"] or perf.throughput < p["min_throughput_mibps"]:
+            short.append(what)
+    want = f"{p['min_iops']} IOPS and {p['min_throughput_mibps']} MiB/s"
+    evidence = {"volumes": figures, "min_iops": p["min_iops"], "min_throughput_mibps": p["min_throughput_mibps"]}
+    if short:
+        f = figures[short[0]]
+        return failed(f"{listing(short)} gets {f['iops']} IOPS and {f['throughput_mibps']} MiB/s from StorageClass "
+                      f"{f['class']} ({f['from']}), below {want}: set the EBS CSI parameters iops and throughput "
+                      "(gp3), or iopsPerGB (io1/io2), on its StorageClass", **evidence)
+    if broken:
+        first = sorted(broken)[0]
+        return failed(f"{first}: {broken[first]}", **evidence, refused=broken)
+    if unresolved:
+        first = sorted(unresolved)[0]
+        return undecided(f"{first}: {unresolved[first]}", **evidence, unresolved=unresolved)
+    if foreign:
+        first = sorted(foreign)[0]
+        return unobservable(f"{first} is on {foreign[first]}, not EBS: its IOPS and throughput are not in the "
+                            f"StorageClass; measure them (fio) against {want} and attest", **evidence, other=foreign)
+    return passed(f"{len(figures)} data volume(s) get at least {want} "
+                  f"({', '.join(sorted({v['class'] for v in figures.values()}))})", **evidence)
 
 
 @probe("kubernetes.pvcs-bound", target="kubernetes", reads=("persistentvolumeclaims", "statefulsets", "deployments"),

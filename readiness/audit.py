@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from readiness.checklist import Checklist, load_checklist
+from readiness.deployment import Deployment, infer
 from readiness.errors import ConfigError, Problem
 from readiness.models import Result
 from readiness.runner import Options, Planned, close_sessions, plan, run
@@ -59,6 +60,16 @@ def notices_for_inputs(inputs: Inputs) -> list[str]:
             + unknown_ids(ids, inputs.attestations, inputs.attestations_path, "attestation"))
 
 
+def deployment_of(targets: Targets, preset: str | None) -> Deployment:
+    """Compose or Kubernetes, as the targets file says it or its targets and the preset imply it."""
+    return infer(targets.deployment, targets.configs, preset)
+
+
+def resolved(options: Options, targets: Targets) -> Options:
+    """The options with the deployment kind filled in (unless the caller gave one)."""
+    return options if options.deployment else replace(options, deployment=deployment_of(targets, options.preset))
+
+
 def _something_to_audit(inputs: Inputs, planned: list[Planned]) -> None:
     """A run that would judge nothing is bad input, never READY: every item skipped, or no target to probe."""
     from readiness.registry import probes
@@ -74,7 +85,7 @@ def _something_to_audit(inputs: Inputs, planned: list[Planned]) -> None:
     elif runnable or attested or (manual and inputs.targets.path is not None):
         return  # something is observed, attested, or (with a targets file) awaiting attestation
     elif all(p.status == "skipped" for p in planned):
-        why = "every item is skipped (--only/--skip, presets, profiles)"
+        why = "every item is skipped (--only/--skip, presets, profiles, deployment kind)"
     elif inputs.targets.path is None:
         why = "no targets file was given (-t FILE or $READINESS_TARGETS)"
     else:
@@ -104,6 +115,7 @@ def execute(inputs: Inputs, options: Options, fail_on: str, on_result: Callable[
     from readiness import report
 
     started = dt.datetime.now(dt.timezone.utc)
+    options = resolved(options, inputs.targets)
     planned = plan(inputs.checklist, options)
     _something_to_audit(inputs, planned)
     results, sessions = run(planned, inputs.targets, options, on_result=on_result)
@@ -113,5 +125,6 @@ def execute(inputs: Inputs, options: Options, fail_on: str, on_result: Callable[
                     inputs.waivers_path, inputs.attestations_path)
     finished = dt.datetime.now(dt.timezone.utc)
     built = report.build(inputs.checklist, inputs.targets, results, profile=options.profile, preset=options.preset,
-                         fail_on=fail_on, started=started, finished=finished, notices=notices)
+                         fail_on=fail_on, started=started, finished=finished, notices=notices,
+                         deployment=options.deployment)
     return built, results

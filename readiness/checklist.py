@@ -7,9 +7,10 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.fsio import read_bytes
 from readiness.params import validate
@@ -23,13 +24,16 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _OPT = None
 
 _TOP = {"version": Param("int"), "name": Param("str"), "sections": Param("list")}
-_SECTION = {"id": Param("str"), "title": Param("str"), "items": Param("list")}
+# Applicability, on a section (its items inherit it) or an item (which then overrides the section's):
+# deployments: the deployment kinds it applies to; except_presets: products it does not apply to.
+_APPLIES = {"deployments": Param("str-list", _OPT), "except_presets": Param("str-list", _OPT)}
+_SECTION = {"id": Param("str"), "title": Param("str"), "items": Param("list"), **_APPLIES}
 _ITEM = {
     "id": Param("str"), "title": Param("str"), "level": Param("any"),
     "probe": Param("str", _OPT), "with": Param("dict", _OPT), "preset_with": Param("dict", _OPT),
     "manual": Param("bool", False), "rationale": Param("str"), "remediation": Param("str", ""),
     "presets": Param("str-list", _OPT), "profiles": Param("str-list", _OPT), "timeout": Param("number", _OPT),
-    "source": Param("str", _OPT),
+    "source": Param("str", _OPT), **_APPLIES,
 }
 
 
@@ -50,6 +54,8 @@ class Item:
     timeout: float | None = None
     source: str | None = None
     line: int = 0
+    deployments: tuple[str, ...] | None = None     # compose | kubernetes; None: both
+    except_presets: tuple[str, ...] | None = None  # products it does not apply to
 
     def level_for(self, profile: str) -> str:
         return self.level if isinstance(self.level, str) else self.level[profile]
@@ -112,12 +118,15 @@ def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registr
         if "id" in sec and not _ID.match(sec_id):
             problems.append(Problem(name, *pos_of(raw_section, "id"), f"section id {sec_id!r} must match [a-z0-9.-]"))
         _check_unique(sec_id, raw_section, "id", seen_ids, name, problems)
+        _check_applies(sec, raw_section, name, f"section {sec_id!r}", problems)
+        inherited: dict[str, tuple[str, ...]] = {k: tuple(sec[k]) for k in _APPLIES if sec.get(k)}
         items = []
         raw_items: list[Any] = sec["items"] if isinstance(sec.get("items"), list) else []
         for i_index, raw_item in enumerate(raw_items):
             item = _load_item(raw_item, pos_of(raw_items, i_index), sec_id, i_index, name, reg, seen_ids, problems)
             if item is not None:
-                items.append(item)
+                items.append(replace(item, deployments=item.deployments or inherited.get("deployments"),
+                                     except_presets=item.except_presets or inherited.get("except_presets")))
         sections.append(Section(sec_id, str(sec.get("title", sec_id)), tuple(items)))
     if problems:
         raise ConfigError(problems)
@@ -158,6 +167,7 @@ def _load_item(raw: Any, at: tuple[int, int], section: str, index: int, file: st
             if value not in known:
                 problems.append(Problem(file, *pos_of(raw, key), f"{where}: unknown {key[:-1]} {value!r}"
                                         + did_you_mean(value, known) + f" (known: {', '.join(known)})"))
+    _check_applies(spec, raw, file, where, problems)
     params: dict[str, Any] = {}
     preset_params: dict[str, dict[str, Any]] = {}
     kind = spec.get("probe")
@@ -192,7 +202,17 @@ def _load_item(raw: Any, at: tuple[int, int], section: str, index: int, file: st
         presets=tuple(spec["presets"]) if spec.get("presets") else None,
         profiles=tuple(spec["profiles"]) if spec.get("profiles") else None,
         timeout=timeout, source=spec.get("source"), line=pos_of(raw)[0],
+        deployments=tuple(spec["deployments"]) if spec.get("deployments") else None,
+        except_presets=tuple(spec["except_presets"]) if spec.get("except_presets") else None,
     )
+
+
+def _check_applies(spec: Mapping[str, Any], raw: Any, file: str, where: str, problems: list[Problem]) -> None:
+    for key, known, what in (("deployments", DEPLOYMENTS, "deployment kind"), ("except_presets", PRESETS, "preset")):
+        for value in spec.get(key) or ():
+            if value not in known:
+                problems.append(Problem(file, *pos_of(raw, key), f"{where}: unknown {what} {value!r} in {key}"
+                                        + did_you_mean(value, known) + f" (known: {', '.join(known)})"))
 
 
 def _check_level(value: Any, raw: Any, file: str, where: str, problems: list[Problem]) -> str | dict[str, str]:

@@ -235,8 +235,11 @@ def validate(checklist: str | None, targets: str | None, waivers: str | None, at
     click.echo(f"{inputs.checklist.path}: valid: {len(items)} items in {len(inputs.checklist.sections)} sections "
                f"({len(items) - manual} probed, {manual} manual)")
     if targets:
+        from readiness.audit import deployment_of
+
+        kind = deployment_of(inputs.targets, inputs.targets.preset)
         chart = inputs.targets.configs.get("kubernetes", {}).get("chart")
-        if chart:  # the audit would make every Kubernetes item an error: say it before anything runs
+        if chart and kind.kind != "compose":  # the audit would make every Kubernetes item an error: say it now
             from readiness.clients.chart import RenderError, render
 
             try:
@@ -244,6 +247,9 @@ def validate(checklist: str | None, targets: str | None, waivers: str | None, at
             except RenderError as exc:
                 _fail(f"{targets}: kubernetes: {inputs.targets.scrubber()(str(exc))}")
         click.echo(f"{targets}: valid: {', '.join(inputs.targets.configs) or 'no backends'}")
+        click.echo(f"{targets}: deployment: {kind.kind or 'unknown'} ({kind.why})")
+        for ignored in kind.conflicts:
+            click.echo(f"note: {targets}: deployment: {kind.kind} is said outright, so {ignored}", err=True)
     for path, records in ((waivers, inputs.waivers), (attestations, inputs.attestations)):
         if path:
             click.echo(f"{path}: valid: {len(records)} records")
@@ -285,6 +291,10 @@ def explain(item_id: str, checklist: str | None) -> None:
     click.echo(f"  section      {item.section}\n  level        {level}")
     if item.presets:
         click.echo(f"  presets      {', '.join(item.presets)}")
+    if item.except_presets:
+        click.echo(f"  not for      {', '.join(item.except_presets)}")
+    if item.deployments:
+        click.echo(f"  deployments  {', '.join(item.deployments)}")
     if item.manual:
         click.echo("  probe        none: manual, satisfied by an attestation")
     else:

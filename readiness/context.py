@@ -17,6 +17,12 @@ class TargetUnavailable(Exception):
     """The target could not be used (not configured, unreachable, timed out earlier); the message says why."""
 
 
+class NotInDeployment(TargetUnavailable):
+    """An item of another target reads this one on the side, and it does not exist in this kind of deployment
+    (Kubernetes facts on compose: a container's memory limit, a volume's medium).  The item still applies, so this
+    is an error an attestation may cover (or the item's own parameters give the figures), never a skip or a pass."""
+
+
 class Session:
     """One target's shared client and facts.
 
@@ -181,8 +187,10 @@ class Context:
 
     def __init__(self, item_id: str, target: str | None, sessions: Mapping[str, Session],
                  configs: Mapping[str, Mapping[str, Any]], preset: str | None, profile: str, timeout: float,
-                 deadline: float, reads: frozenset[str] = frozenset()):
+                 deadline: float, reads: frozenset[str] = frozenset(),
+                 set_aside: Mapping[str, str] | None = None):
         self.item_id = item_id
+        self._set_aside = set_aside or {}  # target kinds this deployment has none of, and why
         self.reads = reads  # the Kubernetes resources the probe declared it reads
         self.target = target
         self.preset = preset
@@ -192,16 +200,23 @@ class Context:
         self._sessions = sessions
         self._configs = configs
 
+    def _missing(self, kind: str | None) -> TargetUnavailable:
+        if kind is not None and kind in self._set_aside:
+            return NotInDeployment(f"{self._set_aside[kind]}, and this item reads its figures from it: give them "
+                                   "as the item's parameters where it takes them, or attest")
+        return TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
+
     def session(self, kind: str | None = None) -> Session:
         kind = kind or self.target
         if kind is None or kind not in self._sessions:
+            raise self._missing(kind)
             raise TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
         return self._sessions[kind]
 
     def config(self, kind: str | None = None) -> Mapping[str, Any]:
         kind = kind or self.target
         if kind is None or kind not in self._configs:
-            raise TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
+            raise self._missing(kind)
         return self._configs[kind]
 
     def has(self, kind: str) -> bool:

@@ -298,11 +298,20 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
     d = _Draft(preset, env, values)
     for step in (_redis, _postgres, _clickhouse, _s3, _http):
         step(d)
+    from readiness.deployment import infer
+
+    kind_of = infer(None, {"files": {"compose": compose_file, "helm_values": values_file}}, preset)
     lines = [f"# Written by `readiness init --preset {preset}` from {_relative(env_file, out_dir)}.",
              "# Secrets are references to the application's own variables: export them before `readiness audit`.",
              "# Hosts are as the application sees them; from another machine, point them at addresses it can reach.",
-             f"preset: {preset}", "profile: production", ""]
+             f"preset: {preset}", "profile: production"]
+    if kind_of.kind:
+        lines.append(f"deployment: {kind_of.kind}  # {kind_of.why}: the other kind's items are skipped")
+    lines.append("")
     for kind in ("redis", "postgres", "clickhouse", "s3", "http"):
+        if kind == "s3" and preset == "langsight":
+            lines += ["# s3: none - LangSight stores no blobs (its blob items are skipped)", ""]
+            continue
         if kind in d.targets:
             for note in d.notes.get(kind, []):
                 lines.append(f"# {note}")
@@ -311,8 +320,10 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
         else:
             lines += [f"# {kind}: not inferred - {d.missing[kind]}", f"# {kind}: {{}}"]
         lines.append("")
-    lines += ["# kubernetes: not inferred - add {context: ..., namespace: ..., release: ...} or {manifests: ./dir/}",
-              "# network: not inferred - add {public_host: observability.example.com}", ""]
+    if kind_of.kind != "compose":
+        lines.append("# kubernetes: not inferred - add {context: ..., namespace: ..., release: ...} or "
+                     "{manifests: ./dir/}")
+    lines += ["# network: not inferred - add {public_host: observability.example.com}", ""]
     files = {"env": env_file, "compose": compose_file, "helm_values": values_file}
     lines.append("files:")
     lines += [f"  {k}: {_scalar(_relative(v, out_dir))}" for k, v in files.items() if v]

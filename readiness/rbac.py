@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from readiness.checklist import Checklist
-from readiness.runner import Options, plan
+from readiness.runner import Options, plan, set_aside_targets
 from readiness.targets import Targets
 
 VERBS = ["get", "list"]
@@ -23,7 +23,9 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
 
     registry = probes()
     out: set[tuple[str, str, bool, str | None]] = set()
-    for p in plan(checklist, options):
+    if "kubernetes" in set_aside_targets(options.deployment):
+        return out  # a compose deployment: nothing reads Kubernetes, not even on the side
+    for p in plan(checklist, options, registry):
         if p.status:
             continue
         declared = registry.probes[p.item.probe or ""].declared_reads(p.params)
@@ -50,8 +52,11 @@ def _rules(found: Iterable[tuple[str, str, bool, str | None]]) -> list[dict[str,
 
 def manifests(checklist: Checklist, targets: Targets, options: Options, *, name: str = "readiness",
               namespace: str = "readiness") -> list[dict[str, Any]]:
-    """ClusterRole/Role and their bindings to the ServiceAccount ``namespace/name``."""
-    found = resources(checklist, options)
+    """ClusterRole/Role and their bindings to the ServiceAccount ``namespace/name`` (none on a compose
+    deployment: its Kubernetes items are skipped)."""
+    from readiness.audit import resolved
+
+    found = resources(checklist, resolved(options, targets))
     audited = targets.configs.get("kubernetes", {}).get("namespace")
     namespaces = [audited] if isinstance(audited, str) and audited else []
     cluster_wide = [r for r in found if not r[2] or (not namespaces and r[3] is None)]

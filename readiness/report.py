@@ -7,6 +7,7 @@ from typing import Any
 
 from readiness import __version__
 from readiness.checklist import Checklist
+from readiness.deployment import Deployment
 from readiness.models import STATUSES, Result, is_blocking
 from readiness.targets import Targets
 
@@ -32,7 +33,7 @@ def cluster_name(targets: Targets) -> str:
 
 def build(checklist: Checklist, targets: Targets, results: list[Result], *, profile: str, preset: str | None,
           fail_on: str, started: dt.datetime, finished: dt.datetime,
-          notices: list[str] | None = None) -> dict[str, Any]:
+          notices: list[str] | None = None, deployment: Deployment | None = None) -> dict[str, Any]:
     for r in results:
         r.blocking = is_blocking(r.level, r.status, fail_on)
     summary: dict[str, Any] = {"total": len(results), **{s: 0 for s in STATUSES}}
@@ -47,6 +48,7 @@ def build(checklist: Checklist, targets: Targets, results: list[Result], *, prof
                       "path": checklist.path},
         "profile": profile,
         "preset": preset,
+        "deployment": deployment.to_dict() if deployment else None,
         "fail_on": fail_on,
         "started_at": _stamp(started),
         "finished_at": _stamp(finished),

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from readiness.checklist import Checklist, Item
-from readiness.context import Context, Session, TargetUnavailable
+from readiness.context import Context, NotInDeployment, Session, TargetUnavailable
+from readiness.deployment import Deployment
 from readiness.errors import ConfigError
 from readiness.models import Result, bounded, jsonable, shorten
 from readiness.probe import Probe, Verdict
@@ -34,6 +35,7 @@ class Options:
     timeout: float = 10.0
     deadline: float = 300.0
     concurrency: int = 16
+    deployment: Deployment | None = None  # None: not resolved (readiness.audit resolves it from the targets)
 
 
 @dataclass
@@ -49,7 +51,21 @@ def _selected(item: Item, patterns: Iterable[str]) -> bool:
     return any(item.id == p or item.section == p or fnmatch.fnmatchcase(item.id, p) for p in patterns)
 
 
-def plan(checklist: Checklist, options: Options) -> list[Planned]:
+def _deployment_kinds(item: Item, reg: Registry) -> tuple[str, ...] | None:
+    """The deployment kinds an item applies to: its own (or its section's) declaration, else its probe's target's."""
+    if item.deployments or item.manual:
+        return item.deployments
+    probe = reg.probes.get(item.probe or "")
+    if probe is None or not probe.target:
+        return None
+    from readiness.clients import KINDS
+
+    kind = KINDS.get(probe.target)
+    return kind.deployments if kind is not None else None
+
+
+def plan(checklist: Checklist, options: Options, registry: Registry | None = None) -> list[Planned]:
+    reg = registry or (probes() if options.deployment else None)
     for flag, patterns in (("--only", options.only), ("--skip", options.skip)):
         for pattern in patterns:
             if not any(_selected(item, [pattern]) for item in checklist.items):
@@ -66,6 +82,10 @@ def plan(checklist: Checklist, options: Options) -> list[Planned]:
             p.status = "skipped"
             p.message = (f"applies to {only} only (preset is {options.preset})" if options.preset
                          else f"applies to {only} only; no preset set (preset: in the targets file, or --preset)")
+        elif item.except_presets and options.preset in item.except_presets:
+            p.status, p.message = "skipped", f"does not apply to the {options.preset} preset"
+        elif options.deployment and reg and (why := options.deployment.skips(_deployment_kinds(item, reg))):
+            p.status, p.message = "skipped", why
         elif item.profiles and options.profile not in item.profiles:
             p.status, p.message = "skipped", f"applies to the {', '.join(item.profiles)} profile only"
         elif item.manual:
@@ -73,6 +93,19 @@ def plan(checklist: Checklist, options: Options) -> list[Planned]:
         else:
             p.params = item.params_for(options.preset)
         out.append(p)
+    return out
+
+
+def set_aside_targets(deployment: Deployment | None) -> dict[str, str]:
+    """Target kinds that do not exist in this deployment, and why (the kubernetes target on compose)."""
+    if deployment is None or deployment.kind is None:
+        return {}
+    from readiness.clients import KINDS
+
+    out = {}
+    for name in list(KINDS):
+        if deployment.skips(KINDS[name].deployments):
+            out[name] = f"{deployment.kind} deployment ({deployment.why}): the {name} target does not apply"
     return out
 
 
@@ -129,13 +162,21 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
         if on_result:
             on_result(result)
 
+    # Targets of a kind the deployment is not (a kubernetes target beside an explicit `deployment: compose`) are not
+    # read: an item that asks for one is skipped with the reason, like the items planned away.
+    set_aside = set_aside_targets(options.deployment)
+    configs = {kind: cfg for kind, cfg in targets.configs.items() if kind not in set_aside}
+
     jobs: list[_Job] = []
     for index, p in enumerate(planned):
         if p.status:
             finish(index, _result(p, p.status, p.message))
             continue
         probe = reg.probes[p.item.probe or ""]
-        if probe.target and probe.target not in targets.configs:
+        if probe.target in set_aside:
+            finish(index, _result(p, "skipped", set_aside[probe.target]))
+            continue
+        if probe.target and probe.target not in configs:
             finish(index, _result(p, "error", f"no {probe.target} target configured (add '{probe.target}:' to the "
                                               f"targets file, or --skip {p.item.section})"))
             continue
@@ -143,11 +184,11 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
 
     # A client's own timeouts follow the longest item timeout of its target (an item's `timeout:` raises them),
     # a little under it, so the client gives up before the runner reports the item.
-    longest = {kind: options.timeout for kind in targets.configs}
+    longest = {kind: options.timeout for kind in configs}
     for job in jobs:
         if job.probe.target in longest:
             longest[job.probe.target] = max(longest[job.probe.target], job.timeout)
-    sessions = {kind: Session(kind, cfg, max(0.2, longest[kind] * 0.8)) for kind, cfg in targets.configs.items()}
+    sessions = {kind: Session(kind, cfg, max(0.2, longest[kind] * 0.8)) for kind, cfg in configs.items()}
 
     done: queue.Queue[tuple[_Job, Verdict | None, BaseException | None, str | None, float]] = queue.Queue()
     todo: queue.Queue[_Job | None] = queue.Queue()
@@ -164,9 +205,9 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
             error: BaseException | None = None
             tb = None
             try:
-                ctx = Context(job.planned.item.id, job.probe.target, sessions, targets.configs, options.preset,
+                ctx = Context(job.planned.item.id, job.probe.target, sessions, configs, options.preset,
                               options.profile, job.timeout, min(job.started + job.timeout, hard_deadline),
-                              frozenset(job.probe.declared_reads(job.planned.params)))
+                              frozenset(job.probe.declared_reads(job.planned.params)), set_aside)
                 verdict = job.probe(ctx, dict(job.planned.params))
             except BaseException as exc:  # noqa: BLE001 - every failure of a probe becomes an error result
                 error, tb = exc, traceback.format_exc()
@@ -261,6 +302,10 @@ def _drain(q: queue.Queue[_Job | None]) -> None:
 def _judged(p: Planned, verdict: Verdict | None, error: BaseException | None, tb: str | None,
             duration: float) -> Result:
     if error is not None:
+        if isinstance(error, NotInDeployment):  # beyond the probe's sight by the deployment's nature
+            result = _result(p, "error", str(error), duration=duration)
+            result.attestable = True
+            return result
         if isinstance(error, TargetUnavailable):
             tb = None
         return _result(p, "error", describe_exception(error), duration=duration, tb=tb)

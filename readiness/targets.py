@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.clients import KINDS, client_module
+from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.params import validate
 from readiness.redact import Scrubber, redact_config, secrets_in
@@ -18,7 +19,7 @@ from readiness.yamlsrc import load_file, map_strings, pos_of
 
 PRESETS = ("langsmith", "langfuse", "langsight")
 PROFILES = ("production", "non-production")
-_TOP = ("name", "preset", "profile")
+_TOP = ("name", "preset", "profile", "deployment")
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -30,6 +31,7 @@ class Targets:
     profile: str | None = None
     name: str | None = None
     path: str | None = None
+    deployment: str | None = None  # compose | kubernetes, when the file says it (readiness.deployment infers it else)
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """The settings fit to show: secret fields and URL passwords masked, then every credential a client parses
@@ -139,8 +141,8 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     base = Path(name).resolve().parent
     for key, value in raw.items():
         at: tuple[int, int] = raw.at(key)
-        if key in ("preset", "profile"):
-            choices = PRESETS if key == "preset" else PROFILES
+        if key in ("preset", "profile", "deployment"):
+            choices = {"preset": PRESETS, "profile": PROFILES, "deployment": DEPLOYMENTS}[key]
             if value not in choices:
                 problems.append(Problem(name, *at, f"{key} must be one of {', '.join(choices)}, not {value!r}"
                                         + did_you_mean(value, choices)))
@@ -166,4 +168,4 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     _chart_values(configs, name, problems)
     if problems:
         raise ConfigError(problems)
-    return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name)
+    return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name, top.get("deployment"))

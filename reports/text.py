@@ -61,7 +61,9 @@ def render(report: dict[str, Any], color: bool = False, quiet: bool = False) -> 
     lines: list[str] = []
     if not quiet:
         title = printable(report["checklist"]["name"])
-        where = ", ".join(x for x in (report.get("preset"), report.get("profile")) if x)
+        kind = (report.get("deployment") or {}).get("kind")
+        where = ", ".join(x for x in (report.get("preset"), report.get("profile"),
+                                      f"{kind} deployment" if kind else None) if x)
         lines.append(f"{title} ({where})" if where else title)
         section = None
         titles = {s["id"]: s["title"] for s in report.get("sections", [])}

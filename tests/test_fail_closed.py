@@ -255,6 +255,40 @@ def test_hostile_facts_never_make_a_probe_pass(item, data, preset, profile):
     assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on hostile facts: {verdict.message}"
 
 
+# Probes of other targets that read Kubernetes facts on the side (redis.memory-vs-limit, clickhouse.ssd ...).
+SIDE_READERS = [i for i in ITEMS if (p := probes().probes[i.probe or ""]).target not in (None, "kubernetes")
+                and p.declared_reads(i.params)]
+
+
+@pytest.mark.parametrize("item", SIDE_READERS, ids=lambda i: i.id)
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "50")),
+          derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), preset=st.sampled_from([None, *PRESETS]))
+def test_on_compose_hostile_facts_without_kubernetes_never_make_a_probe_pass(item, data, preset):
+    """A compose deployment sets the kubernetes target aside: the side reads raise NotInDeployment (an error), and
+    what the probe judges without them must still never pass on hostile facts."""
+    probe = probes().probes[item.probe or ""]
+    configs = {k: v for k, v in CONFIGS.items() if k != "kubernetes"}
+    sessions = {kind: HostileSession(kind, data, HOSTILE, configs) for kind in configs}
+    params = item.params_for(preset)
+    ctx = Context(item.id, probe.target, sessions, configs, preset, "production", 1.0,  # type: ignore[arg-type]
+                  time.monotonic() + 60, frozenset(probe.declared_reads(params)),
+                  {"kubernetes": "compose deployment (test): the kubernetes target does not apply"})
+    try:
+        verdict = probe(ctx, params)
+    except Exception:  # noqa: BLE001 - the runner turns it into an error: never a pass
+        return
+    if probe.kind in SESSION_ONLY and not any(isinstance(s._seen.get("<client>"), Raise) for s in sessions.values()):
+        return
+    assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on compose with hostile facts: {verdict.message}"
+
+
+def test_side_readers_are_found():
+    assert {"redis.memory-vs-limit", "clickhouse.ssd-storage", "postgres.connection-budget"} <= {i.id for i in
+                                                                                                 SIDE_READERS}
+
+
 # --- blob storage: the product's own setting, and what ClickHouse TTLs count as retention ----------------------------
 
 # What an env file, a values file or a Deployment may hold instead of a real switch or bucket name.

@@ -92,7 +92,10 @@ def test_init_output_validates_and_holds_no_secret(tmp_path: Path, case: str) ->
         assert 'url: "clickhouses://clickhouse.internal:9440/default"' in text
         assert '"${REDIS_DATABASE_URI}"' in text and '"${S3_ACCESS_KEY_SECRET}"' in text
     if case == "langsight-hardened":
-        assert "# s3: not inferred" in text and "# http: not inferred" in text
+        # LangSight ships compose only and stores no blobs: init says so instead of asking for a bucket
+        assert "# s3: none - LangSight stores no blobs" in text and "# http: not inferred" in text
+        assert "deployment: compose" in text and "# kubernetes:" not in text
+        assert "deployment: compose" in proc.stdout
     if case == "langfuse-hardened":
         # compose builds DATABASE_URL from the .env's POSTGRES_PASSWORD: the reference is to the variable the user has
         assert 'url: "redis://:${REDIS_AUTH}@redis:6379/0"' in text

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets
 
 STORAGE = ["k8s.ebs-csi-driver", "k8s.ebs-csi-controller-ready", "k8s.default-storageclass", "k8s.volume-expansion",
@@ -84,3 +86,115 @@ def test_helm_template_output_without_cluster_objects_is_skipped_not_passed(tmp_
         assert results[item].status == "skipped", (item, results[item].message)
         assert "the manifests hold no" in results[item].message
     assert results["k8s.clickhouse-volume-size"].status == "fail"  # the volumeClaimTemplate says 8Gi
+
+
+# --- k8s.storage-performance: the IOPS and MiB/s the data volumes' EBS StorageClass provisions -------------------
+
+def _perf_objects(parameters: dict[str, Any] | None, size: str = "100Gi", provisioner: str = "ebs.csi.aws.com",
+                  class_name: str | None = "ch-fast") -> list[dict[str, Any]]:
+    """A ClickHouse StatefulSet of release langsmith whose data claim uses StorageClass ch-fast (or the default)."""
+    labels = {"app.kubernetes.io/instance": "langsmith", "app.kubernetes.io/component": "clickhouse"}
+    sc: dict[str, Any] = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": provisioner,
+                          "metadata": {"name": "ch-fast",
+                                       "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}
+    if parameters is not None:
+        sc["parameters"] = parameters
+    claim: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if class_name is not None:
+        claim["storageClassName"] = class_name
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+           "metadata": {"name": "langsmith-clickhouse", "namespace": "langsmith", "labels": labels},
+           "spec": {"replicas": 1, "serviceName": "langsmith-clickhouse", "selector": {"matchLabels": labels},
+                    "template": {"metadata": {"labels": labels},
+                                 "spec": {"containers": [{"name": "clickhouse",
+                                                          "image": "clickhouse/clickhouse-server:24.8"}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}]}}
+    return [sc, sts]
+
+
+def _perf(tmp_path: Path, objects: list[dict[str, Any]], item: str = "k8s.storage-performance",
+          extra: list[dict[str, Any]] | None = None) -> Any:
+    with FakeCluster(objects) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), [item], extra=extra)
+    return results[item]
+
+
+def test_storage_performance_passes_on_the_good_cluster(good: FakeCluster, tmp_path: Path) -> None:
+    results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), ["k8s.storage-performance"])
+    result = results["k8s.storage-performance"]
+    assert result.status == "pass", result.message
+    assert result.evidence["volumes"]["langsmith/chi-traces-main-0-0 volumeClaimTemplate data"] == {
+        "class": "gp3", "iops": 7000, "throughput_mibps": 1000, "from": "iops 7000"}
+
+
+def test_a_plain_gp3_class_fails_with_its_baseline_figures(tmp_path: Path) -> None:
+    # ssd-storageclass passes this class (gp3 is SSD); its 3,000 IOPS and 125 MiB/s are what ClickHouse gets.
+    result = _perf(tmp_path, _perf_objects({"type": "gp3"}))
+    assert result.status == "fail"
+    assert result.message == (
+        "langsmith/langsmith-clickhouse volumeClaimTemplate data gets 3000 IOPS and 125 MiB/s from StorageClass "
+        "ch-fast (gp3's baseline (no iops parameter)), below 7000 IOPS and 1000 MiB/s: set the EBS CSI parameters "
+        "iops and throughput (gp3), or iopsPerGB (io1/io2), on its StorageClass")
+
+
+@pytest.mark.parametrize(("parameters", "size", "status", "figures"), [
+    ({"type": "gp3", "iops": "7000", "throughput": "1000"}, "100Gi", "pass", (7000, 1000)),
+    ({"TYPE": "gp3", "IOPS": "8000", "Throughput": "1000"}, "100Gi", "pass", (8000, 1000)),  # keys are case-blind
+    ({"type": "gp3", "iops": "16000", "throughput": "500"}, "100Gi", "fail", (16000, 500)),
+    ({"type": "gp3", "iops": "20000", "throughput": "1000"}, "100Gi", "pass", (16000, 1000)),  # capped at 16,000
+    ({"type": "gp3", "iops": "3000", "throughput": "1000"}, "100Gi", "fail", (3000, 750)),  # 0.25 MiB/s per IOPS
+    (None, "100Gi", "fail", (3000, 125)),  # no parameters at all: the driver's default type, gp3
+    ({"type": "io2", "iopsPerGB": "50"}, "200Gi", "pass", (10000, 1000)),
+    ({"type": "io2", "iopsPerGB": "20"}, "100Gi", "fail", (2000, 500)),
+    ({"type": "io1", "iopsPerGB": "100"}, "100Gi", "fail", (5000, 1000)),  # io1 allows 50 per GiB at most
+    ({"type": "gp2"}, "1000Gi", "fail", (3000, 250)),
+])
+def test_the_figures_follow_the_ebs_csi_parameters(tmp_path: Path, parameters: Any, size: str, status: str,
+                                                   figures: tuple[int, int]) -> None:
+    result = _perf(tmp_path, _perf_objects(parameters, size))
+    assert result.status == status, result.message
+    got = result.evidence["volumes"]["langsmith/langsmith-clickhouse volumeClaimTemplate data"]
+    assert (got["iops"], got["throughput_mibps"]) == figures
+
+
+def test_the_thresholds_are_parameters(tmp_path: Path) -> None:
+    extra = [{"id": "x.small-perf", "title": "t", "level": "required", "rationale": "r",
+              "probe": "kubernetes.storage-performance", "with": {"min_iops": 3000, "min_throughput_mibps": 125}}]
+    result = _perf(tmp_path, _perf_objects({"type": "gp3"}), "x.small-perf", extra)
+    assert result.status == "pass", result.message
+
+
+def test_the_default_class_is_judged_for_a_claim_without_one(tmp_path: Path) -> None:
+    result = _perf(tmp_path, _perf_objects({"type": "gp3"}, class_name=None))
+    assert result.status == "fail" and "from StorageClass ch-fast" in result.message
+
+
+@pytest.mark.parametrize(("parameters", "status", "words"), [
+    ({"type": "gp3", "iops": "7000", "iopsPerGB": "70"}, "fail", "sets both iops and iopsPerGB, which the driver "
+                                                               "refuses"),
+    ({"type": "st1"}, "fail", "type st1 is a hard-disk volume"),
+    ({"type": "gp3", "iops": "NaN", "throughput": "1000"}, "error", "iops 'NaN' is not a positive number"),
+    ({"type": "gp3", "iops": "lots"}, "error", "iops 'lots' is not a number"),
+    ({"type": "io2"}, "error", "io2 needs iops or iopsPerGB"),
+    ({"type": "sbg1"}, "error", "type 'sbg1' is not an EBS volume type the audit knows"),
+])
+def test_classes_that_cannot_deliver_or_cannot_be_read_never_pass(tmp_path: Path, parameters: Any, status: str,
+                                                                  words: str) -> None:
+    result = _perf(tmp_path, _perf_objects(parameters))
+    assert (result.status, words in result.message) == (status, True), result.message
+
+
+def test_a_class_that_is_not_ebs_is_for_an_attestation(tmp_path: Path) -> None:
+    result = _perf(tmp_path, _perf_objects({"type": "pd-ssd"}, provisioner="pd.csi.storage.gke.io"))
+    assert result.status == "error" and result.attestable
+    assert "is on StorageClass ch-fast (pd.csi.storage.gke.io), not EBS" in result.message
+
+
+def test_offline_manifests_without_the_storageclass_are_skipped(tmp_path: Path) -> None:
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all(_perf_objects({"type": "gp3"})[1:]))
+    targets = {"preset": "langsmith", "kubernetes": {"manifests": str(rendered), "namespace": "langsmith",
+                                                     "release": "langsmith"}}
+    results, _ = audit_k8s(tmp_path, targets, ["k8s.storage-performance"])
+    assert results["k8s.storage-performance"].status == "skipped"
+    assert "the manifests hold no StorageClass" in results["k8s.storage-performance"].message

@@ -30,6 +30,9 @@ class TargetKind:
     name: str
     fields: Mapping[str, Param]
     client_module: str | None = None  # None: the settings are all there is (no connection to open)
+    # The deployment kinds (compose, kubernetes) the target exists in; None: any.  Items whose probe reads this
+    # target are skipped, with the reason, on a deployment of another kind.
+    deployments: tuple[str, ...] | None = None
 
     def connector(self) -> Any:
         if self.client_module is None:
@@ -98,7 +101,7 @@ _BUILTIN = (
                                               "template, else the helm-python-sdk engine) instead of a live "
                                               "cluster; release and namespace name the install"),
             "values": Param("path-list", _OPT, help="values files of the chart, in order (like helm -f)"),
-        }, "readiness.clients.kubernetes"),
+        }, "readiness.clients.kubernetes", ("kubernetes",)),
         TargetKind("http", {
             "base_url": Param("str", help="the public endpoint, https://observability.example.com"),
             "verify": Param("bool", True, help="verify the certificate on requests (the certificate item always "
