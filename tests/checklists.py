@@ -12,8 +12,8 @@ from readiness.checklist import default_path
 
 def checklist_with(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None = None,
                    extra: list[dict[str, Any]] | None = None, section: str = "redis") -> str:
-    """The packaged checklist with some items' ``with`` changed (their preset overrides dropped; a None drops a parameter), and ``extra`` items
-    appended to ``section``; returns the path of the written file."""
+    """The packaged checklist with some items' ``with`` changed (their preset overrides dropped; a None drops a
+    parameter), and ``extra`` items appended to ``section``; returns the path of the written file."""
     data = yaml.safe_load(Path(default_path()).read_text())
     for sec in data["sections"]:
         for item in sec["items"]:
