@@ -243,8 +243,7 @@ def _s3(d: _Draft) -> None:
                 if var:
                     cfg[key] = d.ref(var[0])
     if d.preset == "langsight":
-        d.missing["s3"] = "LangSight keeps no blobs (ClickHouse and PostgreSQL hold its data): no s3 target applies"
-        return
+        return  # it keeps no blobs: written below as no s3 target
     if "bucket" not in cfg:
         what = {"langfuse": "LANGFUSE_S3_EVENT_UPLOAD_BUCKET", "langsmith": "S3_BUCKET_NAME, BLOB_STORAGE_BUCKET_NAME "
                 "or config.blobStorage.bucketName"}[d.preset]
@@ -310,7 +309,8 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
     lines.append("")
     for kind in ("redis", "postgres", "clickhouse", "s3", "http"):
         if kind == "s3" and preset == "langsight":
-            lines += ["# s3: none - LangSight stores no blobs (its blob items are skipped)", ""]
+            lines += ["# s3: none - LangSight keeps no blobs (ClickHouse and PostgreSQL hold its data; its blob items "
+                      "are skipped)", ""]
             continue
         if kind in d.targets:
             for note in d.notes.get(kind, []):

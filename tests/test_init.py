@@ -93,7 +93,7 @@ def test_init_output_validates_and_holds_no_secret(tmp_path: Path, case: str) ->
         assert '"${REDIS_DATABASE_URI}"' in text and '"${S3_ACCESS_KEY_SECRET}"' in text
     if case == "langsight-hardened":
         # LangSight ships compose only and stores no blobs: init says so instead of asking for a bucket
-        assert "# s3: none - LangSight stores no blobs" in text and "# http: not inferred" in text
+        assert "# s3: none - LangSight keeps no blobs" in text and "# http: not inferred" in text
         assert "deployment: compose" in text and "# kubernetes:" not in text
         assert "deployment: compose" in proc.stdout
     if case == "langfuse-hardened":

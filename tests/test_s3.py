@@ -164,7 +164,6 @@ def test_blob_enabled_reads_langsmith_helm_values(tmp_path, s3_stack, blob, stat
     ("langfuse", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=\n", "fail", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=''"),
     ("langfuse", "NEXTAUTH_URL=http://x\n", "error", "none of the product's blob-storage settings"),
     (None, "LANGFUSE_S3_EVENT_UPLOAD_BUCKET=good-traces\n", "pass", "LANGFUSE_S3_EVENT_UPLOAD_BUCKET"),
-    ("langsight", "LANGSIGHT_WORKERS=2\n", "skipped", "langsight has no blob storage"),
 ])
 def test_blob_enabled_reads_the_env_file(tmp_path, s3_stack, preset, env, status, text):
     (tmp_path / ".env").write_text(env)
