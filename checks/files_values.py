@@ -35,6 +35,16 @@ def _chart(ctx: Any, f: Files) -> cv.InUse | Verdict:
     return use
 
 
+def _values_in_use(ctx: Any) -> tuple[Files, cv.InUse] | Verdict:
+    """The Helm values and the chart version whose names they are judged by (or why they cannot be)."""
+    f = files(ctx)
+    missing = needs(f, "helm_values")
+    if missing:
+        return missing
+    use = _chart(ctx, f)
+    return use if isinstance(use, Verdict) else (f, use)
+
+
 def _versioned(v: Verdict, use: cv.InUse) -> Verdict:
     """The verdict saying which chart version's names it judged, and why that one."""
     return replace(v, message=f"{v.message} [{use.why}]",
@@ -211,13 +221,10 @@ def _flag(f: Files, key: str) -> tuple[bool | None, Loc | None, bool]:
 def values_autoscaling(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every service of the chart is autoscaled, by its HPA or by KEDA (the chart's alternative); both on for one
     service is a finding too (the charts refuse to render it, or with validation skipped the two fight)."""
-    f = files(ctx)
-    missing = needs(f, "helm_values")
-    if missing:
-        return missing
-    use = _chart(ctx, f)
-    if isinstance(use, Verdict):
-        return use
+    found = _values_in_use(ctx)
+    if isinstance(found, Verdict):
+        return found
+    f, use = found
     scaling = [s for s in use.chart.scaling if not p["services"] or s.service in p["services"]]
     if not scaling:
         return _versioned(undecided(f"no service of {', '.join(p['services'])} is known in the chart",
@@ -255,13 +262,10 @@ def values_autoscaling(ctx: Any, p: dict[str, Any]) -> Verdict:
 def values_chart_keys(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No key of another major version of the chart in the values file: the chart in use ignores unknown keys
     without a word (clickhouse.replicaCount in a Langfuse v2 file leaves ClickHouse at one replica)."""
-    f = files(ctx)
-    missing = needs(f, "helm_values")
-    if missing:
-        return missing
-    use = _chart(ctx, f)
-    if isinstance(use, Verdict):
-        return use
+    found = _values_in_use(ctx)
+    if isinstance(found, Verdict):
+        return found
+    f, use = found
     if not isinstance(f.values, Mapping):
         return undecided(f"{f.values_file} is not a mapping of keys", locations=[])
     if len([c for c in cv.CHARTS if c.product == use.chart.product]) < 2:
