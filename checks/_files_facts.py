@@ -14,7 +14,8 @@ MAX_LISTED = 20
 # Default passwords of the products' compose files and charts (Langfuse docker-compose.yml, LangSight's
 # ``${REDIS_PASSWORD:-changeme}``, the Bitnami subcharts): refused for any secret-named key and in URLs.
 PLACEHOLDER_PASSWORDS = ["postgres", "password", "changeme", "myredissecret", "miniosecret", "clickhouse", "minio",
-                         "secret", "admin"]
+                         "secret", "admin",
+                         "minioadmin"]  # MinIO's own root credentials when MINIO_ROOT_PASSWORD is not given
 
 
 def files(ctx: Any) -> Files:

@@ -157,3 +157,13 @@ def test_a_leftover_or_unresolved_value_is_no_setting(tmp_path: Path) -> None:
                            preset="langsight")
         judged = {i: results[i] for i in ("app.metrics-token", "app.trusted-proxies")}
         assert {r.status for r in judged.values()} == {"error"}, (value, {k: r.message for k, r in judged.items()})
+
+
+def test_minios_own_default_root_password_is_a_placeholder(tmp_path: Path) -> None:
+    # MinIO runs with minioadmin/minioadmin when no root password is given: written out, it is a published default
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  minio:\n    image: minio/minio:RELEASE.2025-04-22T22-12-26Z\n"
+        "    environment:\n      MINIO_ROOT_USER: minioadmin\n      MINIO_ROOT_PASSWORD: minioadmin\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["app.placeholder-secrets"])
+    r = results["app.placeholder-secrets"]
+    assert r.status == "fail" and "MINIO_ROOT_PASSWORD" in r.message, r.message
