@@ -387,14 +387,17 @@ def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
         conf = ".conf" in command or any(".conf" in v for v in volumes)
         env_password = env.get("REDIS_PASSWORD") if isinstance(env, Mapping) else next(
             (str(e).split("=", 1)[1] for e in env or [] if str(e).startswith("REDIS_PASSWORD=")), None)
-        password = bool(re.search(r"--requirepass\s+(?!-)\S", command) or str(env_password or "").strip())
+        flagged = [(s.loc, s.value) for s in by_service.get(str(name), []) if s.key == "requirepass"]
+        # an empty --requirepass "" is no password; REDIS_PASSWORD is read by Bitnami's image only
+        password = (any(v.strip() for _, v in flagged)
+                    or ("bitnami/" in image and bool(str(env_password or "").strip())))
         policy = re.search(r"--maxmemory-policy\s+(\S+)", command)
         problems = []
         if "ALLOW_EMPTY_PASSWORD" in env_keys and not password:
             problems.append("ALLOW_EMPTY_PASSWORD instead of a password")
         elif not password and not conf:
             problems.append("no --requirepass: anyone on its network reads and deletes the queues")
-        given = [(s.loc, s.value) for s in by_service.get(str(name), []) if s.key == "requirepass"]
+        given = list(flagged)
         if env_password is not None:
             given.append((at, str(env_password)))
         for loc, value in given:

@@ -358,6 +358,20 @@ def test_compose_redis_password_and_policy(tmp_path: Path) -> None:
     assert results["files.compose-redis"].status == "skipped"
 
 
+def test_compose_redis_empty_password_or_one_the_image_never_reads_is_no_password(tmp_path: Path) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    for service in ('    image: redis:7.2\n    command: redis-server --requirepass ""\n',
+                    # the official image ignores REDIS_PASSWORD (only Bitnami's reads it)
+                    "    image: redis:7.2\n    environment: {REDIS_PASSWORD: rp-5c1e9a7b3d}\n"):
+        compose.write_text("services:\n  r:\n" + service)
+        results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
+        r = results["files.compose-redis"]
+        assert r.status == "fail" and "no --requirepass" in r.message, (service, r.message)
+    compose.write_text("services:\n  r:\n    image: bitnami/redis:7.2\n    environment: {REDIS_PASSWORD: rp-5c1e9a7b3d}\n")
+    results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
+    assert results["files.compose-redis"].status == "pass", results["files.compose-redis"].message
+
+
 def test_secrets_hook_feeds_the_scrubber(tmp_path: Path) -> None:
     from readiness.targets import load_targets
 

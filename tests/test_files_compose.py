@@ -184,3 +184,12 @@ def test_minio_console_published_and_minio_of_other_products_still_fail(tmp_path
     write(tmp_path / "docker-compose.yml", LANGFUSE_MINIO.format(console="127.0.0.1:9091:9001"))
     other = run(tmp_path, preset="langsmith")
     assert other.status == "fail" and "publishes minio/minio on 0.0.0.0:9090 (container 9000)" in other.message
+
+
+def test_a_command_line_password_of_an_override_is_found_at_the_override_line(tmp_path: Path) -> None:
+    write(tmp_path / "docker-compose.yml", MAIN)
+    over = write(tmp_path / "docker-compose.override.yml",
+                 "services:\n  redis:\n    command: >\n      redis-server\n      --requirepass changeme\n")
+    result = run(tmp_path, "app.placeholder-secrets")
+    assert result.status == "fail", result.message
+    assert located(result, "docker-compose.override.yml", line_of(over, "--requirepass")), result.evidence

@@ -204,11 +204,11 @@ def _command_tokens(command: Any) -> list[tuple[int, str]]:
         return [(-1, t) for t in command.split()]
 
 
-def _line_of(files: Files, start: tuple[int, int], needle: str) -> tuple[int, int]:
-    """Where ``needle`` is written at or after ``start`` in the compose file (a multi-line ``command: >`` keeps no
-    positions of its own); ``start`` when the file cannot be read again."""
+def _line_of(files: Files, shown: str, start: tuple[int, int], needle: str) -> tuple[int, int]:
+    """Where ``needle`` is written at or after ``start`` in the compose file ``shown`` (a multi-line ``command: >``
+    keeps no positions of its own); ``start`` when the file cannot be read again."""
     try:
-        with open(os.path.join(files.root, files.compose_file or ""), encoding="utf-8") as fh:
+        with open(os.path.join(files.root, shown), encoding="utf-8") as fh:
             lines = fh.read(1 << 20).splitlines()
     except (OSError, UnicodeDecodeError, ValueError):
         return start
@@ -232,11 +232,13 @@ def _command_secrets(files: Files, name: str, service: Mapping[str, Any]) -> lis
             index, value = tokens[k + 1]
         else:
             value = token[len(flag) + 1:]
+        # the file that says it: an override or an included file, not always the main one
+        shown = compose_project.file_at(service, "command", files.compose_file or "")
         if index >= 0:
             line, col = pos_of(command, index)
         else:
-            line, col = _line_of(files, pos_of(service, "command"), flag)
-        out.append(Setting(flag.lstrip("-"), value, Loc(files.compose_file or "", line, col),
+            line, col = _line_of(files, shown, pos_of(service, "command"), flag)
+        out.append(Setting(flag.lstrip("-"), value, Loc(shown, line, col),
                            f"compose service {name} command"))
     return out
 
