@@ -74,7 +74,8 @@ def _tls(server: Directive) -> bool | None:
 # --- proxy targets -----------------------------------------------------------------------------------------------
 
 def _upstreams(config: tuple[Directive, ...]) -> dict[str, list[Directive]]:
-    return {d.args[0]: d.children("server") for d, _ in walk(config) if d.name == "upstream" and d.args}
+    # nginx matches upstream names without regard to case
+    return {d.args[0].lower(): d.children("server") for d, _ in walk(config) if d.name == "upstream" and d.args}
 
 
 def _host_port(address: str, scheme: str) -> tuple[str, int | None]:
@@ -116,7 +117,10 @@ def nginx_proxy_targets(ctx: Any, p: dict[str, Any]) -> Verdict:
         scheme, sep, rest = url.partition("://")
         scheme = scheme.lower() if sep else "http"
         address = (rest if sep else url).split("/", 1)[0]
-        name = address.split(":", 1)[0]
+        name = address.split(":", 1)[0].lower()
+        if name == "unix":  # a unix socket: which service listens on it is not in the file
+            hidden.append((_at(d), f"{d.name} {shown!r} is a unix socket: its service cannot be read from the file"))
+            continue
         targets = ([(_at(s), s.args[0]) for s in upstreams[name] if s.args] if name in upstreams
                    else [(_at(d), address)])
         if (d.name == "proxy_pass" and not sep) or not targets:

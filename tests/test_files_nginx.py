@@ -155,3 +155,12 @@ def test_the_langsight_fix_is_in_its_own_words(tmp_path: Path) -> None:
     api = "    location /api/ {\n      proxy_pass http://api:8000/api/;\n    }\n"
     result = run(tmp_path, LANGSIGHT % (HEADERS, DASHBOARD + api))["files.nginx-proxy-targets"]
     assert result.status == "fail" and "hardening guide" in result.remediation, result.remediation
+
+
+def test_an_upstream_named_in_another_case_or_a_unix_socket_never_passes(tmp_path: Path) -> None:
+    # nginx matches upstream names without regard to case: BACKEND is the upstream that reaches the API
+    upstream = LANGSIGHT.replace("http {\n", "http {\n  upstream backend { server api:8000; }\n")
+    result = run(tmp_path, upstream % (HEADERS, "    location / { proxy_pass https://BACKEND; }\n"))
+    assert result["files.nginx-proxy-targets"].status == "fail", result["files.nginx-proxy-targets"].message
+    socket = run(tmp_path, LANGSIGHT % (HEADERS, "    location / { proxy_pass http://unix:/tmp/api.sock:/; }\n"))
+    assert socket["files.nginx-proxy-targets"].status == "error", socket["files.nginx-proxy-targets"].message
