@@ -3,6 +3,7 @@ finding names the place that causes it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,11 +59,13 @@ def needs(f: Files, *what: str) -> Verdict | None:
 
 def written_number(f: Files, key: str) -> tuple[int | None, list[Setting], str | None]:
     """(the largest whole number written for ``key`` in the env file and compose services, where, why not): None
-    with no settings when it is written nowhere; a value that is not a number is the error (never a guess)."""
+    with no settings when it is written nowhere; a value that is not a count of at least 1 (0, "²", "1e3") is the
+    error (never a guess: 0 workers would make any capacity enough)."""
     found = f.lookup(key)
-    odd = [s for s in found if not s.value.strip().isdigit()]
+    odd = [s for s in found if not re.fullmatch(r"[0-9]+", s.value.strip()) or int(s.value) < 1]
     if odd:
-        return None, found, f"{odd[0].loc.file}:{odd[0].loc.line}: {key}={odd[0].value[:40]!r} is not a number"
+        return None, found, (f"{odd[0].loc.file}:{odd[0].loc.line}: {key}={odd[0].value[:40]!r} is not a number "
+                             "of at least 1")
     return (max(int(s.value) for s in found) if found else None), found, None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
     elif t == "int":
         ok = _is_int(value)
     elif t == "number":
-        ok = _is_int(value) or isinstance(value, float)
+        ok = _is_int(value) or (isinstance(value, float) and math.isfinite(value))  # .nan compares false to all
     elif t == "bool":
         ok = isinstance(value, bool)
     elif t == "list":

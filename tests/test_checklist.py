@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from checklists import checklist_with
 
 from readiness.checklist import load_checklist
 from readiness.errors import ConfigError
@@ -144,3 +145,14 @@ def test_cli_reports_bad_checklist_with_exit_2_and_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert f"{path}:10:16: item 's.one': unknown probe kind 'redis.infoo'" in proc.stderr
+
+
+def test_a_number_parameter_that_is_nan_or_infinite_is_refused(tmp_path):
+    # NaN compares false with everything: a share or threshold of .nan would let any value pass
+    for bad in (".nan", ".inf"):
+        checklist = checklist_with(tmp_path, {"files.compose-redis": {"max_share": bad}})
+        text = Path(checklist).read_text().replace(f"max_share: '{bad}'", f"max_share: {bad}")
+        path = write(tmp_path, text)
+        with pytest.raises(ConfigError) as info:
+            load_checklist(path)
+        assert "max_share must be a number" in info.value.text, info.value.text

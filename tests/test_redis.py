@@ -82,6 +82,10 @@ def test_langsight_maxclients_counts_the_workers_its_env_runs(redis_stack: Redis
         results, _ = audit(tmp_path, targets, ["redis.maxclients"])
         r = results["redis.maxclients"]
         assert (r.status, r.evidence["needed"]) == (status, workers * 20), r.message
+    for written in ("0", "\u00b2"):  # no workers would make any maxclients enough; a superscript is no count
+        (tmp_path / ".env").write_text(f"LANGSIGHT_WORKERS={written}\n")
+        r = audit(tmp_path, targets, ["redis.maxclients"])[0]["redis.maxclients"]
+        assert r.status == "error" and "not a number of at least 1" in r.message, (written, r.message)
 
 
 def test_version_fails_below_the_items_minimum(redis_stack: RedisStack, tmp_path: Path) -> None:
