@@ -189,6 +189,8 @@ def test_validate_says_the_chart_does_not_render(tmp_path: Path) -> None:
     ({"chart": str(CHARTS)}, "chart", "no readable Chart.yaml"),
     ({"chart": str(CHARTS / "langfuse"), "release": "Prod_1"}, "release", "a Helm release name is"),
     ({"chart": str(CHARTS / "langfuse"), "namespaces": ["a", "b"]}, "namespaces", "one namespace"),
+    # one entry too: the chart would render into "default" while the items read "obs"
+    ({"chart": str(CHARTS / "langfuse"), "namespaces": ["obs"]}, "namespaces", "one namespace"),
 ])
 def test_chart_settings_that_can_never_work_are_refused(tmp_path: Path, settings: dict[str, object], field: str,
                                                         says: str) -> None:
@@ -296,3 +298,16 @@ def test_a_langsmith_shaped_chart_is_judged_on_its_hpa_and_keda_switches(tmp_pat
     assert scaled["k8s.hpa-coverage"].status == "pass", scaled["k8s.hpa-coverage"].message
     assert "7 service Deployments scaled (5 by HPA, 2 by KEDA)" in scaled["k8s.hpa-coverage"].message
     assert scaled["k8s.resource-requests"].status == "pass"
+
+
+def test_output_at_the_cap_is_counted_in_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """helm ignores the failed write at the output cap and exits 0: a stream of multibyte characters cut there
+    has fewer characters than bytes, and must still be refused, never parsed as if whole."""
+    fake = tmp_path / "helm"
+    fake.write_text("#!/bin/sh\nprintf 'kind: ConfigMap\\n# '\ni=0\nwhile [ $i -lt 1000 ]; do printf '\\303\\251'; "
+                    "i=$((i+1)); done\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(charts.shutil, "which", lambda name: str(fake) if name == "helm" else None)
+    monkeypatch.setattr(charts, "MAX_OUTPUT", 1250)
+    with pytest.raises(charts.RenderError, match="renders more than"):
+        charts.render({"chart": str(CHARTS / "langfuse"), "release": "bytes", "namespace": "obs"}, 10)

@@ -200,13 +200,14 @@ def _bounded(args: list[str], stdin: bytes, timeout: float) -> tuple[str, str, i
             raise RenderError(f"rendering the chart took longer than {timeout:g}s (a template that loops?)") from None
         out.seek(0)
         err.seek(0)
-        text, why = out.read(MAX_OUTPUT).decode("utf-8", "replace"), err.read(64 * 1024).decode("utf-8", "replace")
-        if len(text) >= MAX_OUTPUT or proc.returncode == -25:  # SIGXFSZ: the output cap
+        raw, why = out.read(MAX_OUTPUT), err.read(64 * 1024).decode("utf-8", "replace")
+        # bytes, not characters: helm ignores the failed write at the cap and exits 0 with a cut stream
+        if len(raw) >= MAX_OUTPUT:
             raise RenderError(f"the chart renders more than {MAX_OUTPUT // 2**20} MiB (a template that loops?)")
         if "out of memory" in why or (proc.returncode < 0 and not why.strip()):
             raise RenderError(f"rendering the chart took more than {MAX_MEMORY // 2**30} GiB of memory (a template "
                               "that loops?)")
-        return text, why, proc.returncode
+        return raw.decode("utf-8", "replace"), why, proc.returncode
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -303,7 +304,7 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             user_values([path])  # a values file that cannot be read is the targets file's error, at file:line:col
         except ConfigError as exc:
             out += [("values", line) for line in exc.text.splitlines()]
-    if len(config.get("namespaces") or []) > 1:
+    if config.get("namespaces"):  # the namespace rendered into must be the one read: one setting says both
         out.append(("namespaces", "a chart is rendered into one namespace: give namespace:"))
     release = config.get("release")
     if release is not None and (len(str(release)) > 53 or not _RELEASE.match(str(release))):
