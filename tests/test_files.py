@@ -367,7 +367,8 @@ def test_compose_redis_empty_password_or_one_the_image_never_reads_is_no_passwor
         results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
         r = results["files.compose-redis"]
         assert r.status == "fail" and "no --requirepass" in r.message, (service, r.message)
-    compose.write_text("services:\n  r:\n    image: bitnami/redis:7.2\n    environment: {REDIS_PASSWORD: rp-5c1e9a7b3d}\n")
+    compose.write_text("services:\n  r:\n    image: bitnami/redis:7.2\n"
+                       "    environment: {REDIS_PASSWORD: rp-5c1e9a7b3d}\n")
     results, _ = audit(tmp_path, {"files": {"compose": "docker-compose.yml"}}, ["files.compose-redis"])
     assert results["files.compose-redis"].status == "pass", results["files.compose-redis"].message
 
