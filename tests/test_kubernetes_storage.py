@@ -146,7 +146,9 @@ def test_a_plain_gp3_class_fails_with_its_baseline_figures(tmp_path: Path) -> No
     (None, "100Gi", "fail", (3000, 125)),  # no parameters at all: the driver's default type, gp3
     ({"type": "io2", "iopsPerGB": "50"}, "200Gi", "pass", (10000, 1000)),
     ({"type": "io2", "iopsPerGB": "20"}, "100Gi", "fail", (2000, 500)),
-    ({"type": "io1", "iopsPerGB": "100"}, "100Gi", "fail", (5000, 1000)),  # io1 allows 50 per GiB at most
+    ({"type": "io1", "iopsPerGB": "100"}, "100Gi", "fail", (5000, 500)),  # io1 allows 50 per GiB at most
+    ({"type": "io1", "iops": "7000"}, "200Gi", "fail", (7000, 500)),  # io1: 500 MiB/s up to 32,000 IOPS
+    ({"type": "io1", "iops": "64000"}, "2000Gi", "pass", (64000, 1000)),
     ({"type": "gp2"}, "1000Gi", "fail", (3000, 250)),
 ])
 def test_the_figures_follow_the_ebs_csi_parameters(tmp_path: Path, parameters: Any, size: str, status: str,
@@ -155,6 +157,12 @@ def test_the_figures_follow_the_ebs_csi_parameters(tmp_path: Path, parameters: A
     assert result.status == status, result.message
     got = result.evidence["volumes"]["langsmith/langsmith-clickhouse volumeClaimTemplate data"]
     assert (got["iops"], got["throughput_mibps"]) == figures
+
+
+def test_iops_asked_of_a_claim_whose_size_is_unreadable_never_pass(tmp_path: Path) -> None:
+    # gp3 allows 500 IOPS per GiB: without the size, 16,000 asked for may be 5,000 delivered (10Gi)
+    result = _perf(tmp_path, _perf_objects({"type": "gp3", "iops": "16000", "throughput": "1000"}, "lots"))
+    assert result.status == "error", result.message
 
 
 def test_the_thresholds_are_parameters(tmp_path: Path) -> None:
@@ -176,6 +184,9 @@ def test_the_default_class_is_judged_for_a_claim_without_one(tmp_path: Path) -> 
     ({"type": "gp3", "iops": "NaN", "throughput": "1000"}, "error", "iops 'NaN' is not a positive number"),
     ({"type": "gp3", "iops": "lots"}, "error", "iops 'lots' is not a number"),
     ({"type": "io2"}, "error", "io2 needs iops or iopsPerGB"),
+    ({"type": "gp3", "iops": "7000.9", "throughput": "1000"}, "error", "iops '7000.9' is not a positive number"),
+    ({"type": "gp3", "iops": "7_000", "throughput": "1000"}, "error", "iops '7_000' is not a positive number"),
+    ({"type": "GP3", "iops": "7000", "throughput": "1000"}, "fail", "the driver knows 'gp3' only"),
     ({"type": "sbg1"}, "error", "type 'sbg1' is not an EBS volume type the audit knows"),
 ])
 def test_classes_that_cannot_deliver_or_cannot_be_read_never_pass(tmp_path: Path, parameters: Any, status: str,
