@@ -137,7 +137,7 @@ def dead_keys(f: Files, use: InUse) -> list[tuple[Loc, str]]:
             continue
         for key in other.only:
             there, loc = present(f, key)
-            if there and loc is not None:
+            if there and loc is not None and not f.is_default(loc):  # a chart's own defaults are not the team's
                 new = use.chart.renamed.get(key)
                 instead = f"; v{use.chart.major} reads {new}" if new else ""
                 out.append((loc, f"{key} is a chart v{other.major} key: chart v{use.chart.major} ignores it{instead}"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from readiness.checks import _kubernetes_facts as kf
@@ -168,7 +169,8 @@ def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
     """No LoadBalancer Service is open to the world: internal, or restricted by loadBalancerSourceRanges to at most
     a /`min_prefix` of public addresses."""
     services = kf.objects(ctx, "services")
-    odd_types = sorted(kf.ref(s) for s in services if kf.get(s, "spec.type", "ClusterIP") not in _SERVICE_TYPES)
+    odd_types = sorted(kf.ref(s) for s in services if not isinstance(kf.get(s, "spec"), Mapping)
+                       or kf.get(s, "spec.type", "ClusterIP") not in _SERVICE_TYPES)
     if odd_types:  # unreadable, so it may be a LoadBalancer
         return undecided(f"Service {listing(odd_types)}: spec.type is not a Service type")
     lbs = [s for s in services if kf.get(s, "spec.type") == "LoadBalancer"]

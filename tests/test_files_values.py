@@ -167,3 +167,16 @@ def test_langsmith_api_key_salt_may_be_empty_with_an_existing_secret(tmp_path: P
     item = audit(tmp_path, targets, ["app.placeholder-secrets"], preset="langsmith")[0]["app.placeholder-secrets"]
     assert item.status == "fail" and "config.apiKeySalt is empty" in item.message, item.message
     assert json.dumps(item.evidence)  # serialisable evidence
+
+
+def test_a_key_in_the_charts_own_defaults_is_not_the_teams_dead_key(tmp_path: Path) -> None:
+    # a v2 chart whose subchart defaults hold a v1-looking key (redis.primary): the team wrote nothing dead
+    (tmp_path / "values.yaml").write_text("clickhouse:\n  cluster:\n    replicas: 3\n")
+    defaults = tmp_path / "chart-values.yaml"
+    defaults.write_text("redis:\n  primary:\n    extraFlags: []\n")
+    f = files_client.load({"helm_values": str(tmp_path / "values.yaml")})
+    f.values_layers = [("chart/charts/redis/values.yaml", files_client.load_file(str(defaults), "values"))]
+    f.default_files = ("chart/charts/redis/values.yaml",)
+    f.chart_version = "2.0.0"
+    use = cv.in_use(f, "langfuse")
+    assert use is not None and cv.dead_keys(f, use) == []

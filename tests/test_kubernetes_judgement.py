@@ -202,6 +202,15 @@ def test_source_ranges_are_compared_as_networks(ranges: list[str], status: str, 
         assert r.status == status, (mode, ranges, r.message)
 
 
+def test_a_service_whose_spec_is_junk_may_be_a_load_balancer(tmp_path: Path) -> None:
+    def edit(objects: list[dict[str, Any]]) -> None:
+        find(objects, "Service", "langsmith-frontend")["spec"] = "junk"
+
+    for mode, results in both(edited(edit), tmp_path, ["k8s.lb-source-ranges"]).items():
+        r = results["k8s.lb-source-ranges"]
+        assert r.status == "error", (mode, r.message)
+
+
 # --- quantities ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "value"), [

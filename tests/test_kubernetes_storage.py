@@ -165,6 +165,13 @@ def test_iops_asked_of_a_claim_whose_size_is_unreadable_never_pass(tmp_path: Pat
     assert result.status == "error", result.message
 
 
+def test_clickhouse_claims_under_another_name_are_undecided_not_absent(tmp_path: Path) -> None:
+    extra = [{"id": "x.perf", "title": "t", "level": "required", "rationale": "r",
+              "probe": "kubernetes.storage-performance", "with": {"volume": "^storage$"}}]
+    result = _perf(tmp_path, _perf_objects({"type": "gp3"}), "x.perf", extra)
+    assert result.status == "error" and "matches volume /^storage$/" in result.message, result.message
+
+
 def test_the_thresholds_are_parameters(tmp_path: Path) -> None:
     extra = [{"id": "x.small-perf", "title": "t", "level": "required", "rationale": "r",
               "probe": "kubernetes.storage-performance", "with": {"min_iops": 3000, "min_throughput_mibps": 125}}]
