@@ -210,7 +210,6 @@ class Context:
         kind = kind or self.target
         if kind is None or kind not in self._sessions:
             raise self._missing(kind)
-            raise TargetUnavailable(f"needs the {kind} target (not configured in the targets file)")
         return self._sessions[kind]
 
     def config(self, kind: str | None = None) -> Mapping[str, Any]:

@@ -24,7 +24,6 @@ PRESET_KINDS: Mapping[str, str] = {"langsight": "compose"}
 class Deployment:
     kind: str | None   # None: not said and not inferable; nothing is skipped for its kind
     why: str           # where the kind comes from, for messages and the report
-    explicit: bool = False
     extra: frozenset[str] = frozenset()  # a kind whose files were given as well (inferred kinds only): its items run
     conflicts: tuple[str, ...] = ()      # what an explicit kind sets aside of the targets given
 
@@ -54,7 +53,7 @@ def infer(explicit: str | None, configs: Mapping[str, Mapping[str, Any]], preset
             conflicts.append("the Helm values items are skipped (the files target has helm_values)")
         if explicit == "kubernetes" and compose:
             conflicts.append("the compose items are skipped (the files target has a compose file)")
-        return Deployment(explicit, "deployment: in the targets file", True, conflicts=tuple(conflicts))
+        return Deployment(explicit, "deployment: in the targets file", conflicts=tuple(conflicts))
     if k8s or values:
         why = "a kubernetes target" if k8s else "a Helm values file in the files target"
         return Deployment("kubernetes", why, extra=frozenset({"compose"} if compose else ()))

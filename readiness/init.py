@@ -305,7 +305,8 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
              "# Hosts are as the application sees them; from another machine, point them at addresses it can reach.",
              f"preset: {preset}", "profile: production"]
     if kind_of.kind:
-        lines.append(f"deployment: {kind_of.kind}  # {kind_of.why}: the other kind's items are skipped")
+        # a comment: inferred again at each audit, so a kubernetes target added later is not set aside unseen
+        lines.append(f"# deployment: {kind_of.kind}  ({kind_of.why}: inferred, the other kind's items are skipped)")
     lines.append("")
     for kind in ("redis", "postgres", "clickhouse", "s3", "http"):
         if kind == "s3" and preset == "langsight":
