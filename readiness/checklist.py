@@ -32,7 +32,7 @@ _ITEM = {
     "id": Param("str"), "title": Param("str"), "level": Param("any"),
     "probe": Param("str", _OPT), "with": Param("dict", _OPT), "preset_with": Param("dict", _OPT),
     "manual": Param("bool", False), "rationale": Param("str"), "remediation": Param("str", ""),
-    "presets": Param("str-list", _OPT), "profiles": Param("str-list", _OPT), "timeout": Param("number", _OPT),
+    "presets": Param("str-list", _OPT), "profiles": Param("str-list", _OPT), "timeout": Param("any", _OPT),
     "source": Param("str", _OPT), **_APPLIES,
 }
 
@@ -158,7 +158,8 @@ def _load_item(raw: Any, at: tuple[int, int], section: str, index: int, file: st
         _check_unique(item_id, raw, "id", seen, file, problems)
     level = _check_level(spec.get("level"), raw, file, where, problems)
     timeout = spec.get("timeout")
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    if timeout is not None and not (number and math.isfinite(timeout) and timeout > 0):  # one sentence for all
         problems.append(Problem(file, *pos_of(raw, "timeout"), f"{where}: timeout must be a positive number of "
                                                                f"seconds, not {timeout!r}"))
         timeout = None

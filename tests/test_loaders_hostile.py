@@ -235,7 +235,7 @@ def test_good_urls_and_dsns_pass_validation(tmp_path):
     """)), env={})
 
 
-@pytest.mark.parametrize("value", ["0", "-1", ".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize("value", ["0", "-1", ".nan", ".inf", "-.inf", "soon", "true"])
 def test_an_item_timeout_must_be_a_positive_finite_number(tmp_path, parser, value):
     path = write(tmp_path, "c.yaml", checklist_with(
         f"- {{id: s.a, title: A, level: required, manual: true, rationale: r, timeout: {value}}}\n"))
