@@ -231,3 +231,35 @@ PROXIED: dict[str, Proxied] = {
     "langsight": Proxied(("dashboard:3002", "langsight-dashboard:3002", "127.0.0.1:3003", "localhost:3003"),
                          ("api", "langsight-api"), (8000,), "LangSight/langsight docker-compose.yml (14148cc5)"),
 }
+
+
+# --- the job queues a product keeps in Redis ----------------------------------------------------------------------
+
+# BullMQ queue names: the `*` of the redis queue items' key patterns (bull:*:wait ...), read by name so that a
+# large keyspace needs no scan.  langfuse/langfuse packages/shared/src/server/queues.ts, enum QueueName (commit
+# 62751446, 2026-08-22; bullmq ^5.76.3).  Sharded queues add <name>-<n> for n >= 1 only when their
+# LANGFUSE_*_SHARD_COUNT is above its default of 1: those are found by the scan, not by name.
+QUEUES: dict[str, tuple[str, ...]] = {
+    "langfuse": (
+        "trace-upsert", "trace-delete", "project-delete", "evaluation-execution-queue",
+        "secondary-evaluation-execution-queue", "llm-as-a-judge-execution-queue", "code-eval-execution-queue",
+        "dataset-run-item-upsert-queue", "batch-export-queue", "otel-ingestion-queue",
+        "secondary-otel-ingestion-queue", "ingestion-queue", "secondary-ingestion-queue", "cloud-usage-metering-queue",
+        "cloud-spend-alert-queue", "cloud-free-tier-usage-threshold-queue", "experiment-create-queue",
+        "posthog-integration-queue", "posthog-integration-processing-queue", "mixpanel-integration-queue",
+        "mixpanel-integration-processing-queue", "blobstorage-integration-queue",
+        "blobstorage-integration-processing-queue", "core-data-s3-export-queue", "metering-data-postgres-export-queue",
+        "data-retention-queue", "data-retention-processing-queue", "batch-action-queue", "create-eval-queue",
+        "score-delete", "dataset-delete-queue", "dead-letter-retry-queue", "webhook-queue", "entity-change-queue",
+        "event-propagation-queue", "notification-queue", "monitor-queue", "in-app-agent-run-queue",
+        "v4-legacy-api-usage-queue",
+    ),
+    # LangSmith's queue workers are closed source and publish no queue names; LangSight keeps no job queue.
+}
+
+
+def queue_names(preset: str | None) -> tuple[str, ...]:
+    """The queue names a preset's product is known to use; without a preset, every product's."""
+    if preset:
+        return QUEUES.get(preset, ())
+    return tuple(dict.fromkeys(n for names in QUEUES.values() for n in names))

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from readiness.checks._common import globs_match
-
 from readiness.matchers import MISSING
 from readiness.probe import Verdict, passed
 
@@ -81,21 +79,29 @@ def pairs(flat: Any) -> dict[str, Any]:
     return {str(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
 
 
-def lengths(ctx: Any, keys_by_node: Mapping[str, list[str]]) -> dict[str, tuple[str, int]]:
-    """(type, length) of each key: TYPE in one round trip per node, then the sizing command of each key's type in a
-    second.  An absent key is ("none", 0); a key of a kind without a length is (kind, 0)."""
+def types(ctx: Any, keys_by_node: Mapping[str, list[str]]) -> dict[str, str]:
+    """TYPE of each key, one round trip per node (on the node that owns the key); "none" for an absent key."""
     handle = ctx.client
-    types = {k: a[0] for k, a in keyed_answers(handle.per_key(keys_by_node, "TYPE"), keys_by_node, "TYPE").items()}
-    if not all(isinstance(t, str) and t for t in types.values()):
+    got = {k: a[0] for k, a in keyed_answers(handle.per_key(keys_by_node, "TYPE"), keys_by_node, "TYPE").items()}
+    if not all(isinstance(t, str) and t for t in got.values()):
         raise UnexpectedReply("TYPE answered something that is not a type name")
-    out: dict[str, tuple[str, int]] = {k: (t, 0) for k, t in types.items()}
+    return got
+
+
+def lengths(ctx: Any, keys_by_node: Mapping[str, list[str]],
+            known: Mapping[str, str] | None = None) -> dict[str, tuple[str, int]]:
+    """(type, length) of each key: TYPE in one round trip per node (unless ``known``), then the sizing command of
+    each key's type in a second.  An absent key is ("none", 0); a key of a kind without a length is (kind, 0)."""
+    handle = ctx.client
+    kinds = dict(known) if known is not None else types(ctx, keys_by_node)
+    out: dict[str, tuple[str, int]] = {k: (kinds[k], 0) for keys in keys_by_node.values() for k in keys}
     for node, keys in keys_by_node.items():
-        sized = [k for k in keys if types[k] in SIZE_COMMANDS]
-        answers = handle.batch(node, [(SIZE_COMMANDS[types[k]], k) for k in sized])
+        sized = [k for k in keys if kinds[k] in SIZE_COMMANDS]
+        answers = handle.batch(node, [(SIZE_COMMANDS[kinds[k]], k) for k in sized])
         for key, n in zip(sized, answers, strict=True):
             if not isinstance(n, int) or isinstance(n, bool):
-                raise UnexpectedReply(f"{SIZE_COMMANDS[types[key]]} {show(key)} answered {n!r}, not a length")
-            out[key] = (types[key], n)
+                raise UnexpectedReply(f"{SIZE_COMMANDS[kinds[key]]} {show(key)} answered {n!r}, not a length")
+            out[key] = (kinds[key], n)
     return out
 
 
@@ -113,20 +119,6 @@ def by_node(ctx: Any, keys: list[str]) -> dict[str, list[str]]:
     for key in keys:
         out.setdefault(handle.node_for(key), []).append(key)
     return out
-
-
-def expand(ctx: Any, names: list[str], limit: int) -> tuple[dict[str, list[str]], bool]:
-    """Exact key names as they are; glob patterns through the shared scan."""
-    exact = [n for n in names if not any(c in n for c in "*?[")]
-    patterns = [n for n in names if n not in exact]
-    found = by_node(ctx, exact)
-    complete = True
-    if patterns:
-        scanned, complete = scan(ctx, limit)
-        chosen = set(exact)
-        for node, keys in scanned.items():
-            found.setdefault(node, []).extend(k for k in keys if k not in chosen and globs_match(k, patterns))
-    return found, complete
 
 
 def per_node(infos: dict[str, dict[str, Any]], judge: Callable[[dict[str, Any]], Verdict]) -> Verdict:

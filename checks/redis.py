@@ -7,14 +7,13 @@ from collections import Counter
 from typing import Any
 
 from readiness.checks import _products as products
+from readiness.checks import _redis_queues as rq
 from readiness.checks._common import classify_host, globs_match, human_bytes, is_local, listing, parse_size
 from readiness.checks._files_facts import files, locations, written_number
 from readiness.checks._redis_facts import (
     ConfigRefused,
     UnexpectedReply,
-    expand,
     keyed_answers,
-    lengths,
     pairs,
     per_node,
     scan,
@@ -27,7 +26,8 @@ from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _OPT = None
-_SCAN_LIMIT = Param("int", 50000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
+# 10 000 keys: the same work on a 2 000 000-key Redis as on a small one (a scan cut short is a stated sample).
+_SCAN_LIMIT = Param("int", 10000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
                                        "short by the limit cannot pass an item that needs every key")
 
 
@@ -179,8 +179,13 @@ def dedicated(ctx: Any, p: dict[str, Any]) -> Verdict:
         problems.append(f"other logical databases hold keys ({', '.join(other_dbs)})")
     if problems:
         return failed("; ".join(problems) + ": the instance is shared", **evidence)
-    return passed(f"all {len(keys)} sampled keys in db{db} carry the product's prefixes; no other database holds "
-                  "keys", **evidence)
+    if complete:
+        return passed(f"all {len(keys)} keys in db{db} carry the product's prefixes; no other database holds keys",
+                      **evidence)
+    total = rq.keyspace(_info(ctx), db)
+    of = f" of {total:,}" if total is not None else ""
+    return passed(f"a sample: all {len(keys)} keys scanned{of} in db{db} carry the product's prefixes; no other "
+                  "database holds keys", **evidence)
 
 
 @probe("redis.key-ttls", target="redis", params={
@@ -188,9 +193,12 @@ def dedicated(ctx: Any, p: dict[str, Any]) -> Verdict:
     "exclude": Param("str-list", ["bull:*", "saq:*", "asynq:*"],
                      help="globs never judged: queue structures keep keys without TTL on purpose"),
     "scan_limit": _SCAN_LIMIT,
+    "min_sample": Param("int", 1000, help="when the scan stops at scan_limit before the end: the fewest matching keys "
+                                          "seen, every one with a TTL, that pass as a sample (stated as such)"),
 })
 def key_ttls(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """No key matching `match` (queue structures excluded) lives without a TTL: a key with TTL -1 is a leak."""
+    """No key matching `match` (queue structures excluded) lives without a TTL: a key with TTL -1 is a leak.  On a
+    keyspace larger than scan_limit, a sample of at least `min_sample` matching keys decides, and says it is one."""
     scanned, complete = scan(ctx, p["scan_limit"])
     chosen = {n: [k for k in ks if globs_match(k, [p["match"]]) and not globs_match(k, p["exclude"])]
               for n, ks in scanned.items()}
@@ -203,56 +211,99 @@ def key_ttls(ctx: Any, p: dict[str, Any]) -> Verdict:
     if leaks:
         return failed(f"{len(leaks)} of {len(ttls)} {p['match']} keys have no TTL ({listing(leaks, 5)}): they "
                       "accumulate until memory runs out", **evidence)
-    if not complete:
+    if not complete and len(ttls) < max(1, p["min_sample"]):
         return undecided(f"the scan stopped at scan_limit={p['scan_limit']} keys before the end of the keyspace; "
-                         f"the {len(ttls)} keys seen all expire: raise scan_limit to judge them all", **evidence)
+                         f"the {len(ttls)} keys seen all expire, fewer than min_sample={p['min_sample']}: raise "
+                         "scan_limit to judge more of them", **evidence)
+    if not complete:
+        total = rq.keyspace(_info(ctx), ctx.client.endpoint.db)
+        of = f" of {total:,}" if total is not None else ""
+        return passed(f"a sample: all {len(ttls)} {p['match']} keys among the first {p['scan_limit']} keys scanned"
+                      f"{of} carry a TTL (a leak in more than ~{3 / len(ttls):.1%} of them would show in a sample "
+                      "this size, 95%)", sample=True, **evidence)
     return passed(f"all {len(ttls)} {p['match']} keys carry a TTL", **evidence)
+
+
+_QUEUE_NAMES = Param("str-list", _OPT, help="queue names the product is known to use: each fills every `*` of a "
+                     "glob pattern, and those keys are read by name (TYPE, then LLEN/ZCARD/XLEN) on the node that "
+                     "owns them; default: the preset's (checks/_products.py QUEUES)")
+_MARKERS = Param("str-list", ["bull:*:meta"], help="keys that show a known queue exists when it is empty "
+                                                   "(BullMQ's meta hash), filled like the patterns")
+_DISCOVERY_LIMIT = Param("int", 10000, help="keys examined per node at most by the scan that looks for queues "
+                                            "under names not known (SCAN COUNT 1000, never KEYS)")
+
+
+def _queues(ctx: Any, p: dict[str, Any], patterns: list[str]) -> rq.Queues:
+    names = p["queue_names"] if p["queue_names"] is not None else products.queue_names(ctx.preset)
+    return rq.read(ctx, patterns, names, p["markers"], p["scan_limit"])
+
+
+def _undiscovered(ctx: Any, q: rq.Queues, p: dict[str, Any], verdict: Verdict) -> Verdict:
+    """A verdict on every queue when the scan reached the end; on the known queues, saying so, when it did not; and
+    undecided when none of the known queues is there to stand for the product's queues."""
+    if q.scan_complete:
+        return verdict
+    if q.present:
+        note = rq.scan_note(q, p["scan_limit"], rq.keyspace(_info(ctx), ctx.client.endpoint.db))
+        return Verdict(verdict.status, f"{verdict.message}; {note}", dict(verdict.evidence))
+    known = f"none of the {len(q.known)} known queues exists here, and " if q.known else ""
+    return undecided(f"{known}the scan stopped at scan_limit={p['scan_limit']} keys before the end: queues matching "
+                     "a pattern may have been missed; raise it, or name the queues (queue_names)",
+                     **verdict.evidence)
 
 
 @probe("redis.queue-depth", target="redis", params={
     "queues": Param("str-list", help="queue keys (globs allowed): BullMQ bull:<queue>:wait, SAQ saq:<q>:queued, "
                                      "asynq asynq:{<q>}:pending"),
     "max": Param("int", 10000, help="highest acceptable backlog per queue"),
-    "scan_limit": _SCAN_LIMIT,
+    "queue_names": _QUEUE_NAMES,
+    "markers": _MARKERS,
+    "scan_limit": _DISCOVERY_LIMIT,
 })
 def queue_depth(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Each queue's backlog (LLEN/ZCARD/XLEN by key type) below `max`; an absent key is an empty queue."""
+    """Each queue's backlog (LLEN/ZCARD/XLEN by key type) below `max`; an absent key is an empty queue.  Known queue
+    names are read by name; a bounded scan looks for the others."""
     if not p["queues"]:
         return not_applicable("this product keeps no job queue in Redis (queues: [])")
-    keys, complete = expand(ctx, p["queues"], p["scan_limit"])
-    depth = {show(k): n for k, (_, n) in sorted(lengths(ctx, keys).items())}
+    q = _queues(ctx, p, p["queues"])
+    depth = {show(k): n for k, (_, n) in sorted(q.lengths.items())}
     deep = {k: n for k, n in depth.items() if n >= p["max"]}
-    evidence = {"depth": depth, "max": p["max"], "scan_complete": complete}
+    evidence = {"depth": depth, "max": p["max"], "scan_complete": q.scan_complete, "known_queues": len(q.known),
+                "known_present": len(q.present), "found_by_scan": q.discovered}
     if deep:
         return failed(f"backlog at or above {p['max']}: " + listing(f"{k}={n}" for k, n in deep.items()) +
                       " (workers are not keeping up)", **evidence)
-    if not complete:
-        return undecided(f"the scan stopped at scan_limit={p['scan_limit']} keys: queues matching a pattern may have "
-                         "been missed; raise scan_limit or name the queue keys exactly", **evidence)
+    if q.odd:
+        return undecided(rq.odd_message(q.odd), **evidence)
     biggest = max(depth.values(), default=0)
-    return passed(f"largest backlog {biggest} across {len(depth)} queue keys (max {p['max']})", **evidence)
+    return _undiscovered(ctx, q, p, passed(f"largest backlog {biggest} across {len(depth)} queue keys (max "
+                                           f"{p['max']})", **evidence))
 
 
 @probe("redis.failed-jobs", target="redis", params={
     "patterns": Param("str-list", ["bull:*:failed"], help="globs of failed/dead-letter job sets"),
     "max": Param("int", 1000, help="highest acceptable number of entries per set"),
-    "scan_limit": _SCAN_LIMIT,
+    "queue_names": _QUEUE_NAMES,
+    "markers": _MARKERS,
+    "scan_limit": _DISCOVERY_LIMIT,
 })
 def failed_jobs(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Failed/dead-letter job sets (BullMQ bull:*:failed, asynq archived) hold fewer than `max` entries each."""
+    """Failed/dead-letter job sets (BullMQ bull:*:failed, asynq archived) hold fewer than `max` entries each; known
+    queue names are read by name, a bounded scan looks for the others."""
     if not p["patterns"]:
         return not_applicable("this product keeps no failed-job sets in Redis (patterns: [])")
-    keys, complete = expand(ctx, p["patterns"], p["scan_limit"])
-    sizes = {show(k): n for k, (_, n) in sorted(lengths(ctx, keys).items()) if n}
+    q = _queues(ctx, p, p["patterns"])
+    sizes = {show(k): n for k, (_, n) in sorted(q.lengths.items()) if n}
     big = {k: n for k, n in sizes.items() if n >= p["max"]}
-    evidence = {"sizes": sizes, "max": p["max"], "scan_complete": complete}
+    evidence = {"sizes": sizes, "max": p["max"], "scan_complete": q.scan_complete, "known_queues": len(q.known),
+                "known_present": len(q.present), "found_by_scan": q.discovered}
     if big:
         return failed("failed-job sets have grown: " + listing(f"{k}={n}" for k, n in big.items()) +
                       " (retry or clean them; they bloat memory)", **evidence)
-    if not complete:
-        return undecided(f"the scan stopped at scan_limit={p['scan_limit']} keys before the end: raise it to see "
-                         "every failed-job set", **evidence)
-    return passed(f"{len(sizes)} failed-job sets, none with {p['max']} entries or more", **evidence)
+    if q.odd:
+        return undecided(rq.odd_message(q.odd), **evidence)
+    return _undiscovered(ctx, q, p, passed(f"{len(sizes)} failed-job sets, none with {p['max']} entries or more",
+                                           **evidence))
 
 
 @probe("redis.external", target="redis", params={

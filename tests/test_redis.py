@@ -387,6 +387,13 @@ def test_a_scan_cut_short_by_scan_limit_never_passes_a_whole_keyspace_item(redis
     assert results["redis.key-ttls"].status == "error" and "scan_limit=1" in results["redis.key-ttls"].message
     results, _ = audit(tmp_path, {"preset": "langfuse", **redis_stack.target(redis_stack.good)}, ids,
                        checklist=checklist)
+    # Langfuse's queue names are known: its failed sets are read by name, and the cut scan is only said.
+    assert results["redis.failed-jobs"].status == "pass", results["redis.failed-jobs"].message
+    assert "read by name" in results["redis.failed-jobs"].message
+    assert "scan_limit=1 keys of 5" in results["redis.failed-jobs"].message
+    unnamed = checklist_with(tmp_path, {"redis.failed-jobs": {"scan_limit": 1, "queue_names": []}})
+    results, _ = audit(tmp_path, {"preset": "langfuse", **redis_stack.target(redis_stack.good)}, ids,
+                       checklist=unnamed)
     assert results["redis.failed-jobs"].status == "error" and "raise it" in results["redis.failed-jobs"].message
 
 
