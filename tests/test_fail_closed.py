@@ -554,3 +554,79 @@ def test_the_hostile_facts_reach_each_probes_judgement(item):
 
     judge()
     assert set(verdicts) - {"skipped"}, f"{item.id}: no verdict in 60 hostile examples ({verdicts})"
+
+
+# --- redis at production size: a scan cut short by scan_limit, the known queues read by name ------------------------
+
+_NODE = "127.0.0.1:6379"
+_CUT_KEYS = st.lists(st.sampled_from(["bull:ingestion-queue:wait", "bull:otel-ingestion-queue:failed",
+                                      "bull:ingestion-queue:meta", "bull:ingestion-queue:17", "langsight:cb:a",
+                                      "langsight:alerts:dedup:1", "session:4f2a", "{ingestion-queue}:x:wait"]),
+                     min_size=1, max_size=6, unique=True)
+
+
+class _CutScanRedis:
+    """A redis session whose scan has a real shape but stopped at scan_limit (a keyspace larger than the sample),
+    and whose TYPE answers say every key asked about is absent, or are hostile; other answers are hostile or
+    plausible numbers.  Nothing here is a positive observation of the queues or of enough keys."""
+
+    def __init__(self, data: st.DataObject, keys: list[str]):
+        self.kind, self.config, self.timeout, self.failed, self.connecting = "redis", CONFIGS["redis"], 1.0, None, False
+        self._data, self._keys = data, keys
+        self.endpoint = type("Endpoint", (), {"db": 0, "topology": "standalone"})()
+        self.nodes, self.primary = {_NODE: None}, _NODE
+
+    def get_client(self, deadline: float | None = None) -> Any:
+        return self
+
+    def fact(self, name: str, fetch: Any, deadline: float | None = None) -> Any:
+        if name.startswith("scan:"):
+            return {_NODE: list(self._keys)}, False
+        if self._data.draw(st.booleans(), f"{name} plausible"):
+            return {_NODE: {"db0": {"keys": 2_000_000}}}
+        drawn = self._data.draw(HOSTILE, name)
+        if isinstance(drawn, Raise):
+            raise drawn.exc
+        return drawn
+
+    def node_for(self, key: str) -> str:
+        return _NODE
+
+    def _answer(self, command: str, key: str) -> Any:
+        plausible = st.just("none") if command == "TYPE" else st.integers(-2, 10**6)
+        drawn = self._data.draw(st.one_of(plausible, HOSTILE) if self._data.draw(st.booleans(), f"{command} {key} "
+                                "hostile") else plausible, f"{command} {key}")
+        if isinstance(drawn, Raise):
+            raise drawn.exc
+        return drawn
+
+    def per_key(self, keys_by_node: dict[str, list[str]], *commands: str) -> dict[str, list[Any]]:
+        return {k: [self._answer(c, k) for c in commands] for keys in keys_by_node.values() for k in keys}
+
+    def batch(self, node: str, commands: Any, *, errors: str = "raise") -> list[Any]:
+        return [self._answer(str(c[0]), str(c[1]) if len(c) > 1 else "") for c in commands]
+
+
+CUT_SCAN_ITEMS = [i for i in ITEMS if i.probe in ("redis.queue-depth", "redis.failed-jobs", "redis.key-ttls")]
+
+
+@pytest.mark.parametrize("item", CUT_SCAN_ITEMS, ids=lambda i: i.id)
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "100")),
+          derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), preset=st.sampled_from([None, *PRESETS]), keys=_CUT_KEYS)
+def test_a_cut_scan_with_no_known_queue_and_too_small_a_sample_never_passes(item, data, preset, keys):
+    """The queues read by name decide only when one of them is there; a key sample decides only at min_sample."""
+    probe = probes().probes[item.probe or ""]
+    params = item.params_for(preset)
+    ctx = Context(item.id, probe.target, {"redis": _CutScanRedis(data, keys)}, CONFIGS, preset,  # type: ignore[dict-item]
+                  "production", 1.0, time.monotonic() + 60, frozenset())
+    try:
+        verdict = probe(ctx, params)
+    except Exception:  # noqa: BLE001 - the runner turns it into an error: never a pass
+        return
+    assert verdict.status != "pass", f"{item.id} passed on a cut scan: {verdict.message}"
+
+
+def test_cut_scan_items_are_found():
+    assert {"redis.queue-depth", "redis.failed-jobs", "redis.key-ttls"} <= {i.id for i in CUT_SCAN_ITEMS}
