@@ -28,7 +28,7 @@ from readiness.probe import Param, Verdict, failed, not_applicable, passed, prob
 _OPT = None
 # 10 000 keys: the same work on a 2 000 000-key Redis as on a small one (a scan cut short is a stated sample).
 _SCAN_LIMIT = Param("int", 10000, help="keys examined per node at most (SCAN COUNT 1000, never KEYS); a scan cut "
-                                       "short by the limit cannot pass an item that needs every key")
+                                       "short by the limit is judged as a sample and says so")
 
 
 # --- generic probes ----------------------------------------------------------------------------------------------
