@@ -427,7 +427,8 @@ def rbac(checklist: str | None, targets: str | None, profile: str | None, preset
     from readiness.audit import load_inputs
     from readiness.runner import Options
 
-    inputs = load_inputs(checklist, targets)
+    # only the kubernetes target is read: the datastores' credentials live in the cluster's Secret, not here
+    inputs = load_inputs(checklist, targets, target_sections=("kubernetes",))
     options = Options(profile=profile or inputs.targets.profile or "production",
                       preset=preset or inputs.targets.preset, only=only, skip=skip)
     docs = rbac_rules.manifests(inputs.checklist, inputs.targets, options, name=service_account,
