@@ -146,7 +146,7 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     base = Path(name).resolve().parent
     for key, value in raw.items():
         at: tuple[int, int] = raw.at(key)
-        unread = sections is not None and key in KINDS and key not in sections
+        unread = sections is not None and (key in KINDS or key == "name") and key not in sections
         found_here: list[Problem] = []
         value = _interpolate_tree(value, name, environ, found_here, at)
         if not unread:

@@ -8,6 +8,7 @@ chart's example targets.  Run it after changing the chart, the example targets o
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -46,7 +47,18 @@ def render_chart(values: dict | None = None, chart: Path = CHART) -> dict[str, s
             files.append(str(path))
         rendered = render({"chart": str(chart), "values": files, "release": RELEASE, "namespace": NAMESPACE},
                           timeout=120)
-    return {Path(where).name: text for where, text in rendered.templates if text.strip()}
+    out: dict[str, str] = {}
+    for where, text in rendered.templates:
+        if rendered.engine != "helm":
+            out[Path(where).name] = text
+            continue
+        # `helm template` (a helm binary on PATH): one stream, each document headed by its template's name
+        for chunk in re.split(r"(?m)^---\s*\n(?=# Source: )", text):
+            found = re.match(r"# Source: (\S+)\n", chunk)
+            if found:
+                name = Path(found.group(1)).name
+                out[name] = out.get(name, "") + "---\n" + chunk
+    return {name: text for name, text in out.items() if text.strip()}
 
 
 def kustomization(names: list[str]) -> str:

@@ -39,14 +39,99 @@ def test_the_kustomization_lists_files_that_exist():
         assert all((DEPLOY / f).is_file() for f in generator["files"])
 
 
-def test_rbac_yaml_is_what_readiness_rbac_prints(monkeypatch):
+def laptop_env() -> dict[str, str]:
+    """The environment on a laptop: the datastores' credentials are in the cluster's Secret, not here."""
     import os
 
-    proc = subprocess.run([BIN, "rbac", "-t", str(DEPLOY / "targets.yaml")], capture_output=True, text=True,
-                          env={**os.environ, **ENV}, timeout=60)
+    return {k: v for k, v in os.environ.items() if k not in ENV}
+
+
+def readiness_rbac(targets: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([BIN, "rbac", "-t", str(targets), *args], capture_output=True, text=True, env=laptop_env(),
+                          timeout=60)
+
+
+def test_rbac_yaml_is_what_readiness_rbac_prints_without_the_datastores_credentials():
+    # as the README says to run it after editing the targets, on a laptop: ${REDIS_URL} & co. are not set there
+    proc = readiness_rbac(DEPLOY / "targets.yaml")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (DEPLOY / "rbac.yaml").read_text(), "regenerate: readiness rbac -t deploy/targets.yaml " \
                                                                "> deploy/rbac.yaml"
+
+
+def test_rbac_ignores_unset_variables_outside_the_kubernetes_target(tmp_path):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("name: ${CLUSTER_NAME}\npreset: langfuse\nredis: {url: '${REDIS_URL}'}\n"
+                       "postgres: {dsn: '${POSTGRES_DSN}'}\ns3: {bucket: '${BUCKET}', region: eu-west-1}\n"
+                       "kubernetes: {in_cluster: true, namespace: obs}\n")
+    proc = readiness_rbac(targets)
+    assert proc.returncode == 0, proc.stderr
+    roles = [d for d in load_documents(proc.stdout, "rbac") if d and d["kind"] == "Role"]
+    assert [r["metadata"]["namespace"] for r in roles] == ["obs", "kube-system"]
+    # audit and validate still refuse the same file: they connect with those settings
+    for command in ("validate", "audit"):
+        proc = subprocess.run([BIN, command, "-t", str(targets)], capture_output=True, text=True, env=laptop_env(),
+                              timeout=60)
+        assert proc.returncode == 2 and "${REDIS_URL} is not set" in proc.stderr, (command, proc.stderr)
+
+
+@pytest.mark.parametrize("kubernetes, message", [
+    ("{in_cluster: true, namespace: '${K8S_NAMESPACE}'}", "${K8S_NAMESPACE} is not set"),
+    ("{in_cluster: true, namespace: Not_A_Name}", "a namespace name is lowercase letters"),
+    ("{in_cluster: true, namespaces: obs}", "kubernetes target"),
+])
+def test_rbac_still_refuses_a_bad_kubernetes_target(tmp_path, kubernetes, message):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(f"preset: langfuse\nredis: {{url: '${{REDIS_URL}}'}}\nkubernetes: {kubernetes}\n")
+    proc = readiness_rbac(targets)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert message in proc.stderr and "REDIS_URL" not in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def built() -> list[dict]:
+    from kube_tools import kubectl, objects
+
+    proc = kubectl("kustomize", str(DEPLOY))
+    assert proc.returncode == 0, proc.stderr
+    return objects(proc.stdout)
+
+
+def test_kubectl_kustomize_builds_deploy_and_the_objects_apply(tmp_path):
+    """`kubectl apply -k deploy/` as the README says: kustomize's namespace transformer once moved the Roles of the
+    audited namespace and of kube-system into one ("namespace transformation produces ID conflict")."""
+    from kube_tools import dry_run, key, kubectl
+
+    docs = built()
+    keys = [key(d) for d in docs]
+    assert len(keys) == len(set(keys))
+    assert ("Role", "langfuse", "readiness-read") in keys and ("Role", "kube-system", "readiness-read") in keys
+    assert ("ConfigMap", "readiness", "readiness-config") in keys
+    assert {ns for kind, ns, _ in keys if kind not in ("Role", "RoleBinding")} <= {"", "readiness"}
+    text = kubectl("kustomize", str(DEPLOY)).stdout
+    proc = dry_run(text, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("(dry run)") == len(docs), proc.stdout
+    assert 'role.rbac.authorization.k8s.io/readiness-read created (dry run)' in proc.stdout
+
+
+def test_the_built_objects_match_the_kubernetes_api_schemas():
+    from kube_tools import schema_problems
+
+    assert schema_problems(built()) == []
+
+
+def test_the_built_rbac_is_exactly_what_readiness_rbac_prints():
+    printed = readiness_rbac(DEPLOY / "targets.yaml")
+    assert printed.returncode == 0, printed.stderr
+    rbac_kinds = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+    from kube_tools import key
+
+    granted = sorted((d for d in built() if d["kind"] in rbac_kinds), key=key)
+    assert granted == sorted((d for d in load_documents(printed.stdout, "rbac") if d), key=key)
+    # the ConfigMap the pods mount is the targets file that RBAC was printed for
+    (config,) = [d for d in built() if d["kind"] == "ConfigMap"]
+    assert config["data"]["targets.yaml"] == (DEPLOY / "targets.yaml").read_text()
 
 
 def test_rbac_is_read_only_and_never_touches_secrets():
