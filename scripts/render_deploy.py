@@ -66,7 +66,8 @@ def kustomization(names: list[str]) -> str:
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         # no `namespace:` here: it would move the Roles of the audited namespaces into this one
         "resources": names,
-        "configMapGenerator": [{"name": f"{RELEASE}-config", "namespace": NAMESPACE, "files": ["targets.yaml"]}],
+        "configMapGenerator": [{"name": f"{RELEASE}-config", "namespace": NAMESPACE, "files": ["targets.yaml"],
+                                "options": {"labels": {"app.kubernetes.io/name": "readiness"}}}],
         "generatorOptions": {"disableNameSuffixHash": True},
     }, sort_keys=False)
 
