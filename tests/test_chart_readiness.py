@@ -157,3 +157,43 @@ def test_bad_values_fail_with_a_sentence_naming_the_key(values: dict[str, Any], 
         rendered(values)
     text = str(caught.value)
     assert message in text and "\n" not in text.strip(), text
+
+
+def _set(values: dict[str, Any], dotted: str, value: str) -> None:
+    *path, last = dotted.split(".")
+    for part in path:
+        values = values.setdefault(part, {})
+    values[last] = value
+
+
+def test_the_readmes_helm_steps_render_and_apply(tmp_path: Path) -> None:
+    """The README's chart lines as a user runs them: `readiness rbac -t my-targets.yaml > my-rbac.yaml`, then
+    `helm install` with its --set-file/--set arguments, here given to the Helm engine from PyPI (no helm binary in
+    CI) and applied with client dry-run."""
+    import shlex
+
+    block = (ROOT / "README.md").read_text().split("- **In the cluster**:")[1].split("```bash")[1].split("```")[0]
+    lines = [ln.split(" #")[0].strip() for ln in block.replace("\\\n", " ").splitlines()]
+    rbac_line = next(ln for ln in lines if ln.startswith("readiness rbac -t my-targets.yaml"))
+    helm_line = next(ln for ln in lines if ln.startswith("helm install"))
+    (tmp_path / "my-targets.yaml").write_text("preset: langsmith\nredis: {url: '${REDIS_URL}'}\n"
+                                              "kubernetes: {in_cluster: true, namespace: langsmith}\n")
+    proc = subprocess.run(rbac_line.replace("readiness", BIN, 1), shell=True, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "REDIS_URL"})
+    assert proc.returncode == 0, proc.stderr
+    args = shlex.split(helm_line)
+    assert args[:4] == ["helm", "install", "readiness", "charts/readiness"]
+    values: dict[str, Any] = {}
+    for flag, arg in zip(args, args[1:], strict=False):
+        if flag in ("--set", "--set-file"):
+            name, _, value = arg.partition("=")
+            _set(values, name, (tmp_path / value).read_text() if flag == "--set-file" else value)
+    assert values["pushgateway"]["url"].startswith("http://")
+    docs = rendered(values)
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert config["data"]["targets.yaml"] == (tmp_path / "my-targets.yaml").read_text()
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] == "Role"} == {"langsmith", "kube-system"}
+    args = pod(docs, "CronJob")["containers"][0]["args"]
+    assert args[args.index("--pushgateway") + 1] == values["pushgateway"]["url"]
+    proc = dry_run(render_deploy.yaml.safe_dump_all(docs), tmp_path)
+    assert proc.returncode == 0, proc.stderr
