@@ -151,6 +151,8 @@ def test_own_targets_and_their_rbac(tmp_path: Path) -> None:
     ({"rbac": {"manifest": "kind: ClusterRole\nmetadata: {name: x}\nrules:\n- apiGroups: ['']\n"
                            "  resources: [secrets]\n  verbs: [get, list]\n"}}, "never Secrets"),
     ({"rbac": {"manifest": "kind: Deployment\nmetadata: {name: x}\n"}}, "only the Roles and bindings"),
+    ({"targets": "- redis\n- postgres\n"}, "targets is not a targets file"),
+    ({"targets": "redis: {url: [\n"}, "targets is not a targets file"),
 ])
 def test_bad_values_fail_with_a_sentence_naming_the_key(values: dict[str, Any], message: str) -> None:
     with pytest.raises(charts.RenderError) as caught:
@@ -197,3 +199,18 @@ def test_the_readmes_helm_steps_render_and_apply(tmp_path: Path) -> None:
     assert args[args.index("--pushgateway") + 1] == values["pushgateway"]["url"]
     proc = dry_run(render_deploy.yaml.safe_dump_all(docs), tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_pushgateway_argument_is_one_the_audit_takes() -> None:
+    """The chart passes --pushgateway URL (engineer B's flag on `audit`): the CLI must parse the rendered args."""
+    from readiness.cli import cli
+
+    ctx = cli.make_context("readiness", [], resilient_parsing=True)
+    audit = cli.get_command(ctx, "audit")
+    assert audit is not None
+    if not any("--pushgateway" in p.opts for p in audit.params):
+        pytest.skip("audit --pushgateway is not on this branch yet (issue 18 item 3, branch push)")
+    args = pod(rendered(VARIANTS["pushgateway-upload-no-pvc"]), "CronJob")["containers"][0]["args"]
+    assert args[0] == "audit"
+    parsed = audit.make_context("audit", list(args[1:]))
+    assert "http://pushgateway.monitoring:9091" in parsed.params.values()
