@@ -62,7 +62,9 @@ def render_chart(values: dict | None = None, chart: Path = CHART) -> dict[str, s
 
 
 def kustomization(names: list[str]) -> str:
-    return HEAD + yaml.safe_dump({
+    use = ("# kubectl apply -k deploy/   (edit targets.yaml, then `readiness rbac -t deploy/targets.yaml > "
+           "deploy/rbac.yaml`;\n# create the readiness-credentials Secret yourself)\n")
+    return HEAD + use + yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         # no `namespace:` here: it would move the Roles of the audited namespaces into this one
         "resources": names,
