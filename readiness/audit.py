@@ -4,7 +4,7 @@ the report.  The CLI is a thin shell around this."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
 from readiness.checklist import Checklist, load_checklist
@@ -27,14 +27,15 @@ class Inputs:
 
 
 def load_inputs(checklist: str | None, targets: str | None, waivers: str | None = None,
-                attestations: str | None = None) -> Inputs:
-    """Validate every file before anything runs; problems in all of them are reported together."""
+                attestations: str | None = None, target_sections: Collection[str] | None = None) -> Inputs:
+    """Validate every file before anything runs; problems in all of them are reported together.
+    ``target_sections``: only these targets are judged (``load_targets``); None, all of them."""
     problems: list[Problem] = []
     texts: list[str] = []
     loaded: dict[str, object] = {}
     steps: list[tuple[str, Callable[[], object]]] = [
         ("checklist", lambda: load_checklist(checklist)),
-        ("targets", lambda: load_targets(targets) if targets else Targets()),
+        ("targets", lambda: load_targets(targets, sections=target_sections) if targets else Targets()),
         ("waivers", lambda: load_waivers(waivers) if waivers else []),
         ("attestations", lambda: load_attestations(attestations) if attestations else []),
     ]

@@ -422,12 +422,14 @@ def demo(out: str) -> None:
 def rbac(checklist: str | None, targets: str | None, profile: str | None, preset: str | None,
          only: tuple[str, ...], skip: tuple[str, ...], service_account: str, sa_namespace: str) -> None:
     """The minimal Kubernetes RBAC (get/list only) for the items that would run, derived from what each probe
-    declares it reads."""
+    declares it reads: a Role in each namespace the kubernetes target names. Reads only that target, so the
+    datastores' ${VARS} need not be set here."""
     from readiness import rbac as rbac_rules
     from readiness.audit import load_inputs
     from readiness.runner import Options
 
-    inputs = load_inputs(checklist, targets)
+    # only the kubernetes target is read: the datastores' credentials live in the cluster's Secret, not here
+    inputs = load_inputs(checklist, targets, target_sections=("kubernetes",))
     options = Options(profile=profile or inputs.targets.profile or "production",
                       preset=preset or inputs.targets.preset, only=only, skip=skip)
     docs = rbac_rules.manifests(inputs.checklist, inputs.targets, options, name=service_account,

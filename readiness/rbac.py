@@ -1,7 +1,7 @@
 """``readiness rbac``: the least-privilege Kubernetes rules for the items that would run, derived from what each
 probe declares it reads (``@probe(..., reads=...)``), never from a hand-kept list.  get and list only, nothing on
 Secrets: cluster-scoped kinds in a ClusterRole, namespaced kinds in a Role per audited namespace (a ClusterRole
-when the target names no namespace, since the probes then list every namespace)."""
+of their own only when the target names no namespace, since the probes then list every namespace)."""
 
 from __future__ import annotations
 
@@ -50,42 +50,46 @@ def _rules(found: Iterable[tuple[str, str, bool, str | None]]) -> list[dict[str,
     return [{"apiGroups": [g], "resources": sorted(groups[g]), "verbs": list(VERBS)} for g in sorted(groups)]
 
 
+EVERY_NAMESPACE = "every-namespace"  # the name suffix of the ClusterRole on namespaced kinds
+
+
+def _role(kind: str, name: str, namespace: str | None, rules: list[dict[str, Any]],
+          subject: list[dict[str, str]]) -> list[dict[str, Any]]:
+    meta: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {}),
+                            "labels": {"app.kubernetes.io/name": "readiness"}}
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta, "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": f"{kind}Binding", "metadata": dict(meta),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name}, "subjects": subject},
+    ]
+
+
 def manifests(checklist: Checklist, targets: Targets, options: Options, *, name: str = "readiness",
               namespace: str = "readiness") -> list[dict[str, Any]]:
     """ClusterRole/Role and their bindings to the ServiceAccount ``namespace/name`` (none on a compose
-    deployment: its Kubernetes items are skipped)."""
+    deployment: its Kubernetes items are skipped).  Cluster-scoped kinds in a ClusterRole; namespaced kinds in a
+    Role per audited namespace (``namespace:`` and ``namespaces:``), or, when the target names none, in a ClusterRole
+    of their own (the probes then list every namespace); a read that names its namespace, in a Role there."""
     from readiness.audit import resolved
+    from readiness.clients.kubernetes import namespaces as audited_namespaces
 
     found = resources(checklist, resolved(options, targets))
-    audited = targets.configs.get("kubernetes", {}).get("namespace")
-    namespaces = [audited] if isinstance(audited, str) and audited else []
-    cluster_wide = [r for r in found if not r[2] or (not namespaces and r[3] is None)]
-    in_namespace = [r for r in found if r[2] and namespaces and r[3] is None]
-    own = {ns: [r for r in found if r[3] == ns] for ns in sorted({r[3] for r in found if r[3]})}
+    audited = [ns for ns in audited_namespaces(targets.configs.get("kubernetes", {})) if ns]
+    cluster_scoped = [r for r in found if not r[2]]
+    in_namespace = [r for r in found if r[2] and r[3] is None]
     subject = [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]
-    labels = {"app.kubernetes.io/name": "readiness"}
     docs: list[dict[str, Any]] = []
-    if cluster_wide:
-        docs += [
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-             "metadata": {"name": f"{name}-read", "labels": labels}, "rules": _rules(cluster_wide)},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-             "metadata": {"name": f"{name}-read", "labels": labels},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{name}-read"},
-             "subjects": subject},
-        ]
-    roles = {ns: in_namespace for ns in namespaces if in_namespace}
-    for ns, extra in own.items():
-        roles[ns] = [*roles.get(ns, []), *extra]
+    if cluster_scoped:
+        docs += _role("ClusterRole", f"{name}-read", None, _rules(cluster_scoped), subject)
+    if in_namespace and not audited:
+        docs += _role("ClusterRole", f"{name}-read-{EVERY_NAMESPACE}", None, _rules(in_namespace), subject)
+    roles: dict[str, list[tuple[str, str, bool, str | None]]] = {ns: list(in_namespace) for ns in audited}
+    for r in found:
+        if r[3]:
+            roles.setdefault(r[3], []).append(r)
     for ns, granted in roles.items():
-        docs += [
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-             "metadata": {"name": f"{name}-read", "namespace": ns, "labels": labels}, "rules": _rules(granted)},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-             "metadata": {"name": f"{name}-read", "namespace": ns, "labels": labels},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-read"},
-             "subjects": subject},
-        ]
+        if granted:
+            docs += _role("Role", f"{name}-read", ns, _rules(granted), subject)
     return docs
 
 
@@ -93,4 +97,9 @@ def render(docs: list[dict[str, Any]]) -> str:
     import yaml
 
     head = "# Generated by `readiness rbac`: get/list on exactly what the selected items read.\n"
-    return head + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs)
+    every = ("# The kubernetes target names no namespace (namespace: or namespaces:), so the probes list these kinds"
+             " in every\n# namespace: this role can read every pod's env in the cluster. Name the namespaces to get "
+             "one Role in each.\n")
+    return head + "---\n".join((every if d["metadata"]["name"].endswith(f"-{EVERY_NAMESPACE}")
+                                 and d["kind"] == "ClusterRole" else "") + yaml.safe_dump(d, sort_keys=False)
+                                for d in docs)

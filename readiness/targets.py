@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from readiness.clients import KINDS, client_module
 from readiness.deployment import KINDS as DEPLOYMENTS
@@ -127,20 +127,31 @@ def _chart_values(configs: dict[str, dict[str, Any]], name: str, problems: list[
         files["chart_values"] = list(configs["kubernetes"].get("values") or [])
 
 
-def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Targets:
+def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = None,
+                 sections: Collection[str] | None = None) -> Targets:
+    """The targets file, every variable substituted and every setting judged.  ``sections``: the target kinds the
+    caller reads (``rbac`` reads the kubernetes one): the others are kept for what their presence says (the
+    deployment kind) but their unset variables and bad settings stop nothing, since their credentials live where
+    the audit runs, not where the command is typed."""
     name = os.fspath(path)
     raw: Any = load_file(name, "targets file")
     if not isinstance(raw, Mapping):
         kind = "a list" if isinstance(raw, list) else f"{type(raw).__name__} {raw!r}"[:60]
         raise ConfigError([Problem(name, *pos_of(raw), f"a targets file must be a mapping of backends "
                                                        f"({', '.join(KINDS)}), not {kind}")])
+    raw = cast(Any, raw)  # a YMap (positions): the check above narrowed it to Mapping
     problems: list[Problem] = []
-    raw = _interpolate_tree(raw, name, os.environ if env is None else env, problems, pos_of(raw))
+    environ = os.environ if env is None else env
     top: dict[str, Any] = {}
     configs: dict[str, dict[str, Any]] = {}
     base = Path(name).resolve().parent
     for key, value in raw.items():
         at: tuple[int, int] = raw.at(key)
+        unread = sections is not None and (key in KINDS or key == "name") and key not in sections
+        found_here: list[Problem] = []
+        value = _interpolate_tree(value, name, environ, found_here, at)
+        if not unread:
+            problems.extend(found_here)
         if key in ("preset", "profile", "deployment"):
             choices = {"preset": PRESETS, "profile": PROFILES, "deployment": DEPLOYMENTS}[key]
             if value not in choices:
@@ -151,6 +162,9 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
             top[key] = value if isinstance(value, str) else raw.text_of(key) or str(value)
         elif key in KINDS:
             cfg, found = validate(KINDS[key].fields, value, name, f"{key} target", at)
+            if unread:
+                configs[key] = cfg
+                continue
             problems.extend(found)
             for field_name, param in KINDS[key].fields.items():
                 if param.type == "path" and isinstance(cfg.get(field_name), str):

@@ -34,7 +34,8 @@ BUILTIN = [("storage.k8s.io/v1", "StorageClass"), ("storage.k8s.io/v1", "CSIDriv
            ("apps/v1", "StatefulSet"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
            ("policy/v1", "PodDisruptionBudget"), ("networking.k8s.io/v1", "Ingress"),
            ("apiregistration.k8s.io/v1", "APIService")]
-CLUSTER_SCOPED = {"StorageClass", "CSIDriver", "PersistentVolume", "APIService", "Node", "Namespace"}
+CLUSTER_SCOPED = {"StorageClass", "CSIDriver", "PersistentVolume", "APIService", "Node", "Namespace",
+                  "ClusterRole", "ClusterRoleBinding"}
 
 
 def plural(kind: str) -> str:

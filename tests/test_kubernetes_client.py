@@ -250,3 +250,86 @@ def test_the_rules_readiness_rbac_writes_are_enough(tmp_path: Path) -> None:
     assert "k8s.ebs-csi-controller-ready" in ids
     assert {i: least[i].status for i in ids} == {i: full[i].status for i in ids}
     assert not [i for i in ids if "forbidden" in least[i].message]
+
+
+def _in_two_namespaces(objects: list[dict]) -> list[dict]:
+    """The fixture's product objects twice: in langsmith and in team-b (cluster-scoped ones and kube-system's once)."""
+    import copy
+
+    out = list(objects)
+    for obj in objects:
+        if (obj.get("metadata") or {}).get("namespace") == "langsmith":
+            twin = copy.deepcopy(obj)
+            twin["metadata"]["namespace"] = "team-b"
+            out.append(twin)
+    return out
+
+
+def _listed(requests: list[str]) -> set[tuple[str, str, str | None]]:
+    """(apiGroup, plural, namespace or None) of every list request the audit made."""
+    out = set()
+    for raw in requests:
+        parts = [p for p in raw.partition("?")[0].split("/") if p]
+        if parts[:1] == ["api"]:
+            group, rest = "", parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, rest = parts[1], parts[3:]
+        else:
+            continue
+        namespace = rest[1] if rest[:1] == ["namespaces"] and len(rest) == 3 else None
+        if len(rest) in (1, 3) and (len(rest) == 1 or namespace):
+            out.add((group, rest[-1], namespace))
+    return out
+
+
+def test_rbac_grants_one_role_per_listed_namespace_and_nothing_cluster_wide_on_namespaced_kinds(
+        tmp_path: Path) -> None:
+    """`namespaces: [a, b]` once got a ClusterRole on pods, services, statefulsets ... (every pod's env in the
+    cluster): now a Role in each listed namespace (and kube-system's own read), a ClusterRole only for
+    cluster-scoped kinds, and an identity bound to exactly that runs every item without a 403."""
+    from fake_k8s import k8s_checklist
+
+    from readiness.audit import load_inputs
+    from readiness.rbac import manifests
+    from readiness.runner import Options
+
+    sections = ["storage", "autoscaling", "network"]
+    # Argo Rollouts served (without objects): a cluster without them never asks, and the grant is still needed
+    with FakeCluster(_in_two_namespaces(load("bad.yaml")), extra=[("argoproj.io/v1alpha1", "Rollout")]) as cluster:
+        targets = live_targets(cluster, tmp_path)
+        targets["kubernetes"].pop("namespace")
+        targets["kubernetes"]["namespaces"] = ["langsmith", "team-b"]
+        full, _ = audit_k8s(tmp_path, targets, sections)
+        inputs = load_inputs(k8s_checklist(tmp_path), str(tmp_path / "targets.yaml"))
+        docs = manifests(inputs.checklist, inputs.targets, Options(preset="langsmith"))
+        cluster.grant_rbac(docs)
+        cluster.requests.clear()
+        least, _ = audit_k8s(tmp_path, targets, sections)
+        listed = _listed(cluster.requests)
+    roles = {(d["kind"], d["metadata"].get("namespace")) for d in docs if d["kind"] in ("Role", "ClusterRole")}
+    assert roles == {("ClusterRole", None), ("Role", "langsmith"), ("Role", "team-b"), ("Role", "kube-system")}
+    (cluster_role,) = [d for d in docs if d["kind"] == "ClusterRole"]
+    cluster_wide = {r for rule in cluster_role["rules"] for r in rule["resources"]}
+    assert cluster_wide and not cluster_wide & {"pods", "services", "statefulsets", "deployments", "configmaps"}
+    assert cluster_wide <= {p for p, kind in k8s.KNOWN.items() if not kind.namespaced}
+    ids = [i for i in full if i.startswith("k8s.")]
+    assert len(ids) > 20
+    assert {i: least[i].status for i in ids} == {i: full[i].status for i in ids}
+    assert not [i for i in ids if "forbidden" in least[i].message]
+    # no wider than needed: every grant is a list the audit made
+    assert cluster.granted and cluster.granted <= listed, cluster.granted - listed
+
+
+def test_rbac_on_every_namespace_says_so(tmp_path: Path) -> None:
+    from readiness import rbac
+    from readiness.audit import load_inputs
+    from readiness.runner import Options
+
+    (tmp_path / "t.yaml").write_text("preset: langfuse\nkubernetes: {in_cluster: true}\n")
+    inputs = load_inputs(None, str(tmp_path / "t.yaml"))
+    docs = rbac.manifests(inputs.checklist, inputs.targets, Options(preset="langfuse"))
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in ("Role", "ClusterRole")}
+    assert names == {("ClusterRole", "readiness-read"), ("ClusterRole", "readiness-read-every-namespace"),
+                     ("Role", "readiness-read")}  # the Role: kube-system's own read
+    text = rbac.render(docs)
+    assert "names no namespace" in text.split("name: readiness-read-every-namespace")[0].rsplit("---", 1)[1]
