@@ -536,13 +536,14 @@ def _quiet_libraries(debug: bool) -> None:
         root.setLevel(logging.CRITICAL + 1)
 
 
-def main() -> None:
-    args = _debug_first(sys.argv[1:])
+def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
+    """The console script; the kubectl plugin (readiness.kubectl) calls it with its own arguments and name."""
+    args = _debug_first(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
     if command in _TALKS_TO_TARGETS:  # only these load client libraries; the others stay free of logging's import
         _quiet_libraries("--debug" in args or bool(os.environ.get("READINESS_DEBUG")))
     try:
-        cli.main(args=args, prog_name="readiness", standalone_mode=False)
+        cli.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort: keep what the runner said about cleanup
