@@ -76,6 +76,9 @@ def _given(args: list[str], *names: str) -> str | None:
             if eq:
                 return value
             return args[i + 1] if i + 1 < len(args) else ""
+        short = next((n for n in names if len(n) == 2 and arg.startswith(n) and len(arg) > 2), None)
+        if short:  # -tFILE, as click takes it
+            return arg[2:]
     return None
 
 

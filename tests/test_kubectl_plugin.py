@@ -139,3 +139,23 @@ def test_a_targets_file_decides_and_uses_the_current_context_unless_it_names_one
 
     run = kubectl(home, "readiness", "audit", "-t", "targets.yaml", "-n", "other")
     assert run.returncode == 2 and "the targets file targets.yaml decides" in run.stderr, run.stderr
+
+
+def test_kubectl_flags_are_read_in_every_form_kubectl_takes() -> None:
+    from readiness.kubectl import UsageError, kube_flags
+
+    rest, flags, every = kube_flags(["audit", "-nteam", "--context=c1", "--kubeconfig", "k.yaml", "--json", "r.json",
+                                     "--", "-n", "after"])
+    assert rest == ["audit", "--json", "r.json", "--", "-n", "after"] and not every
+    assert flags == {"namespace": "team", "context": "c1", "kubeconfig": "k.yaml"}
+    assert kube_flags(["audit", "--all-namespaces", "--namespace=x"])[1:] == ({"namespace": "x"}, True)
+    for bad in (["audit", "-n"], ["audit", "--context="]):
+        with pytest.raises(UsageError):
+            kube_flags(bad)
+
+
+def test_a_targets_file_given_as_minus_t_file_or_variable_is_seen(home: Path) -> None:
+    (home / "t.yaml").write_text("kubernetes: {namespace: langsmith}\n")
+    for args, env in ((["-tt.yaml"], {}), (["--targets=t.yaml"], {}), ([], {"READINESS_TARGETS": "t.yaml"})):
+        run = kubectl(home, "readiness", "audit", *args, "--context", "fake", env=env)
+        assert run.returncode == 2 and "decides where the cluster is" in run.stderr, (args, run.stderr)
