@@ -24,13 +24,14 @@ from readiness.errors import ConfigError
 
 READINESS = str(Path(sys.executable).parent / "readiness")
 LOOPBACK, HEALTH = "app.compose-loopback", "app.compose-healthchecks"
+US = "arn:aws:eks:us-east-1:123456789012:cluster/us-prod"
 GOOD = "services:\n  redis:\n    image: redis:7.2\n    ports: ['127.0.0.1:6379:6379']\n"
 BAD = "services:\n  redis:\n    image: redis:7.2\n    ports: ['6379:6379']\n"
 
 
 def cluster_dir(tmp_path: Path, name: str, compose: str, **extra: Any) -> Path:
     """A targets file named ``name`` auditing a compose file (static items: no server needed)."""
-    where = tmp_path / name
+    where = tmp_path / name.rpartition("/")[2]
     where.mkdir(parents=True, exist_ok=True)
     (where / "docker-compose.yml").write_text(compose)
     (where / "targets.yaml").write_text(yaml.safe_dump({"name": name, "files": {"compose": "docker-compose.yml"},
@@ -71,7 +72,7 @@ def key(sample: tuple[str, dict[str, str], float]) -> tuple[str, tuple[tuple[str
 
 def test_two_clusters_pushed_side_by_side_each_with_its_own_values(tmp_path: Path, pushgateway: Gateway) -> None:
     eu = cluster_dir(tmp_path, "eu-prod", GOOD)
-    us = cluster_dir(tmp_path, "us-prod", BAD)
+    us = cluster_dir(tmp_path, US, BAD)  # an EKS context's name: its '/' goes base64-encoded into the group's path
     first = audit(eu, "--pushgateway", pushgateway.url)
     assert first.returncode == 0, first.stderr
     assert f"pushed the metrics to {pushgateway.url} (job=readiness, cluster=eu-prod)" in first.stderr
@@ -79,7 +80,7 @@ def test_two_clusters_pushed_side_by_side_each_with_its_own_values(tmp_path: Pat
     assert second.returncode == 1, second.stderr  # blocked: the push does not change the gate's code
 
     scraped = pushgateway.metrics()
-    for where, name in ((eu, "eu-prod"), (us, "us-prod")):
+    for where, name in ((eu, "eu-prod"), (us, US)):
         report = json.loads((where / "report.json").read_text())
         got = ours(scraped, name)
         # exactly the --prometheus file's samples, in the cluster's group
@@ -97,7 +98,7 @@ def test_two_clusters_pushed_side_by_side_each_with_its_own_values(tmp_path: Pat
         assert ready == (report["summary"]["verdict"] == "ready")
     assert {labels["status"] for n, labels, v in ours(scraped, "eu-prod")
             if n == "readiness_item_status" and labels["id"] == LOOPBACK and v == 1} == {"pass"}
-    assert {labels["status"] for n, labels, v in ours(scraped, "us-prod")
+    assert {labels["status"] for n, labels, v in ours(scraped, US)
             if n == "readiness_item_status" and labels["id"] == LOOPBACK and v == 1} == {"fail"}
 
 
