@@ -127,13 +127,21 @@ def context_targets(flags: Mapping[str, str], every: bool, directory: Path) -> t
 
 
 def kubernetes_items(checklist: str | None) -> list[str]:
-    """The ids of the items a kubernetes target decides (their probe reads that target)."""
+    """``--only`` patterns for the items a kubernetes target decides (their probe reads that target): ``k8s.*``
+    where every probed item of that id prefix is one (its manual items come along), so that the other items'
+    "not selected" lines stay short."""
     from readiness.checklist import load_checklist
     from readiness.registry import probes
 
     registry = probes().probes
-    return [i.id for i in load_checklist(checklist).items
-            if i.probe and i.probe in registry and registry[i.probe].target == "kubernetes"]
+    items = load_checklist(checklist).items
+    ids = [i.id for i in items if i.probe and i.probe in registry and registry[i.probe].target == "kubernetes"]
+    patterns: list[str] = []
+    for prefix in dict.fromkeys(i.split(".")[0] for i in ids):
+        family = [i.id for i in items if i.id.split(".")[0] == prefix and not i.manual]
+        mine = [i for i in ids if i.split(".")[0] == prefix]
+        patterns += [f"{prefix}.*"] if family == mine else mine
+    return patterns
 
 
 def audit_args(args: list[str], directory: Path) -> list[str]:
@@ -150,8 +158,8 @@ def audit_args(args: list[str], directory: Path) -> list[str]:
     narrowed = _given(rest, "--only") is not None or _given(rest, "--skip") is not None
     extra: list[str] = []
     if not narrowed:
-        ids = kubernetes_items(_given(rest, "-c", "--checklist") or os.environ.get("READINESS_CHECKLIST"))
-        extra = [arg for item in ids for arg in ("--only", item)]
+        patterns = kubernetes_items(_given(rest, "-c", "--checklist") or os.environ.get("READINESS_CHECKLIST"))
+        extra = [arg for pattern in patterns for arg in ("--only", pattern)]
         what += ", the Kubernetes items only"
     print(f"{PROG}: no targets file: auditing {what} (-t FILE audits the whole stack)", file=sys.stderr)
     return [*rest, "-t", str(path), *extra]

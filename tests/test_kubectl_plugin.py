@@ -159,3 +159,18 @@ def test_a_targets_file_given_as_minus_t_file_or_variable_is_seen(home: Path) ->
     for args, env in ((["-tt.yaml"], {}), (["--targets=t.yaml"], {}), ([], {"READINESS_TARGETS": "t.yaml"})):
         run = kubectl(home, "readiness", "audit", *args, "--context", "fake", env=env)
         assert run.returncode == 2 and "decides where the cluster is" in run.stderr, (args, run.stderr)
+
+
+def test_the_kubernetes_selection_is_a_glob_where_a_whole_id_family_is_kubernetes(tmp_path: Path) -> None:
+    from readiness.checklist import default_path
+    from readiness.kubectl import kubernetes_items
+
+    data = yaml.safe_load(Path(default_path()).read_text())
+    items = {i["id"]: i for sec in data["sections"] for i in sec["items"]}
+    mixed = {**items["k8s.ingress-tls"], "id": "redis.ingress-tls"}  # a kubernetes item among redis ones
+    chosen = [items["k8s.hpa-coverage"], items["k8s.hpa-tested-under-load"], items["redis.reachable"], mixed]
+    data["sections"] = [{"id": "mixed", "title": "Mixed", "items": chosen}]
+    path = tmp_path / "checklist.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert kubernetes_items(str(path)) == ["k8s.*", "redis.ingress-tls"]
+    assert kubernetes_items(None) == ["k8s.*"]
