@@ -74,7 +74,7 @@ def cli(debug: bool) -> None:
 @click.option("--fail-on", type=click.Choice(["required", "recommended", "optional", "never"]), default="required",
               show_default=True, help="Lowest level whose fail/error/manual items block the gate.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds per item.")
+              help="Seconds per item (and for the --pushgateway push).")
 @click.option("--deadline", type=click.FloatRange(min=1), default=300.0, show_default=True,
               help="Seconds for the whole run.")
 @click.option("--concurrency", type=click.IntRange(min=1, max=256), default=16, show_default=True)
