@@ -137,26 +137,27 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
             if r.traceback:
                 click.echo(f"--- {r.id}\n{r.traceback}", err=True)
     _write_outputs(report, outputs)
-    push_failed = _push(report, pushgateway_url, timeout) if pushgateway_url else None
-    if upload_to:
+    pushed = _push(report, pushgateway_url, timeout) if pushgateway_url else True
+    if upload_to:  # a failed push does not cost the upload
         from readiness import upload
 
         click.echo(f"uploaded the report to {upload.upload(report, upload_to)}", err=True)
-    if push_failed:  # after the upload: one failed delivery does not cost the other
-        _fail(push_failed)
+    if not pushed:
+        sys.exit(EXIT_CONFIG)
     sys.exit(EXIT_READY if report["summary"]["verdict"] == "ready" else EXIT_BLOCKED)
 
 
-def _push(report: dict[str, Any], url: str, timeout: float) -> str | None:
-    """Push the metrics; the one-line reason when that failed (the verdict is printed already)."""
+def _push(report: dict[str, Any], url: str, timeout: float) -> bool:
+    """Push the metrics and say where, or in one line why not (the verdict is printed already)."""
     from readiness import pushgateway
     from readiness.errors import ConfigError
 
     try:
         click.echo(f"pushed the metrics to {pushgateway.push(report, url, timeout, scrub=_scrub)}", err=True)
     except ConfigError as exc:
-        return exc.text
-    return None
+        click.echo(f"readiness: {exc.text}", err=True)
+        return False
+    return True
 
 
 def _outputs(fixed: dict[str, str | None], extra: tuple[str, ...],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
@@ -162,6 +163,29 @@ def test_a_frozen_gateway_costs_one_timeout_not_a_hung_run(tmp_path: Path) -> No
     assert "no answer within 2 s" in run.stderr or "timed out" in run.stderr
     assert hole.accepted, "the gateway was never reached"
     assert time.monotonic() - started < 25
+
+
+def test_a_failed_push_still_lets_the_upload_happen_and_both_are_said(tmp_path: Path, moto: Any) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
+    s3.create_bucket(Bucket="pushed-or-not")
+    where = cluster_dir(tmp_path, "eu-prod", GOOD)
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto.url, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    run = subprocess.run([READINESS, "audit", "-t", "targets.yaml", "--only", LOOPBACK, "--pushgateway",
+                          f"http://127.0.0.1:{free_port()}", "--upload", "s3://pushed-or-not/nightly/"],
+                         capture_output=True, text=True, cwd=where, env=env, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "connection refused; the metrics were not pushed" in run.stderr
+    assert "uploaded the report to s3://pushed-or-not/nightly/eu-prod/" in run.stderr
+    assert [o["Key"].split("/")[1] for o in s3.list_objects_v2(Bucket="pushed-or-not")["Contents"]] == ["eu-prod"]
+
+    both = subprocess.run([READINESS, "audit", "-t", "targets.yaml", "--only", LOOPBACK, "--pushgateway",
+                           f"http://127.0.0.1:{free_port()}", "--upload", "s3://no-such-bucket/nightly/"],
+                          capture_output=True, text=True, cwd=where, env=env, timeout=60)
+    assert both.returncode == 2, both.stderr  # each failure says its own line: the upload's does not hide the push's
+    assert "connection refused; the metrics were not pushed" in both.stderr and "--upload" in both.stderr
 
 
 def test_a_token_in_the_url_is_sent_as_a_header_and_never_shown(tmp_path: Path) -> None:
