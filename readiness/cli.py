@@ -74,7 +74,7 @@ def cli(debug: bool) -> None:
 @click.option("--fail-on", type=click.Choice(["required", "recommended", "optional", "never"]), default="required",
               show_default=True, help="Lowest level whose fail/error/manual items block the gate.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds per item.")
+              help="Seconds per item (and for the --pushgateway push).")
 @click.option("--deadline", type=click.FloatRange(min=1), default=300.0, show_default=True,
               help="Seconds for the whole run.")
 @click.option("--concurrency", type=click.IntRange(min=1, max=256), default=16, show_default=True)
@@ -89,6 +89,9 @@ def cli(debug: bool) -> None:
               help="Write any registered format (see `readiness probes --formats`).")
 @click.option("--upload", "upload_to", metavar="s3://BUCKET/PREFIX/",
               help="Also put the JSON report there, one key per cluster and run (for `readiness fleet`).")
+@click.option("--pushgateway", "pushgateway_url", metavar="URL",
+              help="Also push the Prometheus metrics to this Pushgateway, grouped by job=readiness and cluster "
+                   "(bounded by --timeout; a failed push exits 2).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary and what blocks.")
 @click.option("--color/--no-color", default=None, help="Colour the terminal output (default: on a TTY).")
 @_guard
@@ -96,9 +99,10 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
           only: tuple[str, ...], skip: tuple[str, ...], waivers: str | None, attestations: str | None,
           fail_on: str, timeout: float, deadline: float, concurrency: int, json_out: str | None,
           html_out: str | None, junit_out: str | None, markdown_out: str | None, sarif_out: str | None,
-          prometheus_out: str | None, extra_out: tuple[str, ...], upload_to: str | None, quiet: bool,
-          color: bool | None) -> None:
-    """Probe the stack and judge every checklist item. Exit 0 ready, 1 blocked, 2 bad input, 3 internal error."""
+          prometheus_out: str | None, extra_out: tuple[str, ...], upload_to: str | None,
+          pushgateway_url: str | None, quiet: bool, color: bool | None) -> None:
+    """Probe the stack and judge every checklist item. Exit 0 ready, 1 blocked, 2 bad input or a result that
+    could not be delivered (a report file, --upload, --pushgateway), 3 internal error."""
     from readiness.audit import execute, load_inputs
     from readiness.reports import text
     from readiness.runner import Options
@@ -110,6 +114,10 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
         from readiness import upload
 
         upload.parse(upload_to)  # a malformed destination is found before the audit, not after it
+    if pushgateway_url:
+        from readiness import pushgateway
+
+        pushgateway.parse(pushgateway_url)
     inputs = load_inputs(checklist, targets, waivers, attestations)
     _SCRUBBERS.append(inputs.targets.scrubber())
     options = Options(profile=profile or inputs.targets.profile or "production",
@@ -129,11 +137,27 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
             if r.traceback:
                 click.echo(f"--- {r.id}\n{r.traceback}", err=True)
     _write_outputs(report, outputs)
-    if upload_to:
+    pushed = _push(report, pushgateway_url, timeout) if pushgateway_url else True
+    if upload_to:  # a failed push does not cost the upload
         from readiness import upload
 
         click.echo(f"uploaded the report to {upload.upload(report, upload_to)}", err=True)
+    if not pushed:
+        sys.exit(EXIT_CONFIG)
     sys.exit(EXIT_READY if report["summary"]["verdict"] == "ready" else EXIT_BLOCKED)
+
+
+def _push(report: dict[str, Any], url: str, timeout: float) -> bool:
+    """Push the metrics and say where, or in one line why not (the verdict is printed already)."""
+    from readiness import pushgateway
+    from readiness.errors import ConfigError
+
+    try:
+        click.echo(f"pushed the metrics to {pushgateway.push(report, url, timeout, scrub=_scrub)}", err=True)
+    except ConfigError as exc:
+        click.echo(f"readiness: {exc.text}", err=True)
+        return False
+    return True
 
 
 def _outputs(fixed: dict[str, str | None], extra: tuple[str, ...],
@@ -515,13 +539,14 @@ def _quiet_libraries(debug: bool) -> None:
         root.setLevel(logging.CRITICAL + 1)
 
 
-def main() -> None:
-    args = _debug_first(sys.argv[1:])
+def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
+    """The console script; the kubectl plugin (readiness.kubectl) calls it with its own arguments and name."""
+    args = _debug_first(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
     if command in _TALKS_TO_TARGETS:  # only these load client libraries; the others stay free of logging's import
         _quiet_libraries("--debug" in args or bool(os.environ.get("READINESS_DEBUG")))
     try:
-        cli.main(args=args, prog_name="readiness", standalone_mode=False)
+        cli.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort: keep what the runner said about cleanup

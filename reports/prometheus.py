@@ -16,9 +16,16 @@ def _label(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _number(value: float) -> str:
+    """Every digit: `:g` keeps six, which rounds a Unix time to 1,000 s."""
+    if isinstance(value, bool) or (isinstance(value, int)):
+        return str(int(value))
+    return repr(float(value)).replace("nan", "NaN").replace("inf", "+Inf").replace("-+Inf", "-Inf")
+
+
 def _sample(name: str, labels: dict[str, Any], value: float) -> str:
     inner = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-    return f"{name}{{{inner}}} {value:g}"
+    return f"{name}{{{inner}}} {_number(value)}"
 
 
 def _metric(name: str, help_text: str, samples: Iterable[str]) -> list[str]:

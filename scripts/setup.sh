@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 # python3-venv: Debian's python3 has no ensurepip without it; ca-certificates: pip's HTTPS to the package index.
 APT_PACKAGES=(python3-venv ca-certificates
               redis-server redis-sentinel postgresql pgbouncer nginx zookeeper clickhouse-server chromium
+              prometheus-pushgateway  # audit --pushgateway against the real one: tests/test_pushgateway.py
               memcached)  # memcached: the plugin-backend example (examples/readiness-memcached)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

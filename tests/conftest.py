@@ -19,5 +19,6 @@ if os.environ.get("CI"):
 # Session-scoped real servers (redis-server, redis-sentinel, PostgreSQL, PgBouncer, moto) for the probe tests.
 from fixtures_clickhouse import ch_cluster, ch_single  # noqa: E402,F401 - ClickHouse servers for every test module
 from fixtures_postgres import moto, pg_stack  # noqa: E402, F401
+from fixtures_pushgateway import gateway_server, pushgateway  # noqa: E402, F401 - prometheus-pushgateway
 from fixtures_redis import redis_stack  # noqa: E402, F401
 from fixtures_tls import server_root, tls_files  # noqa: E402, F401

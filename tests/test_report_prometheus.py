@@ -38,6 +38,15 @@ def test_every_item_has_one_status_set_and_the_summary_matches():
     assert parsed["readiness_last_run_timestamp_seconds"][0].value > 1.7e9
 
 
+def test_the_run_timestamp_and_duration_keep_every_digit():
+    """`%g` kept six digits: a run that finished at 23:31:10 read as 23:20:00 (1.79634e+09), so an alert on the age
+    of the last run was off by up to 8 minutes either way, and a 1234.567 s run read as 1234.57 s."""
+    report = {**reportdata.sample_report(), "finished_at": "2026-12-03T23:31:10.250000Z", "duration_s": 1234.567}
+    parsed = samples(prometheus.render(report))
+    assert parsed["readiness_last_run_timestamp_seconds"][0].value == 1796340670.25
+    assert parsed["readiness_run_duration_seconds"][0].value == 1234.567
+
+
 def test_hostile_labels_cannot_break_the_format():
     parsed = samples(prometheus.render({**reportdata.hostile_report(), "cluster": "c"}))
     assert parsed["readiness_item_status"]

@@ -92,6 +92,29 @@ def test_the_read_only_commands_run_from_the_wheel(installed):
     assert "redis.ping" in installed.run("probes").stdout
 
 
+def test_the_kubectl_plugin_and_the_pushgateway_client_come_with_the_wheel(installed):
+    """kubectl-readiness is installed beside readiness (krew's convention), and --pushgateway works from a clean
+    install: prometheus-client is a dependency, not something the test environment happens to have."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "KUBECONFIG"))}
+    plugin = installed.venv / "bin" / "kubectl-readiness"
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([str(plugin), *args], capture_output=True, text=True, cwd=installed.work,
+                              env={**env, **extra}, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        return done
+
+    assert run("--help").stdout.startswith("Usage: kubectl readiness")
+    assert run("version").stdout.startswith("kubectl-readiness ")
+    lost = run("audit", KUBECONFIG=str(installed.work / "no-such-kubeconfig"))
+    assert lost.returncode == 2 and "no kubeconfig at" in lost.stderr
+    (installed.work / "compose.yml").write_text("services:\n  redis:\n    ports: ['127.0.0.1:6379:6379']\n")
+    (installed.work / "push-targets.yaml").write_text("files: {compose: compose.yml}\n")
+    pushed = installed.run("audit", "-t", "push-targets.yaml", "--only", "app.compose-loopback", "--pushgateway",
+                           f"http://127.0.0.1:{free_port()}", expect=2)
+    assert "--pushgateway http://127.0.0.1:" in pushed.stderr and "connection refused" in pushed.stderr
+
+
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     exe = shutil.which("redis-server")
