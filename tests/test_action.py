@@ -155,8 +155,8 @@ def run_action(workspace: Path, temp: Path, inputs: dict[str, str], artifacts: d
         extra_env.update(_outputs(files["GITHUB_ENV"]))
         if proc.returncode != 0 and not step.get("continue-on-error"):
             job.failed = True
-            job.steps.setdefault("_failure", {"step": name, "stderr": proc.stderr[-3000:],
-                                              "stdout": proc.stdout[-3000:]})
+            job.steps.setdefault("_failure", {"step": name, "stderr": proc.stderr,
+                                              "stdout": proc.stdout})
     return job
 
 
