@@ -79,6 +79,9 @@ def check(group: dict[str, str], checklist_path: str | None, preset: str | None,
         raise ConfigError(problems)
     cfg["root"] = os.getcwd()  # findings name files as the commit does (pre-commit runs at the repository root)
     cfg["partial"] = True
+    from readiness.clients.files import load
+
+    load(cfg)  # a file that does not parse is bad input (exit 2, at its line), not an error in every item
     checklist = load_checklist(checklist_path)
     registry = probes()
     static = tuple(i.id for i in checklist.items if not i.manual and registry.probes[i.probe or ""].target == "files")
@@ -94,6 +97,6 @@ def check(group: dict[str, str], checklist_path: str | None, preset: str | None,
     for r in report["results"]:
         if r["blocking"]:
             lines += text.result_lines(r, color=False, verbose=False)
-            if r.get("remediation"):
+            if r["status"] == "fail" and r.get("remediation"):
                 lines.append(f"            fix: {printable(r['remediation'].splitlines()[0])[:200]}")
     return Outcome(list(group.values()), lines, report["summary"]["blocking"])
