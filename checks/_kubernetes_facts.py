@@ -276,9 +276,11 @@ def _parse_quantity() -> Callable[[Any], Any]:
             module = importlib.util.module_from_spec(alone)
             alone.loader.exec_module(module)
             return module.parse_quantity  # type: ignore[no-any-return]
-    if loaded is None:
-        from kubernetes.utils import quantity as loaded
-    return loaded.parse_quantity  # type: ignore[no-any-return]
+    if loaded is not None:
+        return loaded.parse_quantity  # type: ignore[no-any-return]
+    from kubernetes.utils.quantity import parse_quantity
+
+    return parse_quantity  # type: ignore[no-any-return]
 
 
 # --- the product's objects ---------------------------------------------------------------------------------------

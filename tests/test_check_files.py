@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from readiness import checkfiles
 from readiness.audit import Inputs, execute
 from readiness.checklist import load_checklist

@@ -446,8 +446,8 @@ def load(config: Mapping[str, Any]) -> Files:
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
     overrides = [os.path.join(os.path.dirname(compose), n) for n in compose_project.OVERRIDES] if compose else []
     partial = bool(config.get("partial"))
-    key = (root, partial, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx), _stamp(chart),
-           *(_stamp(v) for v in chart_values), *map(_stamp, overrides))
+    key = (root, partial, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx),
+           _stamp(chart), *(_stamp(v) for v in chart_values), *map(_stamp, overrides))
     if key in _CACHE:
         cached, stamps = _CACHE[key]
         if stamps == tuple(map(_stamp, cached.sources)):  # included files unchanged too
