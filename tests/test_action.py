@@ -287,3 +287,11 @@ def test_the_interpreter_refuses_what_it_does_not_know(expression):
         job.substitute(expression)
     with pytest.raises(Refused):
         job.condition("inputs.targets != '' || always()")
+
+
+def test_the_readme_usage_gives_only_inputs_the_action_declares():
+    text = (ROOT / "README.md").read_text().split("<!-- action-usage -->", 1)[1]
+    steps = yaml.safe_load(text.split("```yaml\n", 1)[1].split("```", 1)[0])["steps"]
+    ours = [s for s in steps if "/readiness@" in s.get("uses", "")]
+    assert len(ours) == 1 and set(ours[0]["with"]) <= set(ACTION["inputs"]), ours
+    assert all(_RELEASED.match(s["uses"].replace("<owner>", "owner")) for s in steps)

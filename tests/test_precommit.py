@@ -47,6 +47,14 @@ GOOD = """services:
 """
 
 
+def readme_config() -> dict[str, object]:
+    """The README's .pre-commit-config.yaml, as a user copies it."""
+    text = (ROOT / "README.md").read_text().split("<!-- pre-commit-usage -->", 1)[1]
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    config: dict[str, object] = yaml.safe_load(block)
+    return config
+
+
 def git(cwd: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com"}
@@ -102,8 +110,8 @@ def test_the_hook_passes_a_good_compose_file_and_ignores_other_files(tmp_path, h
     repo = repository(tmp_path / "app", {"docker-compose.yml": GOOD, ".env": f"REDIS_PASSWORD={SECRET}\n",
                                          ".env.example": "REDIS_PASSWORD=changeme\n", "notes.txt": "x\n",
                                          "bad/docker-compose.yml": BAD})
-    config = {"repos": [{"repo": str(hooks_repo), "rev": git(hooks_repo, "rev-parse", "HEAD").strip(),
-                         "hooks": [{"id": "readiness"}]}]}
+    config = readme_config()  # with this copy for the repository and its commit for the release
+    config["repos"][0].update(repo=str(hooks_repo), rev=git(hooks_repo, "rev-parse", "HEAD").strip())  # type: ignore[index]
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     git(repo, "add", ".pre-commit-config.yaml")  # pre-commit refuses an unstaged configuration
     home = tmp_path / "pre-commit-home"  # the store users keep in ~/.cache/pre-commit: installed once
