@@ -15,8 +15,12 @@ import fnmatch
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from readiness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from readiness.checklist import Checklist
 
 PATTERNS = {
     "compose": ("docker-compose*.yml", "docker-compose*.yaml", "compose*.yml", "compose*.yaml"),
@@ -59,11 +63,10 @@ class Outcome:
     blocking: int
 
 
-def check(group: dict[str, str], checklist_path: str | None, preset: str | None, profile: str,
-          fail_on: str, timeout: float) -> Outcome:
+def check(group: dict[str, str], checklist: Checklist, preset: str | None, profile: str, fail_on: str,
+          timeout: float) -> Outcome:
     """One audit of one group's files by the items of the files target; the lines to print for what blocks."""
     from readiness.audit import Inputs, execute
-    from readiness.checklist import load_checklist
     from readiness.clients import KINDS
     from readiness.params import validate
     from readiness.registry import probes
@@ -82,7 +85,6 @@ def check(group: dict[str, str], checklist_path: str | None, preset: str | None,
     from readiness.clients.files import load
 
     load(cfg)  # a file that does not parse is bad input (exit 2, at its line), not an error in every item
-    checklist = load_checklist(checklist_path)
     registry = probes()
     static = tuple(i.id for i in checklist.items if not i.manual and registry.probes[i.probe or ""].target == "files")
     if not static:

@@ -451,11 +451,14 @@ def check_files(paths: tuple[str, ...], checklist: str | None, preset: str | Non
     """The static items on compose, env and Helm values files (a pre-commit hook's files); other files are ignored.
     No targets file, no network. Exit 0 nothing blocks, 1 blocking findings, 2 bad input."""
     from readiness import checkfiles
+    from readiness.checklist import load_checklist
 
     blocking = 0
     found = checkfiles.groups(paths)
+    loaded = load_checklist(checklist) if found else None
     for group in found:
-        outcome = checkfiles.check(group, checklist, preset, profile, fail_on, timeout)
+        assert loaded is not None
+        outcome = checkfiles.check(group, loaded, preset, profile, fail_on, timeout)
         _SCRUBBERS.clear()
         if outcome.lines:
             click.echo(f"readiness: {', '.join(outcome.files)}:")
