@@ -73,9 +73,6 @@ def check(group: dict[str, str], checklist: Checklist, preset: str | None, profi
     from readiness.runner import Options
     from readiness.targets import Targets
 
-    for path in group.values():
-        if not os.path.isfile(path):
-            raise ConfigError(f"{path}: no such file")
     cfg, problems = validate(KINDS["files"].fields, {k: os.path.abspath(v) for k, v in group.items()},
                              "check-files", "files", (1, 1))
     if problems:
