@@ -257,7 +257,8 @@ def test_the_action_publishes_every_report_and_gates_on_new_blocking_items_only(
     out = outputs(job)
     assert not job.failed, job.steps.get("_failure")
     assert out["verdict"] == "not-ready" and int(out["blocking"]) > 0 and out["new-blocking"] == "0"
-    assert any(u["uses"].startswith("dawidd6/action-download-artifact@") for u in job.uses)
+    download = next(u for u in job.uses if u["uses"].startswith("dawidd6/action-download-artifact@"))
+    assert download["with"]["branch"] == "main" and download["with"]["workflow_conclusion"] == "completed"
 
     # a pull request whose manifests lose their HPAs and storage settings (manifests input, no targets file): the
     # new blocking items fail the gate, and the diff names them

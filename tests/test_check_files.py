@@ -51,6 +51,19 @@ def test_a_files_kind_comes_from_its_name(name, kind):
     assert checkfiles.kind_of(name) == kind
 
 
+@pytest.mark.parametrize("name", ["docker-compose.yml", "deploy/compose.override.yml", ".env", "a/.env.prod",
+                                  "x.env", "values.yaml", "c/values-prod.yml", ".env.example", "values.yaml.sample",
+                                  "README.md", "my-values.yaml", "src/env.py"])
+def test_the_hook_hands_over_exactly_the_files_check_files_judges(name):
+    import re
+
+    import yaml
+
+    hook = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())[0]
+    selected = bool(re.search(hook["files"], name)) and not re.search(hook["exclude"], name)
+    assert selected == (checkfiles.kind_of(name) is not None)
+
+
 def test_files_of_one_directory_are_judged_together_one_of_each_kind():
     found = checkfiles.groups(["a/docker-compose.yml", "b/.env", "a/.env", "README.md", "a/compose.yaml"])
     assert found == [{"compose": "a/docker-compose.yml", "env": "a/.env"}, {"env": "b/.env"},
