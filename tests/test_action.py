@@ -296,3 +296,22 @@ def test_the_readme_usage_gives_only_inputs_the_action_declares():
     ours = [s for s in steps if "/readiness@" in s.get("uses", "")]
     assert len(ours) == 1 and set(ours[0]["with"]) <= set(ACTION["inputs"]), ours
     assert all(_RELEASED.match(s["uses"].replace("<owner>", "owner")) for s in steps)
+
+
+def test_the_chart_input_is_rendered_by_the_audit_without_a_helm_binary(tmp_path, action_copy, runner_temp):
+    """chart + values (no targets file, no helm on PATH): the install step adds the Helm engine ([chart])."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    shutil.copytree(DATA / "charts" / "langfuse", ws / "charts" / "langfuse")
+    shutil.copy(DATA / "charts" / "langfuse-values.yaml", ws / "values.yaml")
+    shutil.copy(DATA / "charts" / "langfuse-no-hpa.yaml", ws / "no-hpa.yaml")
+    assert shutil.which("helm", path="/usr/local/bin:/usr/bin:/bin") is None
+    job = run_action(ws, fresh_temp(runner_temp), {
+        "chart": "charts/langfuse", "values": "values.yaml\nno-hpa.yaml", "release": "langfuse",
+        "namespace": "langfuse", "preset": "langfuse", "args": "--only autoscaling"}, {}, action_copy)
+    out = outputs(job)
+    assert ("Audit", 0) in job.log, job.steps.get("_failure")
+    report = json.loads((ws / out["json"]).read_text())
+    hpa = next(r for r in report["results"] if r["id"] == "k8s.hpa-coverage")
+    assert hpa["status"] == "fail" and "langfuse-worker" in hpa["message"]  # the second values file switched it off
+    assert job.failed and int(out["new-blocking"]) == int(out["blocking"]) > 0  # no baseline: every blocking item
