@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from readiness.clients.files import Files, Loc, Setting, is_secret_key
-from readiness.probe import Verdict, undecided
+from readiness.probe import Verdict, not_applicable, undecided
 from readiness.redact import redact_text
 
 MAX_LISTED = 20
@@ -54,6 +54,8 @@ def needs(f: Files, *what: str) -> Verdict | None:
     if any(have[w] for w in what):
         return None
     fields = " or ".join(what)
+    if f.partial:
+        return not_applicable(f"no {fields} file among the files checked")
     return undecided(f"the files target has no {fields} file configured (add it, or --skip this item)")
 
 

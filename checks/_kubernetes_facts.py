@@ -9,9 +9,10 @@ facts that only Kubernetes knows.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,18 +246,41 @@ _QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE
 
 def quantity(value: Any) -> float | None:
     """A Kubernetes quantity as a number (bytes, or cores: "500m" and "0.5" are 0.5; E, P, Ei ...); None when it is
-    not one.  The client's own parser, imported here so that the CLI starts without the kubernetes package."""
+    not one.  The client's own parser, loaded when first needed and without the rest of the client."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
     if isinstance(value, str) and not _QUANTITY.fullmatch(value.strip()):
         return None  # Decimal would also take "1_000", "NaN" and "Infinity"
-    from kubernetes.utils.quantity import parse_quantity
-
     try:
-        number = float(parse_quantity(value.strip() if isinstance(value, str) else value))
+        number = float(_parse_quantity()(value.strip() if isinstance(value, str) else value))
     except (ValueError, ArithmeticError):
         return None
     return number if math.isfinite(number) else None
+
+
+@functools.cache
+def _parse_quantity() -> Callable[[Any], Any]:
+    """The client's parser, kubernetes/utils/quantity.py (it needs only decimal), loaded by itself: through its
+    package it costs the whole client's import first (0.7 s here), which a pre-commit hook judging a values file
+    would pay on every commit."""
+    import importlib.util
+    import os
+    import sys
+
+    loaded = sys.modules.get("kubernetes.utils.quantity")
+    spec = importlib.util.find_spec("kubernetes") if loaded is None else None  # finds, does not import
+    for where in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(where, "utils", "quantity.py")
+        alone = importlib.util.spec_from_file_location("readiness.checks._kubernetes_quantity", path)
+        if alone is not None and alone.loader is not None and os.path.isfile(path):
+            module = importlib.util.module_from_spec(alone)
+            alone.loader.exec_module(module)
+            return module.parse_quantity  # type: ignore[no-any-return]
+    if loaded is not None:
+        return loaded.parse_quantity  # type: ignore[no-any-return]
+    from kubernetes.utils.quantity import parse_quantity
+
+    return parse_quantity  # type: ignore[no-any-return]
 
 
 # --- the product's objects ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from readiness.checks._files_facts import (
 
 from readiness.clients.files import Loc, Setting, is_secret_key
 from readiness.matchers import MISSING
-from readiness.probe import Param, Verdict, failed, passed, probe, undecided
+from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.redact import secret_spans
 
 _OPT = None
@@ -239,6 +239,8 @@ def clickhouse_cluster_flag(ctx: Any, p: dict[str, Any]) -> Verdict:
     names = [s for s in f.lookup(p["name"]) if s.value.strip()]
     cluster = names[0].value.strip() if names else p["default_name"]
     if not ctx.has("clickhouse"):
+        if f.partial:  # files alone (check-files): the server is judged by a full audit
+            return not_applicable("needs the clickhouse target (a live server): not judged on the files alone")
         return undecided("needs the clickhouse target (to see which clusters the server defines)",
                          locations=locations([where.loc] if where else []))
     from readiness.checks.clickhouse import CLUSTERS

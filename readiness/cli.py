@@ -461,6 +461,43 @@ def rbac(checklist: str | None, targets: str | None, profile: str | None, preset
     click.echo(rbac_rules.render(docs), nl=False)
 
 
+@cli.command("check-files")
+@click.argument("paths", nargs=-1, metavar="FILE...")
+@_checklist_opt
+@click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]),
+              help="Product preset (its items and names); without it, product-specific items are skipped.")
+@click.option("--profile", type=click.Choice(["production", "non-production"]), default="production",
+              show_default=True)
+@click.option("--fail-on", type=click.Choice(["required", "recommended", "optional"]), default="required",
+              show_default=True, help="Lowest level whose findings block.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds per item.")
+@_guard
+def check_files(paths: tuple[str, ...], checklist: str | None, preset: str | None, profile: str, fail_on: str,
+                timeout: float) -> None:
+    """The static items on compose, env and Helm values files (a pre-commit hook's files); other files are ignored.
+    No targets file, no network. Exit 0 nothing blocks, 1 blocking findings, 2 bad input."""
+    from readiness import checkfiles
+    from readiness.checklist import load_checklist
+
+    blocking = 0
+    found = checkfiles.groups(paths)
+    loaded = load_checklist(checklist) if found else None
+    for group in found:
+        assert loaded is not None
+        outcome = checkfiles.check(group, loaded, preset, profile, fail_on, timeout)
+        _SCRUBBERS.clear()
+        if outcome.lines:
+            click.echo(f"readiness: {', '.join(outcome.files)}:")
+            for line in outcome.lines:
+                click.echo(line)
+        blocking += outcome.blocking
+    checked = sum(len(g) for g in found)
+    if blocking:
+        click.echo(f"readiness: {blocking} blocking finding(s) in {checked} file(s) (--fail-on {fail_on})")
+        sys.exit(EXIT_BLOCKED)
+    click.echo(f"readiness: {checked} file(s) checked, nothing blocks (--fail-on {fail_on})")
+
+
 @cli.command()
 @click.argument("source", metavar="DIR|s3://BUCKET/PREFIX/")
 @click.option("-o", "--html", "html_out", default="fleet.html", show_default=True, metavar="FILE",

@@ -273,4 +273,4 @@ def hostile_files(draw: Draw) -> Files:
                  compose_file=src.compose_file,
                  values=values, values_file="chart/values.yaml" if chart else src.values_file,
                  nginx=_hollow_nginx(src.nginx, random.Random(nginx_seed)) if src.nginx is not None else None,
-                 nginx_file=src.nginx_file, **chart)
+                 nginx_file=src.nginx_file, partial=draw(st.booleans(), "files:partial (check-files)"), **chart)

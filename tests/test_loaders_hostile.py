@@ -348,6 +348,10 @@ def _special_cases(tmp_path: Path, special: str) -> dict[str, tuple[list[str], s
     def targets(name: str, text: str) -> str:
         return write(tmp_path, name, f"preset: langsmith\n{text}\n")
 
+    compose = tmp_path / "commit" / "docker-compose.yml"  # check-files knows a file's kind by its name
+    compose.parent.mkdir()
+    os.symlink(special, compose)
+
     return {
         "checklist": (["validate", "-c", special], special),
         "targets": (["validate", "-c", cl, "--targets", special], special),
@@ -365,13 +369,14 @@ def _special_cases(tmp_path: Path, special: str) -> dict[str, tuple[list[str], s
         "render": (["render", special, "--html", str(tmp_path / "r.html")], special),
         "diff": (["diff", _report(tmp_path / "old.json"), special], special),
         "fleet": (["fleet", str(reports), "-o", str(tmp_path / "fleet.html")], str(reports / "b.json")),
+        "check-files": (["check-files", "-c", cl, str(compose)], str(compose)),
     }
 
 
 @pytest.mark.parametrize("special", ["fifo", "dev-zero"])
 @pytest.mark.parametrize("loader", ["checklist", "targets", "waivers", "attestations", "manifests file",
                                     "manifests directory", "files target", "chart values", "render", "diff",
-                                    "fleet"])
+                                    "fleet", "check-files"])
 def test_a_fifo_or_device_is_bad_input_for_every_loader_in_bounded_time(tmp_path, special, loader):
     if special == "fifo":
         path = str(tmp_path / "input.yaml")

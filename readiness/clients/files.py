@@ -76,6 +76,9 @@ class Files:
     values_layers: list[tuple[str, YMap]] = field(default_factory=list)
     defaults_file: str | None = None  # the chart's values.yaml as shown in findings
     default_files: tuple[str, ...] = ()  # every file of the chart's defaults (its subcharts' values.yaml too)
+    # Only the files a commit touched (``readiness check-files``): an item on a kind of file not among them, or on a
+    # live target, does not apply, where a targets file that leaves it out is an error.
+    partial: bool = False
 
     def at(self, container: Any, key: Any) -> Loc:
         """Where a compose value is written: the file that says it (main, override, included or extended)."""
@@ -442,13 +445,14 @@ def load(config: Mapping[str, Any]) -> Files:
     root = str(config.get("root") or os.getcwd())
     beside = os.path.join(os.path.dirname(compose), ".env") if compose else None
     overrides = [os.path.join(os.path.dirname(compose), n) for n in compose_project.OVERRIDES] if compose else []
-    key = (root, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx), _stamp(chart),
-           *(_stamp(v) for v in chart_values), *map(_stamp, overrides))
+    partial = bool(config.get("partial"))
+    key = (root, partial, _stamp(compose), _stamp(env_path), _stamp(values), _stamp(beside), _stamp(nginx),
+           _stamp(chart), *(_stamp(v) for v in chart_values), *map(_stamp, overrides))
     if key in _CACHE:
         cached, stamps = _CACHE[key]
         if stamps == tuple(map(_stamp, cached.sources)):  # included files unchanged too
             return cached
-    files = Files(root)
+    files = Files(root, partial=partial)
     problems: list[Problem] = []
     texts: list[str] = []
 
