@@ -101,7 +101,7 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     """Probe the stack and judge every checklist item. Exit 0 ready, 1 blocked, 2 bad input, 3 internal error."""
     from readiness.audit import execute, load_inputs
     from readiness.reports import text
-    from readiness.runner import Options
+    from readiness.runner import Options, asked
 
     outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out,
                         "sarif": sarif_out, "prometheus": prometheus_out}, extra_out,
@@ -118,7 +118,8 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     to_stderr = "-" in outputs.values()
     tty = (sys.stderr if to_stderr else sys.stdout).isatty()
     color = tty if color is None else color
-    progress = _Progress(len(inputs.checklist.items)) if sys.stderr.isatty() and not os.environ.get("CI") else None
+    wanted = sum(asked(item, options) for item in inputs.checklist.items)  # the progress counts what was asked
+    progress = _Progress(wanted) if sys.stderr.isatty() and not os.environ.get("CI") else None
     report, results = execute(inputs, options, fail_on, on_result=progress.step if progress else None)
     if progress:
         progress.close()
@@ -207,6 +208,10 @@ class _Progress:
         self.total, self.done = total, 0
 
     def step(self, result: Any) -> None:
+        from readiness.models import unselected
+
+        if unselected(result.status, result.message):
+            return
         self.done += 1
         width = 30
         filled = int(width * self.done / max(1, self.total))
