@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 
 from readiness.demo.process import Server, free_port
 from readiness.upload import key_for
@@ -146,18 +147,25 @@ def bench_s3(work: Path, clusters: int, runs: int, kb: int) -> None:
         start = time.perf_counter()
         make_bucket(url, clusters, runs, kb)
         print(f"moto S3: put {clusters} clusters x {runs} reports in {time.perf_counter() - start:.0f} s")
-        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", config=Config(max_pool_connections=16))
         start = time.perf_counter()
         keys = sum(len(p.get("Contents", [])) for p in
                    s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX))
         floor = time.perf_counter() - start
         print(f"moto S3: raw listing of {keys} keys (nothing read): {floor:.1f} s")
+        newest = [key_for({"cluster": c, "finished_at": NEWEST}, PREFIX) for c in names(clusters)]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda k: s3.get_object(Bucket=BUCKET, Key=k)["Body"].read(), newest))
+        fetch = time.perf_counter() - start
+        print(f"moto S3: raw GetObject of the {clusters} newest reports, 16 threads, nothing parsed: {fetch:.1f} s")
         before = server.log.read_text(errors="replace").count(f"GET /{BUCKET}/{PREFIX}")
         wall, rss, text = run_fleet(f"s3://{BUCKET}/{PREFIX}", work / "fleet.html", env)
         check(text, work / "fleet.html", clusters)
         gets = server.log.read_text(errors="replace").count(f"GET /{BUCKET}/{PREFIX}") - before
         assert gets == clusters, f"{gets} GetObject requests for {clusters} clusters"
-        print(f"moto S3: fleet {wall:.1f} s (listing floor {floor:.1f} s), peak RSS {rss:.0f} MB, "
+        print(f"moto S3: fleet {wall:.1f} s (floor: listing {floor:.1f} s + fetching {fetch:.1f} s), "
+              f"peak RSS {rss:.0f} MB, "
               f"{gets} GetObject for {clusters} clusters")
     finally:
         server.stop()

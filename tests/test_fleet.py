@@ -185,14 +185,18 @@ def test_a_corrupt_newest_report_is_unreadable_for_its_cluster_not_replaced_by_a
     assert "is not a JSON report" in text and "UNREADABLE" in text
 
 
-def test_a_report_with_an_unknown_verdict_is_unreadable_not_ready(tmp_path):
-    source = uploaded_dir(tmp_path / "reports", {"eu-prod": [(NEWEST, False)]})
-    path = source / "eu-prod" / stamp(NEWEST)
-    report = json.loads(path.read_text())
-    report["summary"]["verdict"] = "READY!"
-    path.write_text(json.dumps(report))
-    proc = run("fleet", str(source), "-o", str(tmp_path / "f.html"))
-    assert proc.returncode == 1 and "(1 unreadable)" in proc.stderr
+def test_a_report_with_an_unknown_or_inconsistent_verdict_is_unreadable_not_ready(tmp_path):
+    source = uploaded_dir(tmp_path / "reports", {c: [(NEWEST, c == "c")] for c in "abc"})
+    for cluster, change in (("a", {"verdict": "READY!"}), ("b", {"blocking": float("nan")}),
+                            ("c", {"verdict": "ready"})):  # c has blocking results
+        path = source / cluster / stamp(NEWEST)
+        report = json.loads(path.read_text())
+        report["summary"].update(change)
+        path.write_text(json.dumps(report))
+    out = tmp_path / "f.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1 and "3 clusters, 3 not ready (3 unreadable)" in proc.stderr
+    assert {v["data-verdict"] for v in rows(out.read_text()).values()} == {"unreadable"}
 
 
 HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>', "javascript:alert(3)"]
