@@ -143,7 +143,40 @@ def bench_dir(work: Path, clusters: int, runs: int, kb: int) -> None:
         check(text, work / "fleet.html", clusters)
         size = (work / "fleet.html").stat().st_size / 2**20
         print(f"directory, {attempt} run: {wall:.1f} s, peak RSS {rss:.0f} MB, page {size:.1f} MB")
+    browse(work / "fleet.html", clusters)
     shutil.rmtree(root)
+
+
+def browse(page_path: Path, clusters: int) -> None:
+    """The page at this size in Chromium: load, sort by cluster name, filter by verdict (skipped without it)."""
+    chromium = "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        print("browser: skipped (no /usr/bin/chromium)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        start = time.perf_counter()
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("#shown")
+        loaded = time.perf_counter() - start
+        start = time.perf_counter()
+        page.click("th[data-key=cluster]")
+        first = page.eval_on_selector("tr.cluster", "e => e.dataset.cluster")
+        sorted_s = time.perf_counter() - start
+        start = time.perf_counter()
+        page.select_option("#filter-verdict", "not-ready")
+        shown = page.inner_text("#shown")
+        filtered = time.perf_counter() - start
+        browser.close()
+    assert not errors and first == "prod-00000" and shown == f"{(clusters + 2) // 3} of {clusters} clusters shown", \
+        (errors, first, shown)
+    print(f"browser: {clusters} rows loaded in {loaded:.1f} s, sorted by name in {sorted_s:.2f} s, "
+          f"filtered in {filtered:.2f} s")
 
 
 def bench_s3(work: Path, clusters: int, runs: int, kb: int) -> None:
