@@ -15,7 +15,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -89,7 +89,8 @@ class Directory(Store):
         self.root, self.page_dir = root, page_dir
 
     def listing(self) -> Iterator[Found]:
-        for folder, _dirs, files in os.walk(self.root):
+        for folder, dirs, files in os.walk(self.root):
+            dirs.sort()  # clusters in name order, each folder's files together (the cap takes the first by name)
             rel = "" if folder == self.root else os.path.relpath(folder, self.root)
             for name in files:
                 if name.endswith(".json"):
@@ -222,50 +223,77 @@ def collect(source: str, page_dir: str, max_clusters: int = MAX_CLUSTERS, worker
 
 
 def _collect(store: Store, max_clusters: int, workers: int) -> Fleet:
+    """One pass over the listing.  It comes in name order (S3 lists keys sorted; the directory walk is sorted), so
+    a cluster's newest report is known when the listing moves past its folder: it is fetched then, while the
+    listing goes on."""
     notices: list[str] = []
-    newest: dict[str, Found] = {}  # by the names alone: the only reports read
     unnamed: list[Found] = []
-    unread = 0
-    for found in store.listing():
-        if found.folder and _STAMP.fullmatch(found.name):
-            best = newest.get(found.folder)
-            if best is None or found.name > best.name:
-                newest[found.folder] = found
-        elif len(unnamed) < MAX_UNNAMED:
-            unnamed.append(found)
-        else:
-            unread += 1
-    clusters = sorted(newest)
-    left_out = max(0, len(clusters) - max_clusters)
+    unread = left_out = 0
+    taken: set[str] = set()  # cluster folders whose newest was sent for
+    jobs: list[tuple[Future[Row | ConfigError], Found, str | None]] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+
+        def fetch(found: Found) -> None:
+            nonlocal left_out
+            if found.folder not in taken and len(taken) >= max_clusters:
+                left_out += 1
+                return
+            taken.add(found.folder)  # seen again (a listing out of order): the newer name wins below
+            jobs.append((pool.submit(_read, store, found, _text(found.folder)), found, found.folder))
+
+        current: Found | None = None
+        for found in store.listing():
+            if found.folder and _STAMP.fullmatch(found.name):
+                if current is not None and found.folder == current.folder:
+                    current = found if found.name > current.name else current
+                    continue
+                if current is not None:
+                    fetch(current)
+                current = found
+            elif len(unnamed) < MAX_UNNAMED:
+                unnamed.append(found)
+            else:
+                unread += 1
+        if current is not None:
+            fetch(current)
+        jobs += [(pool.submit(_read, store, f, None), f, None) for f in unnamed]
+        rows, dropped = _merge(jobs, notices, max_clusters)
+    left_out += dropped
     if left_out:
-        notices.append(f"{len(clusters)} clusters found; this page shows the first {max_clusters} by name, the other "
-                       f"{left_out} were not read (raise --max-clusters)")
-        clusters = clusters[:max_clusters]
-    jobs: list[tuple[Found, str | None]] = [(newest[c], _text(c)) for c in clusters]
-    jobs += [(f, None) for f in unnamed]
+        notices.insert(0, f"{len(taken) + left_out} clusters found; this page shows the first {max_clusters} by "
+                          f"name, the other {left_out} were not read (raise --max-clusters)")
     if unnamed:
         notices.append(f"{len(unnamed)} JSON files are not named <cluster>/<time>.json as --upload names them: "
                        "each was read whole to learn its cluster and time")
     if unread:
         notices.append(f"{unread} more such files were not read (at most {MAX_UNNAMED} are)")
-    rows: dict[str, Row] = {}
-
-    def read(job: tuple[Found, str | None]) -> Row | ConfigError:
-        return _read(store, *job)
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for (_, cluster), got in zip(jobs, pool.map(read, jobs), strict=True):
-            if isinstance(got, ConfigError):
-                notices.append(f"skipped {got}")
-                continue
-            if cluster is None and len(rows) >= max_clusters and got.cluster not in rows:
-                left_out += 1
-                continue
-            old = rows.get(got.cluster)
-            # An unnamed report replaces the named newest only when it is newer by its own time.
-            if old is None or (cluster is None and got.finished_at > old.finished_at):
-                rows[got.cluster] = got
     return Fleet(list(rows.values()), notices, max_clusters, left_out)
+
+
+def _merge(jobs: list[tuple[Future[Row | ConfigError], Found, str | None]], notices: list[str],
+           max_clusters: int) -> tuple[dict[str, Row], int]:
+    """Rows by cluster: per named folder the newest name's; an unnamed report replaces it only when it is newer by
+    its own time; unnamed clusters over the cap are counted, not shown.  A FIFO among the reports (NotAFile)
+    propagates from result()."""
+    rows: dict[str, Row] = {}
+    dropped = 0
+    names: dict[str, str] = {}  # cluster -> the file name its row was read from (named reports)
+    for future, found, folder in jobs:
+        got = future.result()
+        if isinstance(got, ConfigError):
+            notices.append(f"skipped {got}")
+            continue
+        if folder is not None:
+            if names.get(got.cluster, "") < found.name:
+                rows[got.cluster], names[got.cluster] = got, found.name
+            continue
+        old = rows.get(got.cluster)
+        if old is None and len(rows) >= max_clusters:
+            dropped += 1
+            continue
+        if old is None or got.finished_at > old.finished_at:
+            rows[got.cluster] = got
+    return rows, dropped
 
 
 def _age(finished: str, now: dt.datetime) -> tuple[str, float]:
