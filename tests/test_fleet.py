@@ -306,3 +306,24 @@ def test_the_overview_sorts_and_filters_in_a_browser(tmp_path):
     assert ready == [f"c{n:02d}" for n in range(12) if n % 3]
     assert named == ["c10", "c11"] and shown == "2 of 16 clusters shown"
     assert by_name == sorted(first) and by_name_desc == sorted(first, reverse=True)
+
+
+def test_a_listing_out_of_name_order_still_shows_each_clusters_newest(tmp_path):
+    from readiness import fleet
+
+    source = uploaded_dir(tmp_path / "r", {"a": [(OLDER, True), (NEWEST, False), (OLDEST, None)],
+                                           "b": [(NEWEST, True)]})
+
+    class Interleaved(fleet.Directory):
+        """The same files, a's reports split around b's: a folder seen again after it was sent for."""
+
+        def listing(self):
+            found = sorted(super().listing(), key=lambda f: f.where)
+            a = [f for f in found if f.folder == "a"]
+            assert [f.name for f in a] == sorted(f.name for f in a)
+            return iter([a[1], a[0], *[f for f in found if f.folder == "b"], a[2]])
+
+    got = fleet._collect(Interleaved(str(source), str(tmp_path)), max_clusters=10, workers=2)
+    by = {r.cluster: r for r in got.rows}
+    assert {c: (r.verdict, r.finished_at) for c, r in by.items()} == {"a": ("ready", NEWEST),
+                                                                      "b": ("not-ready", NEWEST)}
