@@ -14,6 +14,10 @@ must show exactly one GetObject per cluster.
 moto's ListObjectsV2 scans and sorts every key of the bucket on each page (real S3 does not), so its listing of
 300,000 keys takes minutes on its own; the S3 run therefore uses S3_RUNS reports per cluster (default 3) and prints
 the raw listing of the same prefix (plain list_objects_v2 pages, nothing read) as that store's floor beside it.
+
+Measured on 2 shared cores (2026-12-04, other benches running): directory 10,000 x 30 in 12-22 s, peak RSS 96-103 MB;
+moto S3 10,000 x 3 in 71 s with peak RSS 139 MB, against moto's own floor of 20 s listing + 55 s raw GetObject;
+the page (5.7 MB) opens in Chromium in 1.3-2 s, sorts in under 1 s and filters in under 0.5 s.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def run_fleet(source: str, out: Path, env: dict[str, str]) -> tuple[float, float
 
 def check(text: str, page: Path, clusters: int) -> None:
     """Every cluster on the page, none unreadable, no note: no older (empty) report was read."""
-    shown = len(re.findall(r'<tr class="cluster"', page.read_text()))
+    shown = len(re.findall(r'<tr class="cluster[ "]', page.read_text()))
     expected = f"{clusters} clusters, {(clusters + 2) // 3} not ready"
     assert shown == clusters, f"{shown} clusters on the page, expected {clusters}"
     assert expected in text and "unreadable" not in text and "note:" not in text, text[:2000]
