@@ -105,7 +105,7 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     could not be delivered (a report file, --upload, --pushgateway), 3 internal error."""
     from readiness.audit import execute, load_inputs
     from readiness.reports import text
-    from readiness.runner import Options
+    from readiness.runner import Options, asked
 
     outputs = _outputs({"json": json_out, "html": html_out, "junit": junit_out, "markdown": markdown_out,
                         "sarif": sarif_out, "prometheus": prometheus_out}, extra_out,
@@ -126,7 +126,8 @@ def audit(checklist: str | None, targets: str | None, profile: str | None, prese
     to_stderr = "-" in outputs.values()
     tty = (sys.stderr if to_stderr else sys.stdout).isatty()
     color = tty if color is None else color
-    progress = _Progress(len(inputs.checklist.items)) if sys.stderr.isatty() and not os.environ.get("CI") else None
+    wanted = sum(asked(item, options) for item in inputs.checklist.items)  # the progress counts what was asked
+    progress = _Progress(wanted) if sys.stderr.isatty() and not os.environ.get("CI") else None
     report, results = execute(inputs, options, fail_on, on_result=progress.step if progress else None)
     if progress:
         progress.close()
@@ -231,6 +232,10 @@ class _Progress:
         self.total, self.done = total, 0
 
     def step(self, result: Any) -> None:
+        from readiness.models import unselected
+
+        if unselected(result.status, result.message):
+            return
         self.done += 1
         width = 30
         filled = int(width * self.done / max(1, self.total))
@@ -504,30 +509,35 @@ def check_files(paths: tuple[str, ...], checklist: str | None, preset: str | Non
               help="Where to write the overview ('-' for stdout).")
 @click.option("--stale-hours", type=click.FloatRange(min=0), default=36.0, show_default=True,
               help="Flag clusters whose latest report is older than this.")
+@click.option("--max-clusters", type=click.IntRange(min=1), default=25_000, show_default=True,
+              help="Clusters on the page at most (the page says when some were left out).")
 @_guard
-def fleet(source: str, html_out: str, stale_hours: float) -> None:
+def fleet(source: str, html_out: str, stale_hours: float, max_clusters: int) -> None:
     """One HTML overview of the latest report of every cluster (JSON reports in a directory, or uploaded with
-    --upload). Exit 1 when a cluster is not ready."""
+    --upload). Exit 1 when a cluster is not ready or its latest report is unreadable."""
     from readiness import fleet as fleet_view
     from readiness import fsio
 
     _outputs({"html": html_out}, (), inputs=())
     page_dir = os.path.dirname(os.path.abspath(html_out)) if html_out != "-" else os.getcwd()
-    entries, notices = fleet_view.collect(source, page_dir)
-    if not entries:
+    found = fleet_view.collect(source, page_dir, max_clusters=max_clusters)
+    if not found.rows:
         from readiness.errors import ConfigError
 
-        raise ConfigError(f"{source}: no readiness report found" + (f" ({notices[0]})" if notices else ""))
-    page = fleet_view.render(entries, notices, source, stale_hours=stale_hours)
+        notices = found.notices
+        raise ConfigError(f"{source}: no readiness report found" + (f" ({notices[-1]})" if notices else ""))
+    page = fleet_view.render(found, source, stale_hours=stale_hours)
     if html_out == "-":
         click.echo(page, nl=False)
     else:
         fsio.write_text(html_out, page)
-    for notice in notices:
+    for notice in found.notices:
         click.echo(f"note: {notice}", err=True)
-    not_ready = sum(e.report["summary"]["verdict"] != "ready" for e in entries)
-    click.echo(f"{len(entries)} clusters, {not_ready} not ready" + (f": {html_out}" if html_out != "-" else ""),
-               err=True)
+    not_ready = sum(r.verdict != "ready" for r in found.rows)
+    unreadable = sum(r.verdict == fleet_view.UNREADABLE for r in found.rows)
+    click.echo(f"{len(found.rows)} clusters, {not_ready} not ready"
+               + (f" ({unreadable} unreadable)" if unreadable else "")
+               + (f": {html_out}" if html_out != "-" else ""), err=True)
     sys.exit(EXIT_BLOCKED if not_ready else EXIT_READY)
 
 

@@ -12,6 +12,14 @@ STATUSES = ("pass", "fail", "error", "skipped", "manual", "waived")
 BLOCKING_STATUSES = ("fail", "error", "manual")
 LEVEL_RANK = {"required": 3, "recommended": 2, "optional": 1}
 FAIL_ON = ("required", "recommended", "optional", "never")
+# How the runner words an item left out by --only/--skip: reports hide those (they were not asked about), and
+# recognise them by this wording, since the report schema has no field for it.
+NOT_SELECTED = "not selected (--only "
+EXCLUDED = "excluded by --skip "
+
+
+def unselected(status: str, message: str) -> bool:
+    return status == "skipped" and message.startswith((NOT_SELECTED, EXCLUDED))
 
 
 @dataclass

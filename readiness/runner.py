@@ -20,7 +20,7 @@ from readiness.checklist import Checklist, Item
 from readiness.context import Context, NotInDeployment, Session, TargetUnavailable
 from readiness.deployment import Deployment
 from readiness.errors import ConfigError
-from readiness.models import Result, bounded, jsonable, shorten
+from readiness.models import EXCLUDED, NOT_SELECTED, Result, bounded, jsonable, shorten
 from readiness.probe import Probe, Verdict
 from readiness.registry import Registry, probes
 from readiness.targets import Targets
@@ -51,6 +51,11 @@ def _selected(item: Item, patterns: Iterable[str]) -> bool:
     return any(item.id == p or item.section == p or fnmatch.fnmatchcase(item.id, p) for p in patterns)
 
 
+def asked(item: Item, options: Options) -> bool:
+    """Whether --only/--skip leave the item in the run (the rest is not reported item by item)."""
+    return (not options.only or _selected(item, options.only)) and not _selected(item, options.skip)
+
+
 def _deployment_kinds(item: Item, reg: Registry) -> tuple[str, ...] | None:
     """The deployment kinds an item applies to: its own (or its section's) declaration, else its probe's target's."""
     if item.deployments or item.manual:
@@ -74,9 +79,9 @@ def plan(checklist: Checklist, options: Options, registry: Registry | None = Non
     for item in checklist.items:
         p = Planned(item, item.level_for(options.profile))
         if options.only and not _selected(item, options.only):
-            p.status, p.message = "skipped", f"not selected (--only {' '.join(options.only)})"
+            p.status, p.message = "skipped", f"{NOT_SELECTED}{' '.join(options.only)})"
         elif _selected(item, options.skip):
-            p.status, p.message = "skipped", f"excluded by --skip {' '.join(options.skip)}"
+            p.status, p.message = "skipped", f"{EXCLUDED}{' '.join(options.skip)}"
         elif item.presets and options.preset not in item.presets:
             only = ", ".join(item.presets)
             p.status = "skipped"

@@ -30,17 +30,19 @@ def parse(url: str) -> tuple[str, str]:
 
 
 def key_for(report: dict[str, Any], prefix: str) -> str:
-    """<prefix><cluster>/<finished_at>.json: keys of one cluster sort by time."""
+    """<prefix><cluster>/<finished_at>.json: keys of one cluster sort by time, and ``readiness fleet`` picks each
+    cluster's newest report from the names alone (fleet.stamp_time reads this form back)."""
     cluster = _SAFE.sub("-", str(report.get("cluster") or "default")).strip("-") or "default"
     stamp = re.sub(r"[-:]", "", str(report["finished_at"])).replace(".", "-")
     return f"{prefix}{cluster}/{stamp}.json"
 
 
-def client(timeout: float = 20.0) -> Any:
+def client(timeout: float = 20.0, pool: int = 10) -> Any:
+    """One client, shared by threads (boto3 clients are thread-safe; ``pool`` connections for that many)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", config=Config(connect_timeout=timeout, read_timeout=timeout,
+    return boto3.client("s3", config=Config(connect_timeout=timeout, read_timeout=timeout, max_pool_connections=pool,
                                             retries={"max_attempts": 2, "mode": "standard"}))
 
 

@@ -61,7 +61,10 @@ def _item(result: dict[str, Any], fail_on: str, today: Any) -> dict[str, Any]:
 def context(report: dict[str, Any]) -> dict[str, Any]:
     fail_on = report["fail_on"]
     today = view.report_date(report)
-    items = [_item(r, fail_on, today) for r in report["results"]]
+    # Items --only/--skip left out are listed apart, folded: the filters and sections show what was asked.
+    results, left_out = view.selected(report["results"])
+    items = [_item(r, fail_on, today) for r in results]
+    unselected = [r for r in report["results"] if view.is_unselected(r)]
     titles = view.section_titles(report)
     sections = [{"id": sid, "title": titles.get(sid, sid), "anchor": f"section-{n}", "results": group,
                  "counts": view.status_counts(group)}
@@ -85,6 +88,8 @@ def context(report: dict[str, Any]) -> dict[str, Any]:
         "targets": [(name, [(str(k), view.format_value(v)) for k, v in settings.items()])
                     for name, settings in report["targets"].items()],
         "notices": report.get("notices") or [],
+        "left_out": left_out,
+        "unselected": unselected,
         "css": Markup(css),
         "js": Markup(js),
         "script_hash": script_hash,

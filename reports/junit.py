@@ -3,6 +3,11 @@
 Mapping: fail -> <failure>, error -> <error>, skipped and waived -> <skipped> with the reason.  A manual item
 is a <failure> when it blocks the gate (the pipeline is red for the same reason the exit code is 1) and
 <skipped> otherwise, so that the CI view and the exit code never disagree about what blocked.
+
+Items that --only/--skip left out are not testcases: a CI test view would count 133 "skipped" tests around the one
+that was asked, as if they had been considered and set aside.  Their count and the selection are recorded as
+properties of each <testsuite> (``not_selected``, ``selection``; <testsuites> has no properties in Jenkins' schema)
+instead, and a section with no selected item has no <testsuite>.
 """
 
 from __future__ import annotations
@@ -81,13 +86,17 @@ def render(report: dict[str, Any]) -> str:
     root = ET.Element("testsuites", {"name": clean(f"readiness: {report['checklist']['name']}"),
                                      "time": _seconds(report["duration_s"])})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for n, (section, results) in enumerate(view.by_section(report["results"])):
+    selected, left_out = view.selected(report["results"])
+    properties = [("profile", report["profile"]), ("preset", report["preset"] or ""), ("fail_on", fail_on),
+                  ("checklist_sha256", report["checklist"]["sha256"])]
+    if left_out:
+        properties += [("not_selected", str(len(report["results"]) - len(selected))), ("selection", left_out)]
+    for n, (section, results) in enumerate(view.by_section(selected)):
         suite = ET.SubElement(root, "testsuite", {"name": clean(section), "id": str(n),
                                                   "package": "readiness", "timestamp": timestamp,
                                                   "hostname": "readiness"})
         props = ET.SubElement(suite, "properties")
-        for key, value in (("profile", report["profile"]), ("preset", report["preset"] or ""),
-                           ("fail_on", fail_on), ("checklist_sha256", report["checklist"]["sha256"])):
+        for key, value in properties:
             ET.SubElement(props, "property", {"name": key, "value": clean(value)})
         counts = {"tests": len(results), "failures": 0, "errors": 0, "skipped": 0}
         for result in results:

@@ -113,12 +113,13 @@ def _waivers(report: dict[str, Any], cut: _Cut) -> list[str]:
     return [*lines, ""]
 
 
-def _sections(report: dict[str, Any], cut: _Cut, budget: int, *, passing: bool) -> tuple[list[str], int, int]:
+def _sections(report: dict[str, Any], selected: list[dict[str, Any]], cut: _Cut, budget: int, *,
+              passing: bool) -> tuple[list[str], int, int]:
     """Per-section tables within ``budget`` bytes: the lines, rows left out by choice, rows cut for size."""
     lines = ["### Results by section", ""]
     omitted = dropped = 0
     titles = view.section_titles(report)
-    for section, results in view.by_section(report["results"]):
+    for section, results in view.by_section(selected):
         counts = view.status_counts(results)
         summary = " · ".join(f"{counts[st]} {st}" for st in view.STATUSES if counts[st])
         shown = [r for r in results if passing or r["status"] not in ("pass", "skipped")]
@@ -151,10 +152,13 @@ def render(report: dict[str, Any]) -> str:
     lines = _header(report, cut)
     lines += _blocking(report, cut, int(LIMIT * BLOCKING_SHARE))
     lines += _waivers(report, cut)
+    selected, left_out = view.selected(report["results"])
+    if left_out:
+        lines += [cut.cell(left_out) + ".", ""]
     room = LIMIT - _size(lines) - 600  # the closing notes
-    sections, omitted, dropped = _sections(report, cut, room, passing=True)
+    sections, omitted, dropped = _sections(report, selected, cut, room, passing=True)
     if dropped:
-        sections, omitted, dropped = _sections(report, cut, room, passing=False)
+        sections, omitted, dropped = _sections(report, selected, cut, room, passing=False)
     lines += sections
     notes = []
     if omitted:

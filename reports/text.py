@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import click
-from readiness.reports.view import printable
+from readiness.reports.view import printable, selected
 
 EXTENSION = ".txt"
 
@@ -67,7 +67,8 @@ def render(report: dict[str, Any], color: bool = False, quiet: bool = False) -> 
         lines.append(f"{title} ({where})" if where else title)
         section = None
         titles = {s["id"]: s["title"] for s in report.get("sections", [])}
-        for r in report["results"]:
+        results, left_out = selected(report["results"])
+        for r in results:
             if r["section"] != section:
                 section = r["section"]
                 heading = printable(titles.get(section, section))
@@ -75,5 +76,7 @@ def render(report: dict[str, Any], color: bool = False, quiet: bool = False) -> 
                 lines.append(click.style(heading, bold=True) if color else heading)
             lines += result_lines(r, color)
         lines.append("")
+        if left_out:
+            lines += [left_out, ""]
     lines += summary_lines(report, color)
     return "\n".join(lines) + "\n"

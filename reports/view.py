@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from readiness.models import is_blocking
+from readiness.models import NOT_SELECTED, is_blocking, unselected
 
 LEVELS = ("required", "recommended", "optional")
 # Worst first: the order people read them in.
@@ -41,6 +41,29 @@ def blocking(result: Mapping[str, Any], fail_on: str) -> bool:
 
 def blocking_results(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [r for r in report["results"] if blocking(r, report["fail_on"])]
+
+
+def is_unselected(result: Mapping[str, Any]) -> bool:
+    return unselected(str(result.get("status")), str(result.get("message") or ""))
+
+
+def selected(results: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """The results that --only/--skip asked about, and one line that counts the rest (None when none was left out):
+    a narrowed run shows what was asked, not a screen of "not selected"."""
+    shown: list[dict[str, Any]] = []
+    flags: dict[str, int] = {}
+    for r in results:
+        if not is_unselected(r):
+            shown.append(r)
+            continue
+        message = str(r["message"])
+        # "--only a b" / "--skip c", as the runner wrote it
+        flag = message[len("not selected ("):-1] if message.startswith(NOT_SELECTED) else message[len("excluded by "):]
+        flags[flag] = flags.get(flag, 0) + 1
+    hidden = sum(flags.values())
+    if not hidden:
+        return shown, None
+    return shown, f"{hidden} item{'' if hidden == 1 else 's'} not selected ({'; '.join(sorted(flags))}): not shown"
 
 
 def by_section(results: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

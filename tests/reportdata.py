@@ -187,3 +187,19 @@ def hostile_report() -> dict[str, Any]:
     targets = {"redis": {"url": "redis://cache:6379/0", XSS: XSS, "nested": {"note": XSS}}}
     report = finish(results, name="Checklist " + XSS, targets=targets)
     return report
+
+
+def narrowed_report() -> dict[str, Any]:
+    """The sample as `--only redis --only kubernetes.langsight-sidecar --skip redis.replicas` leaves it, worded as
+    the runner words it: redis.eviction-policy, redis.persistence and a preset skip are what was asked."""
+    from readiness.models import EXCLUDED, NOT_SELECTED
+
+    only = "redis kubernetes.langsight-sidecar"
+    out = []
+    for r in sample_results():
+        if r["id"] == "redis.replicas":
+            r.update(status="skipped", message=f"{EXCLUDED}redis.replicas", waiver=None)
+        elif not r["id"].startswith("redis.") and r["id"] != "kubernetes.langsight-sidecar":
+            r.update(status="skipped", message=f"{NOT_SELECTED}{only})", waiver=None, attestation=None)
+        out.append(r)
+    return finish(out)

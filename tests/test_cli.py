@@ -167,3 +167,46 @@ def test_debug_is_accepted_after_the_sub_command_and_library_logs_stay_quiet(tmp
     loud = cli("audit", "-t", str(targets), "--only", "clickhouse.reachable", "--debug", cwd=tmp_path)
     assert loud.returncode == 1, loud.stderr
     assert "No such option: --debug" not in loud.stderr
+
+
+def test_only_prints_the_asked_item_and_one_line_for_the_rest_while_the_json_keeps_every_item(tmp_path):
+    targets = write_yaml(tmp_path / "targets.yaml", {"preset": "langfuse"})
+    out = tmp_path / "r.json"
+    proc = cli("audit", "-t", str(targets), "--only", "ops.alerts", "--json", str(out), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    total = len(load_checklist().items)
+    assert f"{total - 1} items not selected (--only ops.alerts): not shown" in lines
+    assert not [line for line in lines if "not selected (--only" in line and "not shown" not in line]
+    assert [line for line in lines if "ops.alerts" in line and line.startswith("  ")]
+    assert len(lines) < 20, proc.stdout
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert len(report["results"]) == total
+    assert sum(r["message"] == "not selected (--only ops.alerts)" for r in report["results"]) == total - 1
+
+
+def test_the_progress_line_counts_only_the_asked_items(tmp_path):
+    import os
+    import pty
+
+    targets = write_yaml(tmp_path / "targets.yaml", {"preset": "langfuse"})
+    master, slave = pty.openpty()  # the progress line is drawn only on a terminal
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.run([BIN, "audit", "-t", str(targets), "--only", "ops.alerts", "--only", "ops.monitoring"],
+                          stdout=subprocess.PIPE, stderr=slave, text=True, cwd=tmp_path, env=env, timeout=120)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.returncode == 1
+    progress = drawn.decode()
+    assert "] 2/2 ops." in progress and "1/2 ops." in progress, progress
+    assert f"/{len(load_checklist().items)} " not in progress

@@ -338,3 +338,31 @@ def test_browser_screenshots(open_report):
         docs.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(docs))
     assert (artifacts / "report.png").stat().st_size > 10_000
+
+
+ASKED = ["redis.eviction-policy", "redis.persistence", "kubernetes.langsight-sidecar"]
+LEFT_OUT = "17 items not selected (--only redis kubernetes.langsight-sidecar; --skip redis.replicas): not shown"
+
+
+def test_a_narrowed_run_shows_what_was_asked_and_folds_the_rest_under_a_count():
+    out = html.render(reportdata.narrowed_report())
+    page = Page(out)
+    assert [a["id"] for a in page.tags("article")] == [f"item-{i}" for i in ASKED]
+    assert [s["data-section"] for s in page.tags("section") if "data-section" in s] == ["redis", "kubernetes"]
+    assert [o["value"] for o in page.tags("option")] == ["", "redis", "kubernetes"]
+    folded = out.split('<details class="unselected" id="unselected">')[1].split("</details>")[0]
+    assert f"<summary>{LEFT_OUT}</summary>" in folded
+    assert folded.count("<li>") == 17 and "<code>postgres.backups</code>" in folded
+    jsonschema.validate(reportdata.narrowed_report(), SCHEMA)
+
+
+@needs_chromium
+def test_browser_narrowed_run_hides_the_unselected_until_asked(open_report):
+    page = open_report(reportdata.narrowed_report())
+    assert visible_ids(page) == ASKED
+    assert page.locator("#filter-shown").inner_text() == "3 of 3 items shown"
+    assert page.locator("#unselected summary").inner_text() == LEFT_OUT
+    assert not page.locator("#unselected li").first.is_visible()
+    page.locator("#unselected summary").click()
+    assert page.locator("#unselected li").count() == 17 and page.locator("#unselected li").first.is_visible()
+    assert page.problems == [] and page.requests == [page.url]

@@ -118,3 +118,17 @@ def test_empty_report_is_still_valid_junit():
     report = reportdata.finish([])
     root = ET.fromstring(junit.render(report))
     assert root.get("tests") == "0" and list(root) == []
+
+
+def test_a_narrowed_run_has_testcases_only_for_what_was_asked():
+    etree = pytest.importorskip("lxml.etree")
+    xml = junit.render(reportdata.narrowed_report())
+    assert list(cases(xml)) == ["redis.eviction-policy", "redis.persistence", "kubernetes.langsight-sidecar"]
+    root = ET.fromstring(xml)
+    assert [s.get("name") for s in root.iter("testsuite")] == ["redis", "kubernetes"]
+    assert root.get("tests") == "3" and root.get("skipped") == "1" and root.get("failures") == "1"
+    props = {p.get("name"): p.get("value") for p in root.find("testsuite").iter("property")}
+    assert props["not_selected"] == "17"
+    assert props["selection"].startswith("17 items not selected (--only redis")
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    assert schema.validate(etree.fromstring(xml.encode())), schema.error_log

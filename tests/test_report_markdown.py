@@ -107,3 +107,12 @@ def test_small_report_lists_every_item_uncut():
     for r in report["results"]:
         assert f"`{r['id']}`" in text
     assert "not listed" not in text and "cut (…)" not in text
+
+
+def test_a_narrowed_run_lists_what_was_asked_and_counts_the_rest():
+    text = markdown.render(reportdata.narrowed_report())
+    listed = [cells(row)[0] for table in tables(text)[2:] for row in table[2:]]
+    assert listed == ["`redis.eviction-policy`", "`redis.persistence`", "`kubernetes.langsight-sidecar`"]
+    assert ("17 items not selected (--only redis kubernetes.langsight-sidecar; --skip redis.replicas): "
+            "not shown.") in text.splitlines()
+    assert "postgres" not in text.split("### Results by section")[1]

@@ -29,3 +29,17 @@ def test_markdown_cells_carry_no_control_characters():
     assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
     rows = [line for line in out.splitlines() if line.startswith("| `redis.")]
     assert [r.split("|")[1].strip() for r in rows].count("`redis.eviction-policy`") == 1
+
+
+def test_a_narrowed_run_shows_what_was_asked_and_one_line_for_the_rest():
+    out = text.render(reportdata.narrowed_report(), color=False)
+    lines = out.splitlines()
+    assert "  FAIL    REQ redis.eviction-policy: maxmemory_policy is allkeys-lru, expected noeviction" in lines
+    assert "  PASS    REQ redis.persistence: appendonly is yes" in lines
+    # a skip for another reason than the selection is still shown
+    assert "  SKIPPED OPT kubernetes.langsight-sidecar: only for preset langsight" in lines
+    left_out = [line for line in lines if "not selected" in line or "excluded by" in line]
+    assert left_out == [
+        "17 items not selected (--only redis kubernetes.langsight-sidecar; --skip redis.replicas): not shown"]
+    assert "postgres" not in out and "redis.replicas:" not in out
+    assert [line for line in lines if line and not line.startswith(" ")][1:3] == ["redis", "kubernetes"]
