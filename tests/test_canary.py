@@ -237,3 +237,25 @@ def test_opt_in_must_be_a_list_of_ids(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as err:
             load_targets(write_yaml(tmp_path / "t.yaml", {"opt_in": bad}))
         assert "opt_in" in str(err.value)
+
+
+# --- reports ------------------------------------------------------------------------------------------------------
+
+def test_the_timings_show_in_every_report_format(tmp_path: Path) -> None:
+    """SARIF is left out: it carries static findings with a file location, and the canary has none."""
+    from readiness.registry import reporter
+
+    with stand_in("langfuse", visible_after=0.2) as api:
+        results, report = audit(tmp_path, targets_for(api), [ITEM], checklist=checklist(tmp_path))
+    r = results[ITEM]
+    assert r.status == "pass", r.message
+    accept, visible = f"{r.evidence['accept_s']:.2f}s", f"{r.evidence['visible_s']:.2f}s"
+    rendered = {name: reporter(name).render(report) for name in ("json", "html", "junit", "markdown")}
+    rendered["text"] = reporter("text").module.render(report, color=False)
+    for name, text in rendered.items():
+        assert f"accepted the canary in {accept}" in text and f"readable {visible} later" in text, name
+    prom = reporter("prometheus").render(report)
+    assert f'id="{ITEM}",step="visible"}} {r.evidence["visible_s"]:g}\n' in prom
+    assert f'id="{ITEM}",step="accept"}} {r.evidence["accept_s"]:g}\n' in prom
+    for text in (*rendered.values(), prom):
+        assert SK not in text and PK not in text
