@@ -259,3 +259,15 @@ def test_the_timings_show_in_every_report_format(tmp_path: Path) -> None:
     assert f'id="{ITEM}",step="accept"}} {r.evidence["accept_s"]:g}\n' in prom
     for text in (*rendered.values(), prom):
         assert SK not in text and PK not in text
+
+
+def test_the_keys_and_their_basic_auth_form_are_masked(tmp_path: Path) -> None:
+    import base64
+
+    from readiness.targets import load_targets
+
+    targets = load_targets(write_yaml(tmp_path / "t.yaml", {"http": {"base_url": "https://h", "public_key": PK,
+                                                                     "secret_key": SK, "api_key": AK}}))
+    basic = base64.b64encode(f"{PK}:{SK}".encode()).decode()
+    assert targets.scrubber().text(f"{PK} {SK} {AK} Basic {basic}") == "*** *** *** Basic ***"
+    assert PK not in str(targets.redacted()) and SK not in str(targets.redacted())

@@ -157,6 +157,11 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
         value = config.get(name)
         if isinstance(value, str) and value:
             found.add(value)
+    pk, sk = config.get("public_key"), config.get("secret_key")
+    if isinstance(pk, str) and isinstance(sk, str) and sk:  # Langfuse's basic auth, as a server may echo it
+        import base64
+
+        found.add(base64.b64encode(f"{pk}:{sk}".encode()).decode())
     for name in _URL_FIELDS:
         value = config.get(name)
         if isinstance(value, str):
