@@ -271,3 +271,18 @@ def test_the_keys_and_their_basic_auth_form_are_masked(tmp_path: Path) -> None:
     basic = base64.b64encode(f"{PK}:{SK}".encode()).decode()
     assert targets.scrubber().text(f"{PK} {SK} {AK} Basic {basic}") == "*** *** *** Basic ***"
     assert PK not in str(targets.redacted()) and SK not in str(targets.redacted())
+
+
+def test_the_readmes_canary_settings_work_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("**The end-to-end canary**", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    settings = yaml.safe_load(block)
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PK)
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SK)
+    with stand_in("langfuse", visible_after=0.1) as api:
+        settings["http"]["base_url"] = api.url
+        path = tmp_path / "targets.yaml"
+        path.write_text(yaml.safe_dump({"preset": "langfuse", **settings}))
+        results, _ = audit(tmp_path, yaml.safe_load(path.read_text()), [ITEM], checklist=checklist(tmp_path))
+    assert results[ITEM].status == "pass", results[ITEM].message
