@@ -105,7 +105,7 @@ def wants_otel(health: Any) -> bool:
     """A Langfuse /api/public/health answer naming version 4 or later (OTLP is then the ingestion path)."""
     version = health.get("version") if isinstance(health, dict) else None
     m = re.match(r"v?(\d+)\.", str(version or ""))
-    return bool(m) and int(m.group(1)) >= 4
+    return m is not None and int(m.group(1)) >= 4
 
 
 def json_of(body: bytes) -> Any:

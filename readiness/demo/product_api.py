@@ -39,7 +39,7 @@ class ProductApi:
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"behaviour must be one of {', '.join(BEHAVIOURS)}")
         self.product, self.behaviour, self.visible_after, self.version = product, behaviour, visible_after, version
-        self.keys = (public_key, secret_key) if product == "langfuse" else (api_key,)
+        self.keys: tuple[str, ...] = (public_key, secret_key) if product == "langfuse" else (api_key,)
         self.prefix = prefix if prefix is not None else ("/api/v1" if product == "langsmith" else "")
         self.retry_after, self.throttles = retry_after, throttles
         self.requests: list[tuple[str, str]] = []
