@@ -6,9 +6,11 @@ only; the probe is checks/app_canary.py).  Each fact follows the vendor's publis
   status, message, error}]}``), trace.yml (commit 5f36516a: GET /api/public/traces/{traceId}), opentelemetry.yml
   (commit 16d7e605: POST /api/public/otel/v1/traces, OTLP/HTTP JSON); basic auth, public key as user and secret key
   as password.  Langfuse v4 marks /ingestion legacy and asks direct OTLP exporters for the header
-  ``x-langfuse-ingestion-version: 4`` (the v4 OpenAPI description, 2026), so ``ingest: auto`` sends OTLP to a v4
-  server (its /api/public/health ``version``) and the batch to anything older.  DELETE /api/public/traces/{traceId}
-  removes the canary.
+  ``x-langfuse-ingestion-version: 4`` (the v4 OpenAPI description, 2026), whose only real-time read is
+  GET /api/public/v2/observations (observations-v2.yml, commit 5752e547: ``traceId`` filter, ``{data: [...]}``; the
+  other read endpoints may lag by about ten minutes there); so ``ingest: auto`` sends OTLP to a v4 server (its
+  /api/public/health ``version``) and reads it back there, and uses the batch and the trace read with anything
+  older.  DELETE /api/public/traces/{traceId} removes the canary.
 - LangSmith: docs.langchain.com/langsmith/smith-api (LangSmith OpenAPI 0.1.0): POST /runs queues one run (``id``,
   ``name``, ``run_type``, ``inputs``, ``start_time``, ``session_name``, ``extra.metadata``, ``tags``), auth header
   ``X-Api-Key``; GET /runs/{run_id}.  Self-hosted, the frontend serves the API under /api/v1 (LangSmith's
@@ -51,6 +53,7 @@ class Canary:
     headers: dict[str, str]
     transport: str  # batch | otel | runs
     event_id: str | None = None  # the batch event whose success or error the 207 carries
+    listed: bool = False  # the read answers a list ({data: [...]}) of the trace's observations, not the object
 
 
 def auth_headers(product: str, config: Any) -> dict[str, str]:
@@ -88,8 +91,9 @@ def langfuse_otel(prefix: str, item_id: str) -> Canary:
     body = {"resourceSpans": [{"resource": {"attributes": [_attr("service.name", "readiness")]},
                                "scopeSpans": [{"scope": {"name": "readiness"}, "spans": [span]}]}]}
     return Canary("langfuse", trace_id, f"{prefix}/api/public/otel/v1/traces",
-                  f"{prefix}/api/public/traces/{trace_id}", f"{prefix}/api/public/traces/{trace_id}",
-                  json.dumps(body).encode(), {"x-langfuse-ingestion-version": "4"}, "otel")
+                  f"{prefix}/api/public/v2/observations?traceId={trace_id}&limit=1",
+                  f"{prefix}/api/public/traces/{trace_id}", json.dumps(body).encode(),
+                  {"x-langfuse-ingestion-version": "4"}, "otel", listed=True)
 
 
 def langsmith_run(prefix: str, item_id: str, project: str) -> Canary:
@@ -146,6 +150,9 @@ def ingestion_problem(canary: Canary, status: int, body: bytes) -> str | None:
 def shows_canary(canary: Canary, body: bytes) -> bool:
     """The read API's answer is the canary itself (its id), not a page or another object."""
     data = json_of(body)
+    if canary.listed:
+        rows = data.get("data") if isinstance(data, dict) else None
+        return isinstance(rows, list) and any(isinstance(o, dict) and o.get("traceId") == canary.ident for o in rows)
     return isinstance(data, dict) and str(data.get("id", "")).replace("-", "") == canary.ident.replace("-", "")
 
 

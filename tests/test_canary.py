@@ -195,6 +195,7 @@ def test_langfuse_v4_gets_the_canary_over_otlp(tmp_path: Path) -> None:
         assert r.status == "pass", r.message
         assert r.evidence["transport"] == "otel"
         assert ("POST", "/api/public/otel/v1/traces") in api.requests
+        assert any(p == "/api/public/v2/observations" for m, p in api.requests)  # v4's real-time read
         span = api.bodies[0]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
         assert span["name"] == "readiness-canary" and len(span["traceId"]) == 32
     with stand_in("langfuse", "partial", version="4.2.0") as api:

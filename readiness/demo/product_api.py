@@ -1,6 +1,6 @@
 """A stand-in of the products' public tracing APIs, written from their published API definitions (the same sources
-as readiness/checks/_canary_products.py names: Langfuse's fern definitions ingestion.yml, trace.yml and
-opentelemetry.yml; LangSmith's OpenAPI for POST /runs and GET /runs/{run_id}).  It is no copy of either product:
+as readiness/checks/_canary_products.py names: Langfuse's fern definitions ingestion.yml, trace.yml,
+opentelemetry.yml and observations-v2.yml; LangSmith's OpenAPI for POST /runs and GET /runs/{run_id}).  It is no copy of either product:
 it keeps what was written and shows it after ``visible_after`` seconds, as the products' asynchronous workers do.
 
 Behaviours (``behaviour``), for the canary's tests and the demo:
@@ -22,6 +22,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 BEHAVIOURS = ("ok", "partial", "never", "throttle", "freeze", "delete-fails")
 
@@ -57,7 +58,8 @@ class ProductApi:
 
     def handles(self, method: str, path: str) -> bool:
         """Whether ``method path`` is one of the API's own endpoints (the demo's stub serves everything else)."""
-        ours = ("/api/public/ingestion", "/api/public/otel/v1/traces", "/api/public/traces/") \
+        ours = ("/api/public/ingestion", "/api/public/otel/v1/traces", "/api/public/traces/",
+                "/api/public/v2/observations") \
             if self.product == "langfuse" else ("/runs",)
         return method in ("GET", "POST", "DELETE") and path.startswith(tuple(self.prefix + p for p in ours))
 
@@ -104,12 +106,21 @@ class ProductApi:
             with self._lock:
                 self.written[ident] = now
 
-    def _read(self, ident: str) -> tuple[int, Any]:
+    def _visible(self, ident: str) -> bool:
         with self._lock:
             at = self.written.get(ident)
-        if at is None or time.monotonic() - at < self.visible_after:
+        return at is not None and time.monotonic() - at >= self.visible_after
+
+    def _read(self, ident: str) -> tuple[int, Any]:
+        if not self._visible(ident):
             return 404, {"message": f"Trace {ident} not found within authorized project"}
         return 200, {"id": ident, "name": "readiness-canary", "observations": []}
+
+    def _observations(self, query: str) -> tuple[int, Any]:
+        ident = parse_qs(query).get("traceId", [""])[0]
+        rows = [{"id": "0" * 16, "traceId": ident, "type": "SPAN", "name": "readiness-canary"}] \
+            if self._visible(ident) else []
+        return 200, {"data": rows, "meta": {}}
 
     def _delete(self, ident: str) -> tuple[int, Any]:
         if self.behaviour == "delete-fails":
@@ -119,7 +130,8 @@ class ProductApi:
             self.written.pop(ident, None)
         return 200, {"message": "Trace deleted successfully"}
 
-    def route(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, str], Any]:
+    def route(self, method: str, path: str, headers: Any, raw: bytes, query: str = ""
+              ) -> tuple[int, dict[str, str], Any]:
         if method == "GET" and path == f"{self.prefix}/api/public/health":
             return 200, {}, {"status": "OK", "version": self.version}
         if not self._authorised(headers):
@@ -134,6 +146,9 @@ class ProductApi:
             except ValueError:
                 return 400, {}, {"message": "invalid JSON"}
             return self._ingest(path, body)
+        if self.product == "langfuse" and method == "GET" and path == f"{self.prefix}/api/public/v2/observations":
+            status, answer = self._observations(query)
+            return status, {}, answer
         if path.startswith(base) and method in ("GET", "DELETE"):
             ident = path[len(base):]
             if method == "GET":
@@ -147,7 +162,7 @@ class ProductApi:
     # -- serving ---------------------------------------------------------------------------------------------------
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         """Read one request from ``request`` and answer it (this server's handler, or the demo stub's)."""
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
         raw = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         with self._lock:
             self.requests.append((request.command, path))
@@ -155,7 +170,7 @@ class ProductApi:
             self._release.wait(120)  # never answers (until the test stops the server)
             request.close_connection = True
             return
-        status, extra, answer = self.route(request.command, path, request.headers, raw)
+        status, extra, answer = self.route(request.command, path, request.headers, raw, query)
         body = json.dumps(answer).encode()
         request.send_response(status)
         request.send_header("Content-Type", "application/json")
