@@ -1,7 +1,8 @@
 """A stand-in of the products' public tracing APIs, written from their published API definitions (the same sources
 as readiness/checks/_canary_products.py names: Langfuse's fern definitions ingestion.yml, trace.yml,
-opentelemetry.yml and observations-v2.yml; LangSmith's OpenAPI for POST /runs and GET /runs/{run_id}).  It is no copy of either product:
-it keeps what was written and shows it after ``visible_after`` seconds, as the products' asynchronous workers do.
+opentelemetry.yml and observations-v2.yml; LangSmith's OpenAPI for POST /runs and GET /runs/{run_id}).  It is no
+copy of either product: it keeps what was written and shows it after ``visible_after`` seconds, as the products'
+asynchronous workers do.
 
 Behaviours (``behaviour``), for the canary's tests and the demo:
     ok            accept, readable after ``visible_after``; DELETE removes it
