@@ -193,8 +193,10 @@ class _Run:
         note = "" if cleanup == "deleted" else f"; {cleanup}"
         if visible is None:
             self.evidence["step"] = "visible"
+            last = self.evidence.get("last_read_status")
+            reads = f"; the read API last answered {last}" if last is not None else ""
             return failed(f"{self.product} accepted the canary in {accepted:.2f}s but it was not readable within "
-                          f"{self._budget_text()} (queued but never visible, or slower than the budget){note}",
+                          f"{self._budget_text()} (queued but never visible, or slower than the budget){reads}{note}",
                           **self.evidence)
         self.evidence["visible_s"] = round(visible, 3)
         return passed(f"{self.product} accepted the canary in {accepted:.2f}s; readable {visible:.2f}s later "
