@@ -170,8 +170,13 @@ def test_a_frozen_server_costs_one_timeout_and_the_deadline_holds(tmp_path: Path
         r = run(tmp_path, api, checklist(tmp_path, timeout=3, budget=60))
         took = time.monotonic() - started
         assert r.status == "error", r.message
-        assert took < 5, took  # the item's 3 s, not the 60 s budget
+        assert took < 8, took  # the item's 3 s (and the audit's start-up on a busy machine), not the 60 s budget
         assert [m for m, _ in api.requests].count("POST") == 1  # one timeout, no retry
+        if product == "langfuse":  # the POST may have landed: the session's close deletes what it may have written
+            end = time.monotonic() + 10
+            while not any(m == "DELETE" and p.startswith("/api/public/traces/") for m, p in api.requests):
+                assert time.monotonic() < end, api.requests
+                time.sleep(0.05)
 
 
 def test_a_budget_beyond_the_items_timeout_is_clipped_and_says_so(tmp_path: Path) -> None:
