@@ -96,7 +96,8 @@ class _Run:
 
     def _wait(self, r: Response, what: str) -> None:
         """Honour a 429's Retry-After when it fits the budget; else stop."""
-        pause = api.retry_after(r.headers.get("retry-after"), self.interval)
+        # Retry-After: 0 (or one in the past) still waits a poll interval: a throttled API is not asked in a loop
+        pause = max(api.retry_after(r.headers.get("retry-after"), self.interval), min(self.interval, 1.0))
         if time.monotonic() + pause >= self.end:
             raise _Stop(undecided(f"{what} throttled (429, Retry-After {pause:g}s) beyond the budget "
                                   f"({self._budget_text()}): nothing was decided", **self.evidence))

@@ -292,3 +292,10 @@ def test_the_readmes_canary_settings_work_as_written(tmp_path: Path, monkeypatch
         path.write_text(yaml.safe_dump({"preset": "langfuse", **settings}))
         results, _ = audit(tmp_path, yaml.safe_load(path.read_text()), [ITEM], checklist=checklist(tmp_path))
     assert results[ITEM].status == "pass", results[ITEM].message
+
+
+def test_a_retry_after_of_zero_is_not_a_loop(tmp_path: Path) -> None:
+    with stand_in("langsmith", "throttle", retry_after="0", throttles=10_000) as api:
+        r = run(tmp_path, api, checklist(tmp_path, budget=1.0, poll_interval=0.25))
+        assert r.status == "error" and "beyond the budget" in r.message, r.message
+        assert [m for m, _ in api.requests].count("POST") <= 5, len(api.requests)
