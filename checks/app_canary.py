@@ -4,9 +4,11 @@ yeses: the targets file's ``opt_in: [item id]`` and the http target's ``allow_wr
 skipped and sends nothing.  The product's API shapes live in checks/_canary_products.py; requests in
 readiness.clients.http (its ``writes()`` guard refuses any other write).
 
-Budget and timeout: the item's timeout bounds everything; the visibility budget is clipped to it (less a reserve
-for the delete) and the message says so.  One request that does not answer is one timeout: the item ends as an
-error there, and the runner removes the canary through the registered cleanup.
+Budget and timeout: the item's timeout bounds everything; the budget (from sending to readable) is clipped to it
+(less a reserve for the delete) and the message says so.  Reads go on past the budget while the timeout allows, to
+tell a slow product (readable after the budget: fails as slow) from one that never shows the trace.  One request
+that does not answer is one timeout: the item ends as an error there, and the runner (or the session's close)
+removes the canary through the registered cleanup.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class _Stop(Exception):
 @probe("http.canary", target="http", writes=True, params={
     "product": Param("str", None, choices=(None, *_PRODUCTS), help="langfuse | langsmith | langsight (default: "
                                                                     "the preset)"),
-    "budget": Param("number", 60, help="seconds the trace may take from accepted to readable"),
+    "budget": Param("number", 60, help="seconds the canary may take from sending to readable (reads go on past it, "
+                                       "within the item's timeout, to tell slow from never)"),
     "poll_interval": Param("number", 1.0, help="seconds between reads"),
     "project": Param("str", "readiness-canary", help="LangSmith project (session_name) the canary goes to"),
     "api_prefix": Param("url-path", None, help="path before the API (default: Langfuse none, LangSmith /api/v1)"),
@@ -77,7 +80,8 @@ class _Run:
         self.auth = api.auth_headers(product, ctx.config())
         self.started = time.monotonic()
         reserve = max(1.0, ctx.timeout * _RESERVE)
-        self.end = min(self.started + budget, ctx.deadline - reserve)
+        self.last = ctx.deadline - reserve  # reads go on until here
+        self.end = min(self.started + budget, self.last)  # the budget, clipped to the item's timeout
         self.clipped = self.started + budget > self.end
         self.budget = budget
         prefix = p["api_prefix"] if p["api_prefix"] is not None else api.DEFAULT_PREFIX[product]
@@ -145,7 +149,7 @@ class _Run:
         while True:
             polls += 1
             self.evidence["polls"] = polls
-            r = self._send("GET", canary.read_path, until=max(self.end, time.monotonic() + 0.2))
+            r = self._send("GET", canary.read_path, until=max(self.last, time.monotonic() + 0.2))
             if r.status == 200 and api.shows_canary(canary, r.body):
                 return time.monotonic() - accepted
             if r.status in (401, 403):
@@ -155,7 +159,7 @@ class _Run:
                 continue
             if r.status != 404:
                 self.evidence["last_read_status"] = r.status
-            if time.monotonic() + self.interval >= self.end:
+            if time.monotonic() + self.interval >= self.last:
                 return None
             time.sleep(self.interval)
 
@@ -196,10 +200,17 @@ class _Run:
             self.evidence["step"] = "visible"
             last = self.evidence.get("last_read_status")
             reads = f"; the read API last answered {last}" if last is not None else ""
-            return failed(f"{self.product} accepted the canary in {accepted:.2f}s but it was not readable within "
-                          f"{self._budget_text()} (queued but never visible, or slower than the budget){reads}{note}",
-                          **self.evidence)
+            waited = time.monotonic() - self.started
+            return failed(f"{self.product} accepted the canary in {accepted:.2f}s but it was still not readable "
+                          f"{waited:.1f}s after sending (budget {self._budget_text()}): queued but never visible"
+                          f"{reads}{note}", **self.evidence)
         self.evidence["visible_s"] = round(visible, 3)
+        total = accepted + visible
+        if total > self.end - self.started:
+            self.evidence["step"] = "slow"
+            return failed(f"slow: {self.product} accepted the canary in {accepted:.2f}s and showed it {visible:.2f}s "
+                          f"later, {total:.2f}s in all, over the budget of {self._budget_text()}{note}",
+                          **self.evidence)
         return passed(f"{self.product} accepted the canary in {accepted:.2f}s; readable {visible:.2f}s later "
                       f"(budget {self._budget_text()}){note}", **self.evidence)
 

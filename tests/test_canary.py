@@ -155,11 +155,11 @@ def test_a_retry_after_beyond_the_budget_is_undecided_at_once(tmp_path: Path, pr
 def test_accepted_but_never_visible_fails_after_the_budget(tmp_path: Path, product: str) -> None:
     with stand_in(product, "never") as api:
         started = time.monotonic()
-        r = run(tmp_path, api, checklist(tmp_path, budget=1.5))
+        r = run(tmp_path, api, checklist(tmp_path, timeout=4, budget=1.5))
         took = time.monotonic() - started
         assert r.status == "fail" and r.evidence["step"] == "visible", r.message
-        assert "not readable within 1.5s (queued but never visible" in r.message
-        assert 1.3 <= took < 6, took
+        assert "still not readable" in r.message and "(budget 1.5s): queued but never visible" in r.message
+        assert 2.5 <= took < 9, took  # read on past the budget until the item's timeout less its reserve
         assert r.evidence["polls"] >= 5 and "accept_s" in r.evidence
 
 
@@ -182,7 +182,17 @@ def test_a_frozen_server_costs_one_timeout_and_the_deadline_holds(tmp_path: Path
 def test_a_budget_beyond_the_items_timeout_is_clipped_and_says_so(tmp_path: Path) -> None:
     with stand_in("langfuse", "never") as api:
         r = run(tmp_path, api, checklist(tmp_path, timeout=3, budget=60))
-        assert r.status == "fail" and "clipped to" in r.message and "by the item's timeout" in r.message
+        assert r.status == "fail" and "clipped to 2.0s by the item's timeout" in r.message, r.message
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_readable_after_the_budget_fails_as_slow_not_as_never(tmp_path: Path, product: str) -> None:
+    with stand_in(product, visible_after=1.5) as api:
+        r = run(tmp_path, api, checklist(tmp_path, timeout=5, budget=0.8))
+        assert r.status == "fail" and r.evidence["step"] == "slow", r.message
+        assert r.message.startswith(f"slow: {product} accepted the canary in")
+        assert "over the budget of 0.8s" in r.message
+        assert r.evidence["visible_s"] >= 1.4
 
 
 def test_a_failed_delete_is_reported_not_hidden(tmp_path: Path) -> None:
