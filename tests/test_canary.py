@@ -204,6 +204,15 @@ def test_a_failed_delete_is_reported_not_hidden(tmp_path: Path) -> None:
         assert r.evidence["canary_id"] in r.message  # what to remove by hand
 
 
+def test_a_delete_that_hangs_is_reported_and_the_visibility_verdict_stands(tmp_path: Path) -> None:
+    with stand_in("langfuse", "delete-hangs", visible_after=0.1) as api:
+        started = time.monotonic()
+        r = run(tmp_path, api, checklist(tmp_path, timeout=4))
+        assert r.status == "pass", r.message
+        assert "cleanup FAILED: DELETE /api/public/traces/" in r.message and "remove trace" in r.message
+        assert time.monotonic() - started < 9
+
+
 def test_langfuse_v4_gets_the_canary_over_otlp(tmp_path: Path) -> None:
     with stand_in("langfuse", version="4.2.0", visible_after=0.2) as api:
         r = run(tmp_path, api)

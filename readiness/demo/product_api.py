@@ -11,6 +11,7 @@ Behaviours (``behaviour``), for the canary's tests and the demo:
     throttle      429 with Retry-After ``retry_after`` on the first ``throttles`` ingestion requests, then ok
     freeze        ingestion requests are read and never answered
     delete-fails  ok, but DELETE answers 500
+    delete-hangs  ok, but DELETE is never answered
 Wrong keys get 401, with a body that echoes what was sent (a hostile server: the audit must not repeat it).
 Every request is counted in ``requests`` as (method, path).
 """
@@ -25,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-BEHAVIOURS = ("ok", "partial", "never", "throttle", "freeze", "delete-fails")
+BEHAVIOURS = ("ok", "partial", "never", "throttle", "freeze", "delete-fails", "delete-hangs")
 
 
 class _Server(ThreadingHTTPServer):
@@ -167,7 +168,7 @@ class ProductApi:
         raw = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         with self._lock:
             self.requests.append((request.command, path))
-        if self.behaviour == "freeze" and request.command == "POST":
+        if (self.behaviour, request.command) in (("freeze", "POST"), ("delete-hangs", "DELETE")):
             self._release.wait(120)  # never answers (until the test stops the server)
             request.close_connection = True
             return
