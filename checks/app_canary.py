@@ -187,8 +187,8 @@ class _Run:
         claim = self.ctx.register_cleanup(f"canary trace {canary.ident}", lambda wait: self._undo(canary, wait))
         with self.handle.writes():
             try:
-                accepted = self._accept(canary)
-                self.evidence["accept_s"] = round(accepted, 3)
+                accepted = round(self._accept(canary), 3)  # rounded once: message and evidence agree
+                self.evidence["accept_s"] = accepted
                 visible = self._visible(canary, time.monotonic())
             except _Stop as stop:
                 if claim() and 200 <= self.evidence.get("ingest_status", 0) < 300:
@@ -208,7 +208,8 @@ class _Run:
             return failed(f"{self.product} accepted the canary in {accepted:.2f}s but it was still not readable "
                           f"{waited:.1f}s after sending (budget {self._budget_text()}): queued but never visible"
                           f"{reads}{note}", **self.evidence)
-        self.evidence["visible_s"] = round(visible, 3)
+        visible = round(visible, 3)
+        self.evidence["visible_s"] = visible
         total = accepted + visible
         if total > self.end - self.started:
             self.evidence["step"] = "slow"
