@@ -275,16 +275,18 @@ def noncurrent_expiry(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"versioning is {status}; noncurrent versions and expired delete markers expire", **evidence)
 
 
-@probe("s3.round-trip", target="s3", params={
-    "opt_in": Param("bool", False, help="run the write round trip (also needs allow_writes: true in the target)"),
+@probe("s3.round-trip", target="s3", writes=True, params={
+    "opt_in": Param("bool", False, help="run the write round trip (also needs allow_writes: true in the target); "
+                                        "the targets file's opt_in: [item id] does the same without editing the "
+                                        "checklist"),
     "prefixes": _PREFIXES,
 })
 def round_trip(ctx: Any, p: dict[str, Any]) -> Verdict:
     """(Opt-in) put, get, list and delete one uniquely named object under every prefix the product writes; the
     object is deleted even when a step fails or the run is interrupted."""
-    if not p["opt_in"]:
-        return not_applicable("the write round trip is opt-in (opt_in: true on the item and allow_writes: true in "
-                              "the s3 target)")
+    if not (p["opt_in"] or ctx.opted_in):
+        return not_applicable(f"the write round trip is opt-in: add opt_in: [{ctx.item_id}] to the targets file (or "
+                              "opt_in: true on the item) and allow_writes: true to the s3 target")
     if ctx.config().get("allow_writes") is not True:
         return not_applicable("the item opts in but the s3 target does not allow writes (allow_writes: true)")
     h: S3Handle = ctx.client

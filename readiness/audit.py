@@ -46,10 +46,36 @@ def load_inputs(checklist: str | None, targets: str | None, waivers: str | None 
             problems.extend(exc.problems)
             if not exc.problems:
                 texts.append(exc.text)
+    if not problems and not texts:
+        problems.extend(opt_in_problems(loaded["checklist"], loaded["targets"]))  # type: ignore[arg-type]
     if problems or texts:
         raise ConfigError("\n".join([*texts, *(str(p) for p in sorted(set(problems)))]))
     return Inputs(loaded["checklist"], loaded["targets"], loaded["waivers"], loaded["attestations"],  # type: ignore[arg-type]
                   waivers or "", attestations or "")
+
+
+def opt_in_problems(checklist: Checklist, targets: Targets) -> list[Problem]:
+    """The targets file's ``opt_in:`` names items of this checklist whose probe writes (and only those)."""
+    if not targets.opt_in:
+        return []
+    from readiness.errors import did_you_mean
+    from readiness.registry import probes
+
+    items = {i.id: i for i in checklist.items}
+    registry = probes()
+    writers = sorted(i.id for i in checklist.items if i.probe and getattr(registry.probes.get(i.probe), "writes",
+                                                                            False))
+    out = []
+    for item_id, (line, col) in targets.opt_in.items():
+        item = items.get(item_id)
+        if item is None:
+            out.append(Problem(targets.path or "targets", line, col, f"opt_in: {item_id!r} is not an item of "
+                               f"{checklist.path}" + (did_you_mean(item_id, writers) or
+                                                      f" (items that write: {', '.join(writers) or 'none'})")))
+        elif item_id not in writers:
+            out.append(Problem(targets.path or "targets", line, col, f"opt_in: {item_id} does not write, so there "
+                               f"is nothing to opt in to (items that write: {', '.join(writers) or 'none'})"))
+    return out
 
 
 def notices_for_inputs(inputs: Inputs) -> list[str]:

@@ -188,8 +188,9 @@ class Context:
     def __init__(self, item_id: str, target: str | None, sessions: Mapping[str, Session],
                  configs: Mapping[str, Mapping[str, Any]], preset: str | None, profile: str, timeout: float,
                  deadline: float, reads: frozenset[str] = frozenset(),
-                 set_aside: Mapping[str, str] | None = None):
+                 set_aside: Mapping[str, str] | None = None, opted_in: bool = False):
         self.item_id = item_id
+        self.opted_in = opted_in  # the targets file's opt_in: lists this item (one of the two yeses a write needs)
         self._set_aside = set_aside or {}  # target kinds this deployment has none of, and why
         self.reads = reads  # the Kubernetes resources the probe declared it reads
         self.target = target

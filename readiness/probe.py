@@ -105,6 +105,9 @@ class Probe:
     # function of its parameters (a generic probe reads the kind it is given).  `readiness rbac` derives the audit
     # identity's rules from these, and the Kubernetes facts refuse any read a probe did not declare.
     reads: tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]] = ()
+    # The probe writes to its target (a canary trace, a test object): it runs only for items the targets file opts
+    # in (``opt_in: [ids]``, seen as ``ctx.opted_in``) and on a target with allow_writes: true.
+    writes: bool = False
 
     def declared_reads(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         return tuple(self.reads(params)) if callable(self.reads) else tuple(self.reads)
@@ -115,12 +118,12 @@ class Probe:
 
 def probe(
     kind: str, *, target: str | None, params: Mapping[str, Param] | None = None, summary: str | None = None,
-    reads: tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]] = (),
+    reads: tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]] = (), writes: bool = False,
 ) -> Callable[[ProbeFunc], Probe]:
     """Declare a probe kind. The summary defaults to the first line of the function's docstring."""
 
     def register(func: ProbeFunc) -> Probe:
         doc = summary or (inspect.getdoc(func) or "").split("\n\n")[0].replace("\n", " ")
-        return Probe(kind, target, dict(params or {}), func, doc, func.__module__, reads)
+        return Probe(kind, target, dict(params or {}), func, doc, func.__module__, reads, writes)
 
     return register

@@ -212,7 +212,8 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
             try:
                 ctx = Context(job.planned.item.id, job.probe.target, sessions, configs, options.preset,
                               options.profile, job.timeout, min(job.started + job.timeout, hard_deadline),
-                              frozenset(job.probe.declared_reads(job.planned.params)), set_aside)
+                              frozenset(job.probe.declared_reads(job.planned.params)), set_aside,
+                              opted_in=job.planned.item.id in targets.opt_in)
                 verdict = job.probe(ctx, dict(job.planned.params))
             except BaseException as exc:  # noqa: BLE001 - every failure of a probe becomes an error result
                 error, tb = exc, traceback.format_exc()

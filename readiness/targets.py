@@ -19,7 +19,7 @@ from readiness.yamlsrc import load_file, map_strings, pos_of
 
 PRESETS = ("langsmith", "langfuse", "langsight")
 PROFILES = ("production", "non-production")
-_TOP = ("name", "preset", "profile", "deployment")
+_TOP = ("name", "preset", "profile", "deployment", "opt_in")
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -32,6 +32,9 @@ class Targets:
     name: str | None = None
     path: str | None = None
     deployment: str | None = None  # compose | kubernetes, when the file says it (readiness.deployment infers it else)
+    # item ids opted in to writing (app.end-to-end-canary, blob.round-trip), each with where the file names it;
+    # readiness.audit checks them against the checklist (the targets file alone does not know its items)
+    opt_in: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """The settings fit to show: secret fields and URL passwords masked, then every credential a client parses
@@ -158,6 +161,8 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
                 problems.append(Problem(name, *at, f"{key} must be one of {', '.join(choices)}, not {value!r}"
                                         + did_you_mean(value, choices)))
             top[key] = value
+        elif key == "opt_in":
+            top[key] = _opt_in(value, name, at, problems)
         elif key == "name":
             top[key] = value if isinstance(value, str) else raw.text_of(key) or str(value)
         elif key in KINDS:
@@ -182,4 +187,20 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     _chart_values(configs, name, problems)
     if problems:
         raise ConfigError(problems)
-    return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name, top.get("deployment"))
+    return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name, top.get("deployment"),
+                   top.get("opt_in", {}))
+
+
+def _opt_in(value: Any, name: str, at: tuple[int, int], problems: list[Problem]) -> dict[str, tuple[int, int]]:
+    """``opt_in: [item ids]``: the ids with their positions (a bad entry is a problem, not an opt-in)."""
+    if not isinstance(value, list):
+        problems.append(Problem(name, *at, "opt_in must be a list of item ids (opt_in: [app.end-to-end-canary])"))
+        return {}
+    out: dict[str, tuple[int, int]] = {}
+    for index, entry in enumerate(value):
+        where = pos_of(value, index)
+        if not isinstance(entry, str) or not entry:
+            problems.append(Problem(name, *where, f"opt_in[{index}] must be an item id, not {entry!r}"[:200]))
+        else:
+            out[str(entry)] = where
+    return out

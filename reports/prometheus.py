@@ -63,4 +63,17 @@ def render(report: dict[str, Any]) -> str:
                      [_sample("readiness_last_run_timestamp_seconds", base, _timestamp(report["finished_at"]))])
     lines += _metric("readiness_run_duration_seconds", "How long the last run took.",
                      [_sample("readiness_run_duration_seconds", base, report["duration_s"])])
+    lines += _canary(results, base)
     return "\n".join(lines) + "\n"
+
+
+_CANARY_STEPS = {"accept_s": "accept", "visible_s": "visible"}
+
+
+def _canary(results: list[dict[str, Any]], base: dict[str, Any]) -> list[str]:
+    """The end-to-end canary's timings (evidence accept_s / visible_s), when an item measured them."""
+    samples = [_sample("readiness_canary_seconds", {**base, "id": r["id"], "step": step}, float(value))
+               for r in results for key, step in _CANARY_STEPS.items()
+               if isinstance(value := (r.get("evidence") or {}).get(key), (int, float)) and not isinstance(value, bool)]
+    return _metric("readiness_canary_seconds", "The end-to-end canary: seconds to accept the trace, and from "
+                   "accepted to readable.", samples) if samples else []

@@ -57,6 +57,16 @@ def _mostly(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     judgement in some examples."""
     return st.one_of(strategy, strategy, strategy, _FAILED)
 _JUNK = st.sampled_from(JUNK)
+# A product API's answers: statuses it really sends (and junk ones), Retry-After values that are no number of
+# seconds, bodies that are not the documented JSON (NaN, junk, nesting, a huge page)
+ANSWER_STATUSES = [200, 202, 207, 200, 202, 207, 204, 404, 404, 401, 403, 429, 429, 500, *JUNK]
+ANSWER_HEADERS = [{}, {"retry-after": "nan"}, {"retry-after": "inf"}, {"retry-after": "-5"},
+                  {"retry-after": "0.01"}, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, [], None]
+ANSWER_BODIES = [b"{}", b"", b"\xff\xfe", None, b"NaN", b"[]", b'{"id": null}', b'{"id": NaN}',
+                 b'{"id": "readiness-canary", "name": "readiness-canary"}',
+                 b'{"successes": [], "errors": []}', b'{"successes": [{"id": NaN, "status": 201}], "errors": [NaN]}',
+                 b'{"partialSuccess": {"rejectedSpans": "NaN"}}', b'{"status": "OK", "version": "4.0.0"}',
+                 b"[" * 100_000, b'{"id": "' + b"x" * 300_000 + b'"}']
 
 
 # --- trees: the shape of a real document, every value junk -----------------------------------------------------
@@ -171,6 +181,16 @@ class HostileHttp(_Answers, http_client.HttpHandle):
         return self._draw(st.builds(http_client.Response, st.just(url), _JUNK, st.sampled_from([{}, [], None,
                                                                                                  {"": "\x00"}]),
                                     st.sampled_from([b"", b"\xff\xfe", None]), _JUNK, _JUNK, _JUNK), "get")
+
+    def send(self, method: str, url: str, body: bytes | None = None, headers: Any = None,
+             max_body: int = http_client.MAX_BODY, timeout: float | None = None) -> Any:
+        """Any method (the canary's POST, GET and DELETE): real statuses with junk, NaN or huge bodies and
+        Retry-After values, or junk statuses."""
+        if method not in ("GET", "HEAD") and not getattr(self._local, "writing", False):
+            raise http_client.WriteRefused(f"{method} outside writes()")  # the guard is the real one's
+        return self._draw(st.builds(http_client.Response, st.just(url), st.sampled_from(ANSWER_STATUSES),
+                                    st.sampled_from(ANSWER_HEADERS), st.sampled_from(ANSWER_BODIES), _JUNK, _JUNK,
+                                    _JUNK), f"send:{method}")
 
     def send_body(self, path: str, size: int, timeout: float, content_type: str = "application/json",
                   **kwargs: Any) -> Any:

@@ -45,9 +45,16 @@ def test_demo_audits_a_first_deployment_and_cleans_up(tmp_path: Path) -> None:
     assert "NOT READY" in done.stdout and "Blocking sign-off" in done.stdout
     targets = (tmp_path / "out" / "targets.yaml").read_text()
     assert "${DEMO_REDIS_PASSWORD}" in targets and "demo-redis-s3cret" not in targets
+    # the end-to-end canary, opted in by the demo's targets file, passes with its timings; its keys stay ${VARS}
+    canary = next(r for r in report["results"] if r["id"] == "app.end-to-end-canary")
+    assert canary["status"] == "pass" and "readable" in canary["message"], canary["message"]
+    assert canary["evidence"]["visible_s"] >= 0.4 and "app.end-to-end-canary" in targets
+    assert "${LANGFUSE_SECRET_KEY}" in targets and "sk-lf-" not in targets
+    assert "PASS    OPT app.end-to-end-canary: langfuse accepted the canary in" in done.stdout
     for name in ("report.json", "report.html", "report.xml", "report.md", "report.prom"):
         written = (tmp_path / "out" / name).read_text()
         assert "demo-redis-s3cret" not in written and "demo-secret-key-not-for-production" not in written, name
+        assert "sk-lf-" not in written and "pk-lf-" not in written, name
     # every section of the checklist is audited: the datastores, blob storage, the web front door, the deploy
     # files and the rendered Kubernetes manifests each show verdicts
     for section in ("clickhouse", "blob", "storage", "autoscaling", "network", "app"):

@@ -106,7 +106,7 @@ class Poison:
 
 # Kinds whose client has a typed face (hostile_clients.py): a bare Poison would stop their probes at the first
 # attribute, before any judgement.
-TYPED = {"kubernetes": lambda s: HostileCluster(s), "http": lambda s: HostileHttp(CONFIGS["http"], s),
+TYPED = {"kubernetes": lambda s: HostileCluster(s), "http": lambda s: HostileHttp(s.config, s),
          "network": lambda s: HostileNetwork(CONFIGS["network"], s), "files": lambda s: hostile_files(s.draw)}
 
 
@@ -145,6 +145,9 @@ class HostileSession:
     @property
     def client(self) -> Any:
         return self.get_client()
+
+    def register_cleanup(self, item_id: str, what: str, undo: Any) -> Any:
+        return lambda: True  # the probe cleans up itself (through the same hostile client)
 
     def fact(self, name: str, fetch: Any, deadline: float | None = None) -> Any:
         if name == "k8s:discovery":  # the typed cluster's answer: served groups, or a failure
@@ -253,6 +256,39 @@ def test_hostile_facts_never_make_a_probe_pass(item, data, preset, profile):
            for n, v in s._seen.items() if n.startswith("k8s:")):
         return
     assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on hostile facts: {verdict.message}"
+
+
+# The probes that write run only opted in, on a target that allows writes: the test above sees them skip; here they
+# run, every answer of the product's API hostile (error statuses, junk and NaN bodies, a huge page, Retry-After
+# that is no number), within a budget short enough for many examples.
+WRITERS = [i for i in ITEMS if probes().probes[i.probe or ""].writes and probes().probes[i.probe or ""].target
+           == "http"]
+WRITE_CONFIG = {**CONFIGS["http"], "allow_writes": True, "public_key": "pk-lf-1", "secret_key": "sk-lf-1",
+                "api_key": "lsv2-1"}
+
+
+def test_the_writing_probes_are_found() -> None:
+    assert "app.end-to-end-canary" in {i.id for i in WRITERS}
+
+
+@pytest.mark.parametrize("item", WRITERS, ids=lambda i: i.id)
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "100")),
+          derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), preset=st.sampled_from([None, *PRESETS]),
+       ingest=st.sampled_from(["auto", "batch", "otel"]))
+def test_hostile_answers_never_make_an_opted_in_writer_pass(item, data, preset, ingest):
+    probe = probes().probes[item.probe or ""]
+    configs = {**CONFIGS, "http": WRITE_CONFIG}
+    sessions = {kind: HostileSession(kind, data, HOSTILE, configs) for kind in configs}
+    params = {**item.params_for(preset), "budget": 0.2, "poll_interval": 0.02, "ingest": ingest}
+    ctx = Context(item.id, probe.target, sessions, configs, preset, "production", 1.0,  # type: ignore[arg-type]
+                  time.monotonic() + 2, opted_in=True)
+    try:
+        verdict = probe(ctx, params)
+    except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
+        return
+    assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on hostile answers: {verdict.message}"
 
 
 # Probes of other targets that read Kubernetes facts on the side (redis.memory-vs-limit, clickhouse.ssd ...).

@@ -326,6 +326,25 @@ def test_the_opted_in_round_trip_writes_under_every_prefix_and_leaves_nothing(tm
     assert s3_stack.keys_in("good-traces") == before  # versioned bucket: no version, no delete marker left
 
 
+def test_the_targets_files_opt_in_runs_the_round_trip_without_editing_the_checklist(tmp_path, s3_stack):
+    """opt_in: [blob.round-trip] in the targets file is the item's yes (the packaged checklist keeps opt_in: false);
+    allow_writes on the s3 target is still the other."""
+    mark = len(s3_stack.requests())
+    target = s3_stack.target("good-traces", "writer", allow_writes=True)
+    results, _ = audit(tmp_path, {"preset": "langsmith", "opt_in": ["blob.round-trip"], "s3": target},
+                       ["blob.round-trip"])
+    r = results["blob.round-trip"]
+    assert r.status == "pass", r.message
+    assert [m for m, _ in writes_since(s3_stack, mark)].count("PUT") == 2  # ttl_s/ and ttl_l/
+    mark = len(s3_stack.requests())
+    results, _ = audit(tmp_path, {"preset": "langsmith", "opt_in": ["blob.round-trip"],
+                                  "s3": s3_stack.target("good-traces", "writer")}, ["blob.round-trip"])
+    assert results["blob.round-trip"].status == "skipped" and "allow_writes" in results["blob.round-trip"].message
+    results, _ = audit(tmp_path, {"preset": "langsmith", "s3": target}, ["blob.round-trip"])
+    assert "add opt_in: [blob.round-trip] to the targets file" in results["blob.round-trip"].message
+    assert not writes_since(s3_stack, mark)
+
+
 def test_a_round_trip_without_delete_permission_fails(tmp_path, s3_stack):
     cl = checklist_with(tmp_path, "blob.round-trip", opt_in=True, prefixes=["ttl_s/"])
     results, _ = audit(tmp_path, {"s3": s3_stack.target("bad-traces", "nodelete", allow_writes=True)},

@@ -227,3 +227,32 @@ def test_init_leaves_out_a_values_endpoint_with_credentials(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert not _leaks({"stdout": done.stdout, "stderr": done.stderr}, [EXEC_TOKEN])
     assert "endpoint_url" in done.stdout  # named in a comment: fill it in by hand
+
+
+# --- the canary's API keys ----------------------------------------------------------------------------------------
+
+CANARY_PK, CANARY_SK, CANARY_AK = "pk-lf-Cn1public4Qz", "sk-lf-Cn2secret5Rx", "lsv2_pt_Cn3apikey6Sy"
+
+
+@pytest.mark.parametrize("product, accepted", [("langfuse", True), ("langfuse", False), ("langsmith", False)])
+def test_the_canarys_keys_are_in_no_output_format(tmp_path: Path, product: str, accepted: bool) -> None:
+    """Keys given as ${VARIABLES}; a server that refuses them answers 401 with a body that echoes them."""
+    from readiness.checklist import default_path
+    from readiness.demo.product_api import ProductApi
+
+    keys = {"public_key": "${CANARY_PK}", "secret_key": "${CANARY_SK}"} if product == "langfuse" \
+        else {"api_key": "${CANARY_AK}"}
+    env = {"CANARY_PK": CANARY_PK, "CANARY_SK": CANARY_SK, "CANARY_AK": CANARY_AK}
+    server = {"public_key": CANARY_PK, "secret_key": CANARY_SK} if accepted else {}
+    data = yaml.safe_load(Path(default_path()).read_text())
+    data["sections"] = [{**s, "items": [i for i in s["items"] if i["id"] == "app.end-to-end-canary"]}
+                        for s in data["sections"] if s["id"] == "app"]
+    checklist = write_yaml(tmp_path / "checklist.yaml", data)
+    with ProductApi(product, visible_after=0.1, **server).start() as api:
+        targets = write_yaml(tmp_path / "targets.yaml", {"preset": product, "opt_in": ["app.end-to-end-canary"],
+                                                         "http": {"base_url": api.url, "allow_writes": True, **keys}})
+        texts = _audit_cli(tmp_path, str(checklist), targets, env)
+    result = json.loads(texts["json"])["results"][0]
+    assert result["status"] == ("pass" if accepted else "error"), result["message"]
+    assert ("readable" in result["message"]) if accepted else ("refused the credentials (401)" in result["message"])
+    assert not _leaks(texts, [CANARY_PK, CANARY_SK, CANARY_AK])

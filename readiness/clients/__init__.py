@@ -111,7 +111,11 @@ _BUILTIN = (
             "http_url": Param("str", _OPT, help="plain-HTTP URL for the redirect check; default: http://<host>/"),
             "worker_url": Param("str", _OPT, help="the worker's own URL (Langfuse worker, http://worker:3030)"),
             "allow_writes": Param("bool", False, help="opt in to network.body-size's real POST of the body "
-                                                      "(with send_body: true on the item)"),
+                                                      "(with send_body: true on the item) and to the canary trace "
+                                                      "of app.end-to-end-canary (with opt_in: in the targets file)"),
+            "public_key": Param("str", _OPT, help="Langfuse project public key (pk-lf-...), for the canary"),
+            "secret_key": Param("str", _OPT, help="Langfuse project secret key (sk-lf-...), for the canary"),
+            "api_key": Param("str", _OPT, help="LangSmith API key (x-api-key), for the canary"),
         }, "readiness.clients.http"),
         TargetKind("network", {
             "public_host": Param("str"),

@@ -31,6 +31,8 @@ from readiness.redact import secret_values
 MAX_BODY = 64 * 1024
 _LOCK = threading.Lock()
 _URL_FIELDS = ("base_url", "http_url", "worker_url")
+_KEY_FIELDS = ("metrics_token", "public_key", "secret_key", "api_key")  # credentials: masked everywhere
+_READS = ("GET", "HEAD")
 _LEGACY = {"TLSv1": b"\x03\x01", "TLSv1.1": b"\x03\x02"}
 
 
@@ -151,9 +153,15 @@ def _may_follow(current: str, target: str) -> bool:
 
 def secrets(config: Mapping[str, Any]) -> set[str]:
     found: set[str] = set()
-    token = config.get("metrics_token")
-    if isinstance(token, str) and token:
-        found.add(token)
+    for name in _KEY_FIELDS:
+        value = config.get(name)
+        if isinstance(value, str) and value:
+            found.add(value)
+    pk, sk = config.get("public_key"), config.get("secret_key")
+    if isinstance(pk, str) and isinstance(sk, str) and sk:  # Langfuse's basic auth, as a server may echo it
+        import base64
+
+        found.add(base64.b64encode(f"{pk}:{sk}".encode()).decode())
     for name in _URL_FIELDS:
         value = config.get(name)
         if isinstance(value, str):
@@ -212,6 +220,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class WriteRefused(TargetUnavailable):
+    """A request that writes (any method but GET/HEAD) outside ``writes()``, or on a target without allow_writes."""
+
+
 class HttpHandle:
     """One target: its origin, verification settings, and counters for the benchmark."""
 
@@ -222,6 +234,20 @@ class HttpHandle:
         self.origin = parse_origin(str(config["base_url"]))
         self.base_url = str(config["base_url"]).strip()
         self.connections = 0
+        self.allow_writes = config.get("allow_writes") is True
+        self._local = threading.local()
+
+    @contextmanager
+    def writes(self) -> Iterator[None]:
+        """Let this thread send requests that write: only with ``allow_writes: true`` in the target (the item's own
+        opt-in is the caller's to check)."""
+        if not self.allow_writes:
+            raise WriteRefused("writes are not allowed on this http target (set allow_writes: true to opt in)")
+        self._local.writing = True
+        try:
+            yield
+        finally:
+            self._local.writing = False
 
     # --- URLs -------------------------------------------------------------------------------------------------
     def url(self, path: str, base: str | None = None) -> str:
@@ -280,14 +306,27 @@ class HttpHandle:
         started = time.monotonic()
         hops: list[str] = []
         while True:
-            r = self._get_once(url, headers or {}, max_body, deadline)
+            r = self._exchange("GET", url, headers or {}, None, max_body, deadline)
             target = urljoin(url, r.location) if r.location and 300 <= r.status < 400 else None
             if target is None or len(hops) >= follow or not _may_follow(url, target):
                 return replace(r, elapsed=time.monotonic() - started, redirects=tuple(hops))
             hops.append(f"{r.status} {self.shown(target)}")
             url = target
 
-    def _get_once(self, url: str, headers: Mapping[str, str], max_body: int, deadline: Deadline) -> Response:
+    def send(self, method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+             max_body: int = MAX_BODY, timeout: float | None = None) -> Response:
+        """One request of any method within a total deadline; no redirect is followed (a write is never replayed
+        elsewhere).  Anything but GET/HEAD is a write: refused outside ``writes()``."""
+        method = method.upper()
+        if method not in _READS and not getattr(self._local, "writing", False):
+            raise WriteRefused(f"{method} {self.shown(url)} is a write, sent only inside writes() (allow_writes: "
+                               "true and the item's opt-in)")
+        limit = min(timeout or self.timeout, self.timeout)
+        deadline = Deadline(limit, f"{method} {self.shown(url)}")
+        return self._exchange(method, url, headers or {}, body, max_body, deadline)
+
+    def _exchange(self, method: str, url: str, headers: Mapping[str, str], payload: bytes | None, max_body: int,
+                  deadline: Deadline) -> Response:
         import h11
 
         shown = self.shown(url)
@@ -297,12 +336,16 @@ class HttpHandle:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             sent = {"Host": o.netloc, "Accept-Encoding": "identity", "User-Agent": "readiness-audit",
                     "Connection": "close", **_basic_auth(parts), **headers}
+            if payload is not None:
+                sent["Content-Length"] = str(len(payload))
             started = time.monotonic()
             sock = self._open(o, deadline)
             try:
                 conn = h11.Connection(h11.CLIENT)
-                deadline.sendall(sock, conn.send(h11.Request(method="GET", target=target,
+                deadline.sendall(sock, conn.send(h11.Request(method=method, target=target,
                                                              headers=list(sent.items()))))
+                if payload:
+                    deadline.sendall(sock, conn.send(h11.Data(data=payload)))
                 deadline.sendall(sock, conn.send(h11.EndOfMessage()))
                 response = None
                 body = bytearray()

@@ -5,7 +5,9 @@
     failing  liveness 500, readiness 503 {"status": "not ready"}, health 200 {"status": "degraded"},
              /metrics open to anyone
 
-Any POST is read to the end and answered 202 (the body-size probe's target when it is opted in to send the body;
+The product's tracing API (Langfuse's ingestion, trace read and delete: readiness.demo.product_api, given as
+``api``) answers the end-to-end canary, the trace readable a moment after it is accepted.  Any other POST is read
+to the end and answered 202 (the body-size probe's target when it is opted in to send the body;
 by default it sends only the headers, which nginx answers itself).  /huge streams a body that never ends
 (to prove clients read bounded); ``delay`` slows every GET (latency judgements).
 
@@ -20,6 +22,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from readiness.demo.product_api import ProductApi
 
 HEALTHY = {
     "/api/liveness": (200, {"status": "alive"}),
@@ -47,12 +51,13 @@ METRICS = b"# HELP requests_total Requests served\n# TYPE requests_total counter
 
 class AppStub:
     def __init__(self, mode: str = "healthy", host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                 delay: float = 0.0):
+                 delay: float = 0.0, api: ProductApi | None = None):
         if mode not in ("healthy", "failing"):
             raise ValueError(f"mode must be healthy or failing, not {mode!r}")
         self.mode, self.token, self.delay = mode, token, delay
         self.huge_sent = 0  # bytes of /huge written before the client went away
         self.posted: list[int] = []  # body sizes received
+        self.api = api
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,9 +73,21 @@ class AppStub:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _api(self) -> bool:
+                if stub.api is None or not stub.api.handles(self.command, self.path.split("?", 1)[0]):
+                    return False
+                stub.api.answer(self)
+                return True
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                if not self._api():
+                    self._send(405, b'{"detail":"Method Not Allowed"}')
+
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 if stub.delay:
                     time.sleep(stub.delay)
+                if self._api():
+                    return
                 path = self.path.split("?", 1)[0]
                 if path == "/huge":
                     self.send_response(200)
@@ -99,6 +116,8 @@ class AppStub:
                 return self._send(200, b"<html><body>app</body></html>", "text/html")
 
             def do_POST(self) -> None:  # noqa: N802
+                if self._api():
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 left = length
                 while left > 0:
