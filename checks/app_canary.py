@@ -20,7 +20,7 @@ from typing import Any
 from readiness.checks import _canary_products as api
 
 from readiness.clients.http import HttpHandle, Response
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _PRODUCTS = ("langfuse", "langsmith", "langsight")

@@ -11,16 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from readiness.clients import connector_for
+from readiness.errors import NotInDeployment, TargetUnavailable
 
-
-class TargetUnavailable(Exception):
-    """The target could not be used (not configured, unreachable, timed out earlier); the message says why."""
-
-
-class NotInDeployment(TargetUnavailable):
-    """An item of another target reads this one on the side, and it does not exist in this kind of deployment
-    (Kubernetes facts on compose: a container's memory limit, a volume's medium).  The item still applies, so this
-    is an error an attestation may cover (or the item's own parameters give the figures), never a skip or a pass."""
+__all__ = ["Context", "NotInDeployment", "Session", "TargetUnavailable"]
 
 
 class Session:

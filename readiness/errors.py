@@ -43,3 +43,13 @@ class ConfigError(Exception):
 def did_you_mean(name: object, known: Iterable[str]) -> str:
     near = get_close_matches(str(name), list(known), n=1, cutoff=0.6)
     return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+class TargetUnavailable(Exception):
+    """The target could not be used (not configured, unreachable, timed out earlier); the message says why."""
+
+
+class NotInDeployment(TargetUnavailable):
+    """An item of another target reads this one on the side, and it does not exist in this kind of deployment
+    (Kubernetes facts on compose: a container's memory limit, a volume's medium).  The item still applies, so this
+    is an error an attestation may cover (or the item's own parameters give the figures), never a skip or a pass."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from readiness.errors import did_you_mean
-from readiness.probe import Verdict, failed, passed, undecided
+from readiness.verdict import Verdict, failed, passed, undecided
 
 MISSING: Any = object()
 

@@ -5,12 +5,38 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from readiness.errors import Problem, did_you_mean
 from readiness.matchers import Expect
-from readiness.probe import Param
 from readiness.yamlsrc import YList, YMap, pos_of
+
+# Parameter types a checklist may give; "expect" is a matcher (readiness.matchers); "path" is a file path,
+# relative to the file that gives it ("path-list": several); "url-path" is a path on a target's URL, never a URL
+# of another host.
+PARAM_TYPES = ("str", "int", "number", "bool", "list", "str-list", "int-list", "dict", "date", "path", "path-list",
+               "url-path", "expect", "any")
+
+_REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    type: str
+    default: Any = _REQUIRED
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAM_TYPES:
+            raise ValueError(f"unknown parameter type {self.type!r}")
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+
 
 _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "number": "a number", "bool": "true or false", "list": "a list",

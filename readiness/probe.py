@@ -18,77 +18,29 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+# The contract's names live in the layers below (params: declared parameters; verdict: what a probe concludes) so
+# that matchers, clients and loaders import them without importing the probe registry; plugins import them here.
+from readiness.params import PARAM_TYPES, Param
+from readiness.verdict import (
+    VERDICT_STATUSES,
+    Verdict,
+    failed,
+    not_applicable,
+    passed,
+    undecided,
+    unobservable,
+)
 
 if TYPE_CHECKING:
     from readiness.context import Context
 
-# Parameter types a checklist may give; "expect" is a matcher (readiness.matchers); "path" is a file path,
-# relative to the file that gives it ("path-list": several); "url-path" is a path on a target's URL, never a URL
-# of another host.
-PARAM_TYPES = ("str", "int", "number", "bool", "list", "str-list", "int-list", "dict", "date", "path", "path-list",
-               "url-path", "expect", "any")
-
-_REQUIRED: Any = object()
-
-
-@dataclass(frozen=True)
-class Param:
-    type: str
-    default: Any = _REQUIRED
-    help: str = ""
-    choices: tuple[Any, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.type not in PARAM_TYPES:
-            raise ValueError(f"unknown parameter type {self.type!r}")
-
-    @property
-    def required(self) -> bool:
-        return self.default is _REQUIRED
-
-
-VERDICT_STATUSES = ("pass", "fail", "error", "skipped")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a probe concluded. ``skipped`` means "not applicable here" and always carries the reason."""
-
-    status: str
-    message: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    # True only on an ``error`` the probe declares beyond its sight (disk usage that SQL cannot see): the one kind of
-    # probed item an attestation may cover.  Never set for an unreachable target, a timeout or a denied permission.
-    attestable: bool = False
-
-    def __post_init__(self) -> None:
-        if self.status not in VERDICT_STATUSES:
-            raise ValueError(f"unknown verdict status {self.status!r}")
-
-
-def passed(message: str, **evidence: Any) -> Verdict:
-    return Verdict("pass", message, evidence)
-
-
-def failed(message: str, **evidence: Any) -> Verdict:
-    return Verdict("fail", message, evidence)
-
-
-def undecided(message: str, **evidence: Any) -> Verdict:
-    """The probe could not decide (no permission, unsupported version, missing data): an ``error`` result."""
-    return Verdict("error", message, evidence)
-
-
-def unobservable(message: str, **evidence: Any) -> Verdict:
-    """The fact is invisible to this probe by its nature (not a fault): an ``error`` that an attestation may cover."""
-    return Verdict("error", message, evidence, attestable=True)
-
-
-def not_applicable(message: str, **evidence: Any) -> Verdict:
-    return Verdict("skipped", message, evidence)
-
+__all__ = [
+    "PARAM_TYPES", "VERDICT_STATUSES", "Param", "Probe", "Verdict", "failed", "not_applicable", "passed", "probe",
+    "undecided", "unobservable",
+]
 
 ProbeFunc = Callable[["Context", dict[str, Any]], Verdict]
 

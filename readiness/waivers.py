@@ -10,8 +10,7 @@ from typing import Any
 
 from readiness.errors import ConfigError, Problem
 from readiness.models import Result
-from readiness.params import validate
-from readiness.probe import Param
+from readiness.params import Param, validate
 from readiness.yamlsrc import load_file, pos_of
 
 _WAIVER = {"id": Param("str"), "justification": Param("str"), "expires": Param("date"),

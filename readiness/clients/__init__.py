@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from readiness.probe import Param
+from readiness.params import Param
 
 _OPT = None
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 
 MAX_OUTPUT = 64 * 1024 * 1024
 MAX_MEMORY = 2 * 1024**3  # address space of the renderer: Go reserves arenas lazily, so this bounds real use

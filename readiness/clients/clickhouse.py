@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 
 
 class DeadlineExceeded(TargetUnavailable):

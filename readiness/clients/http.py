@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from readiness.clients.deadline import Deadline, DeadlineExceeded
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
 MAX_BODY = 64 * 1024

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.fsio import special
 from readiness.redact import is_secret_name, secret_values
 

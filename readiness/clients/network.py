@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 
 OPEN, REFUSED, TIMEOUT, UNREACHABLE = "open", "refused", "timeout", "unreachable"
 MAX_PARALLEL = 32  # connects in flight at once, over every address and port

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from readiness.clients.postgres_sql import Refused, check, tokens
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
 T = TypeVar("T")

@@ -30,7 +30,7 @@ from functools import cache
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
 # Commands (and subcommands) the audit may send.  SELECT only switches the connection's database.

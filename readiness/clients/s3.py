@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from readiness.context import TargetUnavailable
+from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
 READ_PREFIXES = ("Head", "Get", "List")
