@@ -220,6 +220,62 @@ def test_no_write_or_admin_command_reaches_the_server_whatever_is_tried(victim: 
     assert policy == "noeviction" and keys == ["bull:ingestion-queue:id", "bull:ingestion-queue:wait"]
 
 
+def _unallowed_commands(admin: Any) -> list[tuple[str, ...]]:
+    """Every command and subcommand the server itself lists (COMMAND) that the allow-list does not hold."""
+    names = []
+    for name, spec in admin.command().items():
+        subs = [tuple(str(sub[0]).upper().split("|")) for sub in spec.get("subcommands") or []]
+        names += subs or [(str(name).upper(),)]
+    allowed = READ_COMMANDS | HANDSHAKE_COMMANDS
+    return sorted({n for n in names if " ".join(n) not in allowed})
+
+
+def _every_path(handle: Any, args: tuple[str, ...]) -> dict[str, Any]:
+    node = handle.primary
+    raw = handle.nodes[node]
+    return {
+        "call": lambda: handle.call(node, *args),
+        "batch": lambda: handle.batch(node, [("PING",), args]),
+        "node execute_command": lambda: raw.execute_command(*args),
+        "node pipeline": lambda: raw.pipeline(transaction=False).execute_command(*args).execute(),
+        "node transaction": lambda: raw.pipeline(transaction=True).execute_command(*args).execute(),
+        "connection send_command": lambda: _on_connection(raw, lambda c: c.send_command(*args)),
+        "connection packed": lambda: _on_connection(raw, lambda c: c.send_packed_command(c.pack_command(*args))),
+    }
+
+
+def test_every_command_outside_the_allow_list_is_refused_on_every_path_before_the_wire(victim: Server) -> None:
+    """The server's own command table, not a list of ours: each command it knows that the audit may not send goes
+    through each way a plugin could send it, and none of them reaches the server's counters."""
+    admin = client(victim.port)
+    commands = _unallowed_commands(admin)
+    assert len(commands) > 200 and ("FLUSHALL",) in commands and ("CONFIG", "SET") in commands
+    handle = connect({"url": f"redis://:{PW}@127.0.0.1:{victim.port}/0"}, 2.0)
+    admin.config_resetstat()
+    got_through: list[str] = []
+    try:
+        for command in commands:
+            args = (*command, "readiness-test-key", "1")  # arguments, so a leak could not run a bare FLUSHALL
+            method = "_".join(command).lower().replace("-", "_")
+            if hasattr(handle, method):
+                got_through.append(f"handle.{method}")
+            for path, attempt in _every_path(handle, args).items():
+                try:
+                    attempt()
+                except ReadOnlyViolation:
+                    continue
+                got_through.append(f"{' '.join(command)} via {path}")
+        assert handle.call(handle.primary, "PING") is True  # the connection is still in step after the refusals
+    finally:
+        handle.close()
+    sent = {name.removeprefix("cmdstat_").upper().replace("|", " ") for name in admin.info("commandstats")}
+    keys = sorted(admin.keys("*"))
+    admin.close()
+    assert not got_through, got_through[:10]
+    assert sent <= READ_COMMANDS | HANDSHAKE_COMMANDS | {"CONFIG RESETSTAT", "INFO"}, sent
+    assert keys == ["bull:ingestion-queue:id", "bull:ingestion-queue:wait"]
+
+
 # --- binary and huge key names -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
