@@ -31,6 +31,9 @@ FORMS = {
     "redis://[::1]": ("standalone", False, [["::1", 6379]], 0, None, None, None, None),
     "redis://h/0?protocol=3": ("standalone", False, [["h", 6379]], 0, None, None, None, None),
     "redis://h?db=4": ("standalone", False, [["h", 6379]], 4, None, None, None, None),
+    # credentials in the query, as redis-py reads them (the userinfo wins when both are given)
+    "redis://h/0?username=qu&password=q%2Fpw": ("standalone", False, [["h", 6379]], 0, None, "qu", "q/pw", None),
+    "redis://:upw@h/0?password=qpw": ("standalone", False, [["h", 6379]], 0, None, None, "upw", None),
     "redis://h:6379/0#ignored": ("standalone", False, [["h", 6379]], 0, None, None, None, None),
     "unix:///run/redis.sock?db=2": ("standalone", False, [["localhost", 0]], 2, None, None, None, "/run/redis.sock"),
     "unix://:pw/x@/run/redis.sock": ("standalone", False, [["localhost", 0]], 0, None, None, "pw/x", "/run/redis.sock"),
@@ -141,3 +144,59 @@ def test_validate_reports_a_redis_url_that_can_never_work_at_its_line(tmp_path: 
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{targets}:3:8: host 1 of the redis url has a port that is not a number" in done.stderr, done.stderr
     assert "S3CRET" not in done.stdout + done.stderr
+
+
+# --- against redis-py's own parse_url ------------------------------------------------------------------------------
+# Where redis-py reads a form, it reads it as we do; where it differs, ours is the stricter reading, and the test
+# below says how.  (Ours stays: validate and the secret scrubber run without redis-py, and the host lists are not
+# redis-py's forms.)
+
+AGREED = ["redis://h", "redis://h:6380/3", "rediss://user:pw@cache.example.com:6380/1", "redis://:p%40ss%2Fw@h",
+          "redis://u:p@ss@h/0", "redis://[::1]:6390/0", "redis://h?db=4", "redis://h/0?protocol=3",
+          "redis://h:6379/0#ignored", "unix:///run/redis.sock?db=2", "redis://h/0?username=qu&password=q%2Fpw",
+          "redis://:upw@h/0?password=qpw"]
+
+
+@pytest.mark.parametrize("url", AGREED)
+def test_forms_redis_py_reads_are_read_the_same(url: str) -> None:
+    from redis.connection import SSLConnection, UnixDomainSocketConnection
+    from redis.connection import parse_url as redis_py
+
+    theirs, ours = redis_py(url), parse_url(url)
+    if ours.unix_path:
+        assert theirs["connection_class"] is UnixDomainSocketConnection and theirs["path"] == ours.unix_path
+    else:
+        assert (theirs["host"], theirs.get("port", 6379)) == ours.hosts[0]
+        assert (theirs.get("connection_class") is SSLConnection) == ours.tls
+    assert (theirs.get("db", 0), theirs.get("username"), theirs.get("password")) == (ours.db, ours.username,
+                                                                                    ours.password)
+    assert theirs.get("protocol") == ours.protocol
+
+
+def test_where_redis_py_reads_a_form_differently_ours_is_stricter() -> None:
+    from redis.connection import parse_url as redis_py
+
+    # A db that is not a number: redis-py drops it silently (the audit would judge db 0); ours refuses.
+    assert "db" not in redis_py("redis://h/x")
+    with pytest.raises(TargetUnavailable, match="not a number"):
+        parse_url("redis://h/x")
+    # An unencoded '/' in a password: redis-py's error echoes a piece of it; ours reads the password whole.
+    with pytest.raises(ValueError, match="'pa'"):
+        redis_py("redis://:pa/ss#wo?rd@h:6379/2")
+    assert parse_url("redis://:pa/ss#wo?rd@h:6379/2").password == "pa/ss#wo?rd"
+    # A port that is not a number: redis-py echoes it; ours names only the host's position.
+    with pytest.raises(ValueError, match="S3CRETPORT"):
+        redis_py("redis://:S3CRETPW@h:S3CRETPORT/0")
+    # user@host: redis-py takes a username (and sends no password); ours the old password-only form, so the
+    # scrubber masks it wherever it would appear.
+    assert redis_py("redis://word@h") == {"username": "word", "host": "h"}
+    assert (parse_url("redis://word@h").username, parse_url("redis://word@h").password) == (None, "word")
+    assert secrets({"url": "redis://word@h"}) == {"word"}
+    # Connection options in the query: redis-py applies them (ssl_cert_reqs=none turns verification off); ours
+    # reads db and protocol only, so verification is the target's `verify` field alone and cannot be turned off by
+    # a URL pasted from elsewhere.
+    assert redis_py("rediss://h/0?ssl_cert_reqs=none")["ssl_cert_reqs"] == "none"
+    assert parse_url("rediss://h/0?ssl_cert_reqs=none") == parse_url("rediss://h/0")
+    # Host lists: not redis-py's forms at all.
+    with pytest.raises(ValueError, match="schemes"):
+        redis_py("redis+sentinel://s1:26379,s2:26379/mymaster/0")

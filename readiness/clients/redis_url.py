@@ -97,6 +97,8 @@ def parse_url(url: str) -> Endpoint:
     topology, tls = _SCHEMES[pieces.scheme]
     username, password = _credentials(pieces.userinfo)
     query = dict(parse_qsl(pieces.query))
+    # redis-py's from_url takes credentials from the query too (the userinfo wins)
+    username, password = username or query.get("username") or None, password or query.get("password") or None
     protocol = int(query["protocol"]) if query.get("protocol", "").isdigit() else None
     if pieces.scheme == "unix":
         if not pieces.location:
