@@ -377,7 +377,8 @@ def test_probe_modules_import_no_client_library() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, readiness.checks.redis, readiness.checks.postgres, readiness.checks.postgres_pool, "
+    code = ("import sys, readiness.checks.redis, readiness.checks.redis_capacity, readiness.checks.redis_keys, "
+            "readiness.checks.postgres, readiness.checks.postgres_pool, "
             "readiness.checks.postgres_storage, readiness.clients.redis, readiness.clients.postgres; "
             "print(sorted(m for m in ('redis', 'psycopg', 'boto3', 'botocore') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
