@@ -44,7 +44,6 @@ class NoAnswer(TimeoutError):
     """A node did not answer within the session's timeout (frozen, black-holed, or busy with an earlier command)."""
 
 
-
 class RedisClient(Protocol):
     """What a probe (a plugin's too) gets as ``ctx.client`` for a redis target; ``RedisHandle`` implements it.  Every
     method is safe to call from several threads; every command goes through the read-only guard."""

@@ -19,7 +19,6 @@ class ServerRefused(TargetUnavailable):
     """The server answered and refused the session for a reason of its own (full, loading, no master)."""
 
 
-
 def shut(client: Any) -> None:
     """Close a node client and its socket (a client over a pool it was given does not close that pool itself)."""
     try:
@@ -64,6 +63,7 @@ def open_node(host: str, port: int, config: Mapping[str, Any], endpoint: Endpoin
     pool = redis.BlockingConnectionPool(connection_class=guarded(kind), max_connections=1, timeout=timeout,
                                         **kwargs)
     return redis.Redis(connection_pool=pool, protocol=kwargs["protocol"])
+
 
 def reach(handle: Any) -> None:
     """Open the target's nodes into ``handle`` by its topology; on failure the caller closes the handle."""

@@ -29,7 +29,6 @@ class ReadOnlyViolation(PermissionError):
     """Something asked to send a command outside the read allow-list; nothing was sent."""
 
 
-
 class ErrorReply(Exception):
     """A command answered an error (NOPERM, WRONGTYPE, LOADING ...): never data; the item cannot decide."""
 
@@ -83,7 +82,6 @@ def display(value: Any, limit: int = 120) -> str:
             out.append(ch)
     shown = "".join(out)
     return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
-
 
 
 def _command_names(packed: Any) -> list[str]:
