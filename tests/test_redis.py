@@ -144,22 +144,6 @@ def test_acl_user_in_the_url_and_in_the_target_fields(redis_stack: RedisStack, t
         assert password not in str([r.to_dict() for r in results.values()])
 
 
-def test_credentials_in_the_url_query_log_in_as_redis_py_would(redis_stack: RedisStack) -> None:
-    """redis://host/0?username=...&password=... is a form redis-py's from_url takes: the audit must log in with it
-    rather than try without credentials."""
-    from urllib.parse import quote
-
-    from readiness.clients.redis import connect
-
-    user, password = AUDITOR
-    handle = connect({"url": f"redis://127.0.0.1:{redis_stack.good.port}/0?username={quote(user)}"
-                             f"&password={quote(password, safe='')}"}, 2.0)
-    try:
-        assert handle.call(handle.primary, "PING") is True  # this server refuses PING without credentials
-    finally:
-        handle.close()
-
-
 def test_parse_url_understands_every_form() -> None:
     ep = parse_url("redis+sentinel://:pw@s1:26379,s2,[::1]:26380/mymaster/2")
     assert (ep.topology, ep.master, ep.db, ep.password) == ("sentinel", "mymaster", 2, "pw")

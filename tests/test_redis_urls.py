@@ -8,10 +8,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from fixtures_redis import AUDITOR, RedisStack
 
-from readiness.clients.redis import config_problems, parse_url, secrets
+from readiness.clients.redis import config_problems, connect, parse_url, secrets
 from readiness.context import TargetUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,3 +202,15 @@ def test_where_redis_py_reads_a_form_differently_ours_is_stricter() -> None:
     # Host lists: not redis-py's forms at all.
     with pytest.raises(ValueError, match="schemes"):
         redis_py("redis+sentinel://s1:26379,s2:26379/mymaster/0")
+
+
+def test_credentials_in_the_url_query_log_in_as_redis_py_would(redis_stack: RedisStack) -> None:
+    """redis://host/0?username=...&password=... is a form redis-py's from_url takes: the audit must log in with it
+    rather than try without credentials."""
+    user, password = AUDITOR
+    handle = connect({"url": f"redis://127.0.0.1:{redis_stack.good.port}/0?username={quote(user)}"
+                             f"&password={quote(password, safe='')}"}, 2.0)
+    try:
+        assert handle.call(handle.primary, "PING") is True  # this server refuses PING without credentials
+    finally:
+        handle.close()
