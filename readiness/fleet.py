@@ -14,10 +14,12 @@ import datetime as dt
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from readiness import fleetstore
 from readiness.diffing import parse_report
 from readiness.errors import ConfigError
 from readiness.fleetstore import IN_FLIGHT_BYTES, WORKERS, Bucket, Budget, Directory, Found, Store, text_of
@@ -82,18 +84,30 @@ def _read(store: Store, found: Found, cluster: str | None, budget: Budget) -> Ro
     device among the reports is bad input (exit 2): it propagates."""
     source = text_of(store.link(found.where) if isinstance(store, Bucket) else found.where)
     link = store.link(found.where)
-    held = budget.hold(store.size(found))
+    held = [budget.hold(store.size(found))]
+
+    def load() -> bytes:
+        data = store.read(found.where)
+        cost = fleetstore.parse_cost(data)
+        if cost > fleetstore.MAX_PARSE_BYTES:
+            raise ConfigError(fleetstore.too_costly(source, cost))
+        budget.free(held[0])  # the read's reservation becomes the parse's (which counts the bytes too)
+        held[0] = 0
+        held[0] = budget.hold(cost)
+        return data
+
     try:
-        return _summarize(store, found, cluster, source, link)
+        return _summarize(store, load, found, cluster, source, link)
     finally:
-        budget.free(held)
+        budget.free(held[0])
 
 
-def _summarize(store: Store, found: Found, cluster: str | None, source: str, link: str) -> Row | ConfigError:
+def _summarize(store: Store, load: Callable[[], bytes], found: Found, cluster: str | None, source: str,
+               link: str) -> Row | ConfigError:
     from readiness.fsio import NotAFile
 
     try:
-        report = parse_report(store.read(found.where), source)
+        report = parse_report(load(), source)
     except NotAFile:
         raise
     except Exception as exc:  # a corrupt file, or the store's own error (AccessDenied, a reset)

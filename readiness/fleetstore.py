@@ -17,8 +17,12 @@ WORKERS = 16  # reports fetched from S3 at once: round trips overlap
 # make 7.6 MB of JSON as object listings, 8.8 MB as long ASCII strings; an everyday report is ~150 KB.  16 MB keeps
 # ~2x over the largest realistic one; a larger one was not written by a run, and is shown as unreadable.
 MAX_REPORT_BYTES = 16 * 2**20
-IN_FLIGHT_BYTES = 2 * MAX_REPORT_BYTES  # report bytes read and parsed at once, over all workers: a fleet of
-# huge reports is read a couple at a time instead of WORKERS at a time (16 x 16 MB, each parsed to 1-3x its size)
+# What a report takes once parsed is bounded too: 16 MB of "[]," parse to ~340 MB of Python lists.  Measured: the
+# realistic reports above parse to 9-16 MB (26 MB of CJK evidence to 18 MB); parse_cost estimates each.
+MAX_PARSE_BYTES = 64 * 2**20
+IN_FLIGHT_BYTES = 64 * 2**20  # report bytes and their parsed cost held at once over all workers: huge reports are
+# read a few at a time instead of WORKERS at a time (16 x 16 MB, each parsed to 1-3x its size)
+_VALUE_BYTES = 36  # per "," "[" "{": measured 31-35 B per value for lists, dicts and short strings of a hostile file
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,16 @@ class Bucket(Store):
 
 def too_large(source: str, size: int) -> str:
     return f"{source}: report is {size / 1e6:.1f} MB; reports over {MAX_REPORT_BYTES // 2**20} MB are not read"
+
+
+def parse_cost(data: bytes) -> int:
+    """About what ``data`` takes once parsed (its bytes and an object per value), counted without parsing it."""
+    return len(data) + _VALUE_BYTES * (data.count(b",") + data.count(b"[") + data.count(b"{"))
+
+
+def too_costly(source: str, cost: int) -> str:
+    return (f"{source}: parsing this report would take about {cost / 1e6:.0f} MB (its values are tiny and many); "
+            f"reports over {MAX_PARSE_BYTES // 2**20} MB parsed are not read")
 
 
 class Budget:

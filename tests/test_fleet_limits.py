@@ -1,5 +1,6 @@
 """`readiness fleet` against a hostile fleet: reports over the per-report cap are never read past it (from a directory
-and from moto's S3), show as unreadable for their cluster, and huge reports are read a couple at a time."""
+and from moto's S3), show as unreadable for their cluster, reports that would parse to too much memory are
+not parsed, and huge reports are read a few at a time."""
 
 from __future__ import annotations
 
@@ -75,8 +76,22 @@ def test_an_s3_report_over_the_cap_is_unreadable_and_never_read_past_the_cap(mot
     assert 0 < read["liar"] <= 2**20 + 1
 
 
-def test_huge_reports_are_read_a_couple_at_a_time_not_one_per_worker(tmp_path):
-    size = 10 * 2**20  # three fit in the budget (32 MB), not four
+def test_a_report_that_would_take_too_much_memory_to_parse_is_unreadable_not_parsed(tmp_path):
+    # 12 MB of "[]," is under the byte cap, but would parse to ~260 MB of Python lists
+    source = uploaded_dir(tmp_path / "reports", {"bomb": [(OLDER, False)], "fine": [(NEWEST, False)]})
+    report = report_for("bomb", NEWEST, False)
+    report["results"][0]["evidence"] = {"pad": [[]] * (4 * 2**20)}
+    (source / "bomb" / stamp(NEWEST)).write_text(json.dumps(report, separators=(",", ":")))
+    out = tmp_path / "fleet.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    found = rows(out.read_text())
+    assert found["bomb"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
+    assert "parsing this report would take about" in out.read_text()
+
+
+def test_huge_reports_are_read_a_few_at_a_time_not_one_per_worker(tmp_path):
+    size = 15 * 2**20  # four fit in the budget (64 MB), not five
     source = uploaded_dir(tmp_path / "r", {f"c{n}": [(NEWEST, False)] for n in range(6)})
     for n in range(6):
         (source / f"c{n}" / stamp(NEWEST)).write_bytes(padded(f"c{n}", NEWEST, size))
@@ -96,4 +111,4 @@ def test_huge_reports_are_read_a_couple_at_a_time_not_one_per_worker(tmp_path):
 
     got = fleet._collect(Watched(str(source), str(tmp_path)), max_clusters=10, workers=6)
     assert {r.verdict for r in got.rows} == {"ready"} and len(got.rows) == 6
-    assert peak[0] == 3
+    assert peak[0] == 4
