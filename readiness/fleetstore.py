@@ -17,11 +17,11 @@ WORKERS = 16  # reports fetched from S3 at once: round trips overlap
 # make 7.6 MB of JSON as object listings, 8.8 MB as long ASCII strings; an everyday report is ~150 KB.  16 MB keeps
 # ~2x over the largest realistic one; a larger one was not written by a run, and is shown as unreadable.
 MAX_REPORT_BYTES = 16 * 2**20
-# What a report takes once parsed is bounded too: 16 MB of "[]," parse to ~340 MB of Python lists.  Measured: the
-# realistic reports above parse to 9-16 MB (26 MB of CJK evidence to 18 MB); parse_cost estimates each.
-MAX_PARSE_BYTES = 64 * 2**20
-IN_FLIGHT_BYTES = 64 * 2**20  # report bytes and their parsed cost held at once over all workers: huge reports are
-# read a few at a time instead of WORKERS at a time (16 x 16 MB, each parsed to 1-3x its size)
+# What a report takes while parsed is bounded too: 16 MB of "[]," parse to ~340 MB of Python lists.  Measured: the
+# realistic reports above cost (parse_cost) 27-31 MB, 26 MB of CJK evidence 79 MB.
+MAX_PARSE_BYTES = 96 * 2**20
+IN_FLIGHT_BYTES = 64 * 2**20  # parse cost held at once over all workers: huge reports are read one or a few at a
+# time instead of WORKERS at a time (16 x 16 MB, each held three times over while parsed)
 _VALUE_BYTES = 36  # per "," "[" "{": measured 31-35 B per value for lists, dicts and short strings of a hostile file
 
 
@@ -49,8 +49,8 @@ class Store:
         raise NotImplementedError
 
     def size(self, found: Found) -> int:
-        """The report's size as far as known before reading it (what the budget reserves); the read enforces the
-        cap whatever this says."""
+        """The report's size as far as known before reading it (the budget reserves three times it, the least a
+        parse costs); the read enforces the cap whatever this says."""
         return found.size or 0
 
     def wrap(self, exc: BaseException) -> ConfigError | None:
@@ -144,8 +144,9 @@ def too_large(source: str, size: int) -> str:
 
 
 def parse_cost(data: bytes) -> int:
-    """About what ``data`` takes once parsed (its bytes and an object per value), counted without parsing it."""
-    return len(data) + _VALUE_BYTES * (data.count(b",") + data.count(b"[") + data.count(b"{"))
+    """About what ``data`` takes while parsed (its bytes, their text, the strings parsed from it, and an object per
+    value), counted without parsing it."""
+    return 3 * len(data) + _VALUE_BYTES * (data.count(b",") + data.count(b"[") + data.count(b"{"))
 
 
 def too_costly(source: str, cost: int) -> str:

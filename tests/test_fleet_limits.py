@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 
 import boto3
 from test_fleet import NEWEST, OLDER, report_for, rows, run, stamp, uploaded_dir
@@ -91,7 +90,7 @@ def test_a_report_that_would_take_too_much_memory_to_parse_is_unreadable_not_par
 
 
 def test_huge_reports_are_read_a_few_at_a_time_not_one_per_worker(tmp_path):
-    size = 15 * 2**20  # four fit in the budget (64 MB), not five
+    size = 5 * 2**20  # each costs three times that while parsed: four fit in the budget (64 MB), not five
     source = uploaded_dir(tmp_path / "r", {f"c{n}": [(NEWEST, False)] for n in range(6)})
     for n in range(6):
         (source / f"c{n}" / stamp(NEWEST)).write_bytes(padded(f"c{n}", NEWEST, size))
@@ -112,3 +111,23 @@ def test_huge_reports_are_read_a_few_at_a_time_not_one_per_worker(tmp_path):
     got = fleet._collect(Watched(str(source), str(tmp_path)), max_clusters=10, workers=6)
     assert {r.verdict for r in got.rows} == {"ready"} and len(got.rows) == 6
     assert peak[0] == 4
+
+
+def test_an_unreadable_reports_bytes_are_freed_at_once_not_at_the_next_garbage_collection(tmp_path):
+    import gc
+    import tracemalloc
+
+    source = uploaded_dir(tmp_path / "r", {f"c{n}": [(NEWEST, False)] for n in range(8)})
+    for n in range(8):  # corrupt: 4 MB that are not JSON
+        (source / f"c{n}" / stamp(NEWEST)).write_bytes(b"{" + b"x" * (4 * 2**20))
+    gc.collect()
+    gc.disable()  # what a cycle holds stays held: the gc would only hide it sometimes
+    tracemalloc.start()
+    try:
+        got = fleet._collect(fleet.Directory(str(source), str(tmp_path)), max_clusters=10, workers=1)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert {r.verdict for r in got.rows} == {"unreadable"} and len(got.rows) == 8
+    assert held < 2**20, f"{held / 2**20:.0f} MB still held after the run"
