@@ -6,9 +6,11 @@ of their own only when the target names no namespace, since the probes then list
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from readiness.checklist import Checklist
+from readiness.errors import ConfigError
 from readiness.runner import Options, plan, set_aside_targets
 from readiness.targets import Targets
 
@@ -66,6 +68,21 @@ def _role(kind: str, name: str, namespace: str | None, rules: list[dict[str, Any
 
 def manifests(checklist: Checklist, targets: Targets, options: Options, *, name: str = "readiness",
               namespace: str = "readiness") -> list[dict[str, Any]]:
+    """The rules, as long as the settings rbac does not read (their variables unset here) cannot change them: an
+    unset ``compose:`` would read as empty and could make the deployment kind, and so every rule, another."""
+    docs = _manifests(checklist, targets, options, name, namespace)
+    for kind, fields in targets.unset.items():
+        for field_name, (written, why) in fields.items():
+            configs = {**targets.configs, kind: {**targets.configs.get(kind, {}), field_name: written}}
+            if _manifests(checklist, replace(targets, configs=configs), options, name, namespace) != docs:
+                raise ConfigError(f"{targets.path}: {kind}.{field_name} is {written!r} and {why[0]}: whether it is "
+                                  "set decides the deployment kind (compose or Kubernetes), and so the rules printed; "
+                                  "set it, or write deployment: compose|kubernetes in the targets file")
+    return docs
+
+
+def _manifests(checklist: Checklist, targets: Targets, options: Options, name: str,
+               namespace: str) -> list[dict[str, Any]]:
     """ClusterRole/Role and their bindings to the ServiceAccount ``namespace/name`` (none on a compose
     deployment: its Kubernetes items are skipped).  Cluster-scoped kinds in a ClusterRole; namespaced kinds in a
     Role per audited namespace (``namespace:`` and ``namespaces:``), or, when the target names none, in a ClusterRole
