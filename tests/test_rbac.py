@@ -45,3 +45,16 @@ def test_an_explicit_deployment_kind_makes_an_unset_compose_file_irrelevant(tmp_
     targets.write_text("preset: langfuse\ndeployment: compose\nfiles: {compose: '${COMPOSE_FILE}'}\n")
     proc = rbac(targets)
     assert proc.returncode == 0 and "kind:" not in proc.stdout, proc.stderr
+
+
+def test_a_chart_or_manifests_target_needs_no_kubernetes_rbac(tmp_path):
+    # the audit renders the chart (or reads the files) in the process: it never calls an API server
+    chart = Path(__file__).parent / "data" / "charts" / "langfuse"
+    (tmp_path / "rendered").mkdir()
+    (tmp_path / "rendered" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    for source in (f"chart: '{chart}', values: ['{chart / 'values.yaml'}']", "manifests: ./rendered/"):
+        targets = tmp_path / "targets.yaml"
+        targets.write_text(f"preset: langfuse\nkubernetes: {{{source}, namespace: obs}}\n")
+        proc = rbac(targets)
+        assert proc.returncode == 0, proc.stderr
+        assert "kind:" not in proc.stdout and "No rule: no selected item calls a Kubernetes API server" in proc.stdout
