@@ -19,9 +19,9 @@ the raw listing of the same prefix (plain list_objects_v2 pages, nothing read) a
 --hostile N: N clusters whose newest reports are as large as the reader takes and more, a third each: well-formed
 reports just under the 16 MB cap, sparse files of 1 GB, and well-formed 12 MB reports whose evidence is 4 million
 empty lists (~260 MB once parsed).  It prints the peak RSS, which the cap and the in-flight budget must keep small.
-Measured (2026-12-04): 48 clusters in 4-5.5 s at 163 MB peak, 96 clusters 164 MB (it does not grow with the fleet);
-before the cap, the budget and the parse-cost check: 48 clusters in 82 s at 782 MB.  Of the 163 MB, ~27 MB is the
-process; the rest is glibc's per-thread arenas keeping what the parses of 16 MB reports freed.
+Measured (2026-12-04): 48 clusters in 3-5.5 s at 131-163 MB peak, 96 clusters 163-164 MB (it does not grow with the
+fleet); before the cap, the budget and the parse-cost check: 48 clusters in 82 s at 782 MB.  Of the peak, ~27 MB is
+the process; the rest is glibc's per-thread arenas keeping what the parses of 16 MB reports freed.
 
 Measured on 2 shared cores (2026-12-04, other benches running): directory 10,000 x 30 in 12-22 s, peak RSS 96-103 MB;
 moto S3 10,000 x 3 in 71 s with peak RSS 139 MB, against moto's own floor of 20 s listing + 55 s raw GetObject;
