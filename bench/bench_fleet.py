@@ -3,6 +3,7 @@ user runs it), from a directory and from moto's S3 server.
 
 Run from the repository root with the project installed:
     .venv/bin/python bench/bench_fleet.py [--clusters 10000] [--runs 30] [--s3-runs 3] [--kb 150] [--skip-s3]
+    .venv/bin/python bench/bench_fleet.py --hostile 48      (only a hostile fleet, in a directory)
 
 The fleet is what the nightly CronJob leaves after a month: CLUSTERS clusters x RUNS reports each, named as
 `--upload` names them (<cluster>/<time>.json).  Each cluster's newest report is a realistic JSON report of about KB
@@ -14,6 +15,13 @@ must show exactly one GetObject per cluster.
 moto's ListObjectsV2 scans and sorts every key of the bucket on each page (real S3 does not), so its listing of
 300,000 keys takes minutes on its own; the S3 run therefore uses S3_RUNS reports per cluster (default 3) and prints
 the raw listing of the same prefix (plain list_objects_v2 pages, nothing read) as that store's floor beside it.
+
+--hostile N: N clusters whose newest reports are as large as the reader takes and more, a third each: well-formed
+reports just under the 16 MB cap, sparse files of 1 GB, and well-formed 12 MB reports whose evidence is 4 million
+empty lists (~260 MB once parsed).  It prints the peak RSS, which the cap and the in-flight budget must keep small.
+Measured (2026-12-04): 48 clusters in 3-5.5 s at 131-163 MB peak, 96 clusters 163-164 MB (it does not grow with the
+fleet); before the cap, the budget and the parse-cost check: 48 clusters in 82 s at 782 MB.  Of the peak, ~27 MB is
+the process; the rest is glibc's per-thread arenas keeping what the parses of 16 MB reports freed.
 
 Measured on 2 shared cores (2026-12-04, other benches running): directory 10,000 x 30 in 12-22 s, peak RSS 96-103 MB;
 moto S3 10,000 x 3 in 71 s with peak RSS 139 MB, against moto's own floor of 20 s listing + 55 s raw GetObject;
@@ -220,6 +228,30 @@ def bench_s3(work: Path, clusters: int, runs: int, kb: int) -> None:
         server.stop()
 
 
+def bench_hostile(work: Path, clusters: int) -> None:
+    from readiness.fleetstore import MAX_REPORT_BYTES
+
+    root = work / "hostile"
+    stamp = key_for({"cluster": "x", "finished_at": NEWEST}, "").split("/")[1]
+    under = report_text("{cluster}", (MAX_REPORT_BYTES - 64 * 1024) // 1024, False)
+    empty_lists = '"bomb": [' + "[]," * (4 * 2**20) + '[]], "pad": "'
+    bomb = report_text("{cluster}", 150, False).replace('"pad": "', empty_lists, 1)
+    for n, cluster in enumerate(names(clusters)):
+        (root / cluster).mkdir(parents=True)
+        path = root / cluster / stamp
+        if n % 3 == 1:
+            with path.open("wb") as fh:
+                fh.truncate(2**30)  # sparse: costs no disk, and must cost no memory
+        else:
+            path.write_text((under if n % 3 == 0 else bomb).replace('"{cluster}"', json.dumps(cluster), 1))
+    wall, rss, text = run_fleet(str(root), work / "fleet.html", dict(os.environ))
+    shown = len(re.findall(r'<tr class="cluster[ "]', (work / "fleet.html").read_text()))
+    print(f"hostile directory: {clusters} clusters ({(clusters + 2) // 3} reports of {MAX_REPORT_BYTES // 2**20} MB "
+          f"less 64 KB, {(clusters + 1) // 3} of 1 GB, {clusters // 3} parse bombs of 12 MB): {wall:.1f} s, "
+          f"peak RSS {rss:.0f} MB, {shown} clusters on the page; {text.strip().splitlines()[-1]}")
+    shutil.rmtree(root)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clusters", type=int, default=10_000)
@@ -228,9 +260,13 @@ def main() -> None:
     ap.add_argument("--kb", type=int, default=150)
     ap.add_argument("--skip-s3", action="store_true")
     ap.add_argument("--skip-dir", action="store_true")
+    ap.add_argument("--hostile", type=int, default=0, metavar="N", help="only a hostile fleet of N clusters")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     try:
+        if args.hostile:
+            bench_hostile(work, args.hostile)
+            return
         if not args.skip_dir:
             bench_dir(work, args.clusters, args.runs, args.kb)
         if not args.skip_s3:

@@ -14,18 +14,18 @@ import datetime as dt
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
-from readiness.diffing import MAX_REPORT_BYTES, parse_report
+from readiness import fleetstore
+from readiness.diffing import parse_report
 from readiness.errors import ConfigError
+from readiness.fleetstore import IN_FLIGHT_BYTES, WORKERS, Bucket, Budget, Directory, Found, Store, text_of
 
 MAX_CLUSTERS = 25_000  # clusters on one page at most (stated on the page)
 MAX_UNNAMED = 1_000  # files whose name does not say cluster and time: each must be read whole to know
-WORKERS = 16  # reports fetched from S3 at once: round trips overlap
 DIR_WORKERS = 4  # from a directory the work is JSON parsing under the GIL: a few threads overlap the reads (measured:
 # 2,000 reports of 150 KB take 4.6 s with 1 thread, 2.1 s with 4, 2.5 s with 16)
 MAX_IDS = 50  # blocking/failing ids kept per cluster
@@ -49,104 +49,6 @@ class Row:
     preset: str = ""
     profile: str = ""
     problem: str = ""  # why an unreadable report could not be read
-
-
-@dataclass(frozen=True)
-class Found:
-    """A report file in the listing: its cluster folder ('' at the top), file name and location."""
-
-    folder: str
-    name: str
-    where: str
-
-
-class Store:
-    """Where reports live: lists them, reads one, and says how the page links to it."""
-
-    def listing(self) -> Iterator[Found]:
-        raise NotImplementedError
-
-    def read(self, where: str) -> bytes:
-        raise NotImplementedError
-
-    def link(self, where: str) -> str:
-        raise NotImplementedError
-
-    def wrap(self, exc: BaseException) -> ConfigError | None:
-        """The store's own error as one sentence; None for what is not the store's (a bug)."""
-        return ConfigError(str(exc)) if isinstance(exc, OSError) else None
-
-
-def _text(name: str) -> str:
-    """A file or key name as text (a non-UTF-8 file name must not stop the page from being written)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-class Directory(Store):
-    def __init__(self, root: str, page_dir: str):
-        if not os.path.isdir(root):
-            raise ConfigError(f"{root}: not a directory (give a directory of JSON reports or s3://bucket/prefix/)")
-        self.root, self.page_dir = root, page_dir
-
-    def listing(self) -> Iterator[Found]:
-        for folder, dirs, files in os.walk(self.root):
-            dirs.sort()  # clusters in name order, each folder's files together (the cap takes the first by name)
-            rel = "" if folder == self.root else os.path.relpath(folder, self.root)
-            for name in files:
-                if name.endswith(".json"):
-                    yield Found(rel, name, os.path.join(folder, name))
-
-    def read(self, where: str) -> bytes:
-        from readiness.fsio import read_bytes
-
-        return read_bytes(where, "report", MAX_REPORT_BYTES, "a JSON report")
-
-    def link(self, where: str) -> str:
-        html = where[:-5] + ".html"
-        target = html if os.path.exists(html) else where
-        return quote(_text(os.path.relpath(target, self.page_dir)))  # a name like "javascript:x" stays a path
-
-
-class Bucket(Store):
-    def __init__(self, url: str, s3: Any = None):
-        from readiness import upload
-
-        self.url = url
-        self.bucket, self.prefix = upload.parse(url)
-        self.s3 = s3 or upload.client(pool=WORKERS)
-
-    def listing(self) -> Iterator[Found]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
-        for page in pages:
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                folder, _, name = key[len(self.prefix):].rpartition("/")
-                if name.endswith(".json"):
-                    yield Found(folder, name, key)
-
-    def read(self, where: str) -> bytes:
-        body = self.s3.get_object(Bucket=self.bucket, Key=where)["Body"]
-        try:
-            data: bytes = body.read(MAX_REPORT_BYTES + 1)
-        finally:
-            body.close()
-        if len(data) > MAX_REPORT_BYTES:
-            raise ConfigError(f"{self.link(where)}: over {MAX_REPORT_BYTES // 2**20} MB, not read")
-        return data
-
-    def link(self, where: str) -> str:
-        return f"s3://{self.bucket}/{quote(where)}"
-
-    def wrap(self, exc: BaseException) -> ConfigError | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if isinstance(exc, ClientError):
-            err = exc.response.get("Error", {})
-            return ConfigError(f"{self.url}: {err.get('Code', 'error')}: {err.get('Message', '')} (the reader "
-                               "needs s3:ListBucket and s3:GetObject on that prefix)")
-        if isinstance(exc, BotoCoreError):
-            return ConfigError(f"{self.url}: {exc}")
-        return super().wrap(exc)
 
 
 def stamp_time(name: str) -> str | None:
@@ -176,27 +78,52 @@ def summarize(report: dict[str, Any], cluster: str, source: str, link: str) -> R
                str(report.get("profile") or ""), problem)
 
 
-def _read(store: Store, found: Found, cluster: str | None) -> Row | ConfigError:
-    """One report as a Row.  A report that cannot be read is a Row of its own when its name said the cluster, else
-    a ConfigError (its cluster is unknown).  A FIFO or device among the reports is bad input (exit 2): it
-    propagates."""
+def _read(store: Store, found: Found, cluster: str | None, budget: Budget) -> Row | ConfigError:
+    """One report as a Row, read and summarized while its size is held in the budget.  A report that cannot be read
+    is a Row of its own when its name said the cluster, else a ConfigError (its cluster is unknown).  A FIFO or
+    device among the reports is bad input (exit 2): it propagates."""
+    source = text_of(store.link(found.where) if isinstance(store, Bucket) else found.where)
+    link = store.link(found.where)
+    size = store.size(found)  # one over the cap is refused before a byte is read: it holds nothing
+    held = [budget.hold(3 * size if size <= fleetstore.MAX_REPORT_BYTES else 0)]
+
+    def load() -> bytes:
+        data = store.read(found.where)
+        cost = fleetstore.parse_cost(data)
+        if cost > fleetstore.MAX_PARSE_BYTES:
+            raise ConfigError(fleetstore.too_costly(source, cost))
+        budget.free(held[0])  # the read's reservation becomes the parse's (which counts the bytes too)
+        held[0] = 0
+        held[0] = budget.hold(cost)
+        return data
+
+    try:
+        return _summarize(store, load, found, cluster, source, link)
+    finally:
+        budget.free(held[0])
+
+
+def _summarize(store: Store, load: Callable[[], bytes], found: Found, cluster: str | None, source: str,
+               link: str) -> Row | ConfigError:
     from readiness.fsio import NotAFile
 
-    source = _text(store.link(found.where) if isinstance(store, Bucket) else found.where)
-    link = store.link(found.where)
     try:
-        report = parse_report(store.read(found.where), source)
+        report = parse_report(load(), source)
     except NotAFile:
         raise
     except Exception as exc:  # a corrupt file, or the store's own error (AccessDenied, a reset)
-        problem = exc if isinstance(exc, ConfigError) else store.wrap(exc)
-        if problem is None:
+        wrapped = exc if isinstance(exc, ConfigError) else store.wrap(exc)
+        if wrapped is None:
             raise
+        # Keep its text only: the exception's frames hold the report's bytes, and a local holding the exception
+        # made a cycle that kept them until the next garbage collection (12 MB per unreadable report, measured).
+        problem, own = str(wrapped), wrapped is exc
+        wrapped = None
         if cluster is None:
-            return problem if isinstance(exc, ConfigError) else ConfigError(f"{source}: {problem}")
-        return Row(cluster, source, link, UNREADABLE, stamp_time(found.name) or "", problem=str(problem))
+            return ConfigError(problem if own else f"{source}: {problem}")
+        return Row(cluster, source, link, UNREADABLE, stamp_time(found.name) or "", problem=problem)
     if cluster is None:  # the name did not say: the report does, else its folder
-        cluster = _text(str(report.get("cluster") or os.path.basename(found.folder) or "default"))
+        cluster = text_of(str(report.get("cluster") or os.path.basename(found.folder) or "default"))
     return summarize(report, cluster, source, link)
 
 
@@ -231,6 +158,7 @@ def _collect(store: Store, max_clusters: int, workers: int) -> Fleet:
     unread = left_out = 0
     taken: set[str] = set()  # cluster folders whose newest was sent for
     jobs: list[tuple[Future[Row | ConfigError], Found, str | None]] = []
+    budget = Budget(IN_FLIGHT_BYTES)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
 
         def fetch(found: Found) -> None:
@@ -239,7 +167,7 @@ def _collect(store: Store, max_clusters: int, workers: int) -> Fleet:
                 left_out += 1
                 return
             taken.add(found.folder)  # seen again (a listing out of order): the newer name wins below
-            jobs.append((pool.submit(_read, store, found, _text(found.folder)), found, found.folder))
+            jobs.append((pool.submit(_read, store, found, text_of(found.folder), budget), found, found.folder))
 
         current: Found | None = None
         for found in store.listing():
@@ -256,7 +184,7 @@ def _collect(store: Store, max_clusters: int, workers: int) -> Fleet:
                 unread += 1
         if current is not None:
             fetch(current)
-        jobs += [(pool.submit(_read, store, f, None), f, None) for f in unnamed]
+        jobs += [(pool.submit(_read, store, f, None, budget), f, None) for f in unnamed]
         rows, dropped = _merge(jobs, notices, max_clusters)
     left_out += dropped
     if left_out:

@@ -322,8 +322,7 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
             lines += [f"# {kind}: not inferred - {d.missing[kind]}", f"# {kind}: {{}}"]
         lines.append("")
     if kind_of.kind != "compose":
-        lines.append("# kubernetes: not inferred - add {context: ..., namespace: ..., release: ...} or "
-                     "{manifests: ./dir/}")
+        lines += _kubernetes_hint(values_file, out_dir)
     lines += ["# network: not inferred - add {public_host: observability.example.com}", ""]
     files = {"env": env_file, "compose": compose_file, "helm_values": values_file}
     lines.append("files:")
@@ -331,6 +330,21 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
     text = "\n".join(lines) + "\n"
     _never_a_secret(text, env)
     return text, sorted(d.exports)
+
+
+def _kubernetes_hint(values_file: str | None, out_dir: str) -> list[str]:
+    """What to add for Kubernetes: a live cluster, rendered manifests, or a chart rendered offline, which is the
+    chart beside the values file when there is one (a Chart.yaml in its folder)."""
+    chart, values = "./path/to/chart", "values.yaml"
+    if values_file:
+        values = _relative(values_file, out_dir)
+        folder = os.path.dirname(os.path.abspath(values_file))
+        if os.path.isfile(os.path.join(folder, "Chart.yaml")):
+            chart = _relative(folder, out_dir)
+    return ["# kubernetes: not inferred - add {context: ..., namespace: ..., release: ...} (a live cluster), "
+            "{manifests: ./dir/}",
+            f"#   or, offline, the chart rendered by the audit: "
+            f"{{chart: {_scalar(chart)}, values: [{_scalar(values)}]}}"]
 
 
 def _never_a_secret(text: str, env: Mapping[str, Setting]) -> None:

@@ -35,6 +35,9 @@ class Targets:
     # item ids opted in to writing (app.end-to-end-canary, blob.round-trip), each with where the file names it;
     # readiness.audit checks them against the checklist (the targets file alone does not know its items)
     opt_in: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # in the sections a command did not read (``sections=``): the settings whose variables are unset, as written,
+    # with why (kind -> field -> (raw value, messages)); their value in ``configs`` is what interpolation gave ("")
+    unset: Mapping[str, Mapping[str, tuple[Any, tuple[str, ...]]]] = field(default_factory=dict)
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """The settings fit to show: secret fields and URL passwords masked, then every credential a client parses
@@ -147,14 +150,17 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     environ = os.environ if env is None else env
     top: dict[str, Any] = {}
     configs: dict[str, dict[str, Any]] = {}
+    unset: dict[str, dict[str, tuple[Any, tuple[str, ...]]]] = {}
     base = Path(name).resolve().parent
     for key, value in raw.items():
         at: tuple[int, int] = raw.at(key)
         unread = sections is not None and (key in KINDS or key == "name") and key not in sections
         found_here: list[Problem] = []
-        value = _interpolate_tree(value, name, environ, found_here, at)
+        written, value = value, _interpolate_tree(value, name, environ, found_here, at)
         if not unread:
             problems.extend(found_here)
+        elif found_here and key in KINDS and isinstance(written, Mapping):
+            unset[key] = _unset_fields(written, name, environ)
         if key in ("preset", "profile", "deployment"):
             choices = {"preset": PRESETS, "profile": PROFILES, "deployment": DEPLOYMENTS}[key]
             if value not in choices:
@@ -188,7 +194,19 @@ def load_targets(path: str | os.PathLike[str], env: Mapping[str, str] | None = N
     if problems:
         raise ConfigError(problems)
     return Targets(configs, top.get("preset"), top.get("profile"), top.get("name"), name, top.get("deployment"),
-                   top.get("opt_in", {}))
+                   top.get("opt_in", {}), unset)
+
+
+def _unset_fields(section: Mapping[Any, Any], file: str,
+                  env: Mapping[str, str]) -> dict[str, tuple[Any, tuple[str, ...]]]:
+    """The fields of a section not read whose variables are unset: their text as written, and why."""
+    out: dict[str, tuple[Any, tuple[str, ...]]] = {}
+    for key, node in section.items():
+        found: list[Problem] = []
+        _interpolate_tree(node, file, env, found, (1, 1))
+        if found:
+            out[str(key)] = (node, tuple(p.message for p in found))
+    return out
 
 
 def _opt_in(value: Any, name: str, at: tuple[int, int], problems: list[Problem]) -> dict[str, tuple[int, int]]:

@@ -67,22 +67,16 @@ class Answering(TcpStub):
 
     def handle(self, conn: socket.socket) -> None:
         conn.settimeout(5)
-        data = b""
         try:
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
-            self.requests.append(head + b"\r\n\r\n" + body)
+            with conn.makefile("rb") as stream:  # closed before the socket, or the socket stays open
+                head: list[bytes] = []
+                for line in iter(stream.readline, b""):  # the request line and headers, up to the blank line
+                    head.append(line)
+                    if line in (b"\r\n", b"\n"):
+                        break
+                length = next((int(line.split(b":", 1)[1]) for line in head
+                               if line.lower().startswith(b"content-length:")), 0)
+                self.requests.append(b"".join(head) + stream.read(length))
             text = b"storage on fire\n"
             conn.sendall(b"HTTP/1.1 %d Oops\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
                          b"Connection: close\r\n\r\n%s" % (self.status, len(text), text))

@@ -13,6 +13,20 @@ from readiness.models import Result
 from readiness.runner import Options
 
 
+def source_copy(dest: Path, *top_files: str) -> Path:
+    """The project's source as an installer fetches it: the packages and ``top_files`` copied to ``dest`` (building
+    in the shared tree would write build/ and egg-info there)."""
+    import shutil
+
+    root = Path(__file__).resolve().parent.parent
+    dest.mkdir()
+    for name in top_files:
+        shutil.copy(root / name, dest / name)
+    for name in ("readiness", "checks", "reports"):
+        shutil.copytree(root / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    return dest
+
+
 def write_yaml(path: Path, data: Any) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

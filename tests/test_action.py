@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from helpers import source_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -168,13 +169,7 @@ def outputs(job: Job) -> dict[str, str]:
 def action_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The action as the runner fetches it: a copy of the repository (building in the shared tree would write
     build/ and egg-info there)."""
-    copy = tmp_path_factory.mktemp("action") / "readiness"
-    copy.mkdir()
-    for name in ("action.yml", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, copy / name)
-    for name in ("readiness", "checks", "reports"):
-        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    return copy
+    return source_copy(tmp_path_factory.mktemp("action") / "readiness", "action.yml", "pyproject.toml", "README.md")
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,13 @@ def run(tmp_path: Path, api: ProductApi, cl: str | None = None, **targets: Any) 
     return results[ITEM]
 
 
+def timed(tmp_path: Path, api: ProductApi, **params: Any) -> tuple[Any, float]:
+    """The item's result with these checklist parameters, and the seconds the audit took."""
+    started = time.monotonic()
+    r = run(tmp_path, api, checklist(tmp_path, **params))
+    return r, time.monotonic() - started
+
+
 def no_secret(r: Any) -> None:
     shown = f"{r.message} {r.evidence}"
     for key in (PK, SK, AK):
@@ -134,29 +141,25 @@ def test_an_event_refused_inside_the_answer_fails_at_ingestion(tmp_path: Path, p
 @pytest.mark.parametrize("product", PRODUCTS)
 def test_a_429_is_honoured_within_the_budget(tmp_path: Path, product: str) -> None:
     with stand_in(product, "throttle", retry_after="1", throttles=1) as api:
-        started = time.monotonic()
-        r = run(tmp_path, api)
+        r, took = timed(tmp_path, api)
         assert r.status == "pass", r.message
         assert r.evidence["throttled"] == 1 and r.evidence["accept_s"] >= 0.9
-        assert time.monotonic() - started >= 1.0
+        assert took >= 1.0
         assert [m for m, _ in api.requests].count("POST") == 2
 
 
 @pytest.mark.parametrize("product", PRODUCTS)
 def test_a_retry_after_beyond_the_budget_is_undecided_at_once(tmp_path: Path, product: str) -> None:
     with stand_in(product, "throttle", retry_after="3600", throttles=5) as api:
-        started = time.monotonic()
-        r = run(tmp_path, api, checklist(tmp_path, budget=5))
+        r, took = timed(tmp_path, api, budget=5)
         assert r.status == "error" and "throttled (429, Retry-After 3600s) beyond the budget" in r.message
-        assert time.monotonic() - started < 4
+        assert took < 4
 
 
 @pytest.mark.parametrize("product", PRODUCTS)
 def test_accepted_but_never_visible_fails_after_the_budget(tmp_path: Path, product: str) -> None:
     with stand_in(product, "never") as api:
-        started = time.monotonic()
-        r = run(tmp_path, api, checklist(tmp_path, timeout=4, budget=1.5))
-        took = time.monotonic() - started
+        r, took = timed(tmp_path, api, timeout=4, budget=1.5)
         assert r.status == "fail" and r.evidence["step"] == "visible", r.message
         assert "still not readable" in r.message and "(budget 1.5s): queued but never visible" in r.message
         assert 2.5 <= took < 9, took  # read on past the budget until the item's timeout less its reserve
@@ -166,9 +169,7 @@ def test_accepted_but_never_visible_fails_after_the_budget(tmp_path: Path, produ
 @pytest.mark.parametrize("product", PRODUCTS)
 def test_a_frozen_server_costs_one_timeout_and_the_deadline_holds(tmp_path: Path, product: str) -> None:
     with stand_in(product, "freeze") as api:
-        started = time.monotonic()
-        r = run(tmp_path, api, checklist(tmp_path, timeout=3, budget=60))
-        took = time.monotonic() - started
+        r, took = timed(tmp_path, api, timeout=3, budget=60)
         assert r.status == "error", r.message
         assert took < 8, took  # the item's 3 s (and the audit's start-up on a busy machine), not the 60 s budget
         assert [m for m, _ in api.requests].count("POST") == 1  # one timeout, no retry
@@ -206,11 +207,10 @@ def test_a_failed_delete_is_reported_not_hidden(tmp_path: Path) -> None:
 
 def test_a_delete_that_hangs_is_reported_and_the_visibility_verdict_stands(tmp_path: Path) -> None:
     with stand_in("langfuse", "delete-hangs", visible_after=0.1) as api:
-        started = time.monotonic()
-        r = run(tmp_path, api, checklist(tmp_path, timeout=4))
+        r, took = timed(tmp_path, api, timeout=4)
         assert r.status == "pass", r.message
         assert "cleanup FAILED: DELETE /api/public/traces/" in r.message and "remove trace" in r.message
-        assert time.monotonic() - started < 9
+        assert took < 9
 
 
 def test_langfuse_v4_gets_the_canary_over_otlp(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 import reportdata
@@ -53,6 +55,33 @@ def rows(page_text: str) -> dict[str, dict]:
     return {a["data-cluster"]: a for a in page.tags("tr") if a.get("data-cluster")}
 
 
+@contextmanager
+def opened(out: Path) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """The page in Chromium: (page, problems: console errors and warnings, page errors, dialogs; requests)."""
+    from playwright.sync_api import sync_playwright
+    from test_report_html import CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        problems: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(out.as_uri())
+        try:
+            yield page, problems, requests
+        finally:
+            browser.close()
+
+
+def visible(page: Any) -> list[str]:
+    return page.eval_on_selector_all("tr.cluster",
+                                     "els => els.filter(e => e.checkVisibility()).map(e => e.dataset.cluster)")
+
+
 def test_the_overview_shows_each_clusters_latest_report(tmp_path):
     source = fleet_dir(tmp_path / "reports")
     out = tmp_path / "fleet.html"
@@ -75,16 +104,10 @@ def test_reports_are_uploaded_per_cluster_and_run_and_read_back_from_s3(tmp_path
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": PLUGIN}
     s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
     s3.create_bucket(Bucket="readiness-reports")
-    checklist = tmp_path / "checklist.yaml"
-    checklist.write_text(textwrap.dedent("""\
-        version: 1
-        name: t
-        sections:
-          - id: s
-            title: S
-            items:
-              - {id: s.ok, title: ok, level: required, probe: test.constant, with: {status: pass}, rationale: r}
-        """))
+    item = {"id": "s.ok", "title": "ok", "level": "required", "probe": "test.constant", "with": {"status": "pass"},
+            "rationale": "r"}
+    checklist = write_yaml(tmp_path / "checklist.yaml",
+                           {"version": 1, "name": "t", "sections": [{"id": "s", "title": "S", "items": [item]}]})
     for cluster in ("blue", "green"):
         targets = write_yaml(tmp_path / f"{cluster}.yaml", {"name": cluster})
         proc = run("audit", "-c", str(checklist), "-t", str(targets), "--upload", "s3://readiness-reports/nightly/",
@@ -112,25 +135,14 @@ def test_an_empty_source_is_bad_input(tmp_path):
 
 @needs_chromium
 def test_the_overview_loads_in_a_browser_without_errors_or_network(tmp_path):
-    from playwright.sync_api import sync_playwright
-    from test_report_html import CHROMIUM_ARGS
-
     source = fleet_dir(tmp_path / "reports")
     out = tmp_path / "fleet.html"
     run("fleet", str(source), "-o", str(out))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        problems: list[str] = []
-        requests: list[str] = []
-        page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(out.as_uri())
-        visible = page.eval_on_selector_all("tr.cluster", "els => els.map(e => e.dataset.cluster)")
+    with opened(out) as (page, problems, requests):
+        shown = page.eval_on_selector_all("tr.cluster", "els => els.map(e => e.dataset.cluster)")
         colour = page.eval_on_selector(".verdict.ready", "e => getComputedStyle(e).backgroundColor")
-        browser.close()
     assert problems == [] and requests == [out.as_uri()]
-    assert visible == ["eu-prod", "staging", "us-prod"]  # not ready first, most blocking first
+    assert shown == ["eu-prod", "staging", "us-prod"]  # not ready first, most blocking first
     assert colour == "rgb(218, 251, 225)"  # the stylesheet applied under the page's CSP
 
 
@@ -265,41 +277,25 @@ def test_s3_reads_only_each_clusters_newest_concurrently_and_a_denied_read_is_un
 
 @needs_chromium
 def test_the_overview_sorts_and_filters_in_a_browser(tmp_path):
-    from playwright.sync_api import sync_playwright
-    from test_report_html import CHROMIUM_ARGS
-
     clusters = {f"c{n:02d}": [(NEWEST, n % 3 == 0)] for n in range(12)}
     clusters["broken"] = [(NEWEST, None)]
     clusters.update({name: [(OLDER, True)] for name in HOSTILE})
     source = uploaded_dir(tmp_path / "reports", clusters)
     out = tmp_path / "fleet.html"
     run("fleet", str(source), "-o", str(out))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        problems: list[str] = []
-        page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-        page.goto(out.as_uri())
-
-        def visible() -> list[str]:
-            return page.eval_on_selector_all(
-                "tr.cluster", "els => els.filter(e => e.checkVisibility()).map(e => e.dataset.cluster)")
-
-        first = visible()
+    with opened(out) as (page, problems, _):
+        first = visible(page)
         page.select_option("#filter-verdict", "ready")
-        ready = visible()
+        ready = visible(page)
         page.select_option("#filter-verdict", "")
         page.fill("#filter-text", "c1")
-        named = visible()
+        named = visible(page)
         shown = page.inner_text("#shown")
         page.fill("#filter-text", "")
         page.click("th[data-key=cluster]")
-        by_name = visible()
+        by_name = visible(page)
         page.click("th[data-key=cluster]")
-        by_name_desc = visible()
-        browser.close()
+        by_name_desc = visible(page)
     assert problems == []
     assert first[0] == "broken" and len(first) == 16  # unreadable first, then not ready
     assert set(first[1:8]) == {*HOSTILE, "c00", "c03", "c06", "c09"}
@@ -331,27 +327,13 @@ def test_a_listing_out_of_name_order_still_shows_each_clusters_newest(tmp_path):
 
 @needs_chromium
 def test_a_large_fleet_shows_the_first_500_worst_and_the_rest_on_request(tmp_path):
-    from playwright.sync_api import sync_playwright
-    from test_report_html import CHROMIUM_ARGS
-
     source = uploaded_dir(tmp_path / "reports", {f"c{n:03d}": [(NEWEST, n >= 550)] for n in range(600)})
     out = tmp_path / "fleet.html"
     run("fleet", str(source), "-o", str(out))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.goto(out.as_uri())
-
-        def visible() -> list[str]:
-            return page.eval_on_selector_all(
-                "tr.cluster", "els => els.filter(e => e.checkVisibility()).map(e => e.dataset.cluster)")
-
-        first, shown = visible(), page.inner_text("#shown")
+    with opened(out) as (page, problems, _):
+        first, shown = visible(page), page.inner_text("#shown")
         page.click("#show-all")
-        everything = visible()
-        browser.close()
+        everything = visible(page)
     assert problems == []
     assert len(first) == 500 and first[:50] == [f"c{n:03d}" for n in range(550, 600)]  # the not ready first
     assert shown == "600 of 600 clusters match, the first 500 shown"

@@ -180,3 +180,27 @@ def test_init_langsmith_schemeless_database_uri_audits_a_real_server(tmp_path: P
     proc = run("validate", "-t", "hand.yaml", env={"POSTGRES_DATABASE_URI": uri}, cwd=tmp_path)
     assert proc.returncode == 2 and "needs postgresql:// in front" in proc.stderr, proc.stderr
     assert uri.split("@")[0].split(":")[1] not in proc.stdout + proc.stderr
+
+
+def test_init_offers_the_chart_beside_the_values_file_as_an_offline_kubernetes_target(tmp_path: Path) -> None:
+    import shutil
+
+    chart = tmp_path / "charts" / "langfuse"
+    shutil.copytree(Path(__file__).parent / "data" / "charts" / "langfuse", chart)
+    shutil.copy(Path(__file__).parent / "data" / "charts" / "langfuse-values.yaml", chart / "prod-values.yaml")
+    env_file = tmp_path / "langsmith.env"
+    env_file.write_text(LANGSMITH_ENV)
+    out = tmp_path / "targets.yaml"
+    proc = run("init", "--preset", "langfuse", "--from-env", str(env_file), "--from-values",
+               str(chart / "prod-values.yaml"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    offered = re.search(r"^#   or, offline, the chart rendered by the audit: (\{.*\})$", out.read_text(), re.M)
+    assert offered is not None, out.read_text()
+    assert offered.group(1) == '{chart: "charts/langfuse", values: ["charts/langfuse/prod-values.yaml"]}'
+    # taken as offered, it is a kubernetes target that validates (the chart renders, offline)
+    with out.open("a") as fh:
+        fh.write(f"kubernetes: {offered.group(1)}\n")
+    exported = {k: "x" for k in set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", out.read_text()))}
+    exported.update(POSTGRES_DATABASE_URI="postgresql://u:p@h:5432/d", REDIS_DATABASE_URI="redis://h:6379/0")
+    proc = run("validate", "-t", str(out), env=exported)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

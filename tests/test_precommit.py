@@ -10,7 +10,6 @@ it is, from a clean CI checkout and from a working tree with new files alike.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import source_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
@@ -74,12 +74,8 @@ def repository(path: Path, files: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("hooks") / "readiness"
-    copy.mkdir()
-    for name in (".pre-commit-hooks.yaml", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, copy / name)
-    for name in ("readiness", "checks", "reports"):
-        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    copy = source_copy(tmp_path_factory.mktemp("hooks") / "readiness", ".pre-commit-hooks.yaml", "pyproject.toml",
+                       "README.md")
     git(copy, "init", "-q")
     git(copy, "add", "-A")
     git(copy, "commit", "-qm", "the working tree")

@@ -223,6 +223,16 @@ def visible_ids(page) -> list[str]:
         "article.item", "els => els.filter(e => e.checkVisibility()).map(e => e.id.slice(5))")
 
 
+def toggle(page, key: str, *values: str, on: bool = False) -> None:
+    """Check (on) or uncheck the report's filter boxes of ``key`` (status, level) for these values."""
+    for value in values:
+        box = page.locator(f"input[data-filter={key}][value={value}]")
+        if on:
+            box.check()
+        else:
+            box.uncheck()
+
+
 @needs_chromium
 def test_browser_loads_without_errors_or_network(open_report):
     page = open_report(reportdata.sample_report())
@@ -257,12 +267,11 @@ def test_browser_failures_expanded_and_passes_collapsed(open_report):
 def test_browser_status_filter(open_report):
     report = reportdata.sample_report()
     page = open_report(report)
-    page.locator("input[data-filter=status][value=pass]").uncheck()
-    page.locator("input[data-filter=status][value=skipped]").uncheck()
+    toggle(page, "status", "pass", "skipped")
     expected = [r["id"] for r in report["results"] if r["status"] not in ("pass", "skipped")]
     assert visible_ids(page) == expected
     assert page.locator("#filter-shown").inner_text() == f"{len(expected)} of 20 items shown"
-    page.locator("input[data-filter=status][value=pass]").check()
+    toggle(page, "status", "pass", on=True)
     assert len(visible_ids(page)) == 20 - 2
 
 
@@ -270,8 +279,7 @@ def test_browser_status_filter(open_report):
 def test_browser_level_filter(open_report):
     report = reportdata.sample_report()
     page = open_report(report)
-    page.locator("input[data-filter=level][value=required]").uncheck()
-    page.locator("input[data-filter=level][value=recommended]").uncheck()
+    toggle(page, "level", "required", "recommended")
     assert visible_ids(page) == [r["id"] for r in report["results"] if r["level"] == "optional"]
     assert page.locator("section.section:visible h2").all_inner_texts()[0].startswith("clickhouse")
 
@@ -305,7 +313,7 @@ def test_browser_text_search_reaches_folded_evidence(open_report):
 @needs_chromium
 def test_browser_blocking_link_reveals_a_filtered_item(open_report):
     page = open_report(reportdata.sample_report())
-    page.locator("input[data-filter=status][value=error]").uncheck()
+    toggle(page, "status", "error")
     assert "postgres.backups" not in visible_ids(page)
     page.click("#blocking a[href='#item-postgres.backups']")
     # A locator wait, not wait_for_function: the latter polls with eval(), which the report's CSP forbids.
@@ -316,7 +324,7 @@ def test_browser_blocking_link_reveals_a_filtered_item(open_report):
 @needs_chromium
 def test_browser_print_media_shows_everything_and_hides_filters(open_report):
     page = open_report(reportdata.sample_report())
-    page.locator("input[data-filter=status][value=pass]").uncheck()
+    toggle(page, "status", "pass")
     page.emulate_media(media="print")
     assert not page.locator("#filters").is_visible() and not page.locator("#filter-empty").is_visible()
     assert len(visible_ids(page)) == 20

@@ -1,0 +1,133 @@
+"""`readiness fleet` against a hostile fleet: reports over the per-report cap are never read past it (from a directory
+and from moto's S3), show as unreadable for their cluster, reports that would parse to too much memory are
+not parsed, and huge reports are read a few at a time."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import boto3
+from test_fleet import NEWEST, OLDER, report_for, rows, run, stamp, uploaded_dir
+
+from readiness import fleet, fleetstore
+
+OVER = 17 * 2**20  # a report just over the 16 MB cap
+
+
+def padded(cluster: str, finished: str, size: int) -> bytes:
+    """A well-formed, ready report of about ``size`` bytes: what a run would write, only bigger."""
+    report = report_for(cluster, finished, False)
+    report["results"][0]["evidence"] = {"pad": "x" * size}
+    return json.dumps(report).encode()
+
+
+def test_a_directory_report_over_the_cap_is_unreadable_for_its_cluster_not_read(tmp_path):
+    # the older report is ready, and so is the huge newest one: under the old 64 MB cap it was read and trusted
+    source = uploaded_dir(tmp_path / "reports", {"huge": [(OLDER, False)], "fine": [(NEWEST, False)]})
+    (source / "huge" / stamp(NEWEST)).write_bytes(padded("huge", NEWEST, OVER))
+    out = tmp_path / "fleet.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr  # unreadable is never ready
+    assert "2 clusters, 1 not ready (1 unreadable)" in proc.stderr
+    found = rows(out.read_text())
+    assert found["huge"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
+    assert "files over 16 MB are refused" in out.read_text()
+
+
+def test_an_s3_report_over_the_cap_is_unreadable_and_never_read_past_the_cap(moto, monkeypatch):
+    s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
+    s3.create_bucket(Bucket="fleet-huge")
+    key = {c: f"nightly/{c}/{stamp(NEWEST)}" for c in ("huge", "fine", "liar")}
+    s3.put_object(Bucket="fleet-huge", Key=f"nightly/huge/{stamp(OLDER)}", Body=padded("huge", OLDER, 10))
+    s3.put_object(Bucket="fleet-huge", Key=key["huge"], Body=padded("huge", NEWEST, OVER))
+    s3.put_object(Bucket="fleet-huge", Key=key["fine"], Body=padded("fine", NEWEST, 10))
+    s3.put_object(Bucket="fleet-huge", Key=key["liar"], Body=padded("liar", NEWEST, 3 * 2**20))
+    read: dict[str, int] = {}
+
+    def count(http_response, parsed, model, **_):  # every byte the reader takes from each body
+        if model.name != "GetObject":
+            return
+        body, name = parsed["Body"], http_response.url.rsplit("/", 2)[-2]
+        if name == "liar":  # a stream whose stated length is missing: the bounded read must hold alone
+            parsed.pop("ContentLength", None)
+        real = body.read
+
+        def counted(amt=None):
+            data = real(amt)
+            read[name] = read.get(name, 0) + len(data)
+            return data
+
+        body.read = counted
+
+    s3.meta.events.register("after-call.s3.GetObject", count)
+    got = fleet.collect("s3://fleet-huge/nightly/", ".", s3=s3)
+    by = {r.cluster: r for r in got.rows}
+    assert {c: r.verdict for c, r in by.items()} == {"huge": "unreadable", "fine": "ready", "liar": "ready"}
+    assert "reports over 16 MB are not read" in by["huge"].problem and by["huge"].finished_at == NEWEST
+    assert read.get("huge", 0) == 0  # its stated length refused it before a byte was read
+    monkeypatch.setattr(fleetstore, "MAX_REPORT_BYTES", 2**20)  # now the liar is over the cap too
+    read.clear()
+    got = fleet.collect("s3://fleet-huge/nightly/", ".", s3=s3)
+    by = {r.cluster: r for r in got.rows}
+    assert by["liar"].verdict == "unreadable" and "reports over 1 MB are not read" in by["liar"].problem
+    assert 0 < read["liar"] <= 2**20 + 1
+
+
+def test_a_report_that_would_take_too_much_memory_to_parse_is_unreadable_not_parsed(tmp_path):
+    # 12 MB of "[]," is under the byte cap, but would parse to ~260 MB of Python lists
+    source = uploaded_dir(tmp_path / "reports", {"bomb": [(OLDER, False)], "fine": [(NEWEST, False)]})
+    report = report_for("bomb", NEWEST, False)
+    report["results"][0]["evidence"] = {"pad": [[]] * (4 * 2**20)}
+    (source / "bomb" / stamp(NEWEST)).write_text(json.dumps(report, separators=(",", ":")))
+    out = tmp_path / "fleet.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    found = rows(out.read_text())
+    assert found["bomb"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
+    assert "parsing this report would take about" in out.read_text()
+
+
+def test_huge_reports_are_read_a_few_at_a_time_not_one_per_worker(tmp_path):
+    size = 5 * 2**20  # each costs three times that while parsed: four fit in the budget (64 MB), not five
+    source = uploaded_dir(tmp_path / "r", {f"c{n}": [(NEWEST, False)] for n in range(6)})
+    for n in range(6):
+        (source / f"c{n}" / stamp(NEWEST)).write_bytes(padded(f"c{n}", NEWEST, size))
+    lock, now, peak = threading.Lock(), [0], [0]
+
+    class Watched(fleet.Directory):
+        def read(self, where: str) -> bytes:
+            with lock:
+                now[0] += 1
+                peak[0] = max(peak[0], now[0])
+            time.sleep(0.2)  # long enough for every free worker to start its own
+            try:
+                return super().read(where)
+            finally:
+                with lock:
+                    now[0] -= 1
+
+    got = fleet._collect(Watched(str(source), str(tmp_path)), max_clusters=10, workers=6)
+    assert {r.verdict for r in got.rows} == {"ready"} and len(got.rows) == 6
+    assert peak[0] == 4
+
+
+def test_an_unreadable_reports_bytes_are_freed_at_once_not_at_the_next_garbage_collection(tmp_path):
+    import gc
+    import tracemalloc
+
+    source = uploaded_dir(tmp_path / "r", {f"c{n}": [(NEWEST, False)] for n in range(8)})
+    for n in range(8):  # corrupt: 4 MB that are not JSON
+        (source / f"c{n}" / stamp(NEWEST)).write_bytes(b"{" + b"x" * (4 * 2**20))
+    gc.collect()
+    gc.disable()  # what a cycle holds stays held: the gc would only hide it sometimes
+    tracemalloc.start()
+    try:
+        got = fleet._collect(fleet.Directory(str(source), str(tmp_path)), max_clusters=10, workers=1)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert {r.verdict for r in got.rows} == {"unreadable"} and len(got.rows) == 8
+    assert held < 2**20, f"{held / 2**20:.0f} MB still held after the run"
