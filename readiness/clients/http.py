@@ -19,12 +19,14 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from readiness.clients.deadline import Deadline, DeadlineExceeded
+from readiness.clients.guard import WriteGuard
+from readiness.clients.guard import WriteRefused as WriteRefused  # callers catch it from here
 from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
@@ -220,10 +222,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class WriteRefused(TargetUnavailable):
-    """A request that writes (any method but GET/HEAD) outside ``writes()``, or on a target without allow_writes."""
-
-
 class HttpHandle:
     """One target: its origin, verification settings, and counters for the benchmark."""
 
@@ -234,20 +232,16 @@ class HttpHandle:
         self.origin = parse_origin(str(config["base_url"]))
         self.base_url = str(config["base_url"]).strip()
         self.connections = 0
-        self.allow_writes = config.get("allow_writes") is True
-        self._local = threading.local()
+        self.guard = WriteGuard("http", config.get("allow_writes") is True)
 
-    @contextmanager
-    def writes(self) -> Iterator[None]:
+    @property
+    def allow_writes(self) -> bool:
+        return self.guard.allow_writes
+
+    def writes(self) -> AbstractContextManager[None]:
         """Let this thread send requests that write: only with ``allow_writes: true`` in the target (the item's own
         opt-in is the caller's to check)."""
-        if not self.allow_writes:
-            raise WriteRefused("writes are not allowed on this http target (set allow_writes: true to opt in)")
-        self._local.writing = True
-        try:
-            yield
-        finally:
-            self._local.writing = False
+        return self.guard.writes()
 
     # --- URLs -------------------------------------------------------------------------------------------------
     def url(self, path: str, base: str | None = None) -> str:
@@ -318,9 +312,8 @@ class HttpHandle:
         """One request of any method within a total deadline; no redirect is followed (a write is never replayed
         elsewhere).  Anything but GET/HEAD is a write: refused outside ``writes()``."""
         method = method.upper()
-        if method not in _READS and not getattr(self._local, "writing", False):
-            raise WriteRefused(f"{method} {self.shown(url)} is a write, sent only inside writes() (allow_writes: "
-                               "true and the item's opt-in)")
+        if method not in _READS:
+            self.guard.check(f"{method} {self.shown(url)}")
         limit = min(timeout or self.timeout, self.timeout)
         deadline = Deadline(limit, f"{method} {self.shown(url)}")
         return self._exchange(method, url, headers or {}, body, max_body, deadline)
@@ -457,6 +450,7 @@ class HttpHandle:
         the body-size item sends it only when opted in).
 
         Sent by hand so that an early answer (a 413 before the body is through) is read, not lost in a reset."""
+        self.guard.check(f"POST {self.shown(self.url(path))}")
         o = self.origin
         started = time.monotonic()
         with self._posting(f"POST to {o.host}:{o.port}", timeout) as (sock, deadline):
