@@ -13,7 +13,8 @@ from readiness.checks import _chart_values as cv
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 from readiness.checks._kubernetes_facts import quantity
 
-from readiness.clients.files import Files, Loc, is_secret_key
+from readiness.clients.files import Files, Loc
+from readiness.clients.secret_names import is_secret_key
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.redact import redact_text
