@@ -261,14 +261,15 @@ class HttpHandle:
         return tls
 
     @contextmanager
-    def _posting(self, what: str, timeout: float) -> Iterator[tuple[socket.socket, Deadline]]:
-        """A connection to the base URL (TLS wrapped) under one total deadline; closed on the way out, and any
-        failure but our own explained as the target's."""
+    def _raw(self, what: str, timeout: float, wrap: bool = False) -> Iterator[tuple[socket.socket, Deadline]]:
+        """A connection to the base URL's host and port (TLS wrapped when ``wrap`` and https) under one total
+        deadline; closed on the way out, and any failure but our own explained as the target's."""
         o = self.origin
         deadline = Deadline(timeout, what)
         sock = self._socket(o.host, o.port, deadline)
         try:
-            sock = self._wrap(sock, deadline)  # the TLS socket takes over the descriptor: close that one
+            if wrap:
+                sock = self._wrap(sock, deadline)  # the TLS socket takes over the descriptor: close that one
             yield sock, deadline
         except TargetUnavailable:
             raise
@@ -288,7 +289,7 @@ class HttpHandle:
         o = self.origin
         started = time.monotonic()
         head = self._post_head(path, size, content_type, expect=True)
-        with self._posting(f"POST headers to {o.host}:{o.port}", timeout) as (sock, deadline):
+        with self._raw(f"POST headers to {o.host}:{o.port}", timeout, wrap=True) as (sock, deadline):
             status = http_body.ask(sock, deadline, head, f"{o.host}:{o.port}", timeout)
             return BodyAnswer(status, 0, False, time.monotonic() - started, continued=status == 100)
 
@@ -300,7 +301,7 @@ class HttpHandle:
         o = self.origin
         started = time.monotonic()
         head = self._post_head(path, size, content_type, expect=False)
-        with self._posting(f"POST to {o.host}:{o.port}", timeout) as (sock, deadline):
+        with self._raw(f"POST to {o.host}:{o.port}", timeout, wrap=True) as (sock, deadline):
             status, sent = http_body.send(sock, deadline, head, size, chunk)
             return BodyAnswer(status, sent, sent >= size, time.monotonic() - started)
 
@@ -308,27 +309,15 @@ class HttpHandle:
     def handshake(self, version: str, timeout: float) -> Handshake:
         """Offer exactly ``version`` to the base URL's TLS port (tls.offer)."""
         o = self.origin
-        deadline = Deadline(timeout, f"the TLS handshake with {o.host}:{o.port}")
-        sock = self._socket(o.host, o.port, deadline)
-        try:
+        with self._raw(f"the TLS handshake with {o.host}:{o.port}", timeout) as (sock, deadline):
             return tls.offer(sock, o.host, version, deadline)
-        finally:
-            sock.close()
 
     def certificate(self, timeout: float) -> Certificate:
         """The server's certificate as a client verifying it sees it (ca_file or the system store; host name)."""
         o = self.origin
         ca = self.config.get("ca_file")
-        deadline = Deadline(timeout, f"the TLS handshake with {o.host}:{o.port}")
-        sock = self._socket(o.host, o.port, deadline)
-        try:
+        with self._raw(f"the TLS handshake with {o.host}:{o.port}", timeout) as (sock, deadline):
             return tls.verify(sock, o.host, o.port, str(ca) if ca else None, deadline)
-        except TargetUnavailable:
-            raise
-        except OSError as exc:
-            raise explain(exc, f"{o.host}:{o.port}") from None
-        finally:
-            sock.close()
 
     def close(self) -> None:
         pass  # every exchange opens and closes its own connection
