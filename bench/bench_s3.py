@@ -12,6 +12,7 @@ blob.round-trip, grows with the objects in the bucket: time, requests, peak RSS 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import socket
@@ -135,6 +136,7 @@ def growth(sizes: list[int]) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="readiness-bench-s3-growth-"))
     port = free_port()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log, one line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     rows = []
