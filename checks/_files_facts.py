@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from readiness.clients.files import Files, Loc, Setting, is_secret_key
+from readiness.clients.files import Files, Loc, Setting
+from readiness.clients.secret_names import is_secret_key
 from readiness.probe import Verdict, not_applicable, undecided
 from readiness.redact import redact_text
 

@@ -3,13 +3,12 @@ images not pinned to a version.  The file is parsed (and its variables resolved)
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from readiness.checks import _products as products
+from readiness.checks._compose_ports import image_name, is_datastore, loopback, published
 from readiness.checks._files_facts import PLACEHOLDER_PASSWORDS, evidence, files, findings_text, locations, needs
 
 from readiness.clients.files import Files, Loc, Setting
@@ -19,103 +18,12 @@ _DATASTORE_IMAGES = products.datastore_images()
 _DATASTORE_PORTS = [5432, 6432, 6379, 26379, 8123, 9000, 9009, 9440, 8443, 2181, 9181, 9001]
 
 
-def _image_name(image: str) -> str:
-    """``docker.io/library/redis:7@sha256:..`` -> ``redis``; ``clickhouse/clickhouse-server:24`` -> its path."""
-    ref = image.split("@", 1)[0]
-    parts = ref.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts = parts[1:]
-    if parts and parts[0] == "library":
-        parts = parts[1:]
-    path = "/".join(parts)
-    last = path.rsplit("/", 1)[-1]
-    return path[: len(path) - len(last)] + last.split(":", 1)[0]
-
-
-def _is_datastore(image: str, patterns: list[str]) -> bool:
-    name = _image_name(image).lower()
-    base = name.rsplit("/", 1)[-1]
-    return any(name == pat or base == pat or base.startswith(pat + "-") or name.startswith(pat) for pat in patterns)
-
-
-def _loopback(host_ip: str) -> bool:
-    host = host_ip.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class Published:
-    """One ``ports:`` entry: the host address and port(s) a user reaches, and the container port(s) behind them."""
-
-    host_ip: str | None   # None: every interface (docker binds 0.0.0.0 and [::])
-    host_port: str | None  # "63791", "8000-8010"; None: docker picks a free port
-    container: list[int]
-
-    def shown(self) -> str:
-        ip = self.host_ip or "0.0.0.0"
-        ip = f"[{ip}]" if ":" in ip else ip
-        target = str(self.container[0]) + (f"-{self.container[-1]}" if len(self.container) > 1 else "")
-        where = f"{ip}:{self.host_port}" if self.host_port else f"{ip} on a port docker picks"
-        return f"on {where} (container {target})"
-
-
-def _range(text: str) -> list[int] | None:
-    lo, _, hi = text.strip().partition("-")
-    try:
-        first, last = int(lo), int(hi or lo)
-    except ValueError:
-        return None
-    if last - first > 1000 or last < first or not 0 < first <= 65535 or last > 65535:
-        return None
-    return list(range(first, last + 1))
-
-
-def _ports(spec: Any, text: str | None) -> Published | None:
-    """One ``ports:`` entry, short (``[HOST_IP:][HOST_PORT:]CONTAINER[/PROTO]``, ranges too) or long
-    (``target``/``published``/``host_ip``); None when it cannot be read."""
-    if isinstance(spec, Mapping):
-        container = _range(str(spec.get("target", "")))
-        host_ip, published = spec.get("host_ip"), spec.get("published")
-        if container is None or (published is not None and _range(str(published)) is None):
-            return None
-        return Published(str(host_ip) if host_ip else None, str(published) if published not in (None, "") else None,
-                         container)
-    # a string as interpolated; a number as written (YAML 1.1 reads 22:22 as the number 1342)
-    raw = spec if isinstance(spec, str) or text is None else text
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
-        return None
-    raw = str(raw)
-    raw = raw.split("/", 1)[0].strip()
-    host_ip = None
-    m = re.match(r"^\[([0-9a-fA-F:.]+)\]:(.*)$", raw)
-    if m:
-        host_ip, rest = m.group(1), m.group(2)
-    else:
-        fields = raw.split(":")
-        if len(fields) > 3:  # an unbracketed IPv6 address
-            host_ip, rest = ":".join(fields[:-2]), ":".join(fields[-2:])
-        elif len(fields) == 3:
-            host_ip, rest = fields[0], ":".join(fields[1:])
-        else:
-            rest = raw
-    host_port, _, container_text = rest.rpartition(":")
-    container = _range(container_text)
-    if container is None or (host_port and _range(host_port) is None):
-        return None
-    return Published(host_ip or None, host_port or None, container)
-
-
 @probe("files.compose-loopback", target="files", params={
     "datastore_images": Param("str-list", _DATASTORE_IMAGES, help="images that are datastores (name, or prefix)"),
     "datastore_ports": Param("int-list", _DATASTORE_PORTS,
                              help="container ports that are datastores' whatever the image"),
 })
-def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
+def composeloopback(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Datastore ports are published on 127.0.0.1 (or ::1) only: ``"6379:6379"`` and ``"0.0.0.0:5432:5432"``
     open Redis or PostgreSQL to every network the host is on (Docker bypasses the host firewall's INPUT rules)."""
     f = files(ctx)
@@ -129,26 +37,26 @@ def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
     seen = 0
     for name, svc in f.services().items():
         image = str(svc.get("image") or "")
-        store = bool(image) and _is_datastore(image, p["datastore_images"])
+        store = bool(image) and is_datastore(image, p["datastore_images"])
         if svc.get("network_mode") == "host" and store:
             bad.append((_at(f, svc, "network_mode"), f"service {name}: network_mode host publishes every port of "
-                                                     f"{_image_name(image)} on all interfaces"))
+                                                     f"{image_name(image)} on all interfaces"))
         ports = svc.get("ports")
         if not isinstance(ports, list):
             continue
         minio = _minio_ports(svc, image)
         for i, spec in enumerate(ports):
             loc = _at(f, ports, i)
-            parsed = _ports(spec, ports.text_of(i) if hasattr(ports, "text_of") else None)
+            parsed = published(spec, ports.text_of(i) if hasattr(ports, "text_of") else None)
             if parsed is None:
                 unreadable.append((loc, f"service {name}: cannot read port {str(spec)[:40]!r}"))
                 continue
             if not (store or ports_ds.intersection(parsed.container)):
                 continue
             seen += 1
-            if parsed.host_ip is not None and _loopback(parsed.host_ip):
+            if parsed.host_ip is not None and loopback(parsed.host_ip):
                 continue
-            what = _image_name(image) or "a datastore port"
+            what = image_name(image) or "a datastore port"
             if minio and parsed.container == [minio[0]] and ctx.preset in products.MINIO.public_api:
                 by_design.append((loc, f"service {name} publishes MinIO's S3 API {parsed.shown()}, as "
                                        f"{ctx.preset}'s design requires (browsers upload media to it through "
@@ -172,7 +80,7 @@ def compose_loopback(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 def _minio_ports(svc: Mapping[str, Any], image: str) -> tuple[int, int] | None:
     """(S3 API, console) container ports of a MinIO service, from ``--address`` / ``--console-address``."""
-    if not image or not _is_datastore(image, list(products.MINIO.images)):
+    if not image or not is_datastore(image, list(products.MINIO.images)):
         return None
     command = f"{_command_text(svc.get('entrypoint'))} {_command_text(svc.get('command'))}"
     ports = []
@@ -376,7 +284,7 @@ def compose_redis(ctx: Any, p: dict[str, Any]) -> Verdict:
             by_service.setdefault(s.source[len("compose service "):-len(" command")], []).append(s)
     for name, svc in f.services().items():
         image = str(svc.get("image") or "")
-        if not image or not _is_datastore(image, p["images"]):
+        if not image or not is_datastore(image, p["images"]):
             continue
         seen += 1
         command = _command_text(svc.get("command"))

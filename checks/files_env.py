@@ -17,7 +17,8 @@ from readiness.checks._files_facts import (
     shown,
 )
 
-from readiness.clients.files import Loc, Setting, is_secret_key
+from readiness.clients.files import Loc, Setting
+from readiness.clients.secret_names import is_secret_key
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.redact import secret_spans

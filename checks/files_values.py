@@ -13,7 +13,8 @@ from readiness.checks import _chart_values as cv
 from readiness.checks._files_facts import evidence, files, findings_text, locations, needs
 from readiness.checks._kubernetes_facts import quantity
 
-from readiness.clients.files import Files, Loc, is_secret_key
+from readiness.clients.files import Files, Loc
+from readiness.clients.secret_names import is_secret_key
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.redact import redact_text
@@ -91,20 +92,25 @@ def values(ctx: Any, p: dict[str, Any]) -> Verdict:
     return _values(ctx, p)
 
 
-def _values(ctx: Any, p: dict[str, Any]) -> Verdict:
+def _prelude(ctx: Any, p: dict[str, Any], judge: Any, key: str, as_list: bool) -> tuple[Files, Verdict | None]:
+    """The values files, or the verdict that ends the item here: no helm_values, skipped, or a ``fact`` resolved to
+    the chart version in use (``judge`` runs again on its key, given as ``p[key]``, and its default)."""
     f = files(ctx)
-    missing = needs(f, "helm_values")
-    if missing:
-        return missing
-    skip = _skipped(f, p["skip_when"])
-    if skip:
-        return skip
-    if p["fact"]:
-        found = _fact(ctx, f, p["fact"])
-        if isinstance(found, Verdict):
-            return found
-        use, fact = found
-        return _versioned(_values(ctx, {**p, "fact": None, "keys": [fact.key], "chart_default": fact.default}), use)
+    done = needs(f, "helm_values") or _skipped(f, p["skip_when"])
+    if done or not p["fact"]:
+        return f, done
+    found = _fact(ctx, f, p["fact"])
+    if isinstance(found, Verdict):
+        return f, found
+    use, fact = found
+    again = {**p, "fact": None, key: [fact.key] if as_list else fact.key, "chart_default": fact.default}
+    return f, _versioned(judge(ctx, again), use)
+
+
+def _values(ctx: Any, p: dict[str, Any]) -> Verdict:
+    f, done = _prelude(ctx, p, _values, "keys", as_list=True)
+    if done is not None:
+        return done
     if not p["keys"]:
         return undecided("no keys to judge: give keys: [...]", locations=[])
     bad: list[tuple[Loc, str]] = []
@@ -157,20 +163,9 @@ def values_resources(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 
 def _resources(ctx: Any, p: dict[str, Any]) -> Verdict:
-    f = files(ctx)
-    missing = needs(f, "helm_values")
-    if missing:
-        return missing
-    skip = _skipped(f, p["skip_when"])
-    if skip:
-        return skip
-    if p["fact"]:
-        found = _fact(ctx, f, p["fact"])
-        if isinstance(found, Verdict):
-            return found
-        use, fact = found
-        return _versioned(_resources(ctx, {**p, "fact": None, "requests": fact.key,
-                                                 "chart_default": fact.default}), use)
+    f, done = _prelude(ctx, p, _resources, "requests", as_list=False)
+    if done is not None:
+        return done
     if not p["requests"]:
         return undecided("no requests key to judge: give requests or fact", locations=[])
     node, loc, present = f.values_get(p["requests"])

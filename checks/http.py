@@ -131,7 +131,8 @@ def body_size(ctx: Any, p: dict[str, Any]) -> Verdict:
         return undecided(f"{shown} answered {answer.status} to the headers of a {human_bytes(size)} POST, neither "
                          "100 Continue nor 413, so the limit was not read: choose a path that accepts POSTs (or opt "
                          "in to send_body)", **evidence)
-    answer = handle.send_body(p["path"], size, budget, p["content_type"])
+    with handle.writes():
+        answer = handle.send_body(p["path"], size, budget, p["content_type"])
     evidence = {"url": shown, "bytes": size, "status": answer.status, "sent": answer.sent,
                 "seconds": round(answer.elapsed, 3)}
     if not isinstance(answer.status, int) or isinstance(answer.status, bool):

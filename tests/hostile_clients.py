@@ -186,14 +186,15 @@ class HostileHttp(_Answers, http_client.HttpHandle):
              max_body: int = http_client.MAX_BODY, timeout: float | None = None) -> Any:
         """Any method (the canary's POST, GET and DELETE): real statuses with junk, NaN or huge bodies and
         Retry-After values, or junk statuses."""
-        if method not in ("GET", "HEAD") and not getattr(self._local, "writing", False):
-            raise http_client.WriteRefused(f"{method} outside writes()")  # the guard is the real one's
+        if method not in ("GET", "HEAD"):
+            self.guard.check(method)  # the guard is the real one's
         return self._draw(st.builds(http_client.Response, st.just(url), st.sampled_from(ANSWER_STATUSES),
                                     st.sampled_from(ANSWER_HEADERS), st.sampled_from(ANSWER_BODIES), _JUNK, _JUNK,
                                     _JUNK), f"send:{method}")
 
     def send_body(self, path: str, size: int, timeout: float, content_type: str = "application/json",
                   **kwargs: Any) -> Any:
+        self.guard.check("POST")
         return self._draw(st.builds(http_client.BodyAnswer, _JUNK, _JUNK, _JUNK, _JUNK, _JUNK), "send_body")
 
     def ask_body(self, path: str, size: int, timeout: float, content_type: str = "application/json") -> Any:

@@ -448,6 +448,7 @@ class ShapedHttp:
         self._real = HttpHandle(config, 1.0)  # URLs and origins as the real client builds them
         self.origin, self.base_url, self.config = self._real.origin, self._real.base_url, config
         self.url, self.shown, self.setting = self._real.url, self._real.shown, self._real.setting
+        self.writes = self._real.writes  # the real guard: send_body is judged only inside it
         self._data = data
 
     def _maybe_raise(self) -> None:

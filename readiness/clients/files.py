@@ -14,47 +14,24 @@ values are that chart's values files, and a key they leave out takes the chart's
 from __future__ import annotations
 
 import os
-import re
-import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from readiness.clients import compose as compose_project
+from readiness.clients import compose_settings
 from readiness.clients import nginx as nginx_conf
+from readiness.clients.dotenv import Loc, Setting, interpolate_tree, parse_env
+from readiness.clients.dotenv import interpolate as interpolate  # the tests call it from here
+from readiness.clients.secret_names import is_secret_key
 from readiness.errors import ConfigError, Problem
-from readiness.redact import is_secret_name, secret_values
-from readiness.yamlsrc import YList, YMap, load_file, load_text, map_strings, pos_of, read_text
+from readiness.redact import secret_values
+from readiness.yamlsrc import YMap, load_file, load_text, pos_of, read_text
 
 # Published defaults of the products' compose files, env examples and charts: not secrets (masking them would blank
 # common words such as "postgres" in every message), and never accepted as a production secret either.
 PLACEHOLDERS = frozenset({"postgres", "password", "changeme", "myredissecret", "miniosecret", "mysalt", "salt",
                           "mysecret", "secret", "clickhouse", "minio", "admin", "0" * 64})
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*$")
-_VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-@dataclass(frozen=True)
-class Loc:
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "column": self.column}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One variable as written: in the env file, or in a compose service's ``environment:``."""
-
-    key: str
-    value: str
-    loc: Loc
-    source: str  # "env file" or "compose service <name>"
 
 
 @dataclass
@@ -99,8 +76,8 @@ class Files:
                 out += settings.values()
         for name, service in self.services().items():
             if isinstance(service, Mapping):
-                out += _service_environment(self, str(name), service)
-                out += _command_secrets(self, str(name), service)
+                out += compose_settings.service_environment(self.compose_file or "", str(name), service)
+                out += compose_settings.command_secrets(self.root, self.compose_file or "", str(name), service)
         return out
 
     def lookup(self, key: str) -> list[Setting]:
@@ -168,84 +145,6 @@ def _leaves(node: Any, prefix: str, file: str, files: Files) -> Iterator[tuple[s
                 yield path, value, files.loc(file, pos_of(node, i))
 
 
-def _service_environment(files: Files, name: str, service: Mapping[str, Any]) -> list[Setting]:
-    env = service.get("environment")
-    file = compose_project.file_at(service, "environment", files.compose_file or "")
-    source = f"compose service {name}"
-    out: list[Setting] = []
-    if isinstance(env, Mapping):
-        for key, value in env.items():
-            if value is None or isinstance(value, (Mapping, list)):
-                continue  # "KEY:" alone passes the shell's value through: nothing written here
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            out.append(Setting(str(key), text, files.at(env, key), source))
-    elif isinstance(env, list):
-        for i, entry in enumerate(env):
-            if isinstance(entry, str) and "=" in entry:
-                key, _, value = entry.partition("=")
-                line, col = pos_of(env, i)
-                quoted = 0 if not isinstance(env, YList) or env.text_of(i) is not None else 1
-                out.append(Setting(key.strip(), value, Loc(compose_project.file_at(env, i, file), line,
-                                                           col + quoted + len(key) + 1), source))
-    return out
-
-
-# Datastores that take a secret on their command line: redis-server / valkey-server ``--requirepass`` and
-# ``--masterauth`` (LangSight's compose: ``--requirepass ${REDIS_PASSWORD:-changeme}``).  Judged like any setting.
-COMMAND_SECRETS = ("--requirepass", "--masterauth")
-
-
-def _command_tokens(command: Any) -> list[tuple[int, str]]:
-    """(index in a list command, or -1 in a string one; token) of a service's ``command:``."""
-    if isinstance(command, list):
-        return [(i, str(t)) for i, t in enumerate(command) if isinstance(t, (str, int, float))]
-    if not isinstance(command, str):
-        return []
-    try:
-        return [(-1, t) for t in shlex.split(command)]
-    except ValueError:  # an unbalanced quote: compose would refuse it too; read it word by word
-        return [(-1, t) for t in command.split()]
-
-
-def _line_of(files: Files, shown: str, start: tuple[int, int], needle: str) -> tuple[int, int]:
-    """Where ``needle`` is written at or after ``start`` in the compose file ``shown`` (a multi-line ``command: >``
-    keeps no positions of its own); ``start`` when the file cannot be read again."""
-    try:
-        with open(os.path.join(files.root, shown), encoding="utf-8") as fh:
-            lines = fh.read(1 << 20).splitlines()
-    except (OSError, UnicodeDecodeError, ValueError):
-        return start
-    for n in range(max(start[0], 1), min(len(lines), start[0] + 200) + 1):
-        if needle in lines[n - 1]:
-            return n, lines[n - 1].index(needle) + 1
-    return start
-
-
-def _command_secrets(files: Files, name: str, service: Mapping[str, Any]) -> list[Setting]:
-    command = service.get("command")
-    tokens = _command_tokens(command)
-    out: list[Setting] = []
-    for k, (index, token) in enumerate(tokens):
-        flag = next((f for f in COMMAND_SECRETS if token == f or token.startswith(f + "=")), None)
-        if flag is None:
-            continue
-        if token == flag:
-            if k + 1 >= len(tokens):
-                continue
-            index, value = tokens[k + 1]
-        else:
-            value = token[len(flag) + 1:]
-        # the file that says it: an override or an included file, not always the main one
-        shown = compose_project.file_at(service, "command", files.compose_file or "")
-        if index >= 0:
-            line, col = pos_of(command, index)
-        else:
-            line, col = _line_of(files, shown, pos_of(service, "command"), flag)
-        out.append(Setting(flag.lstrip("-"), value, Loc(shown, line, col),
-                           f"compose service {name} command"))
-    return out
-
-
 # --- reading ------------------------------------------------------------------------------------------------------
 
 def _display(path: str, root: str) -> str:
@@ -258,111 +157,6 @@ def _display(path: str, root: str) -> str:
 
 def _read_text(path: str, what: str) -> str:
     return read_text(path, what, "an")
-
-
-def parse_env(text: str, path: str, shown: str) -> dict[str, Setting]:
-    """A dotenv file as docker compose reads it: KEY=VALUE, ``export`` allowed, '#' comments, quotes."""
-    out: dict[str, Setting] = {}
-    problems: list[Problem] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        raw = lines[i]
-        lineno = i + 1
-        i += 1
-        stripped = raw.lstrip()
-        indent = len(raw) - len(stripped)
-        if not stripped or stripped.startswith("#"):
-            continue
-        body = stripped[7:].lstrip() if stripped.startswith("export ") else stripped
-        offset = indent + (len(stripped) - len(body))
-        key, sep, rest = body.partition("=")
-        key = key.rstrip()
-        if not sep or not _NAME.match(key):
-            what = "a line without '='" if not sep else "not a variable name"
-            problems.append(Problem(path, lineno, offset + 1, f"{what}: env files hold KEY=VALUE lines"))
-            continue
-        col = offset + len(body) - len(rest) + 1
-        lead = len(rest) - len(rest.lstrip())
-        value_text = rest.lstrip()
-        col += lead
-        if value_text[:1] in ("'", '"'):
-            quote = value_text[0]
-            closing = value_text.find(quote, 1)
-            # a double-quoted value may run over several lines
-            while closing == -1 and quote == '"' and i < len(lines) and i - lineno < 1000:
-                value_text += "\n" + lines[i]
-                i += 1
-                closing = value_text.find(quote, 1)
-            if closing == -1:
-                problems.append(Problem(path, lineno, col, f"unterminated {quote} quote"))
-                continue
-            value = value_text[1:closing]
-            if quote == '"':
-                value = value.replace("\\n", "\n").replace('\\"', '"')
-            col += 1
-        else:
-            value = re.split(r"\s+#", value_text, maxsplit=1)[0].rstrip()
-        out[key] = Setting(key, value, Loc(shown, lineno, col), "env file")
-    if problems:
-        raise ConfigError(problems)
-    return out
-
-
-def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str], list[str]]:
-    """Compose interpolation of one string: (value, errors that stop compose, warnings)."""
-    errors: list[str] = []
-    warnings: list[str] = []
-
-    def one(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        if m.group(2) is not None:
-            name = m.group(2)
-            if name not in env:
-                warnings.append(f"${name} is not set (compose substitutes an empty string)")
-            return env.get(name, "")
-        body = m.group(1)
-        if body is None:
-            errors.append("invalid interpolation: unterminated ${ (write $$ for a literal $)")
-            return m.group(0)
-        op = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", body, re.S)
-        if not op:
-            errors.append(f"invalid interpolation format for ${{{body[:40]}}}")
-            return m.group(0)
-        name, how, arg = op.group(1), op.group(2), op.group(3) or ""
-        value = env.get(name)
-        unset_or_empty = value is None or value == ""
-        if how == ":-":
-            return arg if unset_or_empty else str(value)
-        if how == "-":
-            return arg if value is None else value
-        if how in (":?", "?"):
-            if (how == ":?" and unset_or_empty) or (how == "?" and value is None):
-                errors.append(f"required variable {name} is missing a value: {arg}"[:200])
-                return ""
-            return str(value)
-        if how == ":+":
-            return "" if unset_or_empty else arg
-        if how == "+":
-            return "" if value is None else arg
-        if value is None:
-            warnings.append(f"${{{name}}} is not set (compose substitutes an empty string)")
-            return ""
-        return value
-
-    return _VAR.sub(one, text), errors, warnings
-
-
-def _interpolate_tree(node: Any, env: Mapping[str, str], file: str, where: tuple[int, int],
-                      problems: list[Problem], warnings: list[str]) -> Any:
-    def one(text: str, at: tuple[int, int]) -> str:
-        value, errors, warned = interpolate(text, env)
-        problems.extend(Problem(file, *at, e) for e in errors)
-        warnings.extend(f"{file}:{at[0]}:{at[1]}: {w}" for w in warned)
-        return value
-
-    return map_strings(node, one, where)
 
 
 def _describe(value: Any) -> str:
@@ -393,7 +187,7 @@ def _load_compose(path: str, env_for: Callable[[str], Mapping[str, str]], files:
 
     def _interpolated(raw: YMap, file: str, env_dir: str) -> YMap:
         problems: list[Problem] = []
-        data = _interpolate_tree(raw, env_for(env_dir), file, raw.pos, problems, files.warnings)
+        data = interpolate_tree(raw, env_for(env_dir), file, raw.pos, problems, files.warnings)
         _check_services(data, file, problems, required=False)
         if problems:
             raise ConfigError(problems)
@@ -406,21 +200,6 @@ def _load_compose(path: str, env_for: Callable[[str], Mapping[str, str]], files:
     if problems:
         raise ConfigError(problems)
     return data
-
-
-def _env_files(compose: YMap, default: str) -> list[tuple[str, str]]:
-    """The ``env_file:`` entries of every service (a path, a list of paths, or of {path: ...}), each with the file
-    that declares it (its paths are relative to that file)."""
-    out: list[tuple[str, str]] = []
-    services = compose.get("services")
-    for svc in services.values() if isinstance(services, Mapping) else []:
-        given = svc.get("env_file") if isinstance(svc, Mapping) else None
-        declared_in = compose_project.file_at(svc, "env_file", default)
-        for entry in given if isinstance(given, list) else [given]:
-            path = entry.get("path") if isinstance(entry, Mapping) else entry
-            if isinstance(path, str) and path and (path, declared_in) not in out and len(out) < 20:
-                out.append((path, declared_in))
-    return out
 
 
 _CACHE: dict[tuple[Any, ...], tuple[Files, tuple[Any, ...]]] = {}
@@ -485,7 +264,7 @@ def load(config: Mapping[str, Any]) -> Files:
         assert compose is not None
         files.compose = _load_compose(compose, env_for, files)
         files.compose_file = _display(compose, root)
-        for env_name, declared_in in _env_files(files.compose, files.compose_file):
+        for env_name, declared_in in compose_settings.env_files(files.compose, files.compose_file):
             base = os.path.join(root, declared_in) if not os.path.isabs(declared_in) else declared_in
             path = os.path.join(os.path.dirname(base), env_name)
             shown = _display(path, root)
@@ -560,43 +339,6 @@ def connect(config: dict[str, Any], timeout: float) -> Files:
 
 def close(client: Any) -> None:
     return None
-
-
-_NOT_SECRET = ("_URL", "_URI", "_HOST", "_PORT", "_TYPE", "_ENABLED", "_DISABLED", "_USER", "_USERNAME", "_NAME",
-               "_REGION")
-# Helm values that NAME a Kubernetes Secret or a key inside one: existingSecret, existingSecretPasswordKey,
-# secretName, secretKeyRef, passwordKey, userKey; and the mappings that hold such names.
-_REF_LEAF = re.compile(r"existingSecret|secretName$|SecretName$|KeyRef$|(^|[a-z])(password|Password|user|User|username|"
-                       r"Username|token|Token|salt|Salt)Key$")
-_REF_PARENT = frozenset({"secretkeyref", "valuefrom", "configmapkeyref", "secretkeys", "secretref", "configmapref"})
-_CAMEL = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_SECRET_PARTS = frozenset({"password", "passwd", "pwd", "secret", "token", "salt", "credential", "credentials",
-                           "auth", "apikey"})
-# camelCase ``<word>Key`` is a credential for these words only (topologyKey, nodeKey ... are not)
-_KEY_KINDS = frozenset({"api", "license", "encryption", "private", "access", "signing", "session", "hmac", "master"})
-
-
-def _names_a_secret(name: str) -> bool:
-    """An env name or a Helm key that holds a credential: REDIS_AUTH, secretKey, s3.secretAccessKey, apiKeySalt,
-    encryptionKey, licenseKey (camelCase words too, where the old regex saw only ``_key``)."""
-    if name.upper().endswith(_NOT_SECRET):
-        return False  # NEXTAUTH_URL, AUTH_TYPE: settings about a credential, not one (URL passwords are found apart)
-    words = [w.lower() for w in _CAMEL.findall(name)]
-    return (is_secret_name(name) or bool(_SECRET_PARTS.intersection(words))
-            or (len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEY_KINDS))
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether an env variable or a dotted Helm values key holds a secret (and not a reference to one)."""
-    parts = [re.sub(r"(\[\d+\])+$", "", part) for part in key.split(".")]
-    last = parts[-1]
-    if any(part.lower() in _REF_PARENT or part.startswith("existingSecret") for part in parts[:-1]):
-        return False  # the name of a Kubernetes Secret and its key, not a credential
-    if last.upper() != last and _REF_LEAF.search(last):
-        return False  # a Helm reference to a Kubernetes Secret (existingSecret, passwordKey), not a credential
-    if last == "value" and len(parts) > 1:
-        return _names_a_secret(parts[-2])  # langfuse.salt.value, langfuse.nextauth.secret.value
-    return _names_a_secret(last) or last.lower() == "salt"
 
 
 def _secret_values(key: str, value: Any) -> set[str]:

@@ -5,20 +5,21 @@ target gives ``access_key_id``/``secret_access_key`` (or ``profile``).  ``endpoi
 store (MinIO, SeaweedFS, GCS interop).  Every call carries the run's timeout and a single attempt, so a down
 endpoint costs one timeout: ``connect`` sends HEAD bucket and a transport failure there marks the target unusable.
 
-Read-only is enforced here, not in the probes: a botocore ``before-call`` hook refuses every operation that is not
-Head*/Get*/List* unless the calling thread is inside ``writes()``, which itself needs ``allow_writes: true`` in the
-target.  boto3 is imported inside functions only.
+Read-only is enforced here, not in the probes: a botocore ``before-call`` hook hands every operation that is not
+Head*/Get*/List* to the shared guard (readiness.clients.guard), which refuses it outside ``writes()``.
+boto3 is imported inside functions only.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
+from readiness.clients.guard import WriteGuard, WriteRefused
 from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
 
@@ -45,10 +46,6 @@ class S3Refused(TargetUnavailable):
         self.code = code
 
 
-class WriteRefused(RuntimeError):
-    """The audit tried to send a write without the round-trip opt-in (a bug or a misused probe)."""
-
-
 class S3Handle:
     def __init__(self, config: Mapping[str, Any], timeout: float):
         self.config = dict(config)
@@ -57,11 +54,10 @@ class S3Handle:
         self.region = str(config.get("region") or "") or None
         self.endpoint_url = str(config.get("endpoint_url") or "") or None
         self.addressing_style = str(config.get("addressing_style") or "auto")
-        self.allow_writes = config.get("allow_writes") is True
+        self.guard = WriteGuard("s3", config.get("allow_writes") is True)
         self.requests = 0  # operations sent, for the benchmark
         self.operations: list[str] = []
         self.head: dict[str, Any] = {}  # HEAD bucket's answer (headers), or {"error": S3Refused}
-        self._local = threading.local()
         self._lock = threading.Lock()
         self.client: Any = None
         self._boto_session: Any = None
@@ -70,24 +66,19 @@ class S3Handle:
 
     def _guard(self, model: Any, **_: Any) -> None:
         name = model.name
-        writing = getattr(self._local, "writing", False)
-        if not name.startswith(READ_PREFIXES) and not (writing and name in WRITE_OPERATIONS):
-            raise WriteRefused(f"refused to send {name}: the audit is read-only (only the opted-in round trip "
-                               "may write, and only PutObject/DeleteObject)")
+        if not name.startswith(READ_PREFIXES):
+            self.guard.check(name, allowed=name in WRITE_OPERATIONS)
         with self._lock:
             self.requests += 1
             self.operations.append(name)
 
-    @contextmanager
-    def writes(self) -> Iterator[None]:
+    @property
+    def allow_writes(self) -> bool:
+        return self.guard.allow_writes
+
+    def writes(self) -> AbstractContextManager[None]:
         """Let this thread send PutObject/DeleteObject: only with ``allow_writes: true`` in the target."""
-        if not self.allow_writes:
-            raise WriteRefused("writes are not allowed on this s3 target (set allow_writes: true to opt in)")
-        self._local.writing = True
-        try:
-            yield
-        finally:
-            self._local.writing = False
+        return self.guard.writes()
 
     # -- calls ------------------------------------------------------------------------------------------------
 
@@ -96,7 +87,9 @@ class S3Handle:
         return self._call_on(self.client, operation, **params)
 
     def _call_on(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        method = getattr(client, _snake(operation))
+        from botocore import xform_name
+
+        method = getattr(client, xform_name(operation))
         try:
             return method(**params)  # type: ignore[no-any-return]
         except WriteRefused:
@@ -150,10 +143,6 @@ class S3Handle:
 
     def where(self) -> str:
         return f"bucket {self.bucket!r}" + (f" at {_safe_endpoint(self.endpoint_url)}" if self.endpoint_url else "")
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def connect(config: dict[str, Any], timeout: float) -> S3Handle:
