@@ -5,7 +5,7 @@ runs; a group that discovery does not list is ``NotServed`` before any list is s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 NEEDS_LIVE = "needs a live cluster (rendered manifests carry no live state)"
@@ -25,6 +25,12 @@ def _kind(plural: str) -> Any:
 
 def cluster(ctx: Any) -> Any:
     return ctx.session("kubernetes").client
+
+
+def derived(ctx: Any, key: tuple[Any, ...], inputs: list[Any], compute: Callable[[], Any]) -> Any:
+    """A value computed from listings already read (``inputs``), once per audit where the cluster keeps it."""
+    keep = getattr(cluster(ctx), "derived", None)
+    return keep(key, inputs, compute) if callable(keep) else compute()
 
 
 def live(ctx: Any) -> bool:
@@ -91,10 +97,10 @@ def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[st
     check_declared(ctx, kind, namespace)
     ensure_served(ctx, kind)
     ns = namespace if kind.namespaced else None
-    return _shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes"))
+    return shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes"))
 
 
-def _shaped(plural: str, found: Any) -> list[dict[str, Any]]:
+def shaped(plural: str, found: Any) -> list[dict[str, Any]]:
     """A listing as a list of objects; anything else is an error, never "none of them" (a junk answer for an
     optional kind such as rollouts would otherwise read as an empty one)."""
     from readiness.clients.kubernetes import KubernetesError
@@ -150,6 +156,42 @@ def rendered(ctx: Any, plural: str) -> list[dict[str, Any]]:
     kind = _kind(plural)
     out: list[dict[str, Any]] = []
     for ns in namespaces(ctx):
-        out += _shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c, n=ns: c.list(kind, n),
+        out += shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c, n=ns: c.list(kind, n),
                                         kind="kubernetes"))
     return out
+
+
+def resolve(ctx: Any, name: str, api_version: str | None, plural: str | None = None,
+            namespaced: bool = True) -> Any:
+    """The kind an item names.  The built-in table; offline, the kind as named (manifests are matched by Kind
+    name); live, a kind outside the table through discovery, once per group version per audit and only when
+    such a kind is asked for.  Discovery denied or failing is an error naming the kind, never "not installed"; a
+    group discovery does not list is NotServed (the one positive "not installed")."""
+    from readiness.clients.kubernetes import Kind, KubernetesError, NotServed, known_kind, resolve_kind
+
+    known = known_kind(name, api_version)
+    if known is not None or not api_version or not live(ctx):
+        return known or resolve_kind(name, api_version, plural, namespaced)
+    group, _, version = api_version.rpartition("/")
+    groups = served_groups(ctx)
+    if groups is not None and version not in groups.get(group, ()):
+        raise NotServed(f"the cluster does not serve {api_version} (not installed), so no {name} can be listed")
+    try:
+        found = ctx.fact(f"k8s:api:{api_version}", lambda c: c.resources(api_version), kind="kubernetes")
+    except KubernetesError as exc:
+        raise KubernetesError(f"cannot resolve kind {name} of {api_version}: {exc}") from None
+    if not isinstance(found, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("kind"), str)
+            and isinstance(r.get("namespaced"), bool) for r in found):
+        raise KubernetesError(f"cannot resolve kind {name}: the discovery of {api_version} could not be read")
+    match = [r for r in found if r["kind"] == name] or [r for r in found if name.lower() in (
+        r["kind"].lower(), r["name"])]
+    if not match:
+        served = ", ".join(sorted(r["kind"] for r in found)) or "none"
+        raise KubernetesError(f"cannot resolve kind {name}: {api_version} serves no such kind (it serves {served})")
+    kind = Kind(match[0]["kind"], group, version, match[0]["name"], match[0]["namespaced"])
+    declared = plural or resolve_kind(name, api_version).plural
+    if kind.plural != declared:  # readiness rbac granted the declared name, which does not cover this one
+        raise KubernetesError(f"{name} ({api_version}) is served as {kind.plural}, not {declared}: set plural: "
+                              f"{kind.plural} on the item, so readiness rbac grants it")
+    return kind

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from readiness.checks import _products as products
-from readiness.checks._k8s_access import live, namespaces, objects, rendered, workloads
+from readiness.checks._k8s_access import derived, live, namespaces, objects, rendered, workloads
 from readiness.checks._k8s_fields import containers, dicts, get, labels, mapping, name, ref
 
 from readiness.probe import Param, Verdict, not_applicable, undecided
@@ -86,11 +86,9 @@ def identify(ctx: Any) -> Identity | str:
     if not charts:
         return (f"cannot identify {what}'s workloads: it has no chart whose labels name it; set release (and "
                 "namespace) in the kubernetes target")
-    seen: dict[str, set[str | None]] = {}
-    for dep in workloads(ctx, "deployments"):
-        inst = labels(dep).get(INSTANCE)
-        if inst and _chart_labelled(dep, charts):
-            seen.setdefault(inst, set()).add(get(dep, "metadata.namespace"))
+    deps = workloads(ctx, "deployments")
+    seen: dict[str, set[str | None]] = derived(ctx, ("releases", tuple(charts)), [deps],
+                                               lambda: _releases(deps, charts))
     labelled = " or ".join(f"{NAME}={c}" for c in charts)
     if not seen:
         return (f"cannot identify {what}: no Deployment labelled {labelled} in {_where_text(ctx)}; set release "
@@ -102,6 +100,16 @@ def identify(ctx: Any) -> Identity | str:
     where = where if None not in where else tuple(sorted(spaces, key=str))
     fulls = [products.fullname(rel, c) for c in charts] + [rel]
     return Identity(rel, tuple(dict.fromkeys(fulls)), where, f"release {rel} from the labels {labelled}")
+
+
+def _releases(deps: list[dict[str, Any]], charts: list[str]) -> dict[str, set[str | None]]:
+    """{release: its namespaces} of the Deployments labelled as one of ``charts``."""
+    seen: dict[str, set[str | None]] = {}
+    for dep in deps:
+        inst = labels(dep).get(INSTANCE)
+        if inst and _chart_labelled(dep, charts):
+            seen.setdefault(inst, set()).add(get(dep, "metadata.namespace"))
+    return seen
 
 
 def is_component(obj: Any, component: str, ident: Identity) -> bool:
@@ -129,7 +137,38 @@ def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[st
     if not isinstance(ident, Identity):
         return dict.fromkeys(components)
     found = workloads(ctx, plural)
-    return {comp: next((o for o in found if is_component(o, comp, ident)), None) for comp in components}
+    index = derived(ctx, ("components", plural, ident), [found], lambda: _component_index(found, ident))
+    return {comp: index.get(comp) for comp in components}
+
+
+def _component_index(found: list[dict[str, Any]], ident: Identity) -> dict[str, dict[str, Any]]:
+    """{component: the first workload ``is_component`` takes for it}, in one pass: a lookup per component, not a
+    pass over thousands of workloads per component and item."""
+    index: dict[str, dict[str, Any]] = {}
+    for obj in found:
+        for comp in _component_names(obj, ident):
+            index.setdefault(comp, obj)
+    return index
+
+
+def _component_names(obj: Any, ident: Identity) -> set[str]:
+    """Every component ``is_component`` would take ``obj`` for."""
+    if not ident.holds(obj):
+        return set()
+
+    def bare(text: str) -> set[str]:  # <component>, or <fullname>-<component>
+        return {text[len(f) + 1:] for f in ident.fullnames if text.startswith(f"{f}-")}
+
+    out = bare(name(obj))
+    if labels(obj).get(INSTANCE) == ident.release:
+        tpl = labels({"metadata": get(obj, "spec.template.metadata", {})})
+        for lab in (labels(obj), tpl, mapping(obj, "spec.selector.matchLabels")):
+            value = lab.get(COMPONENT)
+            if isinstance(value, str):
+                out |= {value} | bare(value)
+        if "app" in tpl:
+            out.add(tpl["app"])
+    return out
 
 
 def service_deployments(ctx: Any, components: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -194,16 +233,24 @@ def bundled_workloads(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[
     if not isinstance(ident, Identity):
         return []
     wanted = set(datastores)
+    sets, deps = objects(ctx, "statefulsets"), objects(ctx, "deployments")
+    stores = derived(ctx, ("stores", ident), [sets, deps], lambda: _stores(ident, sets, deps))
+    return [(store, obj) for store, obj in stores if store in wanted]
+
+
+def _stores(ident: Identity, sets: list[dict[str, Any]], deps: list[dict[str, Any]]
+            ) -> list[tuple[str | None, dict[str, Any]]]:
+    """(the datastore it is, or None; workload) of the release's StatefulSets and Deployments."""
     out = []
-    for plural, kind in (("statefulsets", "StatefulSet"), ("deployments", "Deployment")):
-        for obj in objects(ctx, plural):
+    for objs, kind in ((sets, "StatefulSet"), (deps, "Deployment")):
+        for obj in objs:
             if not ident.holds(obj):
                 continue
             store = products.workload_store(kind, name(obj), ident.release, ident.fullnames)
             lab = labels(obj)
             if store is None and lab.get(INSTANCE) == ident.release:
                 store = products.labelled_store(lab) or products.labelled_store({NAME: lab.get(COMPONENT, "")})
-            if store in wanted:
+            if store is not None:
                 out.append((store, obj))
     return out
 
@@ -219,25 +266,49 @@ def of_release(ctx: Any, plural: str) -> list[dict[str, Any]] | str:
     if not isinstance(ident, Identity):
         return ident
     home = {get(d, "metadata.namespace") for d in service_deployments(ctx, services(ctx))[0]}
+    objs = objects(ctx, plural)
+    key = ("of_release", plural, ident, tuple(sorted(home, key=str)))
     if plural not in ("pods", "persistentvolumeclaims"):
-        return [o for o in objects(ctx, plural) if _ours(ident, home, o)]
-    owners: dict[tuple[Any, str], tuple[re.Pattern[str], bool]] = {}
-    for sts in objects(ctx, "statefulsets"):
-        stem = re.escape(name(sts))
-        if plural == "persistentvolumeclaims":
-            tpls = [re.escape(str(get(t, "metadata.name", ""))) for t in dicts(sts, "spec.volumeClaimTemplates")]
-            stem = f"({'|'.join(tpls) or '(?!)'})-{stem}"
-        key = (get(sts, "metadata.namespace"), name(sts))
-        owners[key] = (re.compile(rf"{stem}-\d+"), _ours(ident, home, sts))
+        return derived(ctx, key, [objs], lambda: [o for o in objs if _ours(ident, home, o)])  # type: ignore[no-any-return]
+    sets = objects(ctx, "statefulsets")
+    return derived(ctx, key, [objs, sets], lambda: _owned(ident, home, plural, objs, sets))  # type: ignore[no-any-return]
+
+
+def _owned(ident: Identity, home: set[Any], plural: str, objs: list[dict[str, Any]], sets: list[dict[str, Any]]
+           ) -> list[dict[str, Any]]:
+    """``of_release`` for pods and PVCs: each one's StatefulSet found by a lookup of the names it may have (a
+    pass over every StatefulSet per object grows with their product)."""
+    owners: dict[tuple[Any, str], tuple[set[str] | None, bool]] = {}  # (ns, name) -> (claim templates, ours)
+    for sts in sets:
+        tpls = {str(get(t, "metadata.name", "")) for t in dicts(sts, "spec.volumeClaimTemplates")}
+        owners[(get(sts, "metadata.namespace"), name(sts))] = (
+            tpls if plural == "persistentvolumeclaims" else None, _ours(ident, home, sts))
+    order = {key: i for i, key in enumerate(owners)}
     out = []
-    for obj in objects(ctx, plural):
+    for obj in objs:
         ns = get(obj, "metadata.namespace")
         refs = [str(r.get("name")) for r in dicts(obj, "metadata.ownerReferences") if r.get("kind") == "StatefulSet"]
-        owner = [owners[(ns, r)][1] for r in refs if (ns, r) in owners] or [
-            ours for (sns, _), (rx, ours) in owners.items() if sns == ns and rx.fullmatch(name(obj))]
+        owner = [owners[(ns, r)][1] for r in refs if (ns, r) in owners] or _owner_by_name(owners, order, ns, name(obj))
         if (ident.holds(obj) and owner[0]) if owner else _ours(ident, home, obj):
             out.append(obj)
     return out
+
+
+def _owner_by_name(owners: dict[tuple[Any, str], tuple[set[str] | None, bool]], order: dict[Any, int], ns: Any,
+                   text: str) -> list[bool]:
+    """Whether each StatefulSet a pod (<sts>-<ordinal>) or claim (<template>-<sts>-<ordinal>) is named after is
+    the release's, in the StatefulSets' order."""
+    stem, dash, ordinal = text.rpartition("-")
+    if not dash or not re.fullmatch(r"\d+", ordinal) or not isinstance(ns, (str, type(None))):
+        return []
+    found = []
+    if (ns, stem) in owners and owners[(ns, stem)][0] is None:  # a pod: <sts>-<ordinal>
+        found.append((ns, stem))
+    for i, char in enumerate(stem):  # a claim: <template>-<sts>-<ordinal>, split at each dash
+        tpls = owners.get((ns, stem[i + 1:]), (None, False))[0] if char == "-" else None
+        if tpls and stem[:i] in tpls:
+            found.append((ns, stem[i + 1:]))
+    return [owners[key][1] for key in sorted(set(found), key=order.__getitem__)]
 
 
 def _ours(ident: Identity, home: set[Any], obj: Any) -> bool:

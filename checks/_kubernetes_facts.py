@@ -24,8 +24,10 @@ from readiness.checks._k8s_access import (  # noqa: F401 - re-exported
     manifest_kinds,
     namespaces,
     objects,
+    resolve,
     scaled_objects,
     served_groups,
+    shaped,
     workloads,
 )
 from readiness.checks._k8s_env import (  # noqa: F401 - re-exported
