@@ -114,10 +114,15 @@ def objects(ctx: Any, plural: str) -> list[dict[str, Any]]:
     """Every object of a kind in the target's namespaces (cluster-scoped kinds: the cluster's)."""
     if not _kind(plural).namespaced:
         return listing(ctx, plural)
-    out: list[dict[str, Any]] = []
-    for ns in namespaces(ctx):
-        out.extend(listing(ctx, plural, ns))
-    return out
+    return joined(ctx, [listing(ctx, plural, ns) for ns in namespaces(ctx)])
+
+
+def joined(ctx: Any, parts: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Listings as one list, the same list object every time in an audit: the indexes built from it (``derived``)
+    are found again by its identity.  Shared: never changed in place."""
+    if len(parts) == 1:
+        return parts[0]
+    return derived(ctx, ("joined",), parts, lambda: [o for part in parts for o in part])  # type: ignore[no-any-return]
 
 
 def workloads(ctx: Any, plural: str) -> list[dict[str, Any]]:
@@ -128,7 +133,7 @@ def workloads(ctx: Any, plural: str) -> list[dict[str, Any]]:
     found = objects(ctx, plural)
     if plural == "deployments":
         try:
-            found = found + objects(ctx, "rollouts")
+            found = joined(ctx, [found, objects(ctx, "rollouts")])
         except NotServed:
             pass
     return found

@@ -239,8 +239,8 @@ def bundled_workloads(ctx: Any, datastores: Iterable[str] = DATASTORES) -> list[
 
 
 def _stores(ident: Identity, sets: list[dict[str, Any]], deps: list[dict[str, Any]]
-            ) -> list[tuple[str | None, dict[str, Any]]]:
-    """(the datastore it is, or None; workload) of the release's StatefulSets and Deployments."""
+            ) -> list[tuple[str, dict[str, Any]]]:
+    """(the datastore it is; workload) of the release's StatefulSets and Deployments that are one."""
     out = []
     for objs, kind in ((sets, "StatefulSet"), (deps, "Deployment")):
         for obj in objs:

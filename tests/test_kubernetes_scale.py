@@ -81,3 +81,20 @@ def test_metadata_reads_per_object_stay_flat_as_the_namespace_grows(counted, tmp
     # linear work reads each object's metadata a bounded number of times whatever the size; a search per item,
     # component or StatefulSet reads it more times the more objects there are
     assert large < small * 1.5, (small, large)
+
+
+def test_the_component_index_is_built_once_per_kind_per_audit(monkeypatch, tmp_path):
+    from readiness.checks import _k8s_products
+
+    built: list[str] = []
+    index = _k8s_products._component_index
+
+    def counting(found: list[dict[str, Any]], ident: Any) -> dict[str, dict[str, Any]]:
+        built.append(found[0]["kind"] if found else "none")
+        return index(found, ident)
+
+    monkeypatch.setattr(_k8s_products, "_component_index", counting)
+    with FakeCluster(tenants(20)) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ITEMS)
+    assert results["k8s.hpa-coverage"].status == "fail", results["k8s.hpa-coverage"].message
+    assert sorted(built) == sorted(set(built)), built  # one per kind (Deployments, StatefulSets), however many items

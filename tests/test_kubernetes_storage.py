@@ -7,23 +7,15 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets
+from fake_k8s import FakeCluster, audit_k8s, live_targets, offline_targets, served
 
 STORAGE = ["k8s.ebs-csi-driver", "k8s.ebs-csi-controller-ready", "k8s.default-storageclass", "k8s.volume-expansion",
            "k8s.ssd-storageclass", "k8s.clickhouse-pvcs-bound", "k8s.clickhouse-pods-ready",
            "k8s.no-network-filesystem", "k8s.no-pending-pvcs", "k8s.clickhouse-volume-size"]
 
 
-@pytest.fixture(scope="module")
-def good() -> FakeCluster:
-    with FakeCluster(load("good.yaml"), max_page=1) as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def bad() -> FakeCluster:
-    with FakeCluster(load("bad.yaml"), max_page=1) as cluster:
-        yield cluster
+good = served("good", "good.yaml", max_page=1)
+bad = served("bad", "bad.yaml", max_page=1)
 
 
 def test_good_cluster_passes_every_storage_item(good: FakeCluster, tmp_path: Path) -> None:

@@ -18,12 +18,13 @@ is imported only when a live connection opens.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ class Cluster(ABC):
         """{API group: its served versions} from discovery; None where there is no discovery (manifests)."""
         return None
 
-    def derived(self, key: tuple[Any, ...], inputs: list[Any], compute: Callable[[], Any]) -> Any:
+    def derived(self, key: tuple[Any, ...], inputs: Sequence[Any], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per audit for these listings (``inputs``, held so their ids stay theirs): the probes'
         indexes over thousands of objects, built once rather than once per item and component."""
         key = (*key, *map(id, inputs))
@@ -286,7 +287,7 @@ class LiveCluster(Cluster):
             out[group["name"]] = {str(v.get("version")) for v in versions if isinstance(v, dict)}
         return out
 
-    def resources(self, api_version: str) -> list[dict[str, Any]]:
+    def resources(self, api_version: str) -> builtins.list[dict[str, Any]]:
         """The kinds a group version serves, from discovery (``GET /api/v1``, ``/apis/<group>/<version>``):
         [{"name": plural, "kind", "namespaced"}], subresources (pods/log) left out.  A denied or failing discovery
         is an error that says so, never "not installed"."""
