@@ -5,7 +5,8 @@ manifest files, each audit in a fresh process (wall time, peak RSS, API requests
 ``--case issue`` (issue 20): 1,250 each of Deployments, Services, HPAs and PVCs.  Beside the live audit it measures
 the floor, the same objects listed raw page by page (same page size, the same kubernetes client, raw JSON) in a
 fresh process, and the start-up (``import readiness.cli`` in a fresh process); the goal is the live audit within
-1.5x of floor plus start-up.  ``--case mix``: ~5,000 objects across the kinds a busy namespace holds.
+1.5x of floor plus start-up (as whole processes: both import the kubernetes client).  ``--case mix``: ~5,000
+objects across the kinds a busy namespace holds.
 ``--growth 1000,5000,20000``: the live audit at each size (it must grow linearly).  ``--profile``: cProfile of
 every worker thread of the live audit (threading.setprofile), merged, top functions by own time.
 
@@ -230,11 +231,13 @@ def main() -> None:
         if args.case == "issue":
             up = startup()
             floor = live["floor"]
-            goal = 1.5 * (floor["wall_s"] + up)
+            # both processes import the kubernetes client; the audit's start-up beyond it is readiness's own
+            goal = 1.5 * (live["floor_process_s"] + up)
             print(f"floor:   {floor['objects']} objects listed raw in {floor['wall_s']:.2f} s (process "
                   f"{live['floor_process_s']:.2f} s), peak RSS {floor['peak_rss_mb']:.0f} MB")
             print(f"start-up (import readiness.cli): {up:.2f} s; goal: live process {live['process_s']:.2f} s <= "
-                  f"1.5 x (floor + start-up) = {goal:.2f} s: {'met' if live['process_s'] <= goal else 'NOT met'}")
+                  f"1.5 x (floor process + start-up) = {goal:.2f} s: "
+                  f"{'met' if live['process_s'] <= goal else 'NOT met'}")
         if not args.no_offline:
             manifests = tmp / "manifests"
             manifests.mkdir()
