@@ -309,6 +309,12 @@ def served(name: str, *files: str, max_page: int | None = None) -> Any:
     return fixture
 
 
+def assert_statuses(results: dict[str, Any], ids: list[str], status: str) -> None:
+    """Every item of ``ids`` ended ``status`` (on failure: the messages of those that did not)."""
+    assert {i: results[i].status for i in ids} == dict.fromkeys(ids, status), {
+        i: results[i].message for i in ids if results[i].status != status}
+
+
 def live_targets(cluster: FakeCluster, tmp_path: Path, **extra: Any) -> dict[str, Any]:
     """A targets file's content auditing ``cluster`` through a kubeconfig, as the product's namespace/release."""
     kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig")

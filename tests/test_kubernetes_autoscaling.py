@@ -7,7 +7,7 @@ import copy
 import datetime as dt
 from pathlib import Path
 
-from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets, served
+from fake_k8s import FakeCluster, assert_statuses, audit_k8s, live_targets, load, offline_targets, served
 
 AUTOSCALING = ["k8s.hpa-coverage", "k8s.hpa-healthy", "k8s.resource-requests", "k8s.hpa-keda-conflict",
                "k8s.keda-ready", "k8s.bundled-datastores", "k8s.metrics-api-available", "k8s.memory-limits",
@@ -24,8 +24,7 @@ bad = served("bad", "bad.yaml", max_page=2)
 
 def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), ITEMS)
-    assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "pass"), \
-        {i: results[i].message for i in ITEMS}
+    assert_statuses(results, ITEMS, "pass")
     assert results["k8s.hpa-coverage"].message == "11 service Deployments scaled (10 by HPA, 1 by KEDA)"
     # off by default in the chart (config.deployment.enabled, hostBackend.enabled)
     assert results["k8s.hpa-coverage"].evidence["not_deployed"] == ["listener", "host-backend"]
@@ -33,8 +32,7 @@ def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
 
 def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(bad, tmp_path), ITEMS)
-    assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "fail"), \
-        {i: results[i].message for i in ITEMS}
+    assert_statuses(results, ITEMS, "fail")
     msg = {i: results[i].message for i in ITEMS}
     assert msg["k8s.hpa-coverage"].startswith("Deployment langsmith/langsmith-frontend has no HPA or ScaledObject")
     assert "langsmith/langsmith-backend ScalingActive=False: the HPA was unable to compute" in msg["k8s.hpa-healthy"]
