@@ -14,6 +14,8 @@ Objects are plain dicts in the API's own camelCase shape, whichever the source. 
 ("the audit identity cannot list storageclasses (grant get/list)"), an API that is not served (a CRD that is not
 installed) ``NotServed``; every other failure ``KubernetesError``, with one line saying why.  The kubernetes package
 is imported only when a live connection opens.
+
+Over 400 lines: one role, the live API and the target's settings; files and secrets are in the modules above.
 """
 
 from __future__ import annotations
