@@ -8,7 +8,8 @@ fresh process, and the start-up (``import readiness.cli`` in a fresh process); t
 1.5x of floor plus start-up (as whole processes: both import the kubernetes client).  ``--case mix``: ~5,000
 objects across the kinds a busy namespace holds.
 ``--growth 1000,5000,20000``: the live audit at each size (it must grow linearly).  ``--profile``: cProfile of
-every worker thread of the live audit (threading.setprofile), merged, top functions by own time.
+every worker thread of the live audit (threading.setprofile), merged, top functions by own time (BENCH_SORT=cumulative
+and BENCH_TOP=N to see callers).
 
     .venv/bin/python bench/bench_kubernetes.py [--case issue|mix] [--objects 5000] [--growth N,N] [--profile]
 """
@@ -113,7 +114,7 @@ def run_audit(targets_path: str, profile: bool) -> None:
                 stats.add(prof)
             except TypeError:  # a thread that never ran a call
                 pass
-        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "30")))
     statuses: dict[str, int] = {}
     results = [r for r in results if r.id.startswith("k8s.")]
     for r in results:
