@@ -93,7 +93,7 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
     from readiness.clients.kubernetes import KubernetesError, resolve_kind
 
     try:
-        kind = resolve_kind(str(p.get("kind") or ""), p.get("api_version"),
+        kind = resolve_kind(str(p.get("kind") or ""), p.get("api_version"), p.get("plural"),
                             namespaced=not p.get("cluster_scoped"))
     except KubernetesError:
         return ()
@@ -110,7 +110,9 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
     "selector": Param("str", None, help="label selector, e.g. app.kubernetes.io/instance=langsmith,tier!=batch"),
     "name": Param("str", None, help="object name or glob, e.g. langsmith-*"),
     "api_version": Param("str", None, help="apiVersion of a kind the tool does not know (e.g. keda.sh/v1alpha1)"),
-    "cluster_scoped": Param("bool", False, help="the unknown kind is cluster-scoped"),
+    "cluster_scoped": Param("bool", False, help="the unknown kind is cluster-scoped (offline; live, discovery says)"),
+    "plural": Param("str", None, help="the resource name of a kind the tool does not know, where it is not the "
+                                      "plural Kubernetes guesses (kubectl api-resources lists it)"),
 })
 def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Judge one field of every (or any) selected Kubernetes object with `expect`.
@@ -122,14 +124,14 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
                field: spec.template.spec.securityContext.runAsNonRoot, expect: {equals: true}}
 
     No selected object is an error, never a pass."""
-    from readiness.clients.kubernetes import KNOWN, resolve_kind
+    from readiness.clients.kubernetes import KNOWN
 
     try:
         steps = _path(p["field"])
         terms = _selector(p["selector"]) if p["selector"] else []
     except ValueError as exc:
         return undecided(str(exc))
-    kind = resolve_kind(p["kind"], p["api_version"], namespaced=not p["cluster_scoped"])
+    kind = kf.resolve(ctx, p["kind"], p["api_version"], p["plural"], namespaced=not p["cluster_scoped"])
     if kind.plural == "secrets" and kind.group == "":
         return undecided("kubernetes.object does not read Secrets: their values would reach the report (judge "
                          "the workloads that mount them instead)")
@@ -144,8 +146,8 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
             found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share
         else:
             kf.ensure_served(ctx, kind)
-            found.extend(ctx.fact(f"k8s:{kind.plural}:{kind.api_version}:{ns or '*'}",
-                                  lambda c, ns=ns: c.list(kind, ns), kind="kubernetes"))
+            found.extend(kf.shaped(kind.plural, ctx.fact(f"k8s:{kind.plural}:{kind.api_version}:{ns or '*'}",
+                                                         lambda c, ns=ns: c.list(kind, ns), kind="kubernetes")))
     chosen = [o for o in found if _selected(kf.labels(o), terms)
               and (not p["name"] or fnmatch.fnmatchcase(kf.name(o), p["name"]))]
     what = f"{kind.kind}" + (f" matching {p['selector']}" if p["selector"] else "") + (

@@ -1,5 +1,9 @@
 """Kubernetes autoscaling probes: HPA/KEDA coverage and health, resources of the scaled containers, bundled
-datastores and their disruption protection (listings shared through checks/_kubernetes_facts.py)."""
+datastores and their disruption protection (listings shared through checks/_kubernetes_facts.py).
+
+Over 400 lines: one probe per item of the checklist's autoscaling section, nothing else (their facts:
+_k8s_products.py, _k8s_env.py).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ def _keda_owned(hpa: Any) -> bool:
 
 
 # What an HPA or ScaledObject may scale (apps/v1, v1, argoproj.io/v1alpha1); another kind reads as unreadable.
+EVIDENCE_SAMPLE = 50  # objects named in the evidence, besides their count
 _SCALABLE = ("Deployment", "Rollout", "StatefulSet", "ReplicaSet", "ReplicationController")
 
 
@@ -170,9 +175,15 @@ def hpa_healthy(ctx: Any, p: dict[str, Any]) -> Verdict:
                 if not kf.is_true(cond):
                     why = (cond or {}).get("message") or (cond or {}).get("reason") or "not reported"
                     bad.append(f"{kf.ref(hpa)} {kind}={(cond or {}).get('status', 'missing')}: {why}")
+    # the failing HPAs first, and a sample of the rest: the report keeps only so many (a namespace of thousands of
+    # HPAs would otherwise be redacted whole before it is cut)
+    failing = {r for r, s in state.items() if s["AbleToScale"] != "True" or s["ScalingActive"] != "True"}
+    order = [r for r in state if r in failing] + [r for r in state if r not in failing]
+    shown = {r: state[r] for r in order[:EVIDENCE_SAMPLE]}
     if bad:
-        return failed(bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""), hpas=state)
-    return passed(f"{len(hpas)} HPAs able to scale with working metrics", hpas=state)
+        return failed(bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""), hpas=shown,
+                      count=len(hpas))
+    return passed(f"{len(hpas)} HPAs able to scale with working metrics", hpas=shown, count=len(hpas))
 
 
 @probe("kubernetes.resource-requests", target="kubernetes", reads=kf.SCALERS, params={

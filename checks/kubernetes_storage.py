@@ -1,5 +1,8 @@
 """Kubernetes storage probes: the EBS CSI driver, StorageClasses, and the datastores' volumes (one listing per kind,
-shared through checks/_kubernetes_facts.py)."""
+shared through checks/_kubernetes_facts.py).
+
+Over 400 lines: one probe per item of the checklist's storage section, nothing else (their facts: _k8s_storage.py).
+"""
 
 from __future__ import annotations
 
@@ -273,17 +276,23 @@ def storage_performance(ctx: Any, p: dict[str, Any]) -> Verdict:
                   f"({', '.join(sorted({v['class'] for v in figures.values()}))})", **evidence)
 
 
+def _picked_live(ctx: Any, p: dict[str, Any], plural: str, what: str) -> list[dict[str, Any]] | Verdict:
+    """The matched datastore's objects of a kind on a live cluster, or the verdict when there are none to judge."""
+    if not kf.live(ctx):
+        return not_applicable(kf.NEEDS_LIVE)
+    found = kf.picked(ctx, plural, p["match"], p["within_release"])
+    if isinstance(found, Verdict):
+        return found
+    return found or kf.absent(ctx, f"{what} matching /{p['match']}/")
+
+
 @probe("kubernetes.pvcs-bound", target="kubernetes", reads=("persistentvolumeclaims", "statefulsets", "deployments"),
        params={"match": _CLICKHOUSE, "within_release": kf.WITHIN_RELEASE})
 def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every PVC of the matched datastore is Bound (live clusters only)."""
-    if not kf.live(ctx):
-        return not_applicable(kf.NEEDS_LIVE)
-    pvcs = kf.picked(ctx, "persistentvolumeclaims", p["match"], p["within_release"])
+    pvcs = _picked_live(ctx, p, "persistentvolumeclaims", "PVC")
     if isinstance(pvcs, Verdict):
         return pvcs
-    if not pvcs:
-        return kf.absent(ctx, f"PVC matching /{p['match']}/")
     phases = {kf.ref(c): kf.get(c, "status.phase", "unknown") for c in pvcs}
     unbound = sorted(n for n, ph in phases.items() if ph != "Bound")
     if unbound:
@@ -296,13 +305,9 @@ def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
        params={"match": _CLICKHOUSE, "within_release": kf.WITHIN_RELEASE})
 def pods_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every pod of the matched datastore has the Ready condition True (live clusters only)."""
-    if not kf.live(ctx):
-        return not_applicable(kf.NEEDS_LIVE)
-    pods = kf.picked(ctx, "pods", p["match"], p["within_release"])
+    pods = _picked_live(ctx, p, "pods", "pod")
     if isinstance(pods, Verdict):
         return pods
-    if not pods:
-        return kf.absent(ctx, f"pod matching /{p['match']}/")
     ready = {kf.ref(x): kf.is_true(kf.condition(x, "Ready")) for x in pods}
     waiting = sorted(n for n, ok in ready.items() if not ok)
     if waiting:

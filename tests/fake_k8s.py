@@ -6,6 +6,9 @@ not its group is served, and ``/apis`` (discovery, open to every identity) lists
 Faults are switched on per plural: ``forbidden`` answers 403 (a Status, as the API server does), ``broken`` 500,
 ``slow`` holds the request for ``slow_seconds`` (bounded: it ends early when the server stops), and ``missing_groups``
 are API groups that are not served at all (a CRD that is not installed: 404).  ``requests`` records each path asked.
+Discovery (``/api``, ``/apis``, ``/api/v1``, ``/apis/<group>/<version>``) answers as the API server does, with each
+kind's true resource name (NetworkPolicy: networkpolicies); ``discovery_denied`` holds the group versions ("*": all,
+with ``/api`` and ``/apis``) whose discovery answers 403, as for an identity without the system:discovery role.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import datetime as dt
 import json
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,8 +41,18 @@ CLUSTER_SCOPED = {"StorageClass", "CSIDriver", "PersistentVolume", "APIService",
                   "ClusterRole", "ClusterRoleBinding"}
 
 
+# Resource names that are not the plural Kubernetes would guess (a CRD names its own: spec.names.plural).
+IRREGULAR = {"Mouse": "mice"}
+
+
 def plural(kind: str) -> str:
+    """A kind's resource name as the API server serves it (its CRD's spec.names.plural), written out here rather
+    than taken from the tool under test."""
     low = kind.lower()
+    if kind in IRREGULAR:
+        return IRREGULAR[kind]
+    if low.endswith("y") and low[-2:-1] not in tuple("aeiou"):
+        return low[:-1] + "ies"  # NetworkPolicy -> networkpolicies
     return low + "es" if low.endswith("s") else low + "s"
 
 
@@ -84,6 +97,7 @@ class FakeCluster:
     looping: set[str] = field(default_factory=set)  # answer the same continue token for ever
     itemless: set[str] = field(default_factory=set)  # answer 200 with {} (a proxy's empty object, not a list)
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
+    discovery_denied: set[str] = field(default_factory=set)  # group versions ("*": every discovery path) -> 403
     max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
     version: str = "v1.29.3-eks-adc7111"
     tls: Any = None  # readiness.demo.tls.TlsFiles: serve HTTPS with that certificate
@@ -189,6 +203,8 @@ class FakeCluster:
         if scheme.lower() != "bearer" or token != self.token:  # the scheme is case-insensitive (RFC 7235)
             return 401, _status(401, "Unauthorized", "Unauthorized")
         parts = [p for p in path.split("/") if p]
+        if self._discovery_denied(parts):
+            return 403, _status(403, "Forbidden", f'forbidden: User "auditor" cannot get path "{path}"')
         if parts == ["version"]:
             major, minor = self.version.lstrip("v").split(".")[:2]
             return 200, {"major": major, "minor": minor, "gitVersion": self.version, "platform": "linux/amd64"}
@@ -263,6 +279,15 @@ class FakeCluster:
         return 200, {"kind": f"{kind}List", "apiVersion": f"{group}/{version}".lstrip("/"), "metadata": meta,
                      "items": stripped}
 
+    def _discovery_denied(self, parts: list[str]) -> bool:
+        if not self.discovery_denied or not parts or parts[0] not in ("api", "apis"):
+            return False
+        if parts in (["api"], ["apis"]):
+            return "*" in self.discovery_denied
+        gv = "/".join(parts[1:3]) if parts[0] == "apis" else "/".join(parts[1:2])
+        whole = len(parts) == (3 if parts[0] == "apis" else 2)  # /apis/<g>/<v> or /api/v1 itself, not a list
+        return whole and ("*" in self.discovery_denied or gv in self.discovery_denied)
+
     def lists(self) -> Iterable[str]:
         return [p for p in self.requests if p.split("?")[0].rstrip("/").split("/")[-1] not in ("api", "apis")]
 
@@ -270,6 +295,24 @@ class FakeCluster:
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "code": code}
+
+
+def served(name: str, *files: str, max_page: int | None = None) -> Any:
+    """A module-scoped pytest fixture ``name``: a fake cluster serving the fixture files."""
+    import pytest
+
+    @pytest.fixture(scope="module", name=name)
+    def fixture() -> Iterator[FakeCluster]:
+        with FakeCluster(load(*files), max_page=max_page) as cluster:
+            yield cluster
+
+    return fixture
+
+
+def assert_statuses(results: dict[str, Any], ids: list[str], status: str) -> None:
+    """Every item of ``ids`` ended ``status`` (on failure: the messages of those that did not)."""
+    assert {i: results[i].status for i in ids} == dict.fromkeys(ids, status), {
+        i: results[i].message for i in ids if results[i].status != status}
 
 
 def live_targets(cluster: FakeCluster, tmp_path: Path, **extra: Any) -> dict[str, Any]:

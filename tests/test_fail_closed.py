@@ -185,6 +185,9 @@ sections:
          with: {sql: "SELECT count(*) FROM pg_stat_activity", label: sessions, expect: {max: 10}}}
       - {id: g.object, title: t, level: required, rationale: r, probe: kubernetes.object,
          with: {kind: Deployment, field: spec.template.spec.securityContext.runAsNonRoot, expect: {equals: true}}}
+      # a kind outside the built-in table: resolved through discovery (a hostile resource list) on a live cluster
+      - {id: g.object-crd, title: t, level: required, rationale: r, probe: kubernetes.object,
+         with: {kind: ScaledJob, api_version: keda.sh/v1alpha1, field: spec.maxReplicaCount, expect: {max: 10}}}
       # a datastore run outside the chart: the patterns pick across the target's namespaces, not the release's
       - {id: g.ext-protected, title: t, level: required, rationale: r, probe: kubernetes.single-replica-protected,
          with: {within_release: false}}

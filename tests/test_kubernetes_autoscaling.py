@@ -7,8 +7,7 @@ import copy
 import datetime as dt
 from pathlib import Path
 
-import pytest
-from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets
+from fake_k8s import FakeCluster, assert_statuses, audit_k8s, live_targets, load, offline_targets, served
 
 AUTOSCALING = ["k8s.hpa-coverage", "k8s.hpa-healthy", "k8s.resource-requests", "k8s.hpa-keda-conflict",
                "k8s.keda-ready", "k8s.bundled-datastores", "k8s.metrics-api-available", "k8s.memory-limits",
@@ -19,22 +18,13 @@ LIVE_ONLY = {"k8s.hpa-healthy", "k8s.keda-ready", "k8s.metrics-api-available"}
 GOOD = ("good.yaml", "langsmith-services.yaml")  # every service the LangSmith chart deploys by default
 
 
-@pytest.fixture(scope="module")
-def good() -> FakeCluster:
-    with FakeCluster(load(*GOOD), max_page=2) as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def bad() -> FakeCluster:
-    with FakeCluster(load("bad.yaml"), max_page=2) as cluster:
-        yield cluster
+good = served("good", *GOOD, max_page=2)
+bad = served("bad", "bad.yaml", max_page=2)
 
 
 def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), ITEMS)
-    assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "pass"), \
-        {i: results[i].message for i in ITEMS}
+    assert_statuses(results, ITEMS, "pass")
     assert results["k8s.hpa-coverage"].message == "11 service Deployments scaled (10 by HPA, 1 by KEDA)"
     # off by default in the chart (config.deployment.enabled, hostBackend.enabled)
     assert results["k8s.hpa-coverage"].evidence["not_deployed"] == ["listener", "host-backend"]
@@ -42,8 +32,7 @@ def test_good_cluster_passes(good: FakeCluster, tmp_path: Path) -> None:
 
 def test_bad_cluster_fails_for_its_reasons(bad: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(bad, tmp_path), ITEMS)
-    assert {i: results[i].status for i in ITEMS} == dict.fromkeys(ITEMS, "fail"), \
-        {i: results[i].message for i in ITEMS}
+    assert_statuses(results, ITEMS, "fail")
     msg = {i: results[i].message for i in ITEMS}
     assert msg["k8s.hpa-coverage"].startswith("Deployment langsmith/langsmith-frontend has no HPA or ScaledObject")
     assert "langsmith/langsmith-backend ScalingActive=False: the HPA was unable to compute" in msg["k8s.hpa-healthy"]
@@ -146,3 +135,25 @@ def test_the_preset_names_the_service_deployments(tmp_path: Path) -> None:
     # are missing
     assert results["k8s.hpa-coverage"].status == "fail"
     assert "backend" in results["k8s.hpa-coverage"].evidence["missing"]
+
+
+def test_hpa_health_evidence_names_the_failing_hpa_among_hundreds(tmp_path: Path) -> None:
+    """The evidence keeps the failing HPAs first and a sample of the rest, with their count: hundreds of healthy
+    ones listed whole crowded the failing one out of the report's cut (and were redacted one by one before it)."""
+    objs = load(*GOOD)
+    hpa = next(o for o in objs if o["kind"] == "HorizontalPodAutoscaler")
+    for i in range(300):
+        extra = copy.deepcopy(hpa)
+        extra["metadata"]["name"] = f"aaa-tenant-{i:03d}"
+        objs.append(extra)
+    broken = copy.deepcopy(hpa)
+    broken["metadata"]["name"] = "zzz-broken"
+    broken["status"]["conditions"][1] = {"type": "ScalingActive", "status": "False", "reason": "FailedGetMetrics"}
+    objs.append(broken)
+    with FakeCluster(objs) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-healthy"])
+    r = results["k8s.hpa-healthy"]
+    assert r.status == "fail" and r.message.startswith("langsmith/zzz-broken ScalingActive=False")
+    assert next(iter(r.evidence["hpas"])) == "langsmith/zzz-broken"
+    assert len(r.evidence["hpas"]) == 50
+    assert r.evidence["count"] == sum(o["kind"] == "HorizontalPodAutoscaler" for o in objs)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_k8s import DATA, FakeCluster, audit_k8s, live_targets, load, offline_targets
+from fake_k8s import DATA, FakeCluster, audit_k8s, live_targets, offline_targets, served
 from readiness.checks import _kubernetes_facts as kf
 
 from readiness.clients import kubernetes as k8s
@@ -19,12 +19,7 @@ def context(config: dict) -> Context:
     reads = frozenset(k8s.KNOWN)
     return Context("test", "redis", sessions, {"kubernetes": config}, "langsmith", "production", 5.0,
                    time.monotonic() + 30, reads)
-
-
-@pytest.fixture(scope="module")
-def bad() -> FakeCluster:
-    with FakeCluster(load("bad.yaml")) as cluster:
-        yield cluster
+bad = served("bad", "bad.yaml")
 
 
 def test_facts_live(bad: FakeCluster, tmp_path: Path) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 from checklists import generic_item
-from fake_k8s import FakeCluster, k8s_checklist, live_targets, load, offline_targets
+from fake_k8s import FakeCluster, k8s_checklist, live_targets, offline_targets, served
 from helpers import audit
 
 HEADING = "### Writing Kubernetes checks without Python"
@@ -23,16 +22,8 @@ def readme_items() -> list[dict]:
     return yaml.safe_load(block.group(1))
 
 
-@pytest.fixture(scope="module")
-def good() -> FakeCluster:
-    with FakeCluster(load("good.yaml"), max_page=2) as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def bad() -> FakeCluster:
-    with FakeCluster(load("bad.yaml"), max_page=2) as cluster:
-        yield cluster
+good = served("good", "good.yaml", max_page=2)
+bad = served("bad", "bad.yaml", max_page=2)
 
 
 def test_readme_examples_pass_on_good_and_fail_on_bad(good: FakeCluster, bad: FakeCluster, tmp_path: Path) -> None:

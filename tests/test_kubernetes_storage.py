@@ -7,37 +7,27 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_k8s import FakeCluster, audit_k8s, live_targets, load, offline_targets
+from fake_k8s import FakeCluster, assert_statuses, audit_k8s, live_targets, offline_targets, served
 
 STORAGE = ["k8s.ebs-csi-driver", "k8s.ebs-csi-controller-ready", "k8s.default-storageclass", "k8s.volume-expansion",
            "k8s.ssd-storageclass", "k8s.clickhouse-pvcs-bound", "k8s.clickhouse-pods-ready",
            "k8s.no-network-filesystem", "k8s.no-pending-pvcs", "k8s.clickhouse-volume-size"]
 
 
-@pytest.fixture(scope="module")
-def good() -> FakeCluster:
-    with FakeCluster(load("good.yaml"), max_page=1) as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def bad() -> FakeCluster:
-    with FakeCluster(load("bad.yaml"), max_page=1) as cluster:
-        yield cluster
+good = served("good", "good.yaml", max_page=1)
+bad = served("bad", "bad.yaml", max_page=1)
 
 
 def test_good_cluster_passes_every_storage_item(good: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(good, tmp_path), STORAGE)
-    assert {i: results[i].status for i in STORAGE} == dict.fromkeys(STORAGE, "pass"), \
-        {i: results[i].message for i in STORAGE}
+    assert_statuses(results, STORAGE, "pass")
     assert results["k8s.default-storageclass"].message == "default StorageClass gp3 uses ebs.csi.aws.com"
     assert results["k8s.ebs-csi-controller-ready"].message == "kube-system/ebs-csi-controller: 2/2 replicas Ready"
 
 
 def test_bad_cluster_fails_every_storage_item_for_its_reason(bad: FakeCluster, tmp_path: Path) -> None:
     results, _ = audit_k8s(tmp_path, live_targets(bad, tmp_path), STORAGE)
-    assert {i: results[i].status for i in STORAGE} == dict.fromkeys(STORAGE, "fail"), \
-        {i: results[i].message for i in STORAGE}
+    assert_statuses(results, STORAGE, "fail")
     msg = {i: results[i].message for i in STORAGE}
     assert "CSIDriver ebs.csi.aws.com is not installed" in msg["k8s.ebs-csi-driver"]
     assert "no Deployment kube-system/ebs-csi-controller" in msg["k8s.ebs-csi-controller-ready"]

@@ -6,35 +6,36 @@ GET is ever sent: list endpoints, paginated with ``limit``/``continue``, each re
 Offline (``manifests``): a file or directory of YAML/JSON manifests (``helm template`` output, ``kubectl get -o
 yaml`` dumps, multi-document files, ``List`` kinds) read once; the same listings come from those objects.  Offline
 from a chart (``chart`` with ``values``, ``release``, ``namespace``): the chart rendered once (readiness.clients.chart)
-and its templates read exactly as manifests are.
+and its templates read exactly as manifests are (both in readiness/clients/kubernetes_manifests.py; the kubeconfig's
+credentials, kept out of reports, in readiness/clients/kubernetes_secrets.py).  Kinds outside the built-in table
+are resolved live through discovery (``LiveCluster.resources``), offline by their Kind name.
 
 Objects are plain dicts in the API's own camelCase shape, whichever the source.  A 403 raises ``Forbidden``
 ("the audit identity cannot list storageclasses (grant get/list)"), an API that is not served (a CRD that is not
 installed) ``NotServed``; every other failure ``KubernetesError``, with one line saying why.  The kubernetes package
 is imported only when a live connection opens.
+
+Over 400 lines: one role, the live API and the target's settings; files and secrets are in the modules above.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from readiness.errors import TargetUnavailable
-from readiness.fsio import special
-from readiness.redact import is_secret_name, secret_values
 
 PAGE_SIZE = 500
 MAX_PAGES = 1000
-MAX_MANIFEST_BYTES = 256 * 1024 * 1024
-MAX_MANIFEST_FILES = 20_000
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_DERIVED_GUARD = threading.Lock()
 
 
 class KubernetesError(TargetUnavailable):
@@ -104,17 +105,37 @@ def implied_reads(spec: str) -> list[str]:
     return [spec, extra] if extra else [spec]
 
 
+def known_kind(name: str, api_version: str | None = None) -> Kind | None:
+    """A kind of the built-in table by its plural or Kind name ("deployments", "Deployment"), at that apiVersion."""
+    known = KNOWN.get(name.lower()) or _BY_KIND.get(name.lower())
+    return known if known and (api_version is None or api_version == known.api_version) else None
+
+
 def resolve_kind(name: str, api_version: str | None = None, plural: str | None = None,
                  namespaced: bool = True) -> Kind:
-    """A kind by its plural or Kind name ("deployments", "Deployment"); others need their apiVersion."""
-    known = KNOWN.get(name.lower()) or _BY_KIND.get(name.lower())
-    if known and (api_version is None or api_version == known.api_version):
+    """A kind of the built-in table, else one at ``api_version`` with ``plural`` or the plural Kubernetes would
+    guess.  Without a cluster (manifests, ``readiness rbac``) that is all there is: manifests are matched by Kind
+    name; a live cluster says the true plural through discovery (checks/_k8s_access.resolve)."""
+    known = known_kind(name, api_version)
+    if known:
         return known
     if not api_version:
         raise KubernetesError(f"unknown kind {name!r}: give its api_version (e.g. keda.sh/v1alpha1) as well")
     group, _, version = api_version.rpartition("/")
-    low = name.lower()
-    return Kind(name, group, version, plural or (low + "es" if low.endswith("s") else low + "s"), namespaced)
+    return Kind(name, group, version, plural or guess_plural(name), namespaced)
+
+
+def guess_plural(kind: str) -> str:
+    """A kind's resource name where there is no discovery to ask (as apimachinery's UnsafeGuessKindToResource
+    guesses, but Gateway -> gateways as CRDs name it): Policy -> policies, Ingress -> ingresses."""
+    low = kind.lower()
+    if low.endswith("endpoints"):
+        return low
+    if low.endswith("s"):
+        return low + "es"
+    if low.endswith("y") and low[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return low[:-1] + "ies"
+    return low + "s"
 
 
 # --- settings -----------------------------------------------------------------------------------------------------
@@ -134,91 +155,12 @@ def _kubeconfig_paths(config: Mapping[str, Any]) -> list[str]:
     return paths or [os.path.expanduser("~/.kube/config")]
 
 
-_SECRET_KEYS = ("token", "password", "client-key-data", "access-token", "id-token", "refresh-token", "client-secret",
-                "idp-certificate-authority-data")
-_URL_KEYS = ("proxy-url", "server")
-
-
-def _exec_secrets(spec: Mapping[str, Any]) -> set[str]:
-    """Credentials handed to an exec credential plugin: secret-named env values, ``--token X`` / ``--token=X``
-    arguments, and URLs with a password among the arguments."""
-    found: set[str] = set()
-    env = spec.get("env")
-    for entry in env if isinstance(env, list) else []:
-        if isinstance(entry, dict) and is_secret_name(str(entry.get("name") or "")) and entry.get("value"):
-            found.add(str(entry["value"]))
-    args = [str(a) for a in spec.get("args") or [] if isinstance(a, (str, int))] if isinstance(
-        spec.get("args"), list) else []
-    for i, arg in enumerate(args):
-        flag, eq, value = arg.partition("=")
-        if flag.startswith("-") and is_secret_name(flag.lstrip("-").replace("-", "_")):
-            if eq:
-                found.add(value)
-            elif i + 1 < len(args) and not args[i + 1].startswith("-"):
-                found.add(args[i + 1])
-        found |= secret_values(arg)
-    return found
-
-
-def _kubeconfig_secrets(doc: Any) -> set[str]:
-    found: set[str] = set()
-
-    def walk(node: Any, depth: int = 0) -> None:
-        if depth > 20:
-            return
-        if isinstance(node, dict):
-            if isinstance(node.get("exec"), dict):
-                found.update(_exec_secrets(node["exec"]))
-            for key, value in node.items():
-                if key in _SECRET_KEYS and isinstance(value, str) and value:
-                    found.add(value)
-                elif key in _URL_KEYS and isinstance(value, str):
-                    found.update(secret_values(value))  # http://user:PW@proxy:3128
-                else:
-                    walk(value, depth + 1)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value, depth + 1)
-
-    for section in ("users", "clusters"):
-        entries = doc.get(section) if isinstance(doc, dict) else None
-        walk(entries if isinstance(entries, list) else [])
-    return found
-
-
 def secrets(config: Mapping[str, Any]) -> set[str]:
-    """Credentials in every kubeconfig this target merges (tokens, passwords, client keys, exec plugin tokens,
-    proxy passwords); never raises."""
-    found: set[str] = set()
-    if config.get("chart"):
-        return _values_secrets(config)
-    if config.get("manifests") or config.get("in_cluster"):
-        return found
-    import yaml
+    """Credentials in every kubeconfig this target merges, or in the chart values it renders; never raises."""
+    from readiness.clients.kubernetes_secrets import secrets as found
 
-    for name in _kubeconfig_paths(config):
-        try:
-            path = Path(name)
-            if not path.is_file() or path.stat().st_size > 4 * 1024 * 1024:
-                continue
-            found |= _kubeconfig_secrets(yaml.safe_load(path.read_text(errors="replace")))
-        except Exception:  # a secrets scan never breaks a run; one bad file does not hide the others
-            continue
-    return {s for s in found if s}
+    return found(config)
 
-
-def _values_secrets(config: Mapping[str, Any]) -> set[str]:
-    """Credentials written in the chart's values files (a salt, a password), judged as the files target judges Helm
-    values; never raises."""
-    from readiness.clients import files
-
-    found: set[str] = set()
-    for path in config.get("values") or []:
-        try:
-            found |= files.secrets({"helm_values": str(path), "root": os.path.dirname(str(path))})
-        except Exception:
-            continue
-    return found
 
 
 _DNS_LABEL = "abcdefghijklmnopqrstuvwxyz0123456789-"
@@ -242,6 +184,8 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             if config.get(field) and not os.path.exists(str(config[field])):
                 out.append((field, f"{config[field]} does not exist"))
         if config.get("manifests") and os.path.exists(str(config["manifests"])):
+            from readiness.clients.kubernetes_manifests import _files
+
             try:
                 for _ in _files(Path(str(config["manifests"]))):  # types only: a FIFO or device is bad input
                     pass
@@ -275,6 +219,18 @@ class Cluster(ABC):
     def served(self) -> dict[str, set[str]] | None:
         """{API group: its served versions} from discovery; None where there is no discovery (manifests)."""
         return None
+
+    def derived(self, key: tuple[Any, ...], inputs: Sequence[Any], compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per audit for these listings (``inputs``, held so their ids stay theirs): the probes'
+        indexes over thousands of objects, built once rather than once per item and component."""
+        key = (*key, *map(id, inputs))
+        with _DERIVED_GUARD:
+            memo = self.__dict__.setdefault("_derived", {})
+            lock = memo.setdefault(("lock", key), threading.Lock())
+        with lock:
+            if key not in memo:
+                memo[key] = (inputs, compute())
+            return memo[key][1]
 
 
 class LiveCluster(Cluster):
@@ -331,6 +287,29 @@ class LiveCluster(Cluster):
                                                                                                       list):
                 raise KubernetesError("reading the served API groups: a group has no name or versions")
             out[group["name"]] = {str(v.get("version")) for v in versions if isinstance(v, dict)}
+        return out
+
+    def resources(self, api_version: str) -> builtins.list[dict[str, Any]]:
+        """The kinds a group version serves, from discovery (``GET /api/v1``, ``/apis/<group>/<version>``):
+        [{"name": plural, "kind", "namespaced"}], subresources (pods/log) left out.  A denied or failing discovery
+        is an error that says so, never "not installed"."""
+        group, _, version = api_version.rpartition("/")
+        what = f"the resources of {api_version} (discovery)"
+        try:
+            body = self._get(f"/apis/{group}/{version}" if group else f"/api/{version}", {}, what=what)
+        except Forbidden:
+            raise KubernetesError(f"discovery of {api_version} is forbidden to the audit identity (bind it to the "
+                                  "system:discovery ClusterRole)") from None
+        listed = body.get("resources")
+        if not isinstance(listed, list):
+            raise KubernetesError(f"discovery of {api_version}: the answer has no resources list")
+        out = []
+        for res in listed:
+            if not (isinstance(res, dict) and isinstance(res.get("name"), str) and isinstance(res.get("kind"), str)
+                    and isinstance(res.get("namespaced"), bool)):
+                raise KubernetesError(f"discovery of {api_version}: a resource has no name, kind or namespaced")
+            if "/" not in res["name"]:
+                out.append({"name": res["name"], "kind": res["kind"], "namespaced": res["namespaced"]})
         return out
 
     def _get(self, path: str, query: Mapping[str, Any], kind: Kind | None = None,
@@ -398,245 +377,10 @@ def _message(data: Any) -> str:
         return "no message"
 
 
-class ManifestCluster(Cluster):
-    """Objects from files; listings filter them by kind and namespace (objects without one are in ``default_ns``)."""
-
-    live = False
-
-    def __init__(self, root: Path, default_ns: str | None, objects: list[dict[str, Any]] | None = None):
-        self.source = str(root)
-        self.default_ns = default_ns
-        self.objects = load_manifests(root) if objects is None else objects
-
-    def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
-        self.requests += 1
-        out = []
-        for obj in self.objects:
-            if obj.get("kind") != kind.kind or str(obj.get("apiVersion", "")).rpartition("/")[0] != kind.group:
-                continue
-            if kind.namespaced and namespace is not None:
-                if ((obj.get("metadata") or {}).get("namespace") or self.default_ns) != namespace:
-                    continue
-            out.append(obj)
-        return out
-
-    def kinds(self) -> set[str]:
-        return {str(o.get("kind")) for o in self.objects}
-
-
-class ChartCluster(ManifestCluster):
-    """The objects a chart renders (once per audit), read as manifests; a chart that does not render is an error
-    of every item, with Helm's own message."""
-
-    def __init__(self, config: Mapping[str, Any], default_ns: str | None, timeout: float):
-        from readiness.clients.chart import render
-
-        rendered = render(config, timeout)
-        objects: list[dict[str, Any]] = []
-        for where, text in rendered.templates:
-            if not where.endswith("NOTES.txt"):  # helm template prints no NOTES either
-                objects += parse_manifests(text, Path(where))
-        super().__init__(Path(str(config["chart"])), default_ns, objects)
-        self.source = f"chart {config['chart']} ({rendered.engine})"
-
-
-def _regular(path: Path, what: str) -> os.stat_result:
-    """A manifest's stat; a FIFO (reading it waits forever), a device (``/dev/zero`` never ends) or a socket is
-    refused by its type, never opened."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise KubernetesError(f"manifests: {path}: cannot read: {exc.strerror or exc}") from None
-    kind = special(st.st_mode)
-    if kind and not (what == "root" and kind == "a directory"):
-        expected = "a manifest file or a directory" if what == "root" else "a manifest file"
-        raise KubernetesError(f"manifests: {path}: is {kind}, expected {expected}")
-    return st
-
-
-def _files(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
-    """Every manifest file under ``root`` with its stat, in a stable order; checks types only, reads nothing."""
-    st = _regular(root, "root")
-    if not special(st.st_mode):
-        yield root, st
-        return
-    count = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(MANIFEST_SUFFIXES):
-                count += 1
-                if count > MAX_MANIFEST_FILES:
-                    raise KubernetesError(f"manifests: more than {MAX_MANIFEST_FILES} files under {root}")
-                path = Path(dirpath) / name
-                yield path, _regular(path, "file")
-
-
-def load_manifests(root: Path) -> list[dict[str, Any]]:
-    """Every object in the files under ``root``; ``List`` kinds unpacked.  YAML aliases are accepted (kubectl
-    accepts them) within the alias and depth budgets of every other YAML file, so an alias bomb is refused."""
-    from readiness.errors import ConfigError
-    from readiness.fsio import read_bytes
-
-    objects: list[dict[str, Any]] = []
-    total = 0
-    for path, st in _files(root):
-        total += st.st_size
-        if total > MAX_MANIFEST_BYTES:
-            raise KubernetesError(f"manifests: more than {MAX_MANIFEST_BYTES // 2**20} MiB of files under {root}")
-        try:
-            text = read_bytes(str(path), "manifest file", MAX_MANIFEST_BYTES, "a manifest file").decode("utf-8-sig")
-        except ConfigError as exc:
-            raise KubernetesError(f"manifests: {exc.text}") from None
-        except UnicodeDecodeError as exc:
-            raise KubernetesError(f"manifests: {path}: not valid YAML ({exc})") from None
-        objects += parse_manifests(text, path)
-    return objects
-
-
-def parse_manifests(text: str, path: Path) -> list[dict[str, Any]]:
-    """The objects of one YAML stream (a manifest file, or a chart's rendered template), as ``manifests:`` reads
-    them; KubernetesError at file:line:col for anything that is not a Kubernetes object."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    objects: list[dict[str, Any]] = []
-    try:
-        docs = list(yaml.load_all(text, Loader=loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise KubernetesError(f"manifests: {where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
-                              ) from None
-    except (ValueError, TypeError, OverflowError):  # an impossible value (2026-02-30): let yamlsrc locate it
-        raise KubernetesError(f"manifests: {_located(text, path)}") from None
-    docs = _with_aliases(docs, text, path)
-    for doc in docs:
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            raise KubernetesError(f"manifests: {path}: a document is not a mapping (a Kubernetes object)")
-        items = doc["items"] if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"),
-                                                                                      list) else [doc]
-        for item in items:
-            problem = _not_an_object(item)
-            if problem:
-                raise KubernetesError(f"manifests: {path}: {problem}")
-            objects.append(item)
-    return objects
-
-
-def _with_aliases(docs: list[Any], text: str, path: Path) -> list[Any]:
-    """Documents that use aliases, held to the alias and depth budgets of every other YAML file (an alias bomb is
-    refused), each alias then expanded into its own copy, as kubectl sees it.  The budgets are counted on the
-    parsed objects, where an alias is one shared object: parsing a large file again would cost seconds."""
-    from readiness.yamlsrc import MAX_ALIASED, MAX_DEPTH
-
-    memo: dict[int, tuple[int, int]] = {}  # id -> (values under it, itself included; its height)
-    open_: set[int] = set()
-    aliased = 0
-
-    def measure(node: Any, depth: int) -> tuple[int, int]:
-        nonlocal aliased
-        if not isinstance(node, (dict, list)):
-            return 1, 0
-        key = id(node)
-        if key in memo:
-            size, height = memo[key]
-            aliased += size
-            if aliased > MAX_ALIASED or depth + height > MAX_DEPTH:
-                raise _OverBudget
-            return size, height
-        if key in open_ or depth > MAX_DEPTH:
-            raise _OverBudget
-        open_.add(key)
-        size, height = 1, 0
-        for child in node.values() if isinstance(node, dict) else node:
-            s, h = measure(child, depth + 1)
-            size, height = size + s, max(height, h + 1)
-        open_.discard(key)
-        memo[key] = size, height
-        return size, height
-
-    out = []
-    for doc in docs:
-        if not _shares(doc):  # most documents of a large file: left as parsed
-            out.append(doc)
-            continue
-        try:
-            measure(doc, 1)
-        except _OverBudget:
-            raise KubernetesError(f"manifests: {_refusal(text, path)}") from None
-        out.append(_copied(doc))
-    return out
-
-
-class _OverBudget(Exception):
-    pass
-
-
-def _refusal(text: str, path: Path) -> str:
-    """Why yamlsrc refuses a file over its budgets, at its line (a bomb is small, so this parse is quick)."""
-    from readiness.errors import ConfigError
-    from readiness.yamlsrc import MAX_ALIASED, load_documents
-
-    try:
-        load_documents(text, str(path), max_nodes=None)
-    except ConfigError as exc:
-        return str(exc).splitlines()[0]
-    return f"{path}: aliases repeat more than {MAX_ALIASED} values or nest too deep (an alias bomb?)"
-
-
-def _copied(node: Any) -> Any:
-    """A tree of plain dicts and lists sharing nothing (the budgets bound its size and depth)."""
-    if isinstance(node, dict):
-        return {key: _copied(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_copied(value) for value in node]
-    return node
-
-
-def _located(text: str, path: Path) -> str:
-    from readiness.errors import ConfigError
-    from readiness.yamlsrc import load_documents
-
-    try:
-        load_documents(text, str(path))
-    except ConfigError as exc:
-        return str(exc).splitlines()[0]
-    return f"{path}: a value cannot be read (an impossible date or number?)"
-
-
-def _not_an_object(item: Any) -> str | None:
-    """Why a document is not a Kubernetes object the probes can read (None when it is one)."""
-    if not isinstance(item, dict):
-        return "a document is not a mapping (a Kubernetes object)"
-    if not isinstance(item.get("kind"), str) or not isinstance(item.get("apiVersion"), str):
-        return "an object has no kind or apiVersion (a values file, not rendered manifests?)"
-    meta = item.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
-        return f"a {item['kind']} has no metadata.name"
-    if meta.get("namespace") is not None and not isinstance(meta.get("namespace"), str):
-        return f"{item['kind']} {meta['name']}: metadata.namespace is not a string"
-    return None
-
-
-def _shares(doc: Any) -> bool:
-    """Whether a parsed document holds one mapping or list in two places (the mark of a YAML alias); stops at the
-    first, so a bomb costs no more than its own text."""
-    seen: set[int] = set()
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (dict, list)):
-            if id(node) in seen:
-                return True
-            seen.add(id(node))
-            stack.extend(node.values() if isinstance(node, dict) else node)
-    return False
-
 
 def connect(config: dict[str, Any], timeout: float) -> Cluster:
+    from readiness.clients.kubernetes_manifests import ChartCluster, ManifestCluster
+
     ns = namespaces(config)
     if config.get("chart"):
         return ChartCluster(config, ns[0], timeout)
