@@ -375,6 +375,7 @@ class Node:
         self.endpoint = endpoint
         self.name = endpoint.name
         self.queries = 0
+        self.rows = 0  # rows fetched, for the benchmark and the growth tests
         self.version = ""
         self.host = ""
         self.uptime = 0
@@ -479,6 +480,7 @@ class Node:
         finally:
             self._lock.release()
         names = [c[0] for c in columns]
+        self.rows += len(rows)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def _take_lock(self) -> None:

@@ -179,6 +179,7 @@ class PgHandle:
         self.app_params: dict[str, str] = {}
         self.dsn_params: dict[str, str] = {}  # libpq parameters of the DSN, password removed
         self.commands = 0  # statements sent, for the benchmark
+        self.rows = 0  # rows fetched, for the benchmark and the growth tests
         self.broken: str | None = None  # why the session can no longer be used (the first timeout)
         self._lock = threading.Lock()  # the AWS clients
         self._turn = threading.Condition()  # one statement at a time on the session; waiters wake when it breaks
@@ -236,7 +237,9 @@ class PgHandle:
         """Rows of one read-only statement.  ``binary=True`` forces the extended protocol: one statement only."""
         def run(conn: Any) -> list[tuple[Any, ...]]:
             cur = conn.execute(sql, params, binary=binary)
-            return cur.fetchall() if cur.description else []
+            rows = cur.fetchall() if cur.description else []
+            self.rows += len(rows)
+            return rows
 
         return self._statement(sql, run, timeout)
 
@@ -254,8 +257,12 @@ class PgHandle:
                 timeout: float | None = None) -> list[dict[str, Any]]:
         from psycopg.rows import dict_row
 
-        return self._statement(sql, lambda conn: conn.cursor(row_factory=dict_row).execute(sql, params).fetchall(),
-                               timeout)
+        def run(conn: Any) -> list[dict[str, Any]]:
+            rows = conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
+            self.rows += len(rows)
+            return rows
+
+        return self._statement(sql, run, timeout)
 
     @property
     def handshake_differs(self) -> bool:
