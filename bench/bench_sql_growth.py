@@ -115,8 +115,8 @@ def clickhouse(work: Path, tables: list[int], parts: list[int], replicated: list
         have = 0
         for n in parts:
             for i in range(have, n):
-                client.execute(f"INSERT INTO default.traces VALUES ('p{i}', 'proj', toDateTime('2024-01-15 00:00:00'),"
-                               f" {i})")
+                client.execute(f"INSERT INTO default.traces SELECT 'p{i}', 'proj', toDateTime('2024-01-15 00:00:00'), "
+                               f"{i}")
             have = n
             show("parts", n, section_run(work, {"url": solo.url()}, "clickhouse"))
         client.disconnect()
