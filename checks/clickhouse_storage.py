@@ -6,10 +6,16 @@ import re
 from typing import Any
 
 from readiness.checks import _kubernetes_facts as kf
-from readiness.checks._clickhouse_facts import blind_spot, number, ttl_elements
+from readiness.checks._clickhouse_facts import (
+    ENGINES_FULL,
+    OWN_SETTING,
+    blind_spot,
+    globs_regex,
+    number,
+    ttl_elements,
+)
 from readiness.checks.clickhouse import (
     SYSTEM_DATABASES,
-    TABLES,
     cluster_rows,
     every_node,
     merge_tree,
@@ -152,7 +158,7 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
         return hidden
     top, bad = split(on_nodes(ctx, PARTS_PER_PARTITION))
     limits, bad_limits = split(on_nodes(ctx, MERGE_TREE_SETTINGS))
-    tables, bad_tables = split(on_nodes(ctx, TABLES))
+    tables, bad_tables = split(on_nodes(ctx, OWN_SETTING, {"setting": p["limit"]}))
     for more in (bad_limits, bad_tables):  # a node is judged only when all three statements answered there
         bad.update({n: why for n, why in more.items() if n not in bad})
     findings: dict[str, list[str]] = {}
@@ -281,7 +287,7 @@ def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
     hidden = blind_spot(ctx)
     if hidden:
         return hidden
-    ok, bad = split(on_nodes(ctx, TABLES))
+    ok, bad = split(on_nodes(ctx, ENGINES_FULL, {"names": globs_regex(p["tables"])}))
     findings: dict[str, list[str]] = {}
     seen: dict[str, bool] = {}
     for node, rows in ok.items():
