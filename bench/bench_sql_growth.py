@@ -98,7 +98,8 @@ def postgres(work: Path, tables: list[int], connections: list[int]) -> None:
 def clickhouse(work: Path, tables: list[int], parts: list[int], replicated: list[int]) -> None:
     from readiness.demo import clickhouse as ch
 
-    solo = ch.node(work, "solo")
+    # the part limits raised, so thousands of parts in one partition are inserted, not refused
+    solo = ch.node(work, "solo", merge_tree={"parts_to_delay_insert": 100000, "parts_to_throw_insert": 100000})
     solo.start()
     try:
         ch.trace_tables(solo, replicated=False)

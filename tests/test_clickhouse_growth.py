@@ -4,13 +4,15 @@ fetched.  The verdicts stay the same.  A node of its own: the shared fixtures' t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import fnmatch
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from readiness.checks._clickhouse_facts import globs_regex
 from sections import fetched
 
+from readiness.clients.clickhouse import literal
 from readiness.demo import clickhouse as ch
 
 ITEMS = ["clickhouse.replica-health", "clickhouse.parts-pressure", "clickhouse.ttl-configured"]
@@ -62,9 +64,6 @@ def test_rows_fetched_do_not_grow_with_tables(node: ch.Node, tmp_path: Path) -> 
 @pytest.mark.parametrize("patterns", [["*.traces", "langsight.*"], ["d?fault.a-b c"], ["*.[tr]uns"], ["*"], []])
 def test_the_name_filter_sent_matches_what_fnmatch_matches(node: ch.Node, patterns: list[str]) -> None:
     """The server-side filter keeps at least every table fnmatch keeps (the probe's own filter then decides)."""
-    from readiness.checks._clickhouse_facts import globs_regex
-    from readiness.clients.clickhouse import literal
-
     names = ["default.traces", "x.traces", "default.traces2", "langsight.spans", "langsightx.spans", "default.a-b c",
              "dxfault.a-b c", "default.runs", "default.ruins", "a.b\nc"]
     regex = globs_regex(patterns)
