@@ -48,7 +48,13 @@ def test_rows_fetched_do_not_grow_with_tables(node: ch.Node, tmp_path: Path) -> 
     target = {"clickhouse": {"url": node.url(), "cluster": "solo"}}
     small, statements_small, rows_small = fetched(tmp_path, target, ITEMS)
     _tables(node, 5, 205, 40)
+    since = node.sql("SELECT now()")[0][0][0]
     large, statements_large, rows_large = fetched(tmp_path, target, ITEMS)
+    ch.flush_logs(node)
+    # engine_full makes the server write every table's CREATE statement: read once per node, shared by the items
+    assert node.sql("SELECT count() FROM system.query_log WHERE type = 1 AND position(query, 'engine_full') > 0 "
+                    f"AND position(query, 'system.query_log') = 0 AND event_time >= toDateTime('{since}')"
+                    )[0][0][0] == 1
     assert small["clickhouse.parts-pressure"].status == "fail"
     assert "default.traces partition 202401 has 6 active parts, 60% of parts_to_delay_insert = 10" in \
         small["clickhouse.parts-pressure"].message
