@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import redis
 import yaml
+from timing import print_timing
 
 from readiness.audit import load_inputs
 from readiness.checklist import default_path
@@ -206,13 +207,9 @@ def main() -> None:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
     last = figures[-1]
-    wall = statistics.median(f["wall_s"] for f in figures)
-    slowest = statistics.median(f["slowest_s"] for f in figures)
-    print(f"redis + postgres sections, preset langfuse, {last['items']} probed items, {runs} runs (median)")
-    print(f"  verdicts (last run): {last['statuses']}; errors: {', '.join(last['errors'])}")
-    print(f"  total wall time:        {wall * 1000:7.1f} ms   (min {min(f['wall_s'] for f in figures) * 1000:.1f},"
-          f" max {max(f['wall_s'] for f in figures) * 1000:.1f})")
-    print(f"  slowest single item:    {slowest * 1000:7.1f} ms   ({last['slowest_id']} in the last run)")
+    wall, slowest = print_timing(figures, f"redis + postgres sections, preset langfuse, {last['items']} probed items, "
+                                          f"{runs} runs (median)",
+                                 f"{last['statuses']}; errors: {', '.join(last['errors'])}")
     print(f"  wall / slowest item:    {wall / slowest:7.2f}")
     print(f"  slowest redis item:     {statistics.median(f['redis_slowest_s'] for f in figures) * 1000:7.1f} ms   "
           "(10 000 keys, one of them 40 000 characters long and one not UTF-8)")

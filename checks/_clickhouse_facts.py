@@ -15,6 +15,38 @@ SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 DATABASES = statement("databases", "SELECT name FROM system.databases")
 TABLES_PER_DATABASE = statement("tables-per-database",
                                 "SELECT database, count() AS tables FROM system.tables GROUP BY database")
+# The product's MergeTree tables whose db.table matches a regular expression (globs_regex): the server filters, so
+# what is fetched grows with the tables a probe judges, not with every table of the node.
+_PRODUCT = ("FROM system.tables WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') "
+            "AND engine LIKE '%MergeTree' AND match(concat(database, '.', name), {names})")
+ENGINES = statement("merge-tree-engines", f"SELECT database, name, engine {_PRODUCT}", example={"names": "(?s)^.*$"})
+# engine_full costs the server a CREATE statement for every table of a database, whatever the WHERE clause says
+# (ClickHouse 18.16, measured): it is read once per node, for the MergeTree tables that set a TTL or a part limit
+# of their own (what clickhouse.ttl and clickhouse.parts judge), and shared.
+CLAUSES = statement(
+    "merge-tree-clauses", "SELECT database, name, engine_full FROM system.tables WHERE database NOT IN ('system', "
+                          "'INFORMATION_SCHEMA', 'information_schema') AND engine LIKE '%MergeTree' AND "
+                          "(positionCaseInsensitive(engine_full, 'TTL') > 0 OR position(engine_full, 'parts_to_') > 0)")
+REPLICATED_TABLES = statement("replicated-tables", "SELECT count() AS tables FROM system.replicas")
+_UNHEALTHY = ("is_readonly OR is_session_expired OR active_replicas < total_replicas OR absolute_delay >= {max_delay}")
+REPLICA_COUNTS = statement("replica-counts", "SELECT count() AS tables, countIf(" + _UNHEALTHY + ") AS unhealthy "
+                                             "FROM system.replicas", example={"max_delay": 300})
+# The worst replicated tables: as many as a verdict names.
+UNHEALTHY_REPLICAS = statement(
+    "unhealthy-replicas", "SELECT database, table, is_readonly, is_session_expired, absolute_delay, queue_size, "
+                          "total_replicas, active_replicas FROM system.replicas WHERE " + _UNHEALTHY
+                          + " ORDER BY absolute_delay DESC, database, table LIMIT 50", example={"max_delay": 300})
+
+
+def globs_regex(patterns: list[str]) -> str:
+    """One RE2 expression matching what any of the fnmatch ``patterns`` match (``*``, ``?``); a pattern with a
+    character class or a non-ASCII character gives one matching everything, and the caller's own fnmatch filter
+    decides."""
+    if any("[" in p or not p.isascii() for p in patterns):
+        return "(?s)^.*$"
+    parts = ["".join(".*" if ch == "*" else "." if ch == "?" else ch if ch.isalnum() or ch == "_"
+                     else f"\\x{ord(ch):02x}" for ch in p) for p in patterns]
+    return "(?s)^(?:" + "|".join(parts) + ")$" if parts else "(?s)^$"
 
 
 def number(value: Any, what: str) -> float:

@@ -60,7 +60,9 @@ def plain(value: Any) -> Any:
     return value
 
 
-def listing(values: Iterable[Any], limit: int = 8) -> str:
+def listing(values: Iterable[Any], limit: int = 8, total: int | None = None) -> str:
+    """The first ``limit`` values, and how many more of ``total`` (default: all the values given) there are."""
     values = list(values)
+    total = len(values) if total is None else total
     shown = ", ".join(str(v) for v in values[:limit])
-    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+    return shown + (f" and {total - limit} more" if total > limit else "")

@@ -4,6 +4,7 @@ audit identity is allowed to see of them."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from readiness.matchers import MISSING
@@ -28,18 +29,68 @@ def setting(ctx: Any, name: str, default: Any = MISSING) -> Any:
     return default if row is None else row["setting"]
 
 
-def activity(ctx: Any) -> dict[str, Any]:
-    """Client backends in pg_stat_activity (age in seconds), and how many sessions the identity may not see (their
-    backend_type is NULL without pg_read_all_stats), one query per target."""
+def sessions(ctx: Any) -> dict[str, Any]:
+    """Client backends in pg_stat_activity counted per user, and how many the identity may not see (their
+    backend_type is NULL without pg_read_all_stats): one row per user, not per connection."""
     def fetch(h: Any) -> dict[str, Any]:
-        rows = h.columns(
-            "SELECT pid, usename, application_name, state, client_addr::text AS client_addr, backend_type, "
-            "extract(epoch FROM now() - backend_start)::float8 AS age_s, pid = pg_backend_pid() AS own "
-            "FROM pg_stat_activity WHERE backend_type = 'client backend' OR backend_type IS NULL")
-        return {"clients": [r for r in rows if r["backend_type"] is not None],
-                "hidden": sum(r["backend_type"] is None for r in rows)}
+        rows = h.query(
+            "SELECT usename, count(*) FILTER (WHERE backend_type IS NOT NULL), count(*) FILTER (WHERE backend_type "
+            "IS NULL) FROM pg_stat_activity WHERE backend_type = 'client backend' OR backend_type IS NULL "
+            "GROUP BY usename")
+        return {"by_user": {user or "?": n for user, n, _ in rows if n},
+                "clients": sum(n for _, n, _ in rows), "hidden": sum(hidden for _, _, hidden in rows)}
 
-    return ctx.fact("activity", fetch)
+    return ctx.fact("sessions", fetch)
+
+
+_JUDGED = ("FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+
+
+def connection_ages(ctx: Any, judged: Callable[[str | None, str], bool], key: str) -> dict[str, Any]:
+    """Count, median, youngest and oldest age (seconds) of the other client backends whose (user, application_name)
+    ``judged`` keeps.  The pairs are read distinct and the ages aggregated by the server, so neither grows with the
+    number of connections; ``key`` names the filter for the fact cache."""
+    def fetch(h: Any) -> dict[str, Any]:
+        pairs = h.query(f"SELECT DISTINCT usename, coalesce(application_name, '') {_JUDGED}")
+        kept = [(user, app) for user, app in pairs if judged(user, app)]
+        if not kept:
+            return {"connections": 0}
+        row = h.query(
+            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY age), min(age), max(age) FROM ("
+            f"SELECT extract(epoch FROM now() - backend_start)::float8 AS age {_JUDGED} AND "
+            "(coalesce(usename::text, ''), coalesce(application_name, '')) IN "  # no role is named ''
+            "(SELECT * FROM unnest(%s::text[], %s::text[]))) AS judged", ([u or "" for u, _ in kept],
+                                                                          [a for _, a in kept]))[0]
+        return {"connections": row[0], "median_age_s": row[1], "youngest_s": row[2], "oldest_s": row[3]}
+
+    return ctx.fact(f"connection-ages:{key}", fetch)
+
+
+# Tables a verdict names are listed (the worst first, at most this many); the rest are counted by the server.
+NAMED = 50
+_TABLES = """WITH t AS (
+  SELECT s.schemaname || '.' || s.relname AS name, s.n_live_tup AS live, s.n_dead_tup AS dead,
+         s.n_dead_tup > %(min_dead)s AND s.n_dead_tup::float8 / greatest(s.n_live_tup, 1) > %(ratio)s AS bloated,
+         replace(lower(coalesce(array_to_string(c.reloptions, ','), '')), ' ', '')
+           ~ 'autovacuum_enabled=(false|off)' AS disabled
+  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid)
+SELECT count(*), count(*) FILTER (WHERE bloated), count(*) FILTER (WHERE disabled),
+  (SELECT coalesce(json_agg(json_build_array(name, dead, live)), '[]') FROM
+    (SELECT name, dead, live FROM t WHERE bloated ORDER BY dead DESC, name LIMIT %(named)s) AS b),
+  (SELECT coalesce(json_agg(name), '[]') FROM (SELECT name FROM t WHERE disabled ORDER BY name LIMIT %(named)s) AS d)
+FROM t"""
+
+
+def table_health(ctx: Any, min_dead: int, ratio: float) -> dict[str, Any]:
+    """User tables counted, and the bloated (dead tuples above ``min_dead`` and above ``ratio`` x live) and
+    autovacuum-disabled ones named, worst first, up to NAMED of each: one row, however many tables there are."""
+    def fetch(h: Any) -> dict[str, Any]:
+        total, bloated, disabled, worst, off = h.query(_TABLES, {"min_dead": min_dead, "ratio": ratio,
+                                                                 "named": NAMED})[0]
+        return {"tables": total, "bloated_count": bloated, "disabled_count": disabled,
+                "bloated": [tuple(row) for row in worst], "disabled": list(off)}
+
+    return ctx.fact(f"table-health:{min_dead}:{ratio}", fetch)
 
 
 def extensions(ctx: Any) -> dict[str, str]:

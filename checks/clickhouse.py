@@ -13,7 +13,15 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from readiness.checks._clickhouse_facts import blind_spot, number
+from readiness.checks._clickhouse_facts import (
+    ENGINES,
+    REPLICA_COUNTS,
+    REPLICATED_TABLES,
+    UNHEALTHY_REPLICAS,
+    blind_spot,
+    globs_regex,
+    number,
+)
 
 from readiness.clients.clickhouse import (
     ClickHouse,
@@ -33,9 +41,6 @@ CLUSTERS = statement(
 CLUSTERS_ERRORS = statement(
     "clusters-errors", "SELECT cluster, shard_num, replica_num, host_name, host_address, port, errors_count "
                        "FROM system.clusters", needs=["system.clusters.errors_count"])
-REPLICAS = statement(
-    "replicas", "SELECT database, table, is_readonly, is_session_expired, absolute_delay, queue_size, "
-                "total_replicas, active_replicas FROM system.replicas")
 TABLES = statement(
     "tables", "SELECT database, name, engine, engine_full FROM system.tables "
               "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema')")
@@ -155,8 +160,8 @@ def replicated(engine: str) -> bool:
 
 def has_replication(ctx: Any) -> bool | None:
     """True when any node holds replicated tables; None when that cannot be ruled out (a node could not be read)."""
-    ok, bad = split(on_nodes(ctx, REPLICAS))
-    if any(rows for rows in ok.values()):
+    ok, bad = split(on_nodes(ctx, REPLICATED_TABLES))
+    if any(number(rows[0]["tables"], f"{node} replicated tables") for node, rows in ok.items()):
         return True
     return None if bad or not ok else False
 
@@ -262,12 +267,16 @@ def replica_health(ctx: Any, p: dict[str, Any]) -> Verdict:
     hidden = blind_spot(ctx)
     if hidden:
         return hidden
-    ok, bad = split(on_nodes(ctx, REPLICAS))
+    counts, bad = split(on_nodes(ctx, REPLICA_COUNTS, {"max_delay": p["max_delay_s"]}))
+    worst, bad_worst = split(on_nodes(ctx, UNHEALTHY_REPLICAS, {"max_delay": p["max_delay_s"]}))
+    bad.update({n: why for n, why in bad_worst.items() if n not in bad})
+    ok = {n: rows for n, rows in counts.items() if n not in bad}
     findings: dict[str, list[str]] = {}
-    tables = 0
-    for node, rows in ok.items():
-        for r in rows:
-            tables += 1
+    tables = unhealthy = 0
+    for node, (count,) in ok.items():
+        tables += int(number(count["tables"], f"{node} replicated tables"))
+        unhealthy += int(number(count["unhealthy"], f"{node} unhealthy replicated tables"))
+        for r in worst[node]:
             t = f"{r['database']}.{r['table']}"
             problems = []
             if number(r["is_readonly"], f"{t} is_readonly"):
@@ -280,11 +289,13 @@ def replica_health(ctx: Any, p: dict[str, Any]) -> Verdict:
                 problems.append(f"{r['absolute_delay']} s behind")
             if problems:
                 findings.setdefault(node, []).append(f"{t}: {', '.join(problems)}")
+        if number(count["unhealthy"], node) and node not in findings:  # healed between the two reads: still told
+            findings[node] = [f"{count['unhealthy']} replicated table(s) unhealthy when counted"]
     if not tables and not bad:
         return not_applicable("no replicated tables on any node")
     first = next(iter(findings.items()), None)
-    text = (f"{sum(len(v) for v in findings.values())} unhealthy replicated table(s), e.g. {first[0]}: {first[1][0]}"
-            if first else "")
+    text = (f"{max(unhealthy, sum(map(len, findings.values())))} unhealthy replicated table(s), e.g. {first[0]}: "
+            f"{first[1][0]}" if first else "")
     return every_node(ctx, ok, findings, bad, text,
                       f"{tables} replicated table(s) healthy on {len(ok)} node(s) (delay < {p['max_delay_s']} s)",
                       replicated_tables=tables)
@@ -302,7 +313,7 @@ def replicated_engines(ctx: Any, p: dict[str, Any]) -> Verdict:
     hidden = blind_spot(ctx)
     if hidden:
         return hidden
-    ok, bad = split(on_nodes(ctx, TABLES))
+    ok, bad = split(on_nodes(ctx, ENGINES, {"names": globs_regex(p["tables"])}))
     findings: dict[str, list[str]] = {}
     where: dict[str, set[str]] = {}
     for node, rows in ok.items():

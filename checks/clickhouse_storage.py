@@ -6,10 +6,16 @@ import re
 from typing import Any
 
 from readiness.checks import _kubernetes_facts as kf
-from readiness.checks._clickhouse_facts import blind_spot, number, ttl_elements
+from readiness.checks._clickhouse_facts import (
+    CLAUSES,
+    ENGINES,
+    blind_spot,
+    globs_regex,
+    number,
+    ttl_elements,
+)
 from readiness.checks.clickhouse import (
     SYSTEM_DATABASES,
-    TABLES,
     cluster_rows,
     every_node,
     merge_tree,
@@ -152,7 +158,7 @@ def parts(ctx: Any, p: dict[str, Any]) -> Verdict:
         return hidden
     top, bad = split(on_nodes(ctx, PARTS_PER_PARTITION))
     limits, bad_limits = split(on_nodes(ctx, MERGE_TREE_SETTINGS))
-    tables, bad_tables = split(on_nodes(ctx, TABLES))
+    tables, bad_tables = split(on_nodes(ctx, CLAUSES))
     for more in (bad_limits, bad_tables):  # a node is judged only when all three statements answered there
         bad.update({n: why for n, why in more.items() if n not in bad})
     findings: dict[str, list[str]] = {}
@@ -281,15 +287,19 @@ def ttl(ctx: Any, p: dict[str, Any]) -> Verdict:
     hidden = blind_spot(ctx)
     if hidden:
         return hidden
-    ok, bad = split(on_nodes(ctx, TABLES))
+    ok, bad = split(on_nodes(ctx, ENGINES, {"names": globs_regex(p["tables"])}))
+    clauses, bad_clauses = split(on_nodes(ctx, CLAUSES))
+    bad.update({n: why for n, why in bad_clauses.items() if n not in bad})
+    ok = {n: rows for n, rows in ok.items() if n not in bad}
     findings: dict[str, list[str]] = {}
     seen: dict[str, bool] = {}
     for node, rows in ok.items():
+        full = {(c["database"], c["name"]): c["engine_full"] for c in clauses[node]}  # absent: no TTL clause
         for r in rows:
             if not (merge_tree(r["engine"]) and selected(r["database"], r["name"], p["tables"])):
                 continue
             name = f"{r['database']}.{r['name']}"
-            has = _expires(r["engine_full"])
+            has = _expires(full.get((r["database"], r["name"]), ""))
             seen[name] = seen.get(name, True) and has
             if not has:
                 findings.setdefault(node, []).append(name)

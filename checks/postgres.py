@@ -4,13 +4,21 @@ once and shared.  Pooling lives in postgres_pool.py, backups and disk in postgre
 from __future__ import annotations
 
 import math
-from statistics import median
 from typing import Any
 
 from readiness.checks import _products as products
 from readiness.checks._common import classify_host, globs_match, listing, plain
 from readiness.checks._files_facts import files, locations, written_number
-from readiness.checks._postgres_facts import activity, blind_to, extensions, role_name, setting, settings
+from readiness.checks._postgres_facts import (
+    blind_to,
+    connection_ages,
+    extensions,
+    role_name,
+    sessions,
+    setting,
+    settings,
+    table_health,
+)
 
 from readiness.matchers import MISSING
 from readiness.probe import Param, Verdict, failed, passed, probe, undecided
@@ -155,16 +163,14 @@ def max_connections(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def connection_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Client connections in use stay below `max_ratio` of max_connections."""
-    sessions = activity(ctx)
-    blind = blind_to(ctx, "other roles' sessions in pg_stat_activity", hidden=sessions["hidden"])
+    seen = sessions(ctx)
+    blind = blind_to(ctx, "other roles' sessions in pg_stat_activity", hidden=seen["hidden"])
     if blind:
         return blind
     limit = int(setting(ctx, "max_connections"))
-    in_use = len(sessions["clients"])
+    in_use = int(seen["clients"])
     ratio = in_use / limit
-    by_user: dict[str, int] = {}
-    for row in sessions["clients"]:
-        by_user[row["usename"] or "?"] = by_user.get(row["usename"] or "?", 0) + 1
+    by_user = dict(seen["by_user"])
     verdict = passed if ratio < p["max_ratio"] else failed
     return verdict(f"{in_use} of {limit} connections in use ({ratio:.0%}; limit {p['max_ratio']:.0%})",
                    in_use=in_use, max_connections=limit, reserved=setting(ctx, "superuser_reserved_connections"),
@@ -179,23 +185,24 @@ def connection_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def connection_reuse(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Application connections are long-lived (median age above the threshold), not opened per request."""
-    sessions = activity(ctx)
-    blind = blind_to(ctx, "other roles' sessions in pg_stat_activity", hidden=sessions["hidden"])
+    blind = blind_to(ctx, "other roles' sessions in pg_stat_activity", hidden=sessions(ctx)["hidden"])
     if blind:
         return blind
-    rows = [r for r in sessions["clients"] if not r["own"]
-            and not globs_match(r["application_name"] or "", p["exclude_applications"])
-            and (p["users"] is None or r["usename"] in p["users"])]
-    if not rows:
+
+    def judged(user: str | None, app: str) -> bool:
+        return not globs_match(app, p["exclude_applications"]) and (p["users"] is None or user in p["users"])
+
+    ages = connection_ages(ctx, judged, f"{p['users']}:{p['exclude_applications']}")
+    count = int(ages["connections"])
+    if not count:
         return undecided("no application connection to judge (is the application running and pointed at this "
                          "database?)", users=p["users"])
-    ages = sorted(r["age_s"] for r in rows)
-    mid = median(ages)
-    evidence = {"connections": len(rows), "median_age_s": round(mid, 1), "youngest_s": round(ages[0], 1),
-                "oldest_s": round(ages[-1], 1)}
+    mid = float(ages["median_age_s"])
+    evidence = {"connections": count, "median_age_s": round(mid, 1), "youngest_s": round(ages["youngest_s"], 1),
+                "oldest_s": round(ages["oldest_s"], 1)}
     if mid > p["min_median_age_s"]:
-        return passed(f"median connection age {mid:.0f}s over {len(rows)} connections (pooled)", **evidence)
-    return failed(f"median connection age {mid:.1f}s over {len(rows)} connections: the application opens "
+        return passed(f"median connection age {mid:.0f}s over {count} connections (pooled)", **evidence)
+    return failed(f"median connection age {mid:.1f}s over {count} connections: the application opens "
                   f"connections per request (threshold {p['min_median_age_s']:g}s)", **evidence)
 
 
@@ -205,28 +212,23 @@ def connection_reuse(ctx: Any, p: dict[str, Any]) -> Verdict:
 })
 def autovacuum(ctx: Any, p: dict[str, Any]) -> Verdict:
     """autovacuum is on (globally and per table) and no table carries too many dead tuples."""
-    tables = ctx.fact("tables", lambda h: h.columns(
-        "SELECT s.schemaname || '.' || s.relname AS name, s.n_live_tup AS live, s.n_dead_tup AS dead, "
-        "s.last_autovacuum, coalesce(array_to_string(c.reloptions, ','), '') AS options "
-        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"))
+    tables = table_health(ctx, p["min_dead_tuples"], p["max_dead_ratio"])
     on = setting(ctx, "autovacuum")
-    bloated = {t["name"]: f"{t['dead']} dead / {t['live']} live" for t in tables
-               if t["dead"] > p["min_dead_tuples"] and t["dead"] / max(t["live"], 1) > p["max_dead_ratio"]}
-    disabled = [t["name"] for t in tables if "autovacuum_enabled=false" in t["options"].replace(" ", "").lower()
-                or "autovacuum_enabled=off" in t["options"].replace(" ", "").lower()]
-    evidence = {"autovacuum": on, "tables": len(tables), "bloated": bloated, "autovacuum_disabled_on": disabled}
+    bloated = {name: f"{dead} dead / {live} live" for name, dead, live in tables["bloated"]}
+    disabled = list(tables["disabled"])
+    evidence = {"autovacuum": on, "tables": tables["tables"], "bloated": bloated, "autovacuum_disabled_on": disabled}
     problems = []
     if on != "on":
         problems.append(f"autovacuum is {on}")
     if disabled:
-        problems.append(f"autovacuum is disabled on {listing(disabled, 5)}")
+        problems.append(f"autovacuum is disabled on {listing(disabled, 5, total=tables['disabled_count'])}")
     if bloated:
-        problems.append(f"{len(bloated)} table(s) above {p['max_dead_ratio']:.0%} dead tuples: "
-                        + listing(f"{k} ({v})" for k, v in bloated.items()))
+        problems.append(f"{tables['bloated_count']} table(s) above {p['max_dead_ratio']:.0%} dead tuples: "
+                        + listing((f"{k} ({v})" for k, v in bloated.items()), total=tables["bloated_count"]))
     if problems:
         return failed("; ".join(problems), **evidence)
-    return passed(f"autovacuum on; none of {len(tables)} tables has more than {p['max_dead_ratio']:.0%} dead tuples",
-                  **evidence)
+    return passed(f"autovacuum on; none of {tables['tables']} tables has more than {p['max_dead_ratio']:.0%} dead "
+                  "tuples", **evidence)
 
 
 @probe("postgres.wraparound", target="postgres", params={

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import audit
-from readiness.checks import clickhouse_load, clickhouse_storage
+from readiness.checks import clickhouse, clickhouse_load, clickhouse_storage
 from servers import free_port
 from test_clickhouse_items import variant
 
@@ -127,21 +127,24 @@ def test_a_node_frozen_or_killed_mid_audit_costs_one_timeout(tmp_path, lone, fau
 
 
 def test_a_failed_statement_inside_a_multi_statement_probe_is_an_error(tmp_path, ch_single, monkeypatch):
-    # Each statement parts-pressure and system-log-growth send, made to fail on the real server in turn (throwIf:
-    # a real error reply), and a statement that answers with no row where one is expected.
+    # Each statement parts-pressure, system-log-growth and replica-health send, made to fail on the real server in
+    # turn (throwIf: a real error reply), and a statement that answers with no row where one is expected.
     failing = statement("fails", "SELECT throwIf(1) AS name, '' AS value, '' AS database, '' AS table, "
                                  "'' AS engine, '' AS engine_full, 0 AS parts, '' AS partition_id, 0 AS bytes")
-    cases = [(clickhouse_storage, "TABLES", "clickhouse.parts-pressure"),
+    cases = [(clickhouse_storage, "CLAUSES", "clickhouse.parts-pressure"),
              (clickhouse_storage, "MERGE_TREE_SETTINGS", "clickhouse.parts-pressure"),
              (clickhouse_storage, "PARTS_PER_PARTITION", "clickhouse.parts-pressure"),
              (clickhouse_storage, "BYTES_PER_DATABASE", "clickhouse.system-log-growth"),
-             (clickhouse_storage, "LOG_TABLES", "clickhouse.system-log-growth")]
+             (clickhouse_storage, "LOG_TABLES", "clickhouse.system-log-growth"),
+             (clickhouse, "REPLICA_COUNTS", "clickhouse.replica-health"),
+             (clickhouse, "UNHEALTHY_REPLICAS", "clickhouse.replica-health")]
     # Thresholds no finding reaches, so only the failed statement can keep the item from passing.
     checklist = variant(tmp_path, {"clickhouse.parts-pressure": {"max_ratio": 0.99},
                                    "clickhouse.system-log-growth": {"log_databases": ["nowhere"]}})
-    judged = ["clickhouse.parts-pressure", "clickhouse.system-log-growth", "clickhouse.query-concurrency"]
+    judged = ["clickhouse.parts-pressure", "clickhouse.system-log-growth", "clickhouse.query-concurrency",
+              "clickhouse.replica-health"]
     baseline, _ = audit(tmp_path, ch_single.target(), judged, checklist=checklist)
-    assert [baseline[i].status for i in judged] == ["pass"] * 3, [baseline[i].message for i in judged]
+    assert [baseline[i].status for i in judged] == ["pass"] * 4, [baseline[i].message for i in judged]
     for module, name, item in cases:
         with monkeypatch.context() as m:
             m.setattr(module, name, failing)

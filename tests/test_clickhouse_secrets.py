@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from readiness.clients import clickhouse as chc
+from readiness.clients import clickhouse_url as chc
 
 FORMS = [  # (URL, the password as the server would get it)
     ("clickhouse://app:plain-Secret1@h:9000/db", "plain-Secret1"),

@@ -7,7 +7,9 @@ the session is checked to really be read-only before any probe uses it.
 Probe modules describe their SQL as ``Statement`` constants (so a test can run every statement against a current
 ClickHouse engine) and say which system tables and columns each needs; a node that lacks them answers
 ``Unsupported`` ("not available on ClickHouse 18.16: <what to check instead>") instead of a server error.
-clickhouse-driver is imported only when a connection opens, never when a probe module is imported.
+clickhouse-driver is imported only when a connection opens, never when a probe module is imported.  Statements,
+errors and the read-only guard live in clickhouse_sql.py, the URLs and credentials in clickhouse_url.py; this module,
+the one probes and plugins import, re-exports their names.
 """
 
 from __future__ import annotations
@@ -20,15 +22,34 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote
 
-from readiness.errors import TargetUnavailable
-from readiness.redact import secret_values
+from readiness.clients.clickhouse_sql import (  # statements and errors: the names probes and plugins use
+    STATEMENTS,
+    ClickHouseError,
+    Ident,
+    Statement,
+    Unsupported,
+    literal,
+    refusal,
+    statement,
+)
+from readiness.clients.clickhouse_url import (  # secrets and config_problems: this client module's hooks
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
+    Endpoint,
+    config_problems,
+    endpoints,
+    parse_url,
+    secrets,
+)
+
+__all__ = ["AUTH_REFUSED", "KEEPER_EXCEPTION", "READONLY", "STATEMENTS", "ClickHouse", "ClickHouseError", "Endpoint",
+           "Ident", "Node", "Statement", "Unsupported", "close", "config_problems", "connect", "endpoints", "literal",
+           "parse_url", "refusal", "secrets", "statement"]
 
 T = TypeVar("T")
-DEFAULT_PORT, DEFAULT_TLS_PORT = 9000, 9440
 # Server error codes that mean "these credentials may not log in": unknown user, wrong or required password,
 # address not allowed, authentication failed.
 AUTH_REFUSED = (192, 193, 194, 195, 516)
@@ -36,235 +57,9 @@ READONLY = 164  # "Cannot ... in readonly mode"
 KEEPER_EXCEPTION = 999  # the server's Keeper/ZooKeeper session failed
 
 
-class ClickHouseError(TargetUnavailable):
-    """A node refused, failed or did not answer; the message names the node and says why in one line.  ``code`` is
-    the server's error code when the server answered with an error."""
-
-    def __init__(self, message: str, code: int | None = None):
-        super().__init__(message)
-        self.code = code
-
-
-class Unsupported(ClickHouseError):
-    """The node's ClickHouse release lacks a system table or column a statement needs."""
-
-
-# --- statements -------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Ident:
-    """An identifier (database, table, column) substituted into a statement, back-quoted."""
-
-    name: str
-
-
-def literal(value: Any) -> str:
-    """A value as a ClickHouse SQL literal (strings quoted and escaped; lists as arrays)."""
-    if isinstance(value, Ident):
-        return "`" + value.name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"not a finite number: {value!r}")
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-        return "'" + escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t").replace("\0", "\\0") + "'"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as a ClickHouse literal")
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One read-only statement a probe sends.
-
-    ``sql`` takes ``{name}`` placeholders, filled with literals (``Ident`` for identifiers).  ``needs`` lists the
-    system tables (``system.disks``) and columns (``system.clusters.errors_count``) it reads, checked per node
-    before it is sent; ``instead`` tells the operator what to check when the node lacks them.  ``example`` holds
-    placeholder values for tests that run the statement against a current engine."""
-
-    name: str
-    sql: str
-    needs: tuple[str, ...] = ()
-    instead: str = ""
-    example: Mapping[str, Any] = field(default_factory=dict)
-
-    def render(self, values: Mapping[str, Any] | None = None) -> str:
-        return self.sql.format(**{k: literal(v) for k, v in (values or {}).items()})
-
-
-STATEMENTS: dict[str, Statement] = {}
-
-
-def statement(name: str, sql: str, *, needs: Iterable[str] = (), instead: str = "",
-              example: Mapping[str, Any] | None = None) -> Statement:
-    """Declare (and register, for the statement tests) a statement."""
-    stmt = Statement(name, " ".join(sql.split()), tuple(needs), instead, dict(example or {}))
-    if name in STATEMENTS and STATEMENTS[name] != stmt:
-        raise ValueError(f"statement {name!r} is declared twice")
-    STATEMENTS[name] = stmt
-    return stmt
-
-
 IDENTITY = statement("identity", "SELECT version() AS version, hostName() AS host, uptime() AS uptime, "
                                  "toUInt8(value) AS readonly FROM system.settings WHERE name = 'readonly'")
 SYSTEM_COLUMNS = statement("system-columns", "SELECT table, name FROM system.columns WHERE database = 'system'")
-
-
-# --- URLs -------------------------------------------------------------------------------------------------------
-
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-_AUTHORITY = re.compile(r"(?P<host>\[[0-9A-Fa-f:.%]+\]|[^\s/?#@:\[\]]*)(?::(?P<port>[^/?#]*))?(?P<rest>[/?#].*)?",
-                        re.S)
-_SCHEMES = {"clickhouse": False, "clickhouses": True}
-_EXAMPLE = "clickhouse://user:password@host:9000/db"
-
-
-@dataclass(frozen=True)
-class _Url:
-    scheme: str
-    user: str | None
-    password: str | None  # as written (percent-encoded or not)
-    host: str
-    port: str | None
-    rest: str
-
-
-def _split(url: str) -> _Url | str:
-    """A URL's pieces, or why it is not a URL (never echoing any part of it but a well-formed scheme).
-
-    The user info ends at the last ``@`` that a host follows, so a password may hold unencoded ``/``, ``#``, ``@``."""
-    m = _SCHEME.match(url.strip())
-    if not m:
-        return f"a ClickHouse URL starts with clickhouse:// or clickhouses:// ({_EXAMPLE})"
-    scheme, rest = m.group(1).lower(), url.strip()[m.end():]
-    user = password = None
-    authority = rest
-    for i in reversed([i for i, ch in enumerate(rest) if ch == "@"]):
-        if _AUTHORITY.fullmatch(rest[i + 1:]):
-            user, sep, pw = rest[:i].partition(":")
-            password = pw if sep else None
-            authority = rest[i + 1:]
-            break
-    a = _AUTHORITY.fullmatch(authority)
-    if a is None:
-        return f"the host part of the ClickHouse URL is not host:port ({_EXAMPLE})"
-    return _Url(scheme, user, password, a["host"].strip("[]"), a["port"], a["rest"] or "")
-
-
-def _url_problem(parts: _Url | str) -> str | None:
-    if isinstance(parts, str):
-        return parts
-    if parts.scheme in ("http", "https"):
-        return (f"{parts.scheme}:// is ClickHouse's HTTP interface; the audit speaks the native protocol: "
-                "clickhouse://host:9000 (clickhouses://host:9440 for TLS)")
-    if parts.scheme not in _SCHEMES:
-        return f"a ClickHouse URL starts with clickhouse:// or clickhouses://, not {parts.scheme}://"
-    if not parts.host:
-        return f"a ClickHouse URL needs a host: {_EXAMPLE}"
-    if parts.port is not None and parts.port != "" and not (parts.port.isdigit() and 0 < int(parts.port) < 65536):
-        return "the port of the ClickHouse URL is not a number from 1 to 65535"
-    return None
-
-
-def _urls(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(field, URL) for every URL of the target."""
-    out = []
-    if isinstance(config.get("urls"), (list, tuple)):
-        out += [("urls", u) for u in config["urls"] if isinstance(u, str)]
-    if isinstance(config.get("url"), str) and config["url"]:
-        out.append(("url", config["url"]))
-    return out
-
-
-def secrets(config: Mapping[str, Any]) -> set[str]:
-    """Every credential of a clickhouse target: the password field and each URL's password (as written and decoded,
-    and secret query parameters), whatever form the URL takes.  Never raises."""
-    found: set[str] = set()
-    try:
-        if config.get("password") not in (None, ""):
-            found.add(str(config["password"]))
-        for _, url in _urls(config):
-            found |= secret_values(url)
-            parts = _split(url)
-            if isinstance(parts, _Url):
-                if parts.password:  # the password as the client itself reads it
-                    found.update({parts.password, unquote(parts.password)})
-            elif "@" in url:  # not a URL we can read: everything that could be user info is a secret
-                info = url.split("://", 1)[-1].rpartition("@")[0]
-                found.update(x for x in (info, info.partition(":")[2]) if x)
-    except Exception:  # never raise: masking must not break a run
-        pass
-    return found
-
-
-def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(field, message) for settings of a clickhouse target that can never work.  Never raises."""
-    try:
-        urls = _urls(config)
-        if not urls:
-            return [("url", f"the clickhouse target needs 'url' (one node) or 'urls' (one per node): {_EXAMPLE}")]
-        many = sum(1 for f, _ in urls if f == "urls") > 1
-        out = []
-        for i, (name, url) in enumerate(u for u in urls if u[0] == "urls"):
-            problem = _url_problem(_split(url))
-            if problem:
-                out.append((name, f"URL {i + 1}: {problem}" if many else problem))
-        for name, url in urls:
-            if name == "url":
-                problem = _url_problem(_split(url))
-                if problem:
-                    out.append((name, problem))
-        return out
-    except Exception:
-        return []
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-    secure: bool
-    options: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def parse_url(url: str, config: Mapping[str, Any]) -> Endpoint:
-    parts = _split(url)
-    problem = _url_problem(parts)
-    if problem or not isinstance(parts, _Url):
-        raise ClickHouseError(problem or "bad ClickHouse URL")
-    secure = _SCHEMES[parts.scheme]
-    path, _, query = parts.rest.partition("#")[0].partition("?")
-    database = unquote(path.lstrip("/")) or config.get("database") or "default"
-    return Endpoint(
-        host=parts.host, port=int(parts.port) if parts.port else (DEFAULT_TLS_PORT if secure else DEFAULT_PORT),
-        user=unquote(parts.user) if parts.user else (config.get("user") or "default"),
-        password=str(config["password"]) if config.get("password") is not None else unquote(parts.password or ""),
-        database=database, secure=secure, options=dict(parse_qsl(query)),
-    )
-
-
-def endpoints(config: Mapping[str, Any]) -> list[Endpoint]:
-    urls = [u for _, u in _urls(config)]
-    if not urls:
-        raise ClickHouseError("the clickhouse target needs 'url' (one node) or 'urls' (one per node)")
-    out: list[Endpoint] = []
-    for url in urls:
-        ep = parse_url(url, config)
-        if ep.name not in {e.name for e in out}:
-            out.append(ep)
-    return out
 
 
 # --- nodes ------------------------------------------------------------------------------------------------------
@@ -321,39 +116,6 @@ def _quiet_driver_logs() -> None:
             logger.addFilter(_DEMOTE)
 
 
-# --- read-only, whatever the SQL says -----------------------------------------------------------------------------
-
-_READING = {"SELECT", "WITH", "SHOW", "DESC", "DESCRIBE", "EXISTS"}
-_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'?|`(?:[^`\\]|\\.)*`?|\"(?:[^\"\\]|\\.)*\"?|--[^\n]*|#[^\n]*|/\*.*?(?:\*/|$)|"
-                    r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<sym>[;.=(])|\s+|.", re.S)
-
-
-def refusal(sql: str) -> str | None:
-    """Why ``sql`` is not a single reading statement (None when it is).  Checked before anything is sent, on top of
-    the session's readonly=1: KILL QUERY, for one, runs in readonly mode."""
-    words: list[tuple[str, str]] = []  # (kind, text) outside literals, quoted names and comments
-    for m in _TOKEN.finditer(sql):
-        if m["word"]:
-            words.append(("word", m["word"].upper()))
-        elif m["sym"]:
-            words.append(("sym", m["sym"]))
-    while words and words[-1] == ("sym", ";"):
-        words.pop()
-    first = next((text for kind, text in words if kind == "word"), "")
-    if first not in _READING:
-        return f"only SELECT, WITH, SHOW, DESCRIBE and EXISTS statements are sent, not {first or 'this statement'}"
-    if ("sym", ";") in words:
-        return "one statement per query: the text holds several (a ';' between them)"
-    for i, (kind, text) in enumerate(words):
-        after = words[i + 1:i + 4]
-        if kind == "word" and text == "SETTINGS" and (i == 0 or words[i - 1] != ("sym", ".")) \
-                and len(after) >= 2 and after[0][0] == "word" and after[1] == ("sym", "="):
-            return "a check query may not change settings (SETTINGS ...): the session stays readonly"
-        if kind == "word" and text == "INTO" and after[:1] == [("word", "OUTFILE")]:
-            return "a check query may not write a file (INTO OUTFILE)"
-    return None
-
-
 def _lost(exc: BaseException) -> bool:
     """Whether the node stopped answering (timeout, connection lost) rather than refusing one query."""
     names = {c.__name__ for c in type(exc).__mro__}
@@ -375,6 +137,7 @@ class Node:
         self.endpoint = endpoint
         self.name = endpoint.name
         self.queries = 0
+        self.rows = 0  # rows fetched, for the benchmark and the growth tests
         self.version = ""
         self.host = ""
         self.uptime = 0
@@ -479,6 +242,7 @@ class Node:
         finally:
             self._lock.release()
         names = [c[0] for c in columns]
+        self.rows += len(rows)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def _take_lock(self) -> None:

@@ -41,6 +41,25 @@ class Refused(ValueError):
     """The statement is one the audit will not send."""
 
 
+def _quoted(sql: str, start: int, quote: str, backslash: bool = False) -> tuple[str, int]:
+    """The text of a quoted string or name whose opening quote is just before ``start`` (a doubled quote is one
+    quote; with ``backslash``, E'...', a backslash escapes the next character), and where the token ends."""
+    j, text, n = start, [], len(sql)
+    while j < n:
+        if backslash and sql[j] == "\\":
+            text.append(sql[j + 1:j + 2])
+            j += 2
+        elif sql.startswith(quote * 2, j):
+            text.append(quote)
+            j += 2
+        elif sql[j] == quote:
+            break
+        else:
+            text.append(sql[j])
+            j += 1
+    return "".join(text), j + 1
+
+
 def tokens(sql: str) -> list[tuple[str, str]]:
     """(kind, text) tokens: word (quoted identifiers unquoted, lower case), str, num, punct; comments dropped."""
     out: list[tuple[str, str]] = []
@@ -67,34 +86,11 @@ def tokens(sql: str) -> list[tuple[str, str]]:
             escapes = bool(out) and out[-1] == ("word", "e") and i > 0 and sql[i - 1] in "eE"
             if escapes:
                 out.pop()
-            j, text = i + 1, []
-            while j < n:
-                if escapes and sql[j] == "\\":
-                    text.append(sql[j + 1:j + 2])
-                    j += 2
-                elif sql[j] == "'" and sql.startswith("''", j):
-                    text.append("'")
-                    j += 2
-                elif sql[j] == "'":
-                    break
-                else:
-                    text.append(sql[j])
-                    j += 1
-            out.append(("str", "".join(text)))
-            i = j + 1
+            text, i = _quoted(sql, i + 1, "'", escapes)
+            out.append(("str", text))
         elif c == '"':
-            j, text = i + 1, []
-            while j < n:
-                if sql.startswith('""', j):
-                    text.append('"')
-                    j += 2
-                elif sql[j] == '"':
-                    break
-                else:
-                    text.append(sql[j])
-                    j += 1
-            out.append(("word", "".join(text).lower()))
-            i = j + 1
+            text, i = _quoted(sql, i + 1, '"')
+            out.append(("word", text.lower()))
         elif c == "$" and (m := _DOLLAR.match(sql, i)):
             end = sql.find(m.group(0), m.end())
             end = n if end < 0 else end
