@@ -24,7 +24,8 @@ class EntryPoint:
     name: str
     value: str
     group: str
-    dist: str = field(default="", compare=False)  # the distribution's metadata dir ("name-1.0.dist-info"): its name and version
+    # the distribution's metadata dir ("name-1.0.dist-info"): its name and version, for the schema index's key
+    dist: str = field(default="", compare=False)
 
     def load(self) -> Any:
         module, _, attrs = self.value.split("[", 1)[0].partition(":")  # "[extras]" select nothing at load time
