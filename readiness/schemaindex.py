@@ -11,18 +11,16 @@ is ignored and rebuilt, never trusted: every field is checked before use.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from readiness import __version__
+from readiness import __version__, cachefile
 from readiness.entrypoints import EntryPoint
 from readiness.params import PARAM_TYPES, Param
 
 FORMAT = 1
-_MAX_BYTES = 8 * 1024 * 1024
 
 
 class Corrupt(ValueError):
@@ -30,12 +28,9 @@ class Corrupt(ValueError):
 
 
 def cache_path() -> str | None:
-    """One file per environment (venvs share ~/.cache), None without a home."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
-        return None
+    """One file per environment (venvs share ~/.cache)."""
     env = hashlib.sha256("\0".join([sys.prefix, *sys.path]).encode()).hexdigest()[:16]
-    return os.path.join(base, "readiness", f"probes-{FORMAT}-{env}.json")
+    return cachefile.path(f"probes-{FORMAT}-{env}.json")
 
 
 def _origin(module: str) -> str | None:
@@ -159,35 +154,9 @@ def decode_probe(d: Any, make: Callable[..., Any]) -> Any:
 
 def read(path: str, key: str) -> list[Any] | None:
     """The kept probe schemas for ``key``, or None (no file, another key, unreadable or corrupt)."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(_MAX_BYTES + 1)
-        if len(raw) > _MAX_BYTES:
-            return None
-        doc = json.loads(raw)
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
-        return None
-    probes = doc.get("probes")
-    body = json.dumps(probes, sort_keys=True)
-    if not isinstance(probes, list) or doc.get("sha256") != hashlib.sha256(body.encode()).hexdigest():
-        return None  # a truncated or edited file
-    return probes
+    body = cachefile.read(path, FORMAT, key)
+    return body if isinstance(body, list) else None
 
 
 def write(path: str, key: str, probes: list[dict[str, Any]]) -> None:
-    """Keep the index; any failure (read-only home, full disk) only means building it again next time."""
-    body = json.dumps(probes, sort_keys=True)
-    doc = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(body.encode()).hexdigest(), "probes": probes}
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    cachefile.write(path, FORMAT, key, probes)

@@ -143,20 +143,24 @@ def test_a_plugin_upgraded_or_edited_after_the_index_was_built_is_seen(tmp_path,
 def _rewrite(path: Path, change) -> None:
     doc = json.loads(path.read_text())
     change(doc)
-    doc["sha256"] = hashlib.sha256(json.dumps(doc["probes"], sort_keys=True).encode()).hexdigest()
+    doc["sha256"] = hashlib.sha256(json.dumps(doc["body"], sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     path.write_text(json.dumps(doc))
 
 
+def _first_param(doc: dict) -> dict:
+    return next(d for d in doc["body"] if d["params"])["params"][0][1]
+
+
 def _bad_type(doc: dict) -> None:
-    doc["probes"][0]["params"][0][1]["type"] = "bogus"
+    _first_param(doc)["type"] = "bogus"
 
 
 def _list_key(doc: dict) -> None:
-    doc["probes"][0]["params"][0][1]["choices"] = {"d": [[{"l": []}, 1]]}
+    _first_param(doc)["choices"] = {"d": [[{"l": []}, 1]]}
 
 
 def _float_default(doc: dict) -> None:
-    doc["probes"][0]["params"][0][1].update(required=False, default=1.5)
+    _first_param(doc).update(required=False, default=1.5)
 
 
 HOSTILE = {
@@ -167,7 +171,7 @@ HOSTILE = {
     "an unknown parameter type": lambda p: _rewrite(p, _bad_type),
     "an unhashable key": lambda p: _rewrite(p, _list_key),
     "an untagged float": lambda p: _rewrite(p, _float_default),
-    "probes not a list": lambda p: _rewrite(p, lambda d: d.update(probes={"a": 1})),
+    "probes not a list": lambda p: _rewrite(p, lambda d: d.update(body={"a": 1})),
     "a directory": lambda p: (p.unlink(), p.mkdir()),
 }
 
