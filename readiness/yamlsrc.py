@@ -19,8 +19,8 @@ from readiness.errors import ConfigError, Problem
 from readiness.fsio import read_bytes
 from readiness.ytree import Pos, YList, YMap, map_strings, pos_of
 
-__all__ = ["MAX_ALIASED", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Pos", "YList", "YMap", "load_documents",
-           "load_file", "load_text", "map_strings", "pos_of", "read_text"]
+__all__ = ["MAX_ALIASED", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Pos", "YList", "YMap", "decode_text",
+           "load_documents", "load_file", "load_settings", "load_text", "map_strings", "pos_of", "read_text"]
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 100_000  # values in a file, aliases expanded: settings files hold a few thousand
@@ -66,7 +66,11 @@ def _either(text: str, name: str, libyaml: bool | None, many: bool, max_nodes: i
 def read_text(path: str, what: str, kind: str = "a YAML") -> str:
     """A settings file's text; every way it can be unusable (missing, not a regular file, too large, binary, not
     UTF-8) is a ConfigError naming it.  ``kind`` completes "expected {kind} {what}"."""
-    raw = read_bytes(path, what, MAX_BYTES, expected=f"{kind} {what}")
+    return decode_text(read_bytes(path, what, MAX_BYTES, expected=f"{kind} {what}"), path, what, kind)
+
+
+def decode_text(raw: bytes, path: str, what: str, kind: str = "a YAML") -> str:
+    """``read_text`` on bytes already read."""
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise ConfigError([Problem(path, line, 1, f"binary data (a NUL byte): not {kind} {what}")])
@@ -81,7 +85,11 @@ def read_text(path: str, what: str, kind: str = "a YAML") -> str:
 def load_file(path: str | os.PathLike[str], what: str = "file") -> Any:
     """Read and parse a file; every way it can be unusable is a ConfigError naming it."""
     name = os.fspath(path)
-    text = read_text(name, what)
+    return load_settings(read_text(name, what), name, what)
+
+
+def load_settings(text: str, name: str, what: str) -> Any:
+    """``load_file`` on text already read: an empty file, or one of only comments, is a ConfigError too."""
     if not text.strip():
         raise ConfigError([Problem(name, 1, 1, f"{what} is empty")])
     data = load_text(text, name)
