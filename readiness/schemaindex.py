@@ -29,7 +29,7 @@ class Corrupt(ValueError):
 
 def cache_path() -> str | None:
     """One file per environment (venvs share ~/.cache)."""
-    env = hashlib.sha256("\0".join([sys.prefix, *sys.path]).encode()).hexdigest()[:16]
+    env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]  # the key inside says which sys.path it was for
     return cachefile.path(f"probes-{FORMAT}-{env}.json")
 
 

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from readiness.clients.deadline import Deadline, DeadlineExceeded
 from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
+from readiness.urlpath import path_problem
 
 MAX_BODY = 64 * 1024
 _LOCK = threading.Lock()
@@ -113,18 +114,6 @@ def parse_origin(url: str, what: str = "base_url") -> Origin:
     if not parts.hostname:
         raise TargetUnavailable(f"http {what} names no host (https://host[:port]/)")
     return Origin(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), parts.path or "/")
-
-
-def path_problem(path: str) -> str | None:
-    """Why ``path`` is not a plain path on the target (an absolute or scheme-relative URL sends the request, and a
-    token, to another host), or None."""
-    text = str(path)
-    parts = urlsplit(text)
-    if parts.scheme or parts.netloc or text.startswith("//") or "\\" in text:
-        return f"path {text!r} must be a path on the target (like /metrics), not a URL naming a host or scheme"
-    if any(ord(c) < 33 or ord(c) == 127 for c in text):
-        return f"path {text!r} must not contain spaces or control characters"
-    return None
 
 
 def _basic_auth(parts: Any) -> dict[str, str]:
