@@ -18,34 +18,34 @@ def path(name: str) -> str | None:
     return os.path.join(base, "readiness", name) if os.path.isabs(base) else None
 
 
-def _digest(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
 def read(where: str, fmt: int, key: str) -> Any:
     """The body kept for ``key`` in format ``fmt``, or None."""
     try:
         with open(where, "rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
+        head, sep, body = raw.partition(b"\n")
+        if len(raw) > MAX_BYTES or not sep:
             return None
-        doc = json.loads(raw)
+        doc = json.loads(head)
         if not isinstance(doc, dict) or doc.get("format") != fmt or doc.get("key") != key:
             return None
-        body = doc.get("body")
-        return body if doc.get("sha256") == _digest(body) else None  # truncated or edited: not ours
+        if doc.get("sha256") != hashlib.sha256(body).hexdigest():
+            return None  # truncated or edited: not ours
+        return json.loads(body)
     except (OSError, ValueError, RecursionError):
         return None
 
 
 def write(where: str, fmt: int, key: str, body: Any) -> None:
-    """Keep ``body``; readers see the old file or the new one, never half of one.  Failing is only a miss later."""
+    """Keep ``body``; readers see the old file or the new one, never half of one.  Failing is only a miss later.
+    The file is a header line (format, key, digest of the rest) and the body's JSON."""
     tmp = f"{where}.{os.getpid()}.tmp"
     try:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        head = json.dumps({"format": fmt, "key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode()
         os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"format": fmt, "key": key, "sha256": _digest(body), "body": body}, fh,
-                      separators=(",", ":"))
+        with open(tmp, "wb") as fh:
+            fh.write(head + b"\n" + data)
         os.replace(tmp, where)
     except (OSError, ValueError, RecursionError):
         try:

@@ -141,10 +141,13 @@ def test_a_plugin_upgraded_or_edited_after_the_index_was_built_is_seen(tmp_path,
 
 
 def _rewrite(path: Path, change) -> None:
-    doc = json.loads(path.read_text())
+    """Change the body and sign it again, as a file of the right key and digest but the wrong contents."""
+    head, _, body = path.read_bytes().partition(b"\n")
+    doc = {**json.loads(head), "body": json.loads(body)}
     change(doc)
-    doc["sha256"] = hashlib.sha256(json.dumps(doc["body"], sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    path.write_text(json.dumps(doc))
+    data = doc["body"] if isinstance(doc["body"], bytes) else json.dumps(doc["body"]).encode()
+    header = {"format": doc["format"], "key": doc["key"], "sha256": hashlib.sha256(data).hexdigest()}
+    path.write_bytes(json.dumps(header).encode() + b"\n" + data)
 
 
 def _first_param(doc: dict) -> dict:
@@ -167,7 +170,7 @@ HOSTILE = {
     "not JSON": lambda p: p.write_bytes(b"\x00\xffnot json"),
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
     "edited without its digest": lambda p: p.write_text(p.read_text().replace('"int"', '"str"', 1)),
-    "nested 100,000 deep": lambda p: p.write_text("[" * 100_000 + "]" * 100_000),
+    "nested 100,000 deep": lambda p: _rewrite(p, lambda d: d.update(body=b"[" * 100_000 + b"]" * 100_000)),
     "an unknown parameter type": lambda p: _rewrite(p, _bad_type),
     "an unhashable key": lambda p: _rewrite(p, _list_key),
     "an untagged float": lambda p: _rewrite(p, _float_default),
