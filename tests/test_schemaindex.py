@@ -207,3 +207,24 @@ def test_a_broken_plugin_is_said_every_run_not_kept(tmp_path):
         seen = show(cache, PLUGIN_DIR)
         assert "broken = readiness_testplugin_missing" in seen["broken"]
         assert "test.constant" in seen["probes"]
+
+
+def test_a_probe_whose_module_no_longer_imports_is_an_error_never_a_pass(tmp_path):
+    """The index was built while the plugin's dependency was installed; it is gone when the item runs."""
+    cache, site, deps = tmp_path / "cache", tmp_path / "site", tmp_path / "deps"
+    install_plugin(site, "1.0", 10)
+    deps.mkdir()
+    (deps / "stale_dep.py").write_text("")
+    module = site / "stale_plug.py"
+    module.write_text("import stale_dep  # noqa: F401\n" + module.read_text())
+    assert "stale.kind" in show(cache, site, deps)["probes"]
+    (deps / "stale_dep.py").unlink()
+    checklist = tmp_path / "checklist.yaml"
+    checklist.write_text("version: 1\nname: t\nsections:\n  - id: s\n    title: S\n    items:\n"
+                         "      - {id: s.one, title: One, level: required, probe: stale.kind, rationale: r}\n")
+    done = subprocess.run([sys.executable, "-c", CLI, "audit", "-c", str(checklist), "--json", "-"],
+                          capture_output=True, text=True, env=_env(cache, site, deps), timeout=120, cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)["results"][0]
+    assert result["status"] == "error"
+    assert "could not be loaded: ModuleNotFoundError: No module named 'stale_dep'" in result["message"]
