@@ -9,12 +9,21 @@ import os
 import sys
 from typing import Any
 
-import click
-
-from readiness.cli import items, ops, run  # noqa: F401 - each registers its commands on the group
-from readiness.cli.base import _SCRUBBERS, EXIT_BLOCKED, EXIT_CONFIG, _fail, _scrub, cli
-
 __all__ = ["cli", "main"]
+
+
+def _group() -> Any:
+    """The click group with every command registered (click is imported here: `--help` from the cache skips it)."""
+    from readiness.cli import items, ops, run  # noqa: F401 - each registers its commands on the group
+    from readiness.cli.base import cli
+
+    return cli
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":
+        return _group()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _debug_first(args: list[str]) -> list[str]:
@@ -29,6 +38,8 @@ class _ScrubLogs:
     """A logging filter: a library's log line is masked like every result before it reaches stderr."""
 
     def filter(self, record: Any) -> bool:
+        from readiness.cli.base import _SCRUBBERS, _scrub
+
         if _SCRUBBERS:
             record.msg, record.args = _scrub(record.getMessage()), ()
         return True
@@ -58,8 +69,25 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
     command = next((a for a in args if not a.startswith("-")), None)
     if command in _TALKS_TO_TARGETS:  # only these load client libraries; the others stay free of logging's import
         _quiet_libraries("--debug" in args or bool(os.environ.get("READINESS_DEBUG")))
+    from readiness.cli import helpcache
+
+    asks_help = helpcache.asks_help(args)
     try:
-        cli.main(args=args, prog_name=prog_name, standalone_mode=False)
+        if asks_help and helpcache.show(args, prog_name):
+            sys.exit(0)
+    except BrokenPipeError:  # `readiness --help | head`, as below
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    import click
+
+    from readiness.cli.base import EXIT_BLOCKED, EXIT_CONFIG, _fail
+
+    cli = _group()
+    try:
+        if asks_help:
+            helpcache.render(cli, args, prog_name)
+        else:
+            cli.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort: keep what the runner said about cleanup
