@@ -1,12 +1,12 @@
 """Per-user cache files (XDG_CACHE_HOME, else ~/.cache, under readiness/): JSON with the key it was made for and
-a digest of its body.  Every failure is a miss: an unwritable dir means working without the cache, and a file that
+a checksum of its body.  Every failure is a miss: an unwritable dir means working without the cache, and a file that
 is unreadable, truncated, edited, or made for another key is never used."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import zlib
 from typing import Any
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -29,8 +29,10 @@ def read(where: str, fmt: int, key: str) -> Any:
         doc = json.loads(head)
         if not isinstance(doc, dict) or doc.get("format") != fmt or doc.get("key") != key:
             return None
-        if doc.get("sha256") != hashlib.sha256(body).hexdigest():
-            return None  # truncated or edited: not ours
+        # truncated or edited: not ours.  A checksum against damage (an unkeyed digest would stop no one either,
+        # and hashlib's import costs a cached `--help` more than the rest of it)
+        if doc.get("crc32") != zlib.crc32(body):
+            return None
         return json.loads(body)
     except (OSError, ValueError, RecursionError):
         return None
@@ -38,11 +40,11 @@ def read(where: str, fmt: int, key: str) -> Any:
 
 def write(where: str, fmt: int, key: str, body: Any) -> None:
     """Keep ``body``; readers see the old file or the new one, never half of one.  Failing is only a miss later.
-    The file is a header line (format, key, digest of the rest) and the body's JSON."""
+    The file is a header line (format, key, checksum of the rest) and the body's JSON."""
     tmp = f"{where}.{os.getpid()}.tmp"
     try:
         data = json.dumps(body, separators=(",", ":")).encode()
-        head = json.dumps({"format": fmt, "key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode()
+        head = json.dumps({"format": fmt, "key": key, "crc32": zlib.crc32(data)}).encode()
         os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(head + b"\n" + data)

@@ -22,7 +22,6 @@ def asks_help(args: list[str]) -> bool:
 
 
 def _key(args: list[str], prog_name: str) -> str | None:
-    import shutil
     from importlib.util import find_spec
 
     try:
@@ -37,8 +36,7 @@ def _key(args: list[str], prog_name: str) -> str | None:
     for f in files:
         st = os.stat(f)
         stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
-    # click's formatter: the terminal's width (COLUMNS, the terminal, else 80), capped by max_content_width
-    width = shutil.get_terminal_size().columns
+    width = _columns()
     return "\0".join([__version__, sys.version, prog_name, *args, str(width), *stats])
 
 
@@ -47,6 +45,20 @@ def _where(args: list[str], prog_name: str) -> str | None:
     import zlib
 
     return cachefile.path(f"help-{FORMAT}-{zlib.crc32(repr((sys.prefix, prog_name, args[0])).encode()):08x}.json")
+
+
+def _columns() -> int:
+    """shutil.get_terminal_size().columns, which click's formatter reads (shutil's import loads bz2 and lzma)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def show(args: list[str], prog_name: str) -> bool:
