@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from readiness import cachefile, treecache
+from readiness import __version__, cachefile, treecache
 from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.fsio import read_bytes
@@ -139,7 +139,7 @@ def _parsed(name: str) -> tuple[Any, str]:
     data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
     digest = hashlib.sha256(data).hexdigest()
     where = cachefile.path(f"checklist-{hashlib.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json")
-    key = f"{digest}:{treecache.FORMAT}"
+    key = f"{digest}:{treecache.FORMAT}:{_parser_stamp()}"
     kept = cachefile.read(where, treecache.FORMAT, key) if where else None
     if kept is not None:
         try:
@@ -154,6 +154,24 @@ def _parsed(name: str) -> tuple[Any, str]:
             return raw, digest
         cachefile.write(where, treecache.FORMAT, key, body)
     return raw, digest
+
+
+def _parser_stamp() -> str:
+    """What else makes the tree: this version's parser code and the installed PyYAML (found, not imported)."""
+    from importlib.util import find_spec
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = find_spec("yaml")
+    files = [os.path.join(here, "yamlparse.py"), os.path.join(here, "ytree.py"),
+             spec.origin if spec is not None and spec.origin else ""]
+    out = [__version__]
+    for f in files:
+        try:
+            st = os.stat(f)
+        except OSError:
+            st = None
+        out.append(f"{f}:{st.st_size}:{st.st_mtime_ns}" if st else f"{f}:-")
+    return "|".join(out)
 
 
 def _check_unique(value: str, raw: Any, key: str, seen: dict[str, int], file: str, problems: list[Problem]) -> None:

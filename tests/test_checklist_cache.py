@@ -116,3 +116,17 @@ def test_a_value_no_yaml_file_loads_into_is_not_kept():
     tree["a"] = {1, 2}
     with pytest.raises(TypeError):
         treecache.encode(tree)
+
+
+def test_another_parser_parses_again(cache, tmp_path, monkeypatch):
+    """PyYAML upgraded, or this parser's code changed: the kept tree is not theirs."""
+    from readiness import checklist
+
+    path = tmp_path / "checklist.yaml"
+    path.write_text(BAD)
+    first = _said(str(path))
+    calls = []
+    real = yamlsrc.load_text
+    monkeypatch.setattr(yamlsrc, "load_text", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(checklist, "_parser_stamp", lambda: "another PyYAML")
+    assert _said(str(path)) == first and calls
