@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any
 
 from readiness import __version__, cachefile
+
+TYPE_CHECKING = False  # typing's import is a third of a cached `--help`; mypy reads this name as True
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1
 _HELP = ("--help", "-h")
