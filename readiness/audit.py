@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from readiness.checklist import Checklist, load_checklist
 from readiness.deployment import Deployment, infer
 from readiness.errors import ConfigError, Problem
-from readiness.models import Result
-from readiness.runner import Options, Planned, close_sessions, plan, run
 from readiness.targets import Targets, load_targets
 from readiness.waivers import Attestation, Waiver, apply, load_attestations, load_waivers
+
+if TYPE_CHECKING:  # the runner (threads, clients' plumbing) is imported when an audit runs, not to validate
+    from readiness.models import Result
+    from readiness.runner import Options, Planned
 
 
 @dataclass
@@ -140,6 +143,7 @@ def _in_the_products_words(results: list[Result], preset: str | None) -> None:
 def execute(inputs: Inputs, options: Options, fail_on: str, on_result: Callable[[Result], None] | None = None,
             today: dt.date | None = None) -> tuple[dict, list[Result]]:
     from readiness import report
+    from readiness.runner import close_sessions, plan, run
 
     started = dt.datetime.now(dt.timezone.utc)
     options = resolved(options, inputs.targets)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
@@ -24,6 +24,8 @@ class EntryPoint:
     name: str
     value: str
     group: str
+    # the distribution's metadata dir ("name-1.0.dist-info"): its name and version, for the schema index's key
+    dist: str = field(default="", compare=False)
 
     def load(self) -> Any:
         module, _, attrs = self.value.split("[", 1)[0].partition(":")  # "[extras]" select nothing at load time
@@ -45,7 +47,8 @@ def entry_points(group: str) -> list[EntryPoint]:
     if found is None:
         from importlib.metadata import entry_points as slow
 
-        return [EntryPoint(ep.name, ep.value, group) for ep in slow(group=group)]
+        return [EntryPoint(ep.name, ep.value, group, f"{ep.dist.name}-{ep.dist.version}" if ep.dist else "")
+                for ep in slow(group=group)]
     return list(found.get(group, ()))
 
 
@@ -82,11 +85,11 @@ def _scan(path: tuple[str, ...]) -> dict[str, list[EntryPoint]] | None:
                     seen.add(dist)  # a distribution without entry points still shadows later ones
                 continue
             seen.add(dist)
-            _parse(text, groups)
+            _parse(text, groups, dirname)
     return groups
 
 
-def _parse(text: str, groups: dict[str, list[EntryPoint]]) -> None:
+def _parse(text: str, groups: dict[str, list[EntryPoint]], dist: str = "") -> None:
     group = None
     for raw in text.splitlines():
         line = raw.strip()
@@ -97,4 +100,4 @@ def _parse(text: str, groups: dict[str, list[EntryPoint]]) -> None:
             continue
         name, sep, value = line.partition("=")
         if group is not None and sep:
-            groups.setdefault(group, []).append(EntryPoint(name.strip(), value.strip(), group))
+            groups.setdefault(group, []).append(EntryPoint(name.strip(), value.strip(), group, dist))

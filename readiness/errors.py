@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from difflib import get_close_matches
 
 
 @dataclass(frozen=True, order=True)
@@ -41,6 +40,8 @@ class ConfigError(Exception):
 
 
 def did_you_mean(name: object, known: Iterable[str]) -> str:
+    from difflib import get_close_matches  # only when there is a mistake to name
+
     near = get_close_matches(str(name), list(known), n=1, cutoff=0.6)
     return f" (did you mean {near[0]!r}?)" if near else ""
 

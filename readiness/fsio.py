@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 
 from readiness.errors import ConfigError, Problem
 
@@ -88,6 +87,8 @@ def write_text(path: str, text: str) -> None:
             fh.write(text)
         return
     folder = os.path.dirname(real) or "."
+    import tempfile  # writers only: validate and list write nothing
+
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".tmp", dir=folder)
     try:
         # mkstemp makes the file 0600; keep the mode the report had, else what open() would have given

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from readiness.errors import did_you_mean
+from readiness.lazyre import LazyPattern
 from readiness.verdict import Verdict, failed, passed, undecided
 
 MISSING: Any = object()
 
 # A leading version, with a pre-release tag when there is one ("7.0.0-rc1", "16beta2", "v1.28.3", "23.8.2.7").
-_VERSION = re.compile(r"v?(\d+(?:\.\d+)*)(?:[-_.~]?((?:a|b|c|rc|alpha|beta|pre|preview|dev)\.?\d*))?(?![\d.])", re.I)
+_VERSION = LazyPattern(r"v?(\d+(?:\.\d+)*)(?:[-_.~]?((?:a|b|c|rc|alpha|beta|pre|preview|dev)\.?\d*))?(?![\d.])", re.I)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

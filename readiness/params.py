@@ -60,7 +60,7 @@ def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
     elif t == "url-path":
         if not isinstance(value, str):
             return value, f"must be {_TYPE_WORDS[t]}, not {_describe(value)}"
-        from readiness.clients.http import path_problem  # the client refuses the same paths again
+        from readiness.urlpath import path_problem  # the client refuses the same paths again
 
         problem = path_problem(value)
         if problem:

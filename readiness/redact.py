@@ -7,27 +7,29 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
+from readiness.lazyre import LazyPattern
+
 MASK = "***"
-_SECRET_WORDS = re.compile(r"pass(word)?|secret|token|(^|_)key$|credential|auth", re.I)
+_SECRET_WORDS = LazyPattern(r"pass(word)?|secret|token|(^|_)key$|credential|auth", re.I)
 # Every pattern below is linear in the length of the text: a match may only start where a scheme, a query
 # separator or a word starts (look-behinds), and each token is scanned once, so a 200,000-character key or host
 # name cannot make it backtrack from every position.  userinfo runs to the LAST '@' of its token: an unencoded '/',
 # '#' or '@' in a password is still inside what is masked.
-_URL_USER = re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30})://(?P<user>[^:/@\s]*)(?P<sep>[:@]?)", re.I)
+_URL_USER = LazyPattern(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,30})://(?P<user>[^:/@\s]*)(?P<sep>[:@]?)", re.I)
 # Scheme-less userinfo (LangSmith's POSTGRES_DATABASE_URI=user:password@host:5432/db): a token that starts with a
 # user name and a ':' and whose last '@' is followed by a host (and port) that ends the token or its authority.
-_BARE_USER = re.compile(r"(?<![^\s\"'=(\[,;<>`])(?P<user>[A-Za-z0-9._~%!$&*+-]{1,256}):(?!//)")
-_HOST_AFTER = re.compile(
+_BARE_USER = LazyPattern(r"(?<![^\s\"'=(\[,;<>`])(?P<user>[A-Za-z0-9._~%!$&*+-]{1,256}):(?!//)")
+_HOST_AFTER = LazyPattern(
     r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?(?=[/?#,;\"')\]]|$)")
-_TOKEN_END = re.compile(r"[\s\"'`<>]")
-_SPACE = re.compile(r"\s")
+_TOKEN_END = LazyPattern(r"[\s\"'`<>]")
+_SPACE = LazyPattern(r"\s")
 # A scheme whose user-only userinfo is the credential: redis://PASSWORD@host (redis-py), https://TOKEN@host.
 _USER_IS_SECRET = frozenset({"redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster",
                              "valkey", "valkeys", "unix", "http", "https"})
-_QUERY_SECRET = re.compile(
+_QUERY_SECRET = LazyPattern(
     r"(?P<k>[?&;](?:[a-z_.-]{0,40}(?:pass|pwd|secret|token|key|signature|credential|auth)[a-z_.-]{0,40}))=(?P<v>[^&;#\s]*)",
     re.I)
-_KV_SECRET = re.compile(r"(?P<k>(?:^|(?<=\s))(?:password|sslpassword)\s*=\s*)(?P<v>'[^']*'|[^\s&;]+)", re.I)
+_KV_SECRET = LazyPattern(r"(?P<k>(?:^|(?<=\s))(?:password|sslpassword)\s*=\s*)(?P<v>'[^']*'|[^\s&;]+)", re.I)
 
 
 def is_secret_name(name: str) -> bool:

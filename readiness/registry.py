@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from readiness.entrypoints import entry_points
+from readiness import schemaindex
+from readiness.entrypoints import EntryPoint, entry_points
 from readiness.probe import Probe
 
 PROBE_GROUP = "readiness.probes"
@@ -32,8 +34,31 @@ def _probes_in(obj: Any) -> list[Probe]:
 
 @functools.lru_cache(maxsize=1)
 def probes() -> Registry:
+    """Every probe kind; from the schema index when it is current, so no probe module is imported until one runs."""
+    eps = sorted(entry_points(group=PROBE_GROUP), key=lambda e: e.name)
+    path = schemaindex.cache_path()
+    key = schemaindex.fingerprint(eps)
+    kept = schemaindex.read(path, key) if path else None
+    if kept is not None:
+        try:
+            return Registry({d["kind"]: schemaindex.decode_probe(d, _lazy) for d in kept})
+        except (schemaindex.Corrupt, RecursionError, TypeError, ValueError):
+            pass  # rebuilt below, and written over
+    reg, entries = imported(eps)
+    if path and not reg.broken:  # a broken plugin is tried again every run, and said every run
+        try:
+            index = [schemaindex.encode_probe(p, entries[kind]) for kind, p in reg.probes.items()]
+        except TypeError:  # a default that is not plain data: this environment imports every time
+            return reg
+        schemaindex.write(path, key, index)
+    return reg
+
+
+def imported(eps: list[EntryPoint]) -> tuple[Registry, dict[str, str]]:
+    """Every probe kind by importing every entry point's module, and the entry point each kind came from."""
     reg = Registry()
-    for ep in sorted(entry_points(group=PROBE_GROUP), key=lambda e: e.name):
+    entries: dict[str, str] = {}
+    for ep in eps:
         try:
             found = _probes_in(ep.load())
         except Exception as exc:  # a broken plugin must not take the tool down
@@ -47,7 +72,45 @@ def probes() -> Registry:
                                                         f"{reg.probes[p.kind].module}"
                 continue
             reg.probes[p.kind] = p
-    return reg
+            entries[p.kind] = ep.value
+    return reg, entries
+
+
+class _Deferred:
+    """A probe function whose module is imported on first use."""
+
+    def __init__(self, kind: str, entry: str):
+        self.kind, self.entry = kind, entry
+
+    def resolve(self) -> Probe:
+        return loaded(self.kind, self.entry)
+
+    def __call__(self, ctx: Any, params: dict[str, Any]) -> Any:
+        return self.resolve().func(ctx, params)
+
+    def reads(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return self.resolve().declared_reads(params)
+
+
+def _lazy(kind: str, target: str | None, params: dict[str, Any], summary: str, module: str,
+          reads: tuple[str, ...] | None, writes: bool, entry: str) -> Probe:
+    """A probe as the index describes it; its module is imported when it runs (or its reads are computed)."""
+    deferred = _Deferred(kind, entry)
+    return Probe(kind, target, params, deferred, summary, module, deferred.reads if reads is None else reads, writes)
+
+
+def resolved(p: Probe) -> Probe:
+    """The probe with its module imported (the runner does it before the item's clock starts)."""
+    return p.func.resolve() if isinstance(p.func, _Deferred) else p
+
+
+@functools.cache
+def loaded(kind: str, entry: str) -> Probe:
+    """The probe object itself, from the entry point the index names."""
+    for p in _probes_in(EntryPoint(kind, entry, PROBE_GROUP).load()):
+        if p.kind == kind:
+            return p
+    raise RuntimeError(f"probe kind {kind!r} is no longer defined by {entry}")
 
 
 @dataclass(frozen=True)

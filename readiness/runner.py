@@ -22,7 +22,7 @@ from readiness.deployment import Deployment
 from readiness.errors import ConfigError
 from readiness.models import EXCLUDED, NOT_SELECTED, Result, bounded, jsonable, shorten
 from readiness.probe import Probe, Verdict
-from readiness.registry import Registry, probes
+from readiness.registry import Registry, probes, resolved
 from readiness.targets import Targets
 
 
@@ -184,6 +184,11 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
         if probe.target and probe.target not in configs:
             finish(index, _result(p, "error", f"no {probe.target} target configured (add '{probe.target}:' to the "
                                               f"targets file, or --skip {p.item.section})"))
+            continue
+        try:
+            probe = resolved(probe)  # its module is imported here, outside the item's timeout
+        except Exception as exc:  # noqa: BLE001 - a plugin that no longer imports: this item's error, not the run's
+            finish(index, _result(p, "error", f"probe {probe.kind} could not be loaded: {type(exc).__name__}: {exc}"))
             continue
         jobs.append(_Job(index, p, probe, p.item.timeout or options.timeout))
 

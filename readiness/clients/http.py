@@ -28,13 +28,13 @@ from readiness.clients.guard import WriteGuard
 from readiness.clients.guard import WriteRefused as WriteRefused  # callers catch it from here
 from readiness.clients.http_body import BodyAnswer as BodyAnswer  # the records probes and tests read, from here
 from readiness.clients.http_urls import Origin, basic_auth, may_follow, origin_key, parse_origin
-from readiness.clients.http_urls import path_problem as path_problem  # readiness.params checks paths with it
 from readiness.clients.tls import Certificate as Certificate
 from readiness.clients.tls import Handshake as Handshake
 from readiness.clients.tls import can_offer as can_offer
 from readiness.clients.tls import first_line
 from readiness.errors import TargetUnavailable
 from readiness.redact import secret_values
+from readiness.urlpath import path_problem
 
 MAX_BODY = 64 * 1024
 _LOCK = threading.Lock()

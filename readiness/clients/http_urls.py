@@ -42,18 +42,6 @@ def parse_origin(url: str, what: str = "base_url") -> Origin:
     return Origin(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), parts.path or "/")
 
 
-def path_problem(path: str) -> str | None:
-    """Why ``path`` is not a plain path on the target (an absolute or scheme-relative URL sends the request, and a
-    token, to another host), or None."""
-    text = str(path)
-    parts = urlsplit(text)
-    if parts.scheme or parts.netloc or text.startswith("//") or "\\" in text:
-        return f"path {text!r} must be a path on the target (like /metrics), not a URL naming a host or scheme"
-    if any(ord(c) < 33 or ord(c) == 127 for c in text):
-        return f"path {text!r} must not contain spaces or control characters"
-    return None
-
-
 def basic_auth(parts: Any) -> dict[str, str]:
     """Credentials in the URL (https://user:pw@host/) as HTTP Basic, as browsers and httpx send them."""
     if not parts.username:
