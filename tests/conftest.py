@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 # The test plugin is registered through an entry point exactly like a third-party package: a dist-info directory on
 # sys.path.  It must be there before readiness's registry first reads entry points.
 sys.path.insert(0, str(Path(__file__).parent / "plugin"))
+
+# The schema index, the parsed checklist and --help are cached per user (readiness/cachefile.py): the tests and the
+# CLI processes they start use a cache of their own, so a run neither reads nor leaves files in the user's ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="readiness-test-cache-")
 
 # Property tests explore new random examples on a developer's machine, and the same derandomized ones in CI, so a
 # CI run never depends on luck (hypothesis' example database starts empty there).
