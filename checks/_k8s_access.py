@@ -79,6 +79,18 @@ def served_groups(ctx: Any) -> dict[str, Any] | None:
     return dict(groups)
 
 
+def not_served(groups: Mapping[str, set[str]], group: str, version: str, what: str) -> None:
+    """NotServed only when discovery does not list the group at all (the one positive "not installed"); a group
+    served at other versions is installed, so listing it at this one is an error that names what it serves."""
+    from readiness.clients.kubernetes import KubernetesError, NotServed
+
+    if group not in groups:
+        raise NotServed(f"the cluster does not serve {group}/{version} {what} (not installed)")
+    if version not in groups[group]:
+        raise KubernetesError(f"the cluster serves {group} at {', '.join(sorted(groups[group]))}, not {version}: "
+                              f"cannot list {what} (set the apiVersion the cluster serves)")
+
+
 def ensure_served(ctx: Any, kind: Any) -> None:
     """Raise NotServed before listing a group discovery does not list: the API server authorizes before it routes,
     so listing an absent group (KEDA not installed) answers 403 to an identity without a grant on it, not 404."""
@@ -87,8 +99,8 @@ def ensure_served(ctx: Any, kind: Any) -> None:
     if not kind.group:
         return
     groups = served_groups(ctx)
-    if groups is not None and kind.version not in groups.get(kind.group, ()):
-        raise NotServed(f"the cluster does not serve {kind.api_version} {kind.plural} (not installed)")
+    if groups is not None:
+        not_served(groups, kind.group, kind.version, kind.plural)
 
 
 def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -179,8 +191,8 @@ def resolve(ctx: Any, name: str, api_version: str | None, plural: str | None = N
         return known or resolve_kind(name, api_version, plural, namespaced)
     group, _, version = api_version.rpartition("/")
     groups = served_groups(ctx)
-    if groups is not None and version not in groups.get(group, ()):
-        raise NotServed(f"the cluster does not serve {api_version} (not installed), so no {name} can be listed")
+    if groups is not None:
+        not_served(groups, group, version, name)
     try:
         found = ctx.fact(f"k8s:api:{api_version}", lambda c: c.resources(api_version), kind="kubernetes")
     except KubernetesError as exc:

@@ -16,6 +16,11 @@ from readiness.probe import Param, Verdict, failed, passed, probe, undecided
 _OPT = None
 
 
+def _bytes(value: Any) -> bool:
+    """A byte count INFO can really give: an int (not a bool) that is not negative; anything else is no reading."""
+    return type(value) is int and value >= 0
+
+
 @probe("redis.memory-headroom", target="redis", params={
     "max_ratio": Param("number", 0.8, help="highest acceptable used_memory / maxmemory"),
 })
@@ -23,7 +28,7 @@ def memory_headroom(ctx: Any, p: dict[str, Any]) -> Verdict:
     """used_memory / maxmemory below `max_ratio`; an unbounded maxmemory (0) fails: there is no headroom to speak of."""
     def judge(i: dict[str, Any]) -> Verdict:
         used, limit = i.get("used_memory"), i.get("maxmemory")
-        if not isinstance(used, int) or not isinstance(limit, int):
+        if not _bytes(used) or not _bytes(limit):
             return undecided("INFO memory has no used_memory/maxmemory", used_memory=used, maxmemory=limit)
         if limit == 0:
             return failed(f"maxmemory is 0 (unbounded): Redis grows until the container or host kills it; used "
@@ -105,7 +110,7 @@ def memory_vs_limit(ctx: Any, p: dict[str, Any]) -> Verdict:
     def judge(i: dict[str, Any]) -> Verdict:
         maxmemory = i.get("maxmemory")
         evidence = {"maxmemory": maxmemory, "memory_limit": limit, "max_ratio": p["max_ratio"]}
-        if not isinstance(maxmemory, int):
+        if not _bytes(maxmemory):
             return undecided("INFO memory has no maxmemory", **evidence)
         if maxmemory == 0:
             return failed(f"maxmemory is 0 (unbounded): Redis will be OOM-killed at the {human_bytes(limit)} limit "

@@ -1,5 +1,7 @@
 """Security headers, the HTTPS redirect, the body-size limit and the application's endpoints, through a real nginx
-in front of the application stubs (tests/fixtures_nginx.py)."""
+in front of the application stubs (tests/fixtures_nginx.py).
+
+Over 400 lines: the http section's items against one nginx setup, both verdicts each."""
 
 from __future__ import annotations
 

@@ -25,6 +25,11 @@ def test_a_write_outside_writes_is_refused_before_any_connection(server: Answeri
             handle.send(method, handle.url("/api"), b"{}")
     with pytest.raises(WriteRefused, match="writes()"):  # the body-size POST is a write too
         handle.send_body("/upload", 100, 2.0)
+    for method in ("GET", "HEAD"):  # a body makes a read method a write as well
+        with pytest.raises(WriteRefused, match="writes()"):
+            handle.send(method, handle.url("/api"), b"{}")
+    with pytest.raises(ValueError, match="at least 1 byte"):  # Content-Length: 0 is a whole empty POST
+        handle.ask_body("/upload", 0, 2.0)
     assert (handle.connections, server.requests) == (0, [])
     assert handle.get(handle.url("/")).status == 200  # reads need no opt-in; the server counts what arrives
     assert len(server.requests) == 1

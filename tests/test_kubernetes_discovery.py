@@ -71,7 +71,7 @@ def test_denied_discovery_is_an_error_naming_the_kind_never_not_installed(cluste
 def test_a_group_discovery_does_not_list_is_not_installed(cluster, tmp_path):
     cluster.missing_groups = {"example.com"}
     r = _run(cluster, tmp_path, POLICY)[0]
-    assert r.status == "error" and "does not serve example.com/v1 (not installed)" in r.message
+    assert r.status == "error" and "does not serve example.com/v1 Policy (not installed)" in r.message
     assert not [p for p in cluster.requests if "policies" in p or "policys" in p]
 
 
@@ -99,3 +99,46 @@ def test_without_a_cluster_the_plural_is_the_one_kubernetes_guesses():
     assert [guess_plural(k) for k in ("Ingress", "Endpoints", "Gateway", "Proxy")] == [
         "ingresses", "endpoints", "gateways", "proxies"]
     assert resolve_kind("Mouse", "zoo.example.com/v1", "mice").plural == "mice"
+
+
+def _with_groups(fake: FakeCluster, rewrite: Any) -> None:
+    """Discovery's group list rewritten (``rewrite(groups) -> groups``), everything else answered as before."""
+    answer = fake.answer
+
+    def rewritten(raw_path: str, auth: str) -> tuple[int, Any]:
+        status, body = answer(raw_path, auth)
+        if raw_path.split("?")[0] == "/apis" and status == 200:
+            body = {**body, "groups": rewrite(body["groups"])}
+        return status, body
+
+    fake.answer = rewritten  # type: ignore[method-assign]
+
+
+KEDA_ITEMS = ["k8s.hpa-keda-conflict", "k8s.keda-ready"]
+
+
+@pytest.mark.parametrize("versions", [[], [{"groupVersion": "keda.sh/v1alpha1"}], ["v1alpha1"],
+                                      [{"version": ""}], [{"version": 1}]])
+def test_a_group_listed_with_unreadable_versions_is_an_error_never_not_installed(tmp_path, versions):
+    from fake_k8s import audit_k8s
+
+    with FakeCluster(load("good.yaml")) as fake:
+        _with_groups(fake, lambda groups: [{**g, "versions": versions} if g["name"] == "keda.sh" else g
+                                           for g in groups])
+        results, _ = audit_k8s(tmp_path, live_targets(fake, tmp_path), KEDA_ITEMS)
+    for item in KEDA_ITEMS:
+        assert results[item].status == "error", (item, results[item].message)
+        assert "not installed" not in results[item].message
+
+
+def test_a_group_served_at_another_version_is_installed_and_named_not_absent(tmp_path):
+    from fake_k8s import audit_k8s
+
+    with FakeCluster(load("good.yaml")) as fake:
+        _with_groups(fake, lambda groups: [
+            {**g, "versions": [{"groupVersion": "keda.sh/v2", "version": "v2"}]} if g["name"] == "keda.sh" else g
+            for g in groups])
+        results, _ = audit_k8s(tmp_path, live_targets(fake, tmp_path), KEDA_ITEMS)
+    for item in KEDA_ITEMS:
+        assert results[item].status == "error", (item, results[item].message)
+        assert "serves keda.sh at v2, not v1alpha1" in results[item].message

@@ -1,4 +1,6 @@
-"""The blob section against moto's S3 server over real HTTP, with IAM authentication enforced (tests/fixtures_s3.py)."""
+"""The blob section against moto's S3 server over real HTTP, with IAM authentication enforced (tests/fixtures_s3.py).
+
+Over 400 lines: one test per item of the blob section and per way S3 answers (IAM, moto), one server setup."""
 
 from __future__ import annotations
 

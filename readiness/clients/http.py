@@ -179,7 +179,7 @@ class HttpHandle:
         """One request of any method within a total deadline; no redirect is followed (a write is never replayed
         elsewhere).  Anything but GET/HEAD is a write: refused outside ``writes()``."""
         method = method.upper()
-        if method not in _READS:
+        if method not in _READS or body is not None:  # a body makes any method a write
             self.guard.check(f"{method} {self.shown(url)}")
         limit = min(timeout or self.timeout, self.timeout)
         deadline = Deadline(limit, f"{method} {self.shown(url)}")
@@ -286,6 +286,8 @@ class HttpHandle:
     def ask_body(self, path: str, size: int, timeout: float, content_type: str = "application/json") -> BodyAnswer:
         """Whether the server would take a POST of ``size`` bytes, asked with the headers alone
         (``Content-Length`` and ``Expect: 100-continue``, no body; readiness.clients.http_body)."""
+        if size < 1:  # Content-Length: 0 with no body to wait for is a whole (empty) POST: a write
+            raise ValueError(f"ask_body asks about a body of at least 1 byte, not {size}")
         o = self.origin
         started = time.monotonic()
         head = self._post_head(path, size, content_type, expect=True)

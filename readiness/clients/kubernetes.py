@@ -15,8 +15,7 @@ Objects are plain dicts in the API's own camelCase shape, whichever the source. 
 installed) ``NotServed``; every other failure ``KubernetesError``, with one line saying why.  The kubernetes package
 is imported only when a live connection opens.
 
-Over 400 lines: one role, the live API and the target's settings; files and secrets are in the modules above.
-"""
+Over 400 lines: one role, the live API and the target's settings; files and secrets are in the modules above."""
 
 from __future__ import annotations
 
@@ -286,7 +285,12 @@ class LiveCluster(Cluster):
             if not isinstance(group, dict) or not isinstance(group.get("name"), str) or not isinstance(versions,
                                                                                                       list):
                 raise KubernetesError("reading the served API groups: a group has no name or versions")
-            out[group["name"]] = {str(v.get("version")) for v in versions if isinstance(v, dict)}
+            names = [v.get("version") if isinstance(v, dict) else None for v in versions]
+            if not names or not all(isinstance(n, str) and n for n in names):
+                # a group listed with no readable version is not "not installed": what it serves is unknown
+                raise KubernetesError(f"reading the served API groups: group {group['name']!r} has no readable "
+                                      "versions")
+            out[group["name"]] = set(names)
         return out
 
     def resources(self, api_version: str) -> builtins.list[dict[str, Any]]:
