@@ -94,8 +94,6 @@ def not_served(groups: Mapping[str, set[str]], group: str, version: str, what: s
 def ensure_served(ctx: Any, kind: Any) -> None:
     """Raise NotServed before listing a group discovery does not list: the API server authorizes before it routes,
     so listing an absent group (KEDA not installed) answers 403 to an identity without a grant on it, not 404."""
-    from readiness.clients.kubernetes import NotServed
-
     if not kind.group:
         return
     groups = served_groups(ctx)
@@ -184,7 +182,7 @@ def resolve(ctx: Any, name: str, api_version: str | None, plural: str | None = N
     name); live, a kind outside the table through discovery, once per group version per audit and only when
     such a kind is asked for.  Discovery denied or failing is an error naming the kind, never "not installed"; a
     group discovery does not list is NotServed (the one positive "not installed")."""
-    from readiness.clients.kubernetes import Kind, KubernetesError, NotServed, known_kind, resolve_kind
+    from readiness.clients.kubernetes import Kind, KubernetesError, known_kind, resolve_kind
 
     known = known_kind(name, api_version)
     if known is not None or not api_version or not live(ctx):

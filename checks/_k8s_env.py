@@ -80,6 +80,3 @@ def container_env(ctx: Any, workload: Any) -> tuple[dict[str, str], dict[str, st
             else:  # fieldRef / resourceFieldRef: known only to the running pod
                 hidden[var] = f"{var} from the pod's own fields"
     return env, hidden
-
-
-# ASYNCPG_POOL_MAX_SIZE: LangSmith's queue, ingest-queue and listener (langchain-ai/helm charts/langsmith 0.17,

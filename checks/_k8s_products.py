@@ -19,8 +19,6 @@ from readiness.checks._k8s_fields import containers, dicts, get, labels, mapping
 from readiness.probe import Param, Verdict, not_applicable, undecided
 
 INSTANCE, COMPONENT, NAME = products.INSTANCE, products.COMPONENT, products.NAME
-DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
-NEEDS_LIVE = "needs a live cluster (rendered manifests carry no live state)"
 DATASTORES = ("postgres", "redis", "clickhouse")
 # The service Deployments of each product (the items that judge them take these as parameters, per preset).
 SERVICES = {preset: prod.components() for preset, prod in products.PRODUCTS.items()}
@@ -114,24 +112,6 @@ def _releases(deps: list[dict[str, Any]], charts: list[str]) -> dict[str, set[st
     return seen
 
 
-def is_component(obj: Any, component: str, ident: Identity) -> bool:
-    """A workload of the release is ``component`` by its chart labels (metadata, selector or pod template:
-    component = <component> or <fullname>-<component>, Langfuse 1.x app=<component>) or its name
-    <fullname>-<component>; an unlabelled one by its name alone."""
-    if not ident.holds(obj):
-        return False
-    names = {f"{f}-{component}" for f in ident.fullnames}
-    if name(obj) in names:
-        return True
-    if labels(obj).get(INSTANCE) != ident.release:
-        return False
-    wanted = names | {component}
-    tpl = labels({"metadata": get(obj, "spec.template.metadata", {})})
-    sel = mapping(obj, "spec.selector.matchLabels")
-    return (any(lab.get(COMPONENT) in wanted for lab in (labels(obj), tpl, sel))
-            or tpl.get("app") == component)
-
-
 def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[str, dict[str, Any] | None]:
     """{component: the release's Deployment/StatefulSet, or None when it is not there (or the release cannot be
     identified: ``identify`` says why)}."""
@@ -144,7 +124,7 @@ def find_components(ctx: Any, plural: str, components: Iterable[str]) -> dict[st
 
 
 def _component_index(found: list[dict[str, Any]], ident: Identity) -> dict[str, dict[str, Any]]:
-    """{component: the first workload ``is_component`` takes for it}, in one pass: a lookup per component, not a
+    """{component: the first workload ``_component_names`` takes for it}, in one pass: a lookup per component, not a
     pass over thousands of workloads per component and item."""
     index: dict[str, dict[str, Any]] = {}
     for obj in found:
@@ -154,7 +134,9 @@ def _component_index(found: list[dict[str, Any]], ident: Identity) -> dict[str, 
 
 
 def _component_names(obj: Any, ident: Identity) -> set[str]:
-    """Every component ``is_component`` would take ``obj`` for."""
+    """Every component ``obj`` is, for the release: by its chart labels (metadata, selector or pod template:
+    component = <component> or <fullname>-<component>, Langfuse 1.x app=<component>) or by its name
+    <fullname>-<component>; an unlabelled one by its name alone."""
     if not ident.holds(obj):
         return set()
 

@@ -52,7 +52,6 @@ from readiness.checks._k8s_fields import (  # noqa: F401 - re-exported
 from readiness.checks._k8s_products import (  # noqa: F401 - re-exported
     COMPONENT,
     DATASTORES,
-    DEFAULT_CLASS,
     INSTANCE,
     NAME,
     OPERATOR,
@@ -65,7 +64,6 @@ from readiness.checks._k8s_products import (  # noqa: F401 - re-exported
     container_resources,
     find_components,
     identify,
-    is_component,
     matching,
     not_deployed,
     of_release,
@@ -77,6 +75,7 @@ from readiness.checks._k8s_products import (  # noqa: F401 - re-exported
     services,
 )
 from readiness.checks._k8s_storage import (  # noqa: F401 - re-exported
+    DEFAULT_CLASS,
     NETWORK_FS,
     SSD_TYPES,
     claims,

@@ -9,6 +9,7 @@ from typing import Any
 
 from readiness.checks._k8s_env import service_scale
 
+# ASYNCPG_POOL_MAX_SIZE: LangSmith's queue, ingest-queue and listener (langchain-ai/helm charts/langsmith 0.17,
 # templates/queue/deployment.yaml; the compose .env.example)
 POOL_ENV = ("POSTGRES_POOL_SIZE", "DATABASE_POOL_SIZE", "DB_POOL_SIZE", "PG_POOL_SIZE", "POOL_SIZE",
             "POSTGRES_MAX_CONNECTIONS", "DATABASE_CONNECTION_LIMIT", "ASYNCPG_POOL_MAX_SIZE")
