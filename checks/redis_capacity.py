@@ -3,7 +3,7 @@ maxclients against the workers' pools.  INFO is read once per target (per node o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from readiness.checks._common import human_bytes, parse_size
 from readiness.checks._files_facts import files, locations, written_number
@@ -16,7 +16,7 @@ from readiness.probe import Param, Verdict, failed, passed, probe, undecided
 _OPT = None
 
 
-def _bytes(value: Any) -> bool:
+def _bytes(value: Any) -> TypeGuard[int]:
     """A byte count INFO can really give: an int (not a bool) that is not negative; anything else is no reading."""
     return type(value) is int and value >= 0
 

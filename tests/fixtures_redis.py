@@ -92,7 +92,7 @@ def _seed_bad(port: int) -> None:
     pipe.set("session:4f2a", "someone else's web session")
     pipe.set("celery-task-meta-77", "{}")
     pipe.set("langsight:cb:leaked", "open")
-    pipe.set("langsight:alerts:dedup:ok", "1", ex=600)
+    pipe.set("langsight:alerts:dedup:ok", "1", ex=86400)
     pipe.execute()
     client(port, None, db=3).set("other-app:key", "v")
     r.close()
@@ -106,7 +106,7 @@ def _seed_bad(port: int) -> None:
 
 def _seed_langsight(port: int) -> None:
     r = client(port)
-    r.set("langsight:cb:payments-api", "closed", ex=600)
+    r.set("langsight:cb:payments-api", "closed", ex=86400)
     r.set("langsight:alerts:dedup:abc", "1", ex=3600)
     r.close()
 

@@ -290,7 +290,7 @@ class LiveCluster(Cluster):
                 # a group listed with no readable version is not "not installed": what it serves is unknown
                 raise KubernetesError(f"reading the served API groups: group {group['name']!r} has no readable "
                                       "versions")
-            out[group["name"]] = set(names)
+            out[group["name"]] = {n for n in names if isinstance(n, str)}
         return out
 
     def resources(self, api_version: str) -> builtins.list[dict[str, Any]]:
