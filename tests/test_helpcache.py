@@ -22,11 +22,12 @@ finally:
 """
 
 
-def run(cache: Path, *args: str, columns: str = "100", prog: str = "readiness") -> tuple[int, str, bool]:
+def run(cache: Path, *args: str, columns: str = "100", prog: str = "readiness",
+        timeout: float = 120) -> tuple[int, str, bool]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "XDG_CACHE"))}
     env.update(XDG_CACHE_HOME=str(cache), COLUMNS=columns)
     done = subprocess.run([sys.executable, "-c", RUN, prog, *args], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=ROOT)
+                          timeout=timeout, cwd=ROOT)
     return done.returncode, done.stdout, "CLICK True" in done.stderr
 
 
