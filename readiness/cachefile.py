@@ -17,8 +17,13 @@ MAX_BYTES = 16 * 1024 * 1024
 
 
 def path(name: str) -> str | None:
-    """Where the cache file ``name`` lives; None when there is no absolute cache dir to put it in."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """Where the cache file ``name`` lives; None when caching is off (READINESS_NO_CACHE=1) or there is no absolute
+    cache dir.  A relative XDG_CACHE_HOME is invalid and ignored, as the XDG spec says: ~/.cache then."""
+    if os.environ.get("READINESS_NO_CACHE") == "1":
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "readiness", name) if os.path.isabs(base) else None
 
 

@@ -93,3 +93,22 @@ def test_a_symlink_at_the_temp_name_is_not_written_through(tmp_path):
     (where.parent / f"x.json.{os.getpid()}.tmp").symlink_to(victim)
     cachefile.write(str(where), 1, "k", "v")
     assert victim.read_text() == "untouched"
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
+    """The XDG spec: a relative path is invalid and ignored - ~/.cache, not no cache (nor one under the cwd)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    assert cachefile.path("x.json") == str(tmp_path / ".cache" / "readiness" / "x.json")
+
+
+def test_readiness_no_cache_turns_every_cache_off(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("READINESS_NO_CACHE", "1")
+    assert cachefile.path("x.json") is None
+    load_checklist(default_path())
+    for _ in range(2):
+        code, out, used_click = run(cache, "--help")
+        assert code == 0 and "Usage: readiness" in out and used_click
+    assert not cache.exists()
