@@ -41,7 +41,7 @@ def probes() -> Registry:
     kept = schemaindex.read(path, key) if path else None
     if kept is not None:
         try:
-            return Registry({d["kind"]: schemaindex.decode_probe(d, _lazy) for d in kept})
+            return Registry(_indexed(kept, {ep.value for ep in eps}))
         except (schemaindex.Corrupt, RecursionError, TypeError, ValueError):
             pass  # rebuilt below, and written over
     reg, entries = imported(eps)
@@ -52,6 +52,18 @@ def probes() -> Registry:
             return reg
         schemaindex.write(path, key, index)
     return reg
+
+
+def _indexed(kept: list[Any], entries: set[str]) -> dict[str, Probe]:
+    """The index's probes by kind; Corrupt (the whole index is a miss) for any malformed entry, a kind twice, or an
+    entry that is not an installed ``readiness.probes`` entry point: a cache file must never choose what is imported."""
+    out: dict[str, Probe] = {}
+    for d in kept:
+        p = schemaindex.decode_probe(d, _lazy)  # checks every field first, "kind" included
+        if p.kind in out or not isinstance(p.func, _Deferred) or p.func.entry not in entries:
+            raise schemaindex.Corrupt("entry")
+        out[p.kind] = p
+    return out
 
 
 def imported(eps: list[EntryPoint]) -> tuple[Registry, dict[str, str]]:

@@ -166,6 +166,11 @@ def _float_default(doc: dict) -> None:
     _first_param(doc).update(required=False, default=1.5)
 
 
+def _foreign_entry(doc: dict) -> None:
+    for d in doc["body"]:
+        d["entry"] = "antigravity"
+
+
 HOSTILE = {
     "not JSON": lambda p: p.write_bytes(b"\x00\xffnot json"),
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
@@ -176,6 +181,10 @@ HOSTILE = {
     "an untagged float": lambda p: _rewrite(p, _float_default),
     "probes not a list": lambda p: _rewrite(p, lambda d: d.update(body={"a": 1})),
     "a directory": lambda p: (p.unlink(), p.mkdir()),
+    "an entry without its kind": lambda p: _rewrite(p, lambda d: d["body"][0].pop("kind")),
+    "a kind twice": lambda p: _rewrite(p, lambda d: d["body"].append(d["body"][0])),
+    # a cache file must not choose what is imported: only the installed entry points' values are
+    "an entry that is no entry point": lambda p: _rewrite(p, _foreign_entry),
 }
 
 
