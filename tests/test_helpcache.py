@@ -64,3 +64,13 @@ def test_errors_are_not_kept(tmp_path):
     for _ in range(2):
         code, _, used_click = run(cache, "nosuch", "--help")
         assert code == 2 and used_click
+
+
+@pytest.mark.parametrize("command", [[], ["audit"]])
+def test_h_and_help_share_one_file_and_key(tmp_path, command):
+    """They print the same text: two keys for one file wrote over each other, so each asked click every other run."""
+    cache = tmp_path / "cache"
+    reference = run(cache, *command, "-h")
+    assert run(cache, *command, "--help") == (0, reference[1], False)
+    assert run(cache, *command, "-h") == (0, reference[1], False)
+    assert len(list((cache / "readiness").glob("help-*.json"))) == 1
