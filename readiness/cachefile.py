@@ -11,9 +11,23 @@ import zlib
 
 TYPE_CHECKING = False  # typing's import is a third of a cached `--help`; mypy reads this name as True
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 MAX_BYTES = 16 * 1024 * 1024
+
+
+def stamp(paths: Iterable[str]) -> str:
+    """Each file's path, size and mtime ("path:-" when it is missing): what a cache key needs to see it change."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append(f"{p}:-")
+            continue
+        out.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
+    return "\0".join(out)
 
 
 def path(name: str) -> str | None:

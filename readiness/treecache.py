@@ -137,11 +137,4 @@ def _parser_stamp() -> str:
     spec = find_spec("yaml")
     files = [os.path.join(here, n) for n in ("yamlparse.py", "ytree.py", "yamlsrc.py", "treecache.py")]
     files.append(spec.origin if spec is not None and spec.origin else "")
-    out = [__version__]
-    for f in files:
-        try:
-            st = os.stat(f)
-        except OSError:
-            st = None
-        out.append(f"{f}:{st.st_size}:{st.st_mtime_ns}" if st else f"{f}:-")
-    return "|".join(out)
+    return f"{__version__}|{cachefile.stamp(files)}"

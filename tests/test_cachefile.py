@@ -112,3 +112,28 @@ def test_readiness_no_cache_turns_every_cache_off(tmp_path, monkeypatch):
         code, out, used_click = run(cache, "--help")
         assert code == 0 and "Usage: readiness" in out and used_click
     assert not cache.exists()
+
+
+def test_stamp_sees_size_and_mtime_and_a_missing_file(tmp_path):
+    f = tmp_path / "a.py"
+    f.write_text("x")
+    first = cachefile.stamp([str(f)])
+    os.utime(f, ns=(1, 1))
+    touched = cachefile.stamp([str(f)])
+    f.write_text("xy")
+    os.utime(f, ns=(1, 1))
+    assert len({first, touched, cachefile.stamp([str(f)])}) == 3
+    assert cachefile.stamp([str(tmp_path / "gone.py")]) == f"{tmp_path / 'gone.py'}:-"
+
+
+def test_every_cache_key_stamps_its_files_through_cachefile(monkeypatch):
+    """One stamper: the schema index, the checklist parser and --help keys all change with what it says."""
+    from readiness import schemaindex
+    from readiness.cli import helpcache
+    from readiness.entrypoints import entry_points
+
+    eps = sorted(entry_points(group="readiness.probes"), key=lambda e: e.name)
+    keys = [lambda: schemaindex.fingerprint(eps), treecache._parser_stamp, lambda: helpcache._key(["--help"], "r")]
+    before = [k() for k in keys]
+    monkeypatch.setattr(cachefile, "stamp", lambda paths: "another\0stamp")
+    assert all(k() != b for k, b in zip(keys, before, strict=True))

@@ -42,12 +42,8 @@ def _key(args: list[str], prog_name: str) -> str | None:
         return None
     here = os.path.dirname(os.path.abspath(__file__))
     files = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".py")] + [click.origin]
-    stats = []
-    for f in files:
-        st = os.stat(f)
-        stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
     width = _columns()
-    return "\0".join([__version__, sys.version, prog_name, *args, str(width), *stats])
+    return "\0".join([__version__, sys.version, prog_name, *args, str(width), cachefile.stamp(files)])
 
 
 def _where(args: list[str], prog_name: str) -> str | None:
