@@ -6,26 +6,75 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zlib
 
 TYPE_CHECKING = False  # typing's import is a third of a cached `--help`; mypy reads this name as True
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 MAX_BYTES = 16 * 1024 * 1024
 
 
+def stamp(paths: Iterable[str]) -> str:
+    """Each file's path, size and mtime ("path:-" when it is missing): what a cache key needs to see it change."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append(f"{p}:-")
+            continue
+        out.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
+    return "\0".join(out)
+
+
 def path(name: str) -> str | None:
-    """Where the cache file ``name`` lives; None when there is no absolute cache dir to put it in."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """Where the cache file ``name`` lives; None when caching is off (READINESS_NO_CACHE=1) or there is no absolute
+    cache dir.  A relative XDG_CACHE_HOME is invalid and ignored, as the XDG spec says: ~/.cache then."""
+    if os.environ.get("READINESS_NO_CACHE") == "1":
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "readiness", name) if os.path.isabs(base) else None
+
+
+def _safe(st: os.stat_result) -> bool:
+    """Ours alone: owned by this user and writable by no one else (anyone who can write it can choose what runs)."""
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _slurp(where: str) -> bytes | None:
+    """At most MAX_BYTES + 1 bytes of ``where``, or None unless it and its directory are ours alone.  O_NOFOLLOW: a
+    planted symlink is refused; O_NONBLOCK: a planted FIFO cannot hang the open; fstat: what was opened is checked,
+    not whatever the name points to a moment later."""
+    if not _safe(os.stat(os.path.dirname(where))):
+        return None
+    fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not _safe(st) or st.st_size > MAX_BYTES:
+            return None
+        chunks, left = [], MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read(where: str, fmt: int, key: str) -> Any:
     """The body kept for ``key`` in format ``fmt``, or None."""
     try:
-        with open(where, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+        raw = _slurp(where)
+        if raw is None:
+            return None
         head, sep, body = raw.partition(b"\n")
         if len(raw) > MAX_BYTES or not sep:
             return None
@@ -49,7 +98,11 @@ def write(where: str, fmt: int, key: str, body: Any) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
         head = json.dumps({"format": fmt, "key": key, "crc32": zlib.crc32(data)}).encode()
         os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        if not _safe(os.stat(os.path.dirname(where))):
+            return  # a dir others can write to (or swap files in): neither read nor written
+        # O_EXCL|O_NOFOLLOW: never write through a file or symlink someone else put at the temp name
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(head + b"\n" + data)
         os.replace(tmp, where)
     except (OSError, ValueError, RecursionError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -10,15 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from readiness import __version__, cachefile, treecache
+from readiness import treecache
 from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
-from readiness.fsio import read_bytes
 from readiness.params import validate
 from readiness.probe import Param, Probe
 from readiness.registry import Registry, probes
 from readiness.targets import PRESETS, PROFILES
-from readiness.yamlsrc import MAX_BYTES, YMap, decode_text, load_settings, pos_of
+from readiness.yamlsrc import YMap, pos_of
 
 LEVELS = ("required", "recommended", "optional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -98,7 +96,8 @@ def default_path() -> str:
 
 def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registry | None = None) -> Checklist:
     name = os.fspath(path) if path else default_path()
-    raw, digest = _parsed(name)
+    # only the packaged checklist is cached: one file per path would pile up for every checklist ever validated
+    raw, digest = treecache.parsed(name, cache=os.path.abspath(name) == default_path())
     reg = registry or probes()
     problems: list[Problem] = []
     top, found = validate(_TOP, raw, name, "checklist")
@@ -131,47 +130,6 @@ def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registr
     if problems:
         raise ConfigError(problems)
     return Checklist(str(top["name"]), int(top["version"]), name, digest, tuple(sections))
-
-
-def _parsed(name: str) -> tuple[Any, str]:
-    """The file's loaded YAML and the sha256 of its bytes; a file parsed before, unchanged, comes from the cache
-    with every position and written text (so every message is the same), without PyYAML."""
-    data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
-    digest = hashlib.sha256(data).hexdigest()
-    where = cachefile.path(f"checklist-{hashlib.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json")
-    key = f"{digest}:{treecache.FORMAT}:{_parser_stamp()}"
-    kept = cachefile.read(where, treecache.FORMAT, key) if where else None
-    if kept is not None:
-        try:
-            return treecache.decode(kept), digest
-        except (treecache.Corrupt, RecursionError):
-            pass  # parsed again below, and written over
-    raw = load_settings(decode_text(data, name, "checklist"), name, "checklist")
-    if where:
-        try:
-            body = treecache.encode(raw)
-        except (TypeError, RecursionError):
-            return raw, digest
-        cachefile.write(where, treecache.FORMAT, key, body)
-    return raw, digest
-
-
-def _parser_stamp() -> str:
-    """What else makes the tree: this version's parser code and the installed PyYAML (found, not imported)."""
-    from importlib.util import find_spec
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = find_spec("yaml")
-    files = [os.path.join(here, "yamlparse.py"), os.path.join(here, "ytree.py"),
-             spec.origin if spec is not None and spec.origin else ""]
-    out = [__version__]
-    for f in files:
-        try:
-            st = os.stat(f)
-        except OSError:
-            st = None
-        out.append(f"{f}:{st.st_size}:{st.st_mtime_ns}" if st else f"{f}:-")
-    return "|".join(out)
 
 
 def _check_unique(value: str, raw: Any, key: str, seen: dict[str, int], file: str, problems: list[Problem]) -> None:

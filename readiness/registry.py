@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -41,7 +42,7 @@ def probes() -> Registry:
     kept = schemaindex.read(path, key) if path else None
     if kept is not None:
         try:
-            return Registry({d["kind"]: schemaindex.decode_probe(d, _lazy) for d in kept})
+            return Registry(_indexed(kept, {ep.value for ep in eps}))
         except (schemaindex.Corrupt, RecursionError, TypeError, ValueError):
             pass  # rebuilt below, and written over
     reg, entries = imported(eps)
@@ -52,6 +53,18 @@ def probes() -> Registry:
             return reg
         schemaindex.write(path, key, index)
     return reg
+
+
+def _indexed(kept: list[Any], entries: set[str]) -> dict[str, Probe]:
+    """The index's probes by kind; Corrupt (the whole index is a miss) for any malformed entry, a kind twice, or an
+    entry that is not an installed ``readiness.probes`` entry point: a cache file must never choose what is imported."""
+    out: dict[str, Probe] = {}
+    for d in kept:
+        p = schemaindex.decode_probe(d, _lazy)  # checks every field first, "kind" included
+        if p.kind in out or not isinstance(p.func, _Deferred) or p.func.entry not in entries:
+            raise schemaindex.Corrupt("entry")
+        out[p.kind] = p
+    return out
 
 
 def imported(eps: list[EntryPoint]) -> tuple[Registry, dict[str, str]]:
@@ -99,9 +112,38 @@ def _lazy(kind: str, target: str | None, params: dict[str, Any], summary: str, m
     return Probe(kind, target, params, deferred, summary, module, deferred.reads if reads is None else reads, writes)
 
 
+class StaleIndex(RuntimeError):
+    """The index described this probe otherwise than its module does: its defaults planned the item, so it must not
+    run (a pass from the wrong defaults would be a lie); the index is deleted and built again next run."""
+
+    def __init__(self) -> None:
+        super().__init__("the probe schema index was stale; run again")
+
+
+def _schema(p: Probe) -> tuple[Any, ...]:
+    """What planning took from the index: target, params (defaults typed, as kept) and static reads; and writes."""
+    try:
+        d = schemaindex.encode_probe(p, "")
+    except TypeError:  # not plain data, so never indexed: cannot match an indexed probe
+        return (p.target, repr(p.params), None, p.writes, object())
+    return d["target"], d["params"], d["reads"], d["writes"]
+
+
 def resolved(p: Probe) -> Probe:
-    """The probe with its module imported (the runner does it before the item's clock starts)."""
-    return p.func.resolve() if isinstance(p.func, _Deferred) else p
+    """The probe with its module imported (the runner does it before the item's clock starts); StaleIndex when the
+    real probe's schema is not the indexed one it was planned with."""
+    if not isinstance(p.func, _Deferred):
+        return p
+    real = p.func.resolve()
+    if _schema(real) != _schema(p):
+        where = schemaindex.cache_path()
+        if where:
+            try:
+                os.unlink(where)
+            except OSError:
+                pass
+        raise StaleIndex()
+    return real
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from readiness.deployment import Deployment
 from readiness.errors import ConfigError
 from readiness.models import EXCLUDED, NOT_SELECTED, Result, bounded, jsonable, shorten
 from readiness.probe import Probe, Verdict
-from readiness.registry import Registry, probes, resolved
+from readiness.registry import Registry, StaleIndex, probes, resolved
 from readiness.targets import Targets
 
 
@@ -187,6 +187,9 @@ def run(planned: list[Planned], targets: Targets, options: Options, registry: Re
             continue
         try:
             probe = resolved(probe)  # its module is imported here, outside the item's timeout
+        except StaleIndex as exc:  # planned with the index's defaults, not the probe's: never run, never a pass
+            finish(index, _result(p, "error", str(exc)))
+            continue
         except Exception as exc:  # noqa: BLE001 - a plugin that no longer imports: this item's error, not the run's
             finish(index, _result(p, "error", f"probe {probe.kind} could not be loaded: {type(exc).__name__}: {exc}"))
             continue

@@ -56,11 +56,10 @@ def fingerprint(eps: Iterable[EntryPoint]) -> str:
             dirs.add(os.path.dirname(origin))
     for d in sorted(dirs):
         try:
-            entries = sorted((e.name, e.stat()) for e in os.scandir(d) if e.name.endswith(".py"))
+            names = sorted(e.name for e in os.scandir(d) if e.name.endswith(".py"))
         except OSError:
-            entries = []
-        for name, st in entries:
-            h.update(f"{d}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+            names = []
+        h.update(f"{cachefile.stamp(f'{d}/{name}' for name in names)}\0".encode())
     return h.hexdigest()
 
 

@@ -5,8 +5,13 @@ Decoding checks every field: what was not written by ``encode`` is ``Corrupt``, 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from typing import Any
 
+from readiness import __version__, cachefile
+from readiness.fsio import read_bytes
+from readiness.yamlsrc import MAX_BYTES, decode_text, load_settings
 from readiness.ytree import YList, YMap
 
 FORMAT = 1
@@ -97,3 +102,39 @@ def _sequence(body: list[Any]) -> YList:
     out.item_pos = [_pos(item[0], item[1]) for item in body[2]]
     out.item_text = [_text(item[2]) for item in body[2]]
     return out
+
+
+def parsed(name: str, cache: bool = True) -> tuple[Any, str]:
+    """The checklist file's loaded YAML and the sha256 of its bytes; with ``cache``, a file parsed before, unchanged,
+    comes from the cache with every position and written text (so every message is the same), without PyYAML."""
+    data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
+    digest = hashlib.sha256(data).hexdigest()
+    where = cachefile.path(f"checklist-{hashlib.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json") \
+        if cache else None
+    key = f"{digest}:{FORMAT}:{_parser_stamp()}"
+    kept = cachefile.read(where, FORMAT, key) if where else None
+    if kept is not None:
+        try:
+            return decode(kept), digest
+        except (Corrupt, RecursionError):
+            pass  # parsed again below, and written over
+    raw = load_settings(decode_text(data, name, "checklist"), name, "checklist")
+    if where:
+        try:
+            body = encode(raw)
+        except (TypeError, RecursionError):
+            return raw, digest
+        cachefile.write(where, FORMAT, key, body)
+    return raw, digest
+
+
+def _parser_stamp() -> str:
+    """What else makes the tree: this version's parser code (its limits in yamlsrc, this encoding) and the installed
+    PyYAML (found, not imported)."""
+    from importlib.util import find_spec
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = find_spec("yaml")
+    files = [os.path.join(here, n) for n in ("yamlparse.py", "ytree.py", "yamlsrc.py", "treecache.py")]
+    files.append(spec.origin if spec is not None and spec.origin else "")
+    return f"{__version__}|{cachefile.stamp(files)}"

@@ -41,6 +41,16 @@ def cache(tmp_path, monkeypatch) -> Path:
     return tmp_path / "cache" / "readiness"
 
 
+@pytest.fixture
+def packaged(tmp_path, monkeypatch) -> Path:
+    """A checklist file of the test's own, cached as the packaged one is (no other checklist is cached)."""
+    from readiness import checklist
+
+    path = tmp_path / "checklist.yaml"
+    monkeypatch.setattr(checklist, "default_path", lambda: str(path))
+    return path
+
+
 def _said(path: str) -> str:
     with pytest.raises(ConfigError) as exc:
         load_checklist(path)
@@ -61,8 +71,8 @@ def test_the_packaged_checklist_from_the_cache_is_the_parsed_one(cache, monkeypa
         assert load_checklist(None).sha256 == load_checklist(default_path()).sha256
 
 
-def test_every_message_and_place_is_the_same_from_the_cache(cache, tmp_path, monkeypatch):
-    path = tmp_path / "checklist.yaml"
+def test_every_message_and_place_is_the_same_from_the_cache(cache, packaged, monkeypatch):
+    path = packaged
     path.write_text(BAD)
     first = _said(str(path))
     assert f"{path}:11:" in first and "unknown probe kind 'test.nope'" in first
@@ -70,8 +80,8 @@ def test_every_message_and_place_is_the_same_from_the_cache(cache, tmp_path, mon
     assert _said(str(path)) == first
 
 
-def test_a_changed_file_is_parsed_again(cache, tmp_path):
-    path = tmp_path / "checklist.yaml"
+def test_a_changed_file_is_parsed_again(cache, packaged):
+    path = packaged
     path.write_text(BAD)
     _said(str(path))
     path.write_text(BAD.replace("level: sometimes", "level: optional"))
@@ -79,8 +89,8 @@ def test_a_changed_file_is_parsed_again(cache, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "edited", "wrong shape"])
-def test_a_corrupt_cache_entry_is_parsed_afresh(cache, tmp_path, damage):
-    path = tmp_path / "checklist.yaml"
+def test_a_corrupt_cache_entry_is_parsed_afresh(cache, packaged, damage):
+    path = packaged
     path.write_text(BAD)
     first = _said(str(path))
     kept = next(cache.glob("checklist-*.json"))
@@ -118,15 +128,31 @@ def test_a_value_no_yaml_file_loads_into_is_not_kept():
         treecache.encode(tree)
 
 
-def test_another_parser_parses_again(cache, tmp_path, monkeypatch):
+def test_another_parser_parses_again(cache, packaged, monkeypatch):
     """PyYAML upgraded, or this parser's code changed: the kept tree is not theirs."""
-    from readiness import checklist
-
-    path = tmp_path / "checklist.yaml"
+    path = packaged
     path.write_text(BAD)
     first = _said(str(path))
     calls = []
     real = yamlsrc.load_text
     monkeypatch.setattr(yamlsrc, "load_text", lambda *a, **k: calls.append(1) or real(*a, **k))
-    monkeypatch.setattr(checklist, "_parser_stamp", lambda: "another PyYAML")
+    monkeypatch.setattr(treecache, "_parser_stamp", lambda: "another PyYAML")
     assert _said(str(path)) == first and calls
+
+
+def test_only_the_packaged_checklist_is_cached(cache, tmp_path):
+    """A cache file per path would pile up for every checklist ever validated."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(BAD)
+    _said(str(path))
+    assert not list(cache.glob("checklist-*.json"))
+    load_checklist(None)
+    assert len(list(cache.glob("checklist-*.json"))) == 1
+
+
+def test_the_key_covers_the_parser_limits_and_this_encoding():
+    """yamlsrc holds the parse's limits and treecache the encoding: a change to either is another tree."""
+    stamp = treecache._parser_stamp()
+    here = Path(treecache.__file__).parent
+    for name in ("yamlparse.py", "ytree.py", "yamlsrc.py", "treecache.py"):
+        assert f"{here / name}:" in stamp

@@ -22,11 +22,12 @@ finally:
 """
 
 
-def run(cache: Path, *args: str, columns: str = "100", prog: str = "readiness") -> tuple[int, str, bool]:
+def run(cache: Path, *args: str, columns: str = "100", prog: str = "readiness",
+        timeout: float = 120) -> tuple[int, str, bool]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "XDG_CACHE"))}
     env.update(XDG_CACHE_HOME=str(cache), COLUMNS=columns)
     done = subprocess.run([sys.executable, "-c", RUN, prog, *args], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=ROOT)
+                          timeout=timeout, cwd=ROOT)
     return done.returncode, done.stdout, "CLICK True" in done.stderr
 
 
@@ -63,3 +64,13 @@ def test_errors_are_not_kept(tmp_path):
     for _ in range(2):
         code, _, used_click = run(cache, "nosuch", "--help")
         assert code == 2 and used_click
+
+
+@pytest.mark.parametrize("command", [[], ["audit"]])
+def test_h_and_help_share_one_file_and_key(tmp_path, command):
+    """They print the same text: two keys for one file wrote over each other, so each asked click every other run."""
+    cache = tmp_path / "cache"
+    reference = run(cache, *command, "-h")
+    assert run(cache, *command, "--help") == (0, reference[1], False)
+    assert run(cache, *command, "-h") == (0, reference[1], False)
+    assert len(list((cache / "readiness").glob("help-*.json"))) == 1

@@ -166,6 +166,11 @@ def _float_default(doc: dict) -> None:
     _first_param(doc).update(required=False, default=1.5)
 
 
+def _foreign_entry(doc: dict) -> None:
+    for d in doc["body"]:
+        d["entry"] = "antigravity"
+
+
 HOSTILE = {
     "not JSON": lambda p: p.write_bytes(b"\x00\xffnot json"),
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
@@ -176,6 +181,10 @@ HOSTILE = {
     "an untagged float": lambda p: _rewrite(p, _float_default),
     "probes not a list": lambda p: _rewrite(p, lambda d: d.update(body={"a": 1})),
     "a directory": lambda p: (p.unlink(), p.mkdir()),
+    "an entry without its kind": lambda p: _rewrite(p, lambda d: d["body"][0].pop("kind")),
+    "a kind twice": lambda p: _rewrite(p, lambda d: d["body"].append(d["body"][0])),
+    # a cache file must not choose what is imported: only the installed entry points' values are
+    "an entry that is no entry point": lambda p: _rewrite(p, _foreign_entry),
 }
 
 
@@ -228,3 +237,29 @@ def test_a_probe_whose_module_no_longer_imports_is_an_error_never_a_pass(tmp_pat
     result = json.loads(done.stdout)["results"][0]
     assert result["status"] == "error"
     assert "could not be loaded: ModuleNotFoundError: No module named 'stale_dep'" in result["message"]
+
+
+def test_a_stale_index_whose_key_matches_is_an_error_never_a_pass(tmp_path):
+    """An index that says n defaults to 99 (the key still matching) while the module says 10: the item was planned
+    with 99, so it is an error, the index is deleted, and the next run (built again) passes with 10."""
+    cache, site = tmp_path / "cache", tmp_path / "site"
+    install_plugin(site, "1.0", 10)
+    show(cache, site)
+    _rewrite(index_files(cache)[0], lambda d: next(p for p in d["body"] if p["kind"] == "stale.kind")["params"][0][1]
+             .update(default=99))
+    assert show(cache, site)["probes"]["stale.kind"][5]["n"][2] == "99"  # the planted index is used for planning
+    checklist = tmp_path / "checklist.yaml"
+    checklist.write_text("version: 1\nname: t\nsections:\n  - id: s\n    title: S\n    items:\n"
+                         "      - {id: s.one, title: One, level: required, probe: stale.kind, rationale: r}\n")
+
+    def audit() -> dict:
+        done = subprocess.run([sys.executable, "-c", CLI, "audit", "-c", str(checklist), "--json", "-"],
+                              capture_output=True, text=True, env=_env(cache, site), timeout=120, cwd=ROOT)
+        assert done.returncode in (0, 1), done.stderr
+        return json.loads(done.stdout)["results"][0]
+
+    first = audit()
+    assert (first["status"], first["message"]) == ("error", "the probe schema index was stale; run again")
+    assert index_files(cache) == []
+    again = audit()
+    assert (again["status"], again["message"]) == ("pass", "10")

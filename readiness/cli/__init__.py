@@ -104,4 +104,3 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
     except BrokenPipeError:  # `readiness list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BLOCKED)
-

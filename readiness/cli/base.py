@@ -13,7 +13,6 @@ import click
 from readiness import __version__
 
 EXIT_READY, EXIT_BLOCKED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
-FORMATS = ("json", "html", "junit", "markdown")
 
 _checklist_opt = click.option("-c", "--checklist", "checklist", envvar="READINESS_CHECKLIST", metavar="FILE",
                               help="Checklist YAML (default: the packaged checklist.yaml).")
@@ -58,9 +57,6 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--debug", is_flag=True, help="Show tracebacks of probe errors and internal errors.")
 def cli(debug: bool) -> None:
     """Audit a self-hosted LLM-observability stack against a production-readiness checklist."""
-
-
-
 
 
 # The run's scrubber, once its targets are loaded: tracebacks and library logs shown with --debug pass through it.

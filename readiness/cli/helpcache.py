@@ -24,8 +24,15 @@ def asks_help(args: list[str]) -> bool:
                                                      and not args[0].startswith("-"))
 
 
+def _same(args: list[str]) -> list[str]:
+    """-h and --help print the same text: one file and one key for both (not two keys writing over each other)."""
+    return ["--help" if a == "-h" else a for a in args]
+
+
 def _key(args: list[str], prog_name: str) -> str | None:
     from importlib.util import find_spec
+
+    args = _same(args)
 
     try:
         click = find_spec("click")
@@ -35,18 +42,15 @@ def _key(args: list[str], prog_name: str) -> str | None:
         return None
     here = os.path.dirname(os.path.abspath(__file__))
     files = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".py")] + [click.origin]
-    stats = []
-    for f in files:
-        st = os.stat(f)
-        stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
     width = _columns()
-    return "\0".join([__version__, sys.version, prog_name, *args, str(width), *stats])
+    return "\0".join([__version__, sys.version, prog_name, *args, str(width), cachefile.stamp(files)])
 
 
 def _where(args: list[str], prog_name: str) -> str | None:
     """One file per environment, program name and command (the key inside says exactly what it was for)."""
     import zlib
 
+    args = _same(args)
     return cachefile.path(f"help-{FORMAT}-{zlib.crc32(repr((sys.prefix, prog_name, args[0])).encode()):08x}.json")
 
 

@@ -135,5 +135,3 @@ def probes(formats: bool) -> None:
     len(KINDS)  # loads the target kinds' entry points, so broken ones are reported too
     for where, why in {**reg.broken, **getattr(KINDS, "broken", {})}.items():
         click.echo(f"broken plugin {where}: {why}", err=True)
-
-

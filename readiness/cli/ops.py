@@ -133,7 +133,6 @@ def fleet(source: str, html_out: str, stale_hours: float, max_clusters: int) -> 
     sys.exit(EXIT_BLOCKED if not_ready else EXIT_READY)
 
 
-
 @cli.command("init")
 @click.option("--preset", required=True, type=click.Choice(["langsmith", "langfuse", "langsight"]))
 @click.option("--from-env", "env_file", required=True, metavar="FILE", help="The application's env file.")
@@ -149,4 +148,3 @@ def init_targets(preset: str, env_file: str, values_file: str | None, compose_fi
     if output != "-":
         click.echo(f"wrote {output}" + (f"; export {', '.join(exports)} before `readiness audit -t {output}`"
                                         if exports else ""))
-

@@ -254,4 +254,3 @@ def diff(old_path: str, new_path: str, json_out: str | None, fail_on: str | None
         except OSError as exc:
             _fail(f"cannot write the diff to {json_out}: {exc.strerror or exc}")
     sys.exit(diffing.exit_code(result))
-
