@@ -201,8 +201,8 @@ def _collect(store: Store, max_clusters: int, workers: int) -> Fleet:
 def _merge(jobs: list[tuple[Future[Row | ConfigError], Found, str | None]], notices: list[str],
            max_clusters: int) -> tuple[dict[str, Row], int]:
     """Rows by cluster: per named folder the newest name's; an unnamed report replaces a readable one only when it
-    is newer by its own (parsed) time; unnamed clusters over the cap are counted, not shown.  A FIFO among the reports (NotAFile)
-    propagates from result()."""
+    is newer by its own (parsed) time; unnamed clusters over the cap are counted, not shown.  A FIFO among the
+    reports (NotAFile) propagates from result()."""
     rows: dict[str, Row] = {}
     dropped = 0
     names: dict[str, str] = {}  # cluster -> the file name its row was read from (named reports)
