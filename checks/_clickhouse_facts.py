@@ -38,14 +38,20 @@ UNHEALTHY_REPLICAS = statement(
                           + " ORDER BY absolute_delay DESC, database, table LIMIT 50", example={"max_delay": 300})
 
 
+_RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")
+
+
 def globs_regex(patterns: list[str]) -> str:
-    """One RE2 expression matching what any of the fnmatch ``patterns`` match (``*``, ``?``); a pattern with a
-    character class or a non-ASCII character gives one matching everything, and the caller's own fnmatch filter
-    decides."""
-    if any("[" in p or not p.isascii() for p in patterns):
+    """One RE2 expression matching at least what any of the fnmatch ``patterns`` match (``*``, ``?``); a pattern
+    with a character class or a non-ASCII character gives one matching everything, and the caller's own fnmatch
+    filter decides.  Only RE2's metacharacters are escaped, with a backslash: hex escapes (``\\x2e``) met a bug in
+    ClickHouse's regex pre-filter (#106382, in the 24.8/25.3 the charts ship) that matched nothing, and the SQL
+    literal quoting already makes quotes safe.  ``?`` is ``.+``: on 18.16 ``.`` is one byte, a multi-byte
+    character is more (a superset; fnmatch decides exactly)."""
+    if any("[" in p or not p.isascii() or not p.isprintable() for p in patterns):  # a control char: not sent
         return "(?s)^.*$"
-    parts = ["".join(".*" if ch == "*" else "." if ch == "?" else ch if ch.isalnum() or ch == "_"
-                     else f"\\x{ord(ch):02x}" for ch in p) for p in patterns]
+    parts = ["".join(".*" if ch == "*" else ".+" if ch == "?" else "\\" + ch if ch in _RE2_SPECIAL else ch
+                     for ch in p) for p in patterns]
     return "(?s)^(?:" + "|".join(parts) + ")$" if parts else "(?s)^$"
 
 

@@ -68,17 +68,23 @@ def connection_ages(ctx: Any, judged: Callable[[str | None, str], bool], key: st
 
 # Tables a verdict names are listed (the worst first, at most this many); the rest are counted by the server.
 NAMED = 50
-_TABLES = """WITH t AS (
+# Autovacuum off for a table or its TOAST table (``toast.autovacuum_enabled`` lands in the TOAST relation's own
+# reloptions): parsed as PostgreSQL parses a boolean, so 0, no, f and off count as well as false (the text match
+# before missed them and the table passed).  An option that is not a boolean fails the statement: an error, no pass.
+_DISABLED = """EXISTS (SELECT 1 FROM pg_class r, pg_options_to_table(r.reloptions) o
+                WHERE r.oid IN (c.oid, c.reltoastrelid) AND o.option_name = 'autovacuum_enabled'
+                  AND NOT o.option_value::bool)"""
+_TABLES = f"""WITH t AS (
   SELECT s.schemaname || '.' || s.relname AS name, s.n_live_tup AS live, s.n_dead_tup AS dead,
          s.n_dead_tup > %(min_dead)s AND s.n_dead_tup::float8 / greatest(s.n_live_tup, 1) > %(ratio)s AS bloated,
-         replace(lower(coalesce(array_to_string(c.reloptions, ','), '')), ' ', '')
-           ~ 'autovacuum_enabled=(false|off)' AS disabled
+         {_DISABLED} AS disabled
   FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid)
 SELECT count(*), count(*) FILTER (WHERE bloated), count(*) FILTER (WHERE disabled),
-  (SELECT coalesce(json_agg(json_build_array(name, dead, live)), '[]') FROM
+  (SELECT coalesce(json_agg(json_build_array(name, dead, live) ORDER BY dead DESC, name), '[]') FROM
     (SELECT name, dead, live FROM t WHERE bloated ORDER BY dead DESC, name LIMIT %(named)s) AS b),
-  (SELECT coalesce(json_agg(name), '[]') FROM (SELECT name FROM t WHERE disabled ORDER BY name LIMIT %(named)s) AS d)
-FROM t"""
+  (SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM
+    (SELECT name FROM t WHERE disabled ORDER BY name LIMIT %(named)s) AS d)
+FROM t"""  # json_agg keeps a subquery's order only in practice: its own ORDER BY says so
 
 
 def table_health(ctx: Any, min_dead: int, ratio: float) -> dict[str, Any]:

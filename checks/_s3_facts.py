@@ -151,12 +151,22 @@ class _Other:
 
 def clickhouse_ttls(ctx: Any, tables: Sequence[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
     """({db.table: TTL days} of the trace tables matching ``tables`` on every node, {node: why unread})."""
-    from readiness.checks.clickhouse import TABLES, merge_tree, on_nodes, selected, split
+    from readiness.checks._clickhouse_facts import CLAUSES, ENGINES, globs_regex
+    from readiness.checks.clickhouse import merge_tree, on_nodes, selected, split
 
-    ok, bad = split(on_nodes(_Other(ctx, "clickhouse"), TABLES))
+    # The facts clickhouse.ttl reads (shared in one run): engine_full only for tables that set a TTL, not for every
+    # table of the node.  A node that answered one and not the other is unread, never "no TTL".
+    other = _Other(ctx, "clickhouse")
+    ok, bad = split(on_nodes(other, ENGINES, {"names": globs_regex(list(tables))}))
+    clauses, bad_clauses = split(on_nodes(other, CLAUSES))
+    bad.update({n: why for n, why in bad_clauses.items() if n not in bad})
     found: dict[str, list[float]] = {}
-    for rows in ok.values():
+    for node, rows in ok.items():
+        if node in bad:
+            continue
+        full = {(c["database"], c["name"]): c["engine_full"] for c in clauses[node]}  # absent: no TTL clause
         for r in rows:
             if merge_tree(r["engine"]) and selected(r["database"], r["name"], tables):
-                found.setdefault(f"{r['database']}.{r['name']}", []).extend(ttl_days(r["engine_full"]))
+                name = f"{r['database']}.{r['name']}"
+                found.setdefault(name, []).extend(ttl_days(full.get((r["database"], r["name"]), "")))
     return {k: sorted(set(v)) for k, v in found.items()}, bad

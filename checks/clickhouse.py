@@ -41,10 +41,6 @@ CLUSTERS = statement(
 CLUSTERS_ERRORS = statement(
     "clusters-errors", "SELECT cluster, shard_num, replica_num, host_name, host_address, port, errors_count "
                        "FROM system.clusters", needs=["system.clusters.errors_count"])
-TABLES = statement(
-    "tables", "SELECT database, name, engine, engine_full FROM system.tables "
-              "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema')")
-SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 
 
 # --- shared helpers ----------------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from readiness.checks import _kubernetes_facts as kf
 from readiness.checks._clickhouse_facts import (
     CLAUSES,
     ENGINES,
+    SYSTEM_DATABASES,
     blind_spot,
     globs_regex,
     number,
     ttl_elements,
 )
 from readiness.checks.clickhouse import (
-    SYSTEM_DATABASES,
     cluster_rows,
     every_node,
     merge_tree,

@@ -200,9 +200,9 @@ def _collect(store: Store, max_clusters: int, workers: int) -> Fleet:
 
 def _merge(jobs: list[tuple[Future[Row | ConfigError], Found, str | None]], notices: list[str],
            max_clusters: int) -> tuple[dict[str, Row], int]:
-    """Rows by cluster: per named folder the newest name's; an unnamed report replaces it only when it is newer by
-    its own time; unnamed clusters over the cap are counted, not shown.  A FIFO among the reports (NotAFile)
-    propagates from result()."""
+    """Rows by cluster: per named folder the newest name's; an unnamed report replaces a readable one only when it
+    is newer by its own (parsed) time; unnamed clusters over the cap are counted, not shown.  A FIFO among the
+    reports (NotAFile) propagates from result()."""
     rows: dict[str, Row] = {}
     dropped = 0
     names: dict[str, str] = {}  # cluster -> the file name its row was read from (named reports)
@@ -219,15 +219,27 @@ def _merge(jobs: list[tuple[Future[Row | ConfigError], Found, str | None]], noti
         if old is None and len(rows) >= max_clusters:
             dropped += 1
             continue
-        if old is None or got.finished_at > old.finished_at:
+        # An unreadable newest report stays (whatever a stray file claims); else newer by parsed time, never by
+        # text ("zz-not-a-time" sorted after every real time and turned an unreadable cluster ready).
+        if old is None or (old.verdict != UNREADABLE and _when(got.finished_at) > _when(old.finished_at)):
             rows[got.cluster] = got
     return rows, dropped
 
 
-def _age(finished: str, now: dt.datetime) -> tuple[str, float]:
+_OLDEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def _when(finished: str) -> dt.datetime:
+    """A report's finished_at as a time; one that does not parse is the oldest (it never wins)."""
     try:
-        when = dt.datetime.strptime(finished, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    except ValueError:
+        return dt.datetime.strptime(finished, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    except (ValueError, TypeError):
+        return _OLDEST
+
+
+def _age(finished: str, now: dt.datetime) -> tuple[str, float]:
+    when = _when(finished)
+    if when == _OLDEST:
         return "unknown", float("inf")
     hours = max(0.0, (now - when).total_seconds() / 3600)
     text = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"

@@ -197,6 +197,23 @@ def test_a_corrupt_newest_report_is_unreadable_for_its_cluster_not_replaced_by_a
     assert "is not a JSON report" in text and "UNREADABLE" in text
 
 
+def test_a_stray_unnamed_report_never_replaces_an_unreadable_newest_or_wins_by_its_times_text(tmp_path):
+    # c1's newest is corrupt; c2's newest is not ready: stray ready files claim each by a time that sorted last as
+    # text ("zz..." and "2026-12-2T..." both sort after "2026-12-03T...") and made the cluster "ready"
+    source = uploaded_dir(tmp_path / "reports", {"c1": [(OLDER, False), (NEWEST, None)], "c2": [(NEWEST, True)],
+                                                   "c3": [(OLDER, True)]})
+    (source / "stray.json").write_text(json.dumps(report_for("c1", "zz-not-a-time", False)))
+    (source / "stray2.json").write_text(json.dumps(report_for("c2", "2026-12-2T02:00:00.000000Z", False)))
+    (source / "stray3.json").write_text(json.dumps(report_for("c1", "2026-12-04T02:00:00.000000Z", False)))
+    (source / "stray4.json").write_text(json.dumps(report_for("c3", "2026-12-04T02:00:00.000000Z", False)))
+    out = tmp_path / "fleet.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    found = {k: v["data-verdict"] for k, v in rows(out.read_text()).items()}
+    # a stray that is really newer still replaces a readable row (c3)
+    assert found == {"c1": "unreadable", "c2": "not-ready", "c3": "ready"}
+
+
 def test_a_report_with_an_unknown_or_inconsistent_verdict_is_unreadable_not_ready(tmp_path):
     source = uploaded_dir(tmp_path / "reports", {c: [(NEWEST, c == "c")] for c in "abc"})
     for cluster, change in (("a", {"verdict": "READY!"}), ("b", {"blocking": float("nan")}),

@@ -50,3 +50,27 @@ def test_connection_items_read_the_same_rows_for_15_more_connections(pg_stack: P
     assert reuse[1]["connections"] - reuse[0]["connections"] == 15
     assert reuse[1]["youngest_s"] <= reuse[0]["youngest_s"] and reuse[1]["oldest_s"] >= reuse[0]["oldest_s"]
     assert rows_after == rows_before, "rows fetched grew with the connections"
+
+
+def test_autovacuum_disabled_by_any_boolean_spelling_or_on_the_toast_table_is_named(pg_stack: PgStack,
+                                                                                      tmp_path: Path) -> None:
+    # reloptions keep what was written: "autovacuum_enabled=0" did not match the old text test (false|off)
+    pg_stack.good.execute("DROP DATABASE IF EXISTS spelled", "CREATE DATABASE spelled OWNER app")
+    pg_stack.good.execute(*[f"CREATE TABLE {t} (id int, body text)" for t in ("zero", "no", "f", "toast", "kept")],
+                          "ALTER TABLE zero SET (autovacuum_enabled = 0)",
+                          "ALTER TABLE no SET (autovacuum_enabled = no)", "ALTER TABLE f SET (autovacuum_enabled = f)",
+                          "ALTER TABLE kept SET (autovacuum_enabled = 1)",
+                          "ALTER TABLE toast SET (toast.autovacuum_enabled = false)", "ANALYZE", db="spelled")
+    target = {"postgres": {"dsn": pg_stack.dsn(pg_stack.good, db="spelled")}}
+    results, _, _ = fetched(tmp_path, target, ["postgres.autovacuum"])
+    item = results["postgres.autovacuum"]
+    assert item.status == "fail"
+    assert item.evidence["autovacuum_disabled_on"] == ["public.f", "public.no", "public.toast", "public.zero"]
+
+
+def test_the_named_tables_are_ordered_by_json_agg_itself() -> None:
+    # a subquery's ORDER BY reaches json_agg only in practice; the aggregate's own ORDER BY is the guarantee
+    from readiness.checks._postgres_facts import _TABLES
+
+    assert "json_agg(json_build_array(name, dead, live) ORDER BY dead DESC, name)" in _TABLES
+    assert "json_agg(name ORDER BY name)" in _TABLES

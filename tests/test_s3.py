@@ -530,11 +530,19 @@ def test_a_move_ttl_is_not_taken_for_retention_by_lifecycle_aligned(tmp_path, s3
     assert r.evidence["clickhouse_ttls"] == {"s3move.blob_moved_rows": [400]}, r.evidence
 
 
-def test_lifecycle_aligned_reads_the_clickhouse_ttls_through_the_shared_session(tmp_path, s3_stack, ch_single):
+def test_lifecycle_aligned_reads_the_clickhouse_ttls_through_the_shared_session(tmp_path, s3_stack, ch_single,
+                                                                                 monkeypatch):
+    from readiness.clients.clickhouse import Node
+
+    sent: list[str] = []
+    query = Node.query
+    monkeypatch.setattr(Node, "query", lambda n, stmt, values=None: sent.append(stmt.name) or query(n, stmt, values))
     targets = {"preset": "langsmith", "s3": s3_stack.target("good-traces"),
                **ch_single.target(), }
     both = checklist_with(tmp_path, sections=("clickhouse", "blob"))
     results, _ = audit(tmp_path, targets, ["blob.lifecycle-aligned", "clickhouse.ttl-configured"], checklist=both)
+    # the facts clickhouse.ttl reads, once: no engine_full of every table ("tables")
+    assert "tables" not in sent and sent.count("merge-tree-clauses") == 1, sent
     r = results["blob.lifecycle-aligned"]
     # ClickHouse 18.16 has no table TTLs: the probe saw the tables and fell back to the product's tiers
     assert r.status == "pass", r.message
