@@ -17,6 +17,19 @@ if TYPE_CHECKING:
 MAX_BYTES = 16 * 1024 * 1024
 
 
+class Corrupt(ValueError):
+    """A cache body that is not exactly what its writer writes: the entry is a miss, never a value."""
+
+
+def hashable(key: Any) -> Any:
+    """``key`` as a decoded mapping key, or Corrupt (a list where a key belongs)."""
+    try:
+        hash(key)
+    except TypeError:
+        raise Corrupt("key") from None
+    return key
+
+
 def stamp(paths: Iterable[str]) -> str:
     """Each file's path, size and mtime ("path:-" when it is missing): what a cache key needs to see it change."""
     out = []

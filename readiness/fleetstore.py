@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,17 +37,20 @@ class Found:
     size: int | None = None
 
 
-class Store:
+class Store(ABC):
     """Where reports live: lists them, reads one, and says how the page links to it."""
 
+    @abstractmethod
     def listing(self) -> Iterator[Found]:
-        raise NotImplementedError
+        """Every report file the store holds (names only: nothing is read)."""
 
+    @abstractmethod
     def read(self, where: str) -> bytes:
-        raise NotImplementedError
+        """One report's bytes, never more than the cap + 1."""
 
+    @abstractmethod
     def link(self, where: str) -> str:
-        raise NotImplementedError
+        """How the page links to the report."""
 
     def size(self, found: Found) -> int:
         """The report's size as far as known before reading it (the budget reserves three times it, the least a

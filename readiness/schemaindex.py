@@ -23,8 +23,7 @@ from readiness.params import PARAM_TYPES, Param
 FORMAT = 1
 
 
-class Corrupt(ValueError):
-    """The cache file is not an index this version wrote."""
+Corrupt = cachefile.Corrupt  # the cache file is not an index this version wrote
 
 
 def cache_path() -> str | None:
@@ -92,16 +91,10 @@ def _dec(v: Any) -> Any:
             out = [_dec(x) for x in body]
             return out if tag == "l" else tuple(out)
         if tag == "d" and isinstance(body, list) and all(isinstance(p, list) and len(p) == 2 for p in body):
-            return {_hashable(_dec(k)): _dec(x) for k, x in body}
+            return {cachefile.hashable(_dec(k)): _dec(x) for k, x in body}
     raise Corrupt("value")
 
 
-def _hashable(k: Any) -> Any:
-    try:
-        hash(k)
-    except TypeError:
-        raise Corrupt("key") from None
-    return k
 
 
 def encode_probe(p: Any, entry: str) -> dict[str, Any]:

@@ -17,8 +17,7 @@ from readiness.ytree import YList, YMap
 FORMAT = 1
 
 
-class Corrupt(ValueError):
-    pass
+Corrupt = cachefile.Corrupt
 
 
 def encode(node: Any) -> Any:
@@ -80,11 +79,7 @@ def _mapping(body: list[Any]) -> YMap:
     for pair in body[2]:
         if not (isinstance(pair, list) and len(pair) == 7):
             raise Corrupt("pair")
-        key = decode(pair[0])
-        try:
-            hash(key)
-        except TypeError:
-            raise Corrupt("key") from None
+        key = cachefile.hashable(decode(pair[0]))
         out[key] = decode(pair[6])
         out.key_pos[key], out.value_pos[key] = _pos(pair[1], pair[2]), _pos(pair[3], pair[4])
         text = _text(pair[5])
