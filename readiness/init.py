@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from readiness.clients.files import PLACEHOLDERS, Setting, _read_text, is_secret_key, parse_env
+from readiness.clients.files import PLACEHOLDERS, Setting, is_secret_key, parse_env
 from readiness.errors import ConfigError
 from readiness.redact import secret_spans, secret_values
+from readiness.yamlsrc import read_text
 
 PRESETS = ("langsmith", "langfuse", "langsight")
 
@@ -282,7 +283,7 @@ def render(preset: str, env_file: str, values_file: str | None = None, compose_f
     """The targets file's text, and the variables to export before ``readiness audit`` (never their values)."""
     if preset not in PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
-    env = parse_env(_read_text(env_file, "env file"), env_file, env_file)
+    env = parse_env(read_text(env_file, "env file", "an"), env_file, env_file)
     values = None
     if values_file:
         from readiness.clients.files import load

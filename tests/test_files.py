@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from helpers import audit, write_yaml
 
+from readiness.clients import dotenv
 from readiness.clients import files as files_client
 
 DATA = Path(__file__).parent / "data" / "files"
@@ -186,10 +187,10 @@ def test_compose_variables_resolved_like_docker_compose(tmp_path: Path) -> None:
              "${SET:+alt}": "alt", "${EMPTY:+alt}": "", "$$SET": "$SET", "$SET/x": "v/x", "${SET:?no}": "v",
              "a${UNSET}b": "ab"}
     for text, want in cases.items():
-        value, errors, _ = files_client.interpolate(text, env)
+        value, errors, _ = dotenv.interpolate(text, env)
         assert (value, errors) == (want, []), text
     for text in ("${EMPTY:?needed}", "${UNSET?needed}", "${", "${1BAD}"):
-        assert files_client.interpolate(text, env)[1], text
+        assert dotenv.interpolate(text, env)[1], text
     # the .env beside the compose file feeds it, also when the targets file names another env file
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / ".env").write_text("TAG=7.2.5\n")

@@ -22,7 +22,6 @@ from readiness.clients import compose as compose_project
 from readiness.clients import compose_settings
 from readiness.clients import nginx as nginx_conf
 from readiness.clients.dotenv import Loc, Setting, interpolate_tree, parse_env
-from readiness.clients.dotenv import interpolate as interpolate  # the tests call it from here
 from readiness.clients.secret_names import is_secret_key
 from readiness.errors import ConfigError, Problem
 from readiness.redact import secret_values
