@@ -28,11 +28,14 @@ from helpers import source_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+ACTION_TEXT = (ROOT / "action.yml").read_text()
+ACTION = yaml.safe_load(ACTION_TEXT)
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _PATH = re.compile(r"[a-z]+(\.[A-Za-z0-9_-]+)+$")
 _TERM = re.compile(r"([a-z]+(?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*'([^']*)'$")
 _RELEASED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+# The action runs others' code on its users' runners: a tag can be moved to other code, a commit cannot.
+_PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
 class Refused(Exception):
@@ -231,9 +234,10 @@ def test_the_action_publishes_every_report_and_gates_on_new_blocking_items_only(
     xsd = etree.XMLSchema(etree.parse(str(DATA / "junit.xsd")))
     assert xsd.validate(etree.parse(str(main / out["junit"]))), xsd.error_log
 
-    # every uses: step on a released version, with inputs that exist now
+    # every uses: step pinned to a commit (its release named beside it), with inputs that exist now
     used = {u["uses"].split("@")[0]: u for u in job.uses}
-    assert all(_RELEASED.match(u["uses"]) for u in job.uses), [u["uses"] for u in job.uses]
+    assert all(_PINNED.match(u["uses"]) for u in job.uses), [u["uses"] for u in job.uses]
+    assert all(re.search(r"@[0-9a-f]{40}  # v\d", line) for line in ACTION_TEXT.splitlines() if "uses:" in line)
     assert set(used) == {"actions/setup-python", "github/codeql-action/upload-sarif", "mikepenz/action-junit-report",
                          "actions/upload-artifact"}  # no baseline artifact asked for: no download
     assert (main / used["github/codeql-action/upload-sarif"]["with"]["sarif_file"]).is_file()
