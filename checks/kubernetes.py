@@ -89,8 +89,9 @@ def _selected(labels: Mapping[str, str], terms: list[tuple[str, str, set[str]]])
 
 
 def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
-    """The one kind the item names, for readiness rbac: ``group/plural``, or ``:group/plural`` cluster-scoped (rbac
-    has no discovery: for a kind outside the table, ``cluster_scoped`` is all it knows of the scope)."""
+    """The one kind the item names, for readiness rbac: ``group/plural`` in the target's namespaces,
+    ``ns:group/plural`` in the namespace the item names, ``:group/plural`` cluster-scoped (rbac has no discovery:
+    for a kind outside the table, ``cluster_scoped`` is all it knows of the scope)."""
     from readiness.clients.kubernetes import KubernetesError, resolve_kind
 
     try:
@@ -100,7 +101,8 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
         return ()
     if kind.plural == "secrets" and not kind.group:
         return ()
-    return (f"{kind.group}/{kind.plural}" if kind.namespaced else f":{kind.group}/{kind.plural}",)
+    where = (p.get("namespace") or "") if kind.namespaced else ""
+    return (f"{where}:{kind.group}/{kind.plural}" if where or not kind.namespaced else f"{kind.group}/{kind.plural}",)
 
 
 @probe("kubernetes.object", target="kubernetes", reads=_reads, params={
@@ -151,7 +153,7 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
                                                                           else [None])
     found: list[dict[str, Any]] = []
     for ns in spaces:
-        kf.check_declared(ctx, kind)
+        kf.check_declared(ctx, kind, ns)
         if KNOWN.get(kind.plural) == kind:
             found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share
         else:

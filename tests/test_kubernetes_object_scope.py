@@ -75,3 +75,20 @@ def test_discovery_disagreeing_with_the_items_scope_is_an_error_saying_what_to_s
     assert f"{kind} (example.com/v1) is {truth} on this cluster" in r.message
     assert f"set cluster_scoped: {str(not said).lower()}" in r.message
     assert not [p for p in cluster.lists() if "polic" in p]
+
+
+def test_an_items_own_namespace_is_declared_so_rbac_grants_a_role_there_and_the_audit_reads_it(cluster, tmp_path):
+    # once declared without its namespace: rbac granted only the target's (langsmith), and the audit's reads in
+    # kube-system and governance were refused (an undeclared read, a 403)
+    items = [generic_item("k8s.csi", "kubernetes.object", kind="Deployment", namespace="kube-system",
+                          name="ebs-csi-controller", field="spec.replicas", expect={"min": 1}),
+             generic_item("k8s.custom", "kubernetes.object", kind="Policy", namespace="governance", **ENFORCED)]
+    docs = _rbac(tmp_path, cluster, items)
+    assert _grants(docs) == {("Role", "kube-system", "apps", "deployments"),
+                             ("Role", "governance", "example.com", "policies")}
+    cluster.grant_rbac(docs)
+    results = _audit(tmp_path, cluster, items)
+    for i in ("k8s.csi", "k8s.custom"):
+        assert results[i].status == "pass", (i, results[i].message)
+    assert "/apis/apps/v1/namespaces/kube-system/deployments?limit=500" in cluster.requests
+    assert "/apis/example.com/v1/namespaces/governance/policies?limit=500" in cluster.requests
