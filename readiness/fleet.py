@@ -89,9 +89,7 @@ def _read(store: Store, found: Found, cluster: str | None, budget: Budget) -> Ro
 
     def load() -> bytes:
         data = store.read(found.where)
-        cost = fleetstore.parse_cost(data)
-        if cost > fleetstore.MAX_PARSE_BYTES:
-            raise ConfigError(fleetstore.too_costly(source, cost))
+        cost = fleetstore.checked_cost(data, source)
         budget.free(held[0])  # the read's reservation becomes the parse's (which counts the bytes too)
         held[0] = 0
         held[0] = budget.hold(cost)

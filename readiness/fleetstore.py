@@ -1,5 +1,6 @@
 """Where ``readiness fleet`` finds reports (a directory or an S3 prefix), and the bounds on reading them: a cap per
-report, enforced while reading, and a budget of report bytes held at once by the workers."""
+report, enforced while reading, a parse-cost check (``checked_cost``, also what ``diff`` and ``render`` apply), and
+a budget of report bytes held at once by the workers."""
 
 from __future__ import annotations
 
@@ -156,6 +157,14 @@ def parse_cost(data: bytes) -> int:
 def too_costly(source: str, cost: int) -> str:
     return (f"{source}: parsing this report would take about {cost / 1e6:.0f} MB (its values are tiny and many); "
             f"reports over {MAX_PARSE_BYTES // 2**20} MB parsed are not read")
+
+
+def checked_cost(data: bytes, source: str) -> int:
+    """``parse_cost(data)``; ConfigError (one sentence) when it is over MAX_PARSE_BYTES: the data is not parsed."""
+    cost = parse_cost(data)
+    if cost > MAX_PARSE_BYTES:
+        raise ConfigError(too_costly(source, cost))
+    return cost
 
 
 class Budget:

@@ -131,3 +131,15 @@ def test_an_unreadable_reports_bytes_are_freed_at_once_not_at_the_next_garbage_c
         gc.enable()
     assert {r.verdict for r in got.rows} == {"unreadable"} and len(got.rows) == 8
     assert held < 2**20, f"{held / 2**20:.0f} MB still held after the run"
+
+
+def test_a_deeply_nested_report_is_unreadable_for_its_cluster_not_an_internal_error(tmp_path):
+    # "[[[[..." is a few hundred KB under every bound, but the JSON decoder gives up on its depth (RecursionError)
+    source = uploaded_dir(tmp_path / "reports", {"deep": [(NEWEST, False)], "fine": [(NEWEST, False)]})
+    (source / "deep" / stamp(NEWEST)).write_text("[" * 100_000)
+    out = tmp_path / "fleet.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    found = rows(out.read_text())
+    assert found["deep"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
+    assert "nested too deeply" in out.read_text()
