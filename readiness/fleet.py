@@ -84,8 +84,8 @@ def _read(store: Store, found: Found, cluster: str | None, budget: Budget) -> Ro
     device among the reports is bad input (exit 2): it propagates."""
     source = text_of(store.link(found.where) if isinstance(store, Bucket) else found.where)
     link = store.link(found.where)
-    # one listed over the cap is refused before a byte is read, unless it shrank since: the cap's worth, briefly
-    held = [budget.hold(3 * min(store.size(found), fleetstore.MAX_REPORT_BYTES))]
+    size = store.size(found)  # one over the cap is refused before a byte is read: it holds nothing
+    held = [budget.hold(3 * size if size <= fleetstore.MAX_REPORT_BYTES else 0)]
 
     def load() -> bytes:
         for _ in range(3):
