@@ -57,6 +57,8 @@ def check_declared(ctx: Any, kind: Any, namespace: str | None = None) -> None:
         return
     declared = [s for d in declared for s in implied_reads(d)]
     plain = {kind.plural, f"{kind.group}/{kind.plural}"}
+    if not kind.namespaced:  # ``:group/plural``: declared cluster-scoped (rbac cannot look a custom kind up)
+        plain |= {f":{n}" for n in plain}
     qualified = {f"{namespace}:{n}" for n in plain} if namespace is not None else set()
     elsewhere = (kind.namespaced and namespace is not None and ctx.has("kubernetes")
                  and namespace not in namespaces(ctx) and None not in namespaces(ctx))

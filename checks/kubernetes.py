@@ -89,7 +89,9 @@ def _selected(labels: Mapping[str, str], terms: list[tuple[str, str, set[str]]])
 
 
 def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
-    """The one kind the item names (as group/plural), for readiness rbac."""
+    """The one kind the item names, for readiness rbac: ``group/plural`` in the target's namespaces,
+    ``ns:group/plural`` in the namespace the item names, ``:group/plural`` cluster-scoped (rbac has no discovery:
+    for a kind outside the table, ``cluster_scoped`` is all it knows of the scope)."""
     from readiness.clients.kubernetes import KubernetesError, resolve_kind
 
     try:
@@ -97,7 +99,10 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
                             namespaced=not p.get("cluster_scoped"))
     except KubernetesError:
         return ()
-    return () if kind.plural == "secrets" and not kind.group else (f"{kind.group}/{kind.plural}",)
+    if kind.plural == "secrets" and not kind.group:
+        return ()
+    where = (p.get("namespace") or "") if kind.namespaced else ""
+    return (f"{where}:{kind.group}/{kind.plural}" if where or not kind.namespaced else f"{kind.group}/{kind.plural}",)
 
 
 @probe("kubernetes.object", target="kubernetes", reads=_reads, params={
@@ -110,7 +115,8 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
     "selector": Param("str", None, help="label selector, e.g. app.kubernetes.io/instance=langsmith,tier!=batch"),
     "name": Param("str", None, help="object name or glob, e.g. langsmith-*"),
     "api_version": Param("str", None, help="apiVersion of a kind the tool does not know (e.g. keda.sh/v1alpha1)"),
-    "cluster_scoped": Param("bool", False, help="the unknown kind is cluster-scoped (offline; live, discovery says)"),
+    "cluster_scoped": Param("bool", False, help="the unknown kind is cluster-scoped (readiness rbac grants it "
+                                                "cluster-wide; live, discovery must agree)"),
     "plural": Param("str", None, help="the resource name of a kind the tool does not know, where it is not the "
                                       "plural Kubernetes guesses (kubectl api-resources lists it)"),
 })
@@ -124,7 +130,7 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
                field: spec.template.spec.securityContext.runAsNonRoot, expect: {equals: true}}
 
     No selected object is an error, never a pass."""
-    from readiness.clients.kubernetes import KNOWN
+    from readiness.clients.kubernetes import KNOWN, known_kind
 
     try:
         steps = _path(p["field"])
@@ -135,13 +141,19 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
     if kind.plural == "secrets" and kind.group == "":
         return undecided("kubernetes.object does not read Secrets: their values would reach the report (judge "
                          "the workloads that mount them instead)")
+    if known_kind(p["kind"], p["api_version"]) is None and kind.namespaced == p["cluster_scoped"]:
+        # discovery disagrees with the scope readiness rbac granted from the item: say what to set, list nothing
+        scope = "namespaced" if kind.namespaced else "cluster-scoped"
+        return undecided(f"{kind.kind} ({kind.api_version}) is {scope} on this cluster, but the item says "
+                         f"otherwise: set cluster_scoped: {str(not kind.namespaced).lower()} on it, so readiness "
+                         "rbac grants the read where it is made")
     if str(steps[0]) == "status" and not kf.live(ctx):
         return not_applicable(f"{p['field']} is live state: {kf.NEEDS_LIVE}")
     spaces = [p["namespace"]] if p["namespace"] and kind.namespaced else (kf.namespaces(ctx) if kind.namespaced
                                                                           else [None])
     found: list[dict[str, Any]] = []
     for ns in spaces:
-        kf.check_declared(ctx, kind)
+        kf.check_declared(ctx, kind, ns)
         if KNOWN.get(kind.plural) == kind:
             found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share
         else:

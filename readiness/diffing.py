@@ -17,7 +17,6 @@ SCHEMA = "readiness.diff/v1"
 BAD = ("fail", "error")
 UNRESOLVED = ("fail", "error", "manual", "waived")
 _MISSING = object()
-MAX_REPORT_BYTES = 64 * 1024 * 1024  # one saved report at most (diff, render, fleet)
 HEADINGS = (("new_blocking", "New blocking"), ("new_failures", "New failures"), ("fixed", "Fixed"),
             ("changed_status", "Other status changes"), ("added", "Added"), ("removed", "Removed"))
 
@@ -30,8 +29,13 @@ def _required_keys() -> tuple[list[str], list[str], list[str]]:
 
 
 def read_report(path: str) -> dict[str, Any]:
-    """A saved JSON report (for ``diff`` and ``render``), checked for the shape the renderers rely on."""
-    return parse_report(read_bytes(path, "report", MAX_REPORT_BYTES, "a JSON report"), path)
+    """A saved JSON report (for ``diff`` and ``render``), checked for the shape the renderers rely on.  The fleet's
+    bounds hold here too: the cap per report, and a parse that would take too much memory refused unparsed."""
+    from readiness.fleetstore import MAX_REPORT_BYTES, checked_cost
+
+    data = read_bytes(path, "report", MAX_REPORT_BYTES, "a JSON report")
+    checked_cost(data, path)
+    return parse_report(data, path)
 
 
 def parse_report(data: bytes, path: str) -> dict[str, Any]:
@@ -40,6 +44,8 @@ def parse_report(data: bytes, path: str) -> dict[str, Any]:
         report = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ConfigError(f"{path} is not a JSON report: {exc}") from None
+    except RecursionError:  # "[[[[...": the decoder's own depth limit, a few KB of input
+        raise ConfigError(f"{path} is not a JSON report: its values are nested too deeply") from None
     problem = _shape_problem(report)
     if problem:
         raise ConfigError(f"{path} is not a readiness.report/v1 report: {problem}")

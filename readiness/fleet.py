@@ -88,14 +88,20 @@ def _read(store: Store, found: Found, cluster: str | None, budget: Budget) -> Ro
     held = [budget.hold(3 * size if size <= fleetstore.MAX_REPORT_BYTES else 0)]
 
     def load() -> bytes:
-        data = store.read(found.where)
-        cost = fleetstore.parse_cost(data)
-        if cost > fleetstore.MAX_PARSE_BYTES:
-            raise ConfigError(fleetstore.too_costly(source, cost))
-        budget.free(held[0])  # the read's reservation becomes the parse's (which counts the bytes too)
-        held[0] = 0
-        held[0] = budget.hold(cost)
-        return data
+        for _ in range(3):
+            data = store.read(found.where)
+            cost = fleetstore.checked_cost(data, source)
+            grown = budget.resize(held[0], cost)  # the read's reservation becomes the parse's (bytes included)
+            if grown is not None:
+                held[0] = grown
+                return data
+            # No room now: wait for it holding nothing, rather than holding bytes the budget no longer counts
+            # (the budget overshot by a report per waiting worker), and read the report again.
+            del data
+            budget.free(held[0])
+            held[0] = 0
+            held[0] = budget.hold(cost)
+        raise ConfigError(f"{source}: the report grew each time it was read")
 
     try:
         return _summarize(store, load, found, cluster, source, link)

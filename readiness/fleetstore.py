@@ -1,5 +1,6 @@
 """Where ``readiness fleet`` finds reports (a directory or an S3 prefix), and the bounds on reading them: a cap per
-report, enforced while reading, and a budget of report bytes held at once by the workers."""
+report, enforced while reading, a parse-cost check (``checked_cost``, also what ``diff`` and ``render`` apply), and
+a budget of report bytes held at once by the workers."""
 
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ class Store(ABC):
 
     def size(self, found: Found) -> int:
         """The report's size as far as known before reading it (the budget reserves three times it, the least a
-        parse costs); the read enforces the cap whatever this says."""
-        return found.size or 0
+        parse costs; unknown, the cap); the read enforces the cap whatever this says."""
+        return MAX_REPORT_BYTES if found.size is None else found.size
 
     def wrap(self, exc: BaseException) -> ConfigError | None:
         """The store's own error as one sentence; None for what is not the store's (a bug)."""
@@ -158,6 +159,14 @@ def too_costly(source: str, cost: int) -> str:
             f"reports over {MAX_PARSE_BYTES // 2**20} MB parsed are not read")
 
 
+def checked_cost(data: bytes, source: str) -> int:
+    """``parse_cost(data)``; ConfigError (one sentence) when it is over MAX_PARSE_BYTES: the data is not parsed."""
+    cost = parse_cost(data)
+    if cost > MAX_PARSE_BYTES:
+        raise ConfigError(too_costly(source, cost))
+    return cost
+
+
 class Budget:
     """Bytes of reports held at once by the workers: a report waits until its size fits (one larger than the whole
     budget waits until it is alone)."""
@@ -171,6 +180,18 @@ class Budget:
         with self.cond:
             self.cond.wait_for(lambda: self.used == 0 or self.used + size <= self.total)
             self.used += size
+        return size
+
+    def resize(self, held: int, size: int) -> int | None:
+        """A reservation of ``held`` made ``size`` at once: the new reservation, or None when it does not fit now.
+        It never waits: workers waiting to grow while holding could each wait for the others' room."""
+        size = min(max(size, 0), self.total)
+        with self.cond:
+            if size > held and not (self.used == held or self.used - held + size <= self.total):
+                return None
+            self.used += size - held
+            if size < held:
+                self.cond.notify_all()
         return size
 
     def free(self, size: int) -> None:

@@ -19,8 +19,9 @@ VERBS = ["get", "list"]
 
 def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, bool, str | None]]:
     """(apiGroup, plural, namespaced, namespace) read by the items that would run; namespace is None for the
-    target's own namespaces, or the one a read names (``kube-system:deployments``)."""
-    from readiness.clients.kubernetes import KubernetesError, implied_reads, resolve_kind
+    target's own namespaces, or the one a read names (``kube-system:deployments``).  A kind outside the built-in
+    table is namespaced unless its read says cluster-scoped (``:group/plural``): rbac has no discovery to ask."""
+    from readiness.clients.kubernetes import KNOWN, implied_reads
     from readiness.registry import probes
 
     registry = probes()
@@ -32,13 +33,13 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
             continue
         declared = registry.probes[p.item.probe or ""].declared_reads(p.params)
         for spec in [s for d in declared for s in implied_reads(d)]:
-            namespace, _, name = spec.rpartition(":")
+            namespace, qualified, name = spec.rpartition(":")
             group, _, plural = name.rpartition("/")
-            try:
-                kind = resolve_kind(plural)
-                group, namespaced = group or kind.group, kind.namespaced
-            except KubernetesError:  # a custom resource: its group is given, and it is namespaced
-                namespaced = True
+            known = KNOWN.get(plural)
+            if known is not None and group in ("", known.group):
+                group, namespaced = known.group, known.namespaced
+            else:  # a custom resource: its group is given; cluster-scoped only where the read says so
+                namespaced = not (qualified and not namespace)
             out.add((group, plural, namespaced, (namespace or None) if namespaced else None))
     if any(r[1] == "secrets" for r in out):
         raise ValueError("a probe declares it reads Secrets: the audit never needs them")

@@ -191,6 +191,12 @@ sections:
       # a kind outside the built-in table: resolved through discovery (a hostile resource list) on a live cluster
       - {id: g.object-crd, title: t, level: required, rationale: r, probe: kubernetes.object,
          with: {kind: ScaledJob, api_version: keda.sh/v1alpha1, field: spec.maxReplicaCount, expect: {max: 10}}}
+      # a custom kind said cluster-scoped (discovery may disagree), and a read in a namespace of the item's own
+      - {id: g.object-cluster, title: t, level: required, rationale: r, probe: kubernetes.object,
+         with: {kind: ClusterTriggerAuthentication, api_version: keda.sh/v1alpha1, cluster_scoped: true,
+                field: spec.podIdentity.provider, expect: {equals: aws}}}
+      - {id: g.object-elsewhere, title: t, level: required, rationale: r, probe: kubernetes.object,
+         with: {kind: Deployment, namespace: kube-system, field: spec.replicas, expect: {min: 1}}}
       # a datastore run outside the chart: the patterns pick across the target's namespaces, not the release's
       - {id: g.ext-protected, title: t, level: required, rationale: r, probe: kubernetes.single-replica-protected,
          with: {within_release: false}}

@@ -131,3 +131,57 @@ def test_an_unreadable_reports_bytes_are_freed_at_once_not_at_the_next_garbage_c
         gc.enable()
     assert {r.verdict for r in got.rows} == {"unreadable"} and len(got.rows) == 8
     assert held < 2**20, f"{held / 2**20:.0f} MB still held after the run"
+
+
+def test_a_deeply_nested_report_is_unreadable_for_its_cluster_not_an_internal_error(tmp_path):
+    # "[[[[..." is a few hundred KB under every bound, but the JSON decoder gives up on its depth (RecursionError)
+    source = uploaded_dir(tmp_path / "reports", {"deep": [(NEWEST, False)], "fine": [(NEWEST, False)]})
+    (source / "deep" / stamp(NEWEST)).write_text("[" * 100_000)
+    out = tmp_path / "fleet.html"
+    proc = run("fleet", str(source), "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    found = rows(out.read_text())
+    assert found["deep"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
+    assert "nested too deeply" in out.read_text()
+
+
+def test_a_report_waiting_for_room_to_parse_holds_none_of_its_bytes_outside_the_budget(tmp_path):
+    # The read's reservation (three times the size) is the least a parse costs; the parse's counts the values too.
+    # Here the read fits beside another worker's parse and the parse does not: the report once waited for room
+    # holding its bytes, uncounted (the budget overshot by up to a report per waiting worker); now it holds nothing.
+    import tracemalloc
+
+    from readiness.fleetstore import Budget, Directory, Found
+
+    source = uploaded_dir(tmp_path / "r", {"c0": [(NEWEST, False)]})
+    path = source / "c0" / stamp(NEWEST)
+    path.write_bytes(padded("c0", NEWEST, 4 * 2**20))
+    size = path.stat().st_size
+    assert fleetstore.parse_cost(path.read_bytes()) > 3 * size
+    waiting = threading.Event()
+
+    class Watched(Budget):
+        def hold(self, want: int) -> int:
+            with self.cond:
+                if self.used and self.used + want > self.total:
+                    waiting.set()
+            return super().hold(want)
+
+    budget = Watched(3 * size + 2**20)
+    other = budget.hold(2**20)  # another worker's parse
+    got: list[object] = []
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        worker = threading.Thread(target=lambda: got.append(fleet._read(
+            Directory(str(source), str(tmp_path)), Found("c0", path.name, str(path)), "c0", budget)))
+        worker.start()
+        assert waiting.wait(30)
+        time.sleep(0.2)  # it is waiting now
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        budget.free(other)
+        worker.join(30)
+        tracemalloc.stop()
+    assert held < size // 4, f"{held / 2**20:.1f} MB held outside the budget while waiting for room"
+    assert [r.verdict for r in got] == ["ready"] and budget.used == 0  # type: ignore[attr-defined]

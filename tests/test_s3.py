@@ -520,6 +520,7 @@ def test_a_move_ttl_is_not_taken_for_retention_by_lifecycle_aligned(tmp_path, s3
                     "CREATE TABLE IF NOT EXISTS s3move.blob_moved_rows (id String, ts DateTime) ENGINE = MergeTree "
                     "ORDER BY id TTL ts + INTERVAL 14 DAY TO VOLUME 'default', ts + INTERVAL 400 DAY DELETE")
     targets = {"s3": s3_stack.target("good-traces"), **chdb_engine.use_chdb(monkeypatch)}
+    targets["clickhouse"]["databases"] = ["s3move"]  # the product's database: the audit identity must see it
     cl = checklist_with(tmp_path, "blob.lifecycle-aligned", sections=("clickhouse", "blob"),
                         tables=["s3move.blob_moved_rows"], prefixes=["ttl_s/"])
     try:
@@ -754,6 +755,7 @@ def test_lifecycle_aligned_follows_fixed_clickhouse_ttls_on_a_current_clickhouse
                     "CREATE TABLE IF NOT EXISTS s3ttl.blob_payload_rows (id String, ts DateTime) ENGINE = MergeTree "
                     "ORDER BY id TTL ts + INTERVAL 14 DAY")
     targets = {"s3": s3_stack.target("good-traces"), **chdb_engine.use_chdb(monkeypatch)}
+    targets["clickhouse"]["databases"] = ["s3ttl"]  # the product's database: the audit identity must see it
 
     def judged(prefixes: list[str]) -> Any:
         cl = checklist_with(tmp_path, "blob.lifecycle-aligned", sections=("clickhouse", "blob"),
@@ -786,3 +788,20 @@ def test_a_thousand_rules_are_judged_and_shown_bounded(tmp_path, s3_stack):
     assert media.status == "fail" and "rule media expires prefix 'media/'" in media.message  # the 1000th rule
     assert len(media.evidence["rules"]) == 51 and media.evidence["rules"][-1] == {"more_rules": 950}
     assert len(repr(report)) < 200_000
+
+
+@pytest.mark.parametrize("databases", [None, ["default"]])
+def test_lifecycle_aligned_is_undecided_when_the_clickhouse_user_cannot_see_the_trace_tables(tmp_path, s3_stack,
+                                                                                            ch_single, databases):
+    # 'outsider' may open the system database alone: system.tables leaves the trace tables (and any TTL they have)
+    # out, so "no TTL seen" fell back to the product's tiers and passed
+    node = ch_single.nodes[0]
+    targets = {"preset": "langsmith", "s3": s3_stack.target("good-traces"),
+               **ch_single.target(urls=[node.url(user="outsider", database="system")],
+                                  **({"databases": databases} if databases else {}))}
+    results, _ = audit(tmp_path, targets, ["blob.lifecycle-aligned"],
+                       checklist=checklist_with(tmp_path, sections=("clickhouse", "blob")))
+    r = results["blob.lifecycle-aligned"]
+    assert r.status == "error", r.message
+    assert r.message.startswith("cannot compare with the ClickHouse TTLs: the audit identity (outsider)"), r.message
+    assert ("cannot see database default" if databases else "sees no database but system") in r.message
