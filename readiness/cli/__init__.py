@@ -66,8 +66,9 @@ def _quiet_libraries(debug: bool) -> None:
         root.setLevel(logging.CRITICAL + 1)
 
 
-def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
-    """The console script; the kubectl plugin (readiness.kubectl) calls it with its own arguments and name."""
+def main(argv: list[str] | None = None, prog_name: str = "readiness", fast: bool = True) -> None:
+    """The console script; the kubectl plugin (readiness.kubectl) calls it with its own arguments and name.
+    ``fast=False``: the plain `validate` and `list` through click too (the tests compare the two paths)."""
     args = _debug_first(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
     if command in _TALKS_TO_TARGETS:  # only these load client libraries; the others stay free of logging's import
@@ -81,6 +82,16 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
     except BrokenPipeError:  # `readiness --help | head`, as below
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    if fast:
+        from readiness.cli import plain
+
+        try:
+            code = plain.run(args, prog_name)
+        except BrokenPipeError:  # as below
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        if code is not None:
+            sys.exit(code)
     import click
 
     from readiness.cli.base import EXIT_BLOCKED, EXIT_CONFIG, _fail
