@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
+from readiness.presets import PROFILES
+
 TYPE_CHECKING = False  # typing's import is a tenth of this path; mypy reads this name as True
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -16,7 +18,6 @@ if TYPE_CHECKING:
     from readiness.checklist import Checklist
 
 EXIT_CONFIG, EXIT_INTERNAL = 2, 3
-PROFILES = ("production", "non-production")  # list's --profile choices (click's on the other path)
 
 
 # The lines, for both paths.
