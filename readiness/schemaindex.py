@@ -13,12 +13,16 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from readiness import __version__, cachefile
-from readiness.entrypoints import EntryPoint
-from readiness.params import PARAM_TYPES, Param
+
+TYPE_CHECKING = False  # the fingerprint is on the path of a cached `validate`: no typing there; mypy reads True
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    from readiness.entrypoints import EntryPoint
+    from readiness.params import Param
 
 FORMAT = 1
 
@@ -95,8 +99,6 @@ def _dec(v: Any) -> Any:
     raise Corrupt("value")
 
 
-
-
 def encode_probe(p: Any, entry: str) -> dict[str, Any]:
     """One probe's schema; TypeError when it cannot be kept (a default that is not plain data)."""
     params = []
@@ -121,6 +123,8 @@ def _str(d: Mapping[str, Any], key: str, optional: bool = False) -> Any:
 def decode_probe(d: Any, make: Callable[..., Any]) -> Any:
     """A probe from its kept schema, through ``make(kind, target, params, summary, module, reads, writes, entry)``;
     Corrupt on anything that is not exactly what encode_probe writes."""
+    from readiness.params import PARAM_TYPES, Param
+
     if not isinstance(d, dict) or not isinstance(d.get("params"), list) or not isinstance(d.get("writes"), bool):
         raise Corrupt("probe")
     params: dict[str, Param] = {}

@@ -119,25 +119,27 @@ def run(args: list[str], prog_name: str) -> int | None:
 
 
 def _command(command: str, checklist: str | None, profile: str) -> None:
-    from readiness.checklist import load_checklist
+    """The lines kept for exactly these arguments and inputs, else made (and kept when all went well)."""
+    from readiness.cli import resultcache
 
-    cl = load_checklist(checklist)
-    if command == "validate":
-        echo(summary(cl))
-        return
-    for line in list_lines(cl, profile):
+    kept = resultcache.slot(command, checklist, profile)
+    lines = kept.read() if kept else None
+    if lines is None:
+        from readiness.checklist import load_checklist
+        from readiness.registry import probes
+
+        cl = load_checklist(checklist)
+        lines = [summary(cl)] if command == "validate" else list(list_lines(cl, profile))
+        if kept and not probes().broken:  # a broken plugin is tried again every run, as the schema index does
+            kept.write(lines, cl.sha256)
+    for line in lines:
         echo(line)
 
 
 def guarded(call: Callable[[], None]) -> int:
     """click's command path around ``call``: user mistakes exit 2, anything else 3; Ctrl-C as click says it."""
-    from readiness.errors import ConfigError
-
     try:
         call()
-    except ConfigError as exc:
-        echo(f"readiness: {config_message(exc.text)}", err=True)
-        return EXIT_CONFIG
     except BrokenPipeError:  # main says nothing more, as after click
         raise
     except KeyboardInterrupt as exc:  # click: a blank line, then Abort, which main says as "aborted"
@@ -145,6 +147,11 @@ def guarded(call: Callable[[], None]) -> int:
         echo(f"readiness: interrupted: {exc}" if str(exc) else "readiness: aborted", err=True)
         return 130
     except Exception as exc:
+        from readiness.errors import ConfigError  # here: a kept answer imports none of the loader's modules
+
+        if isinstance(exc, ConfigError):
+            echo(f"readiness: {config_message(exc.text)}", err=True)
+            return EXIT_CONFIG
         echo(f"readiness: {internal_message(exc)}", err=True)
         return EXIT_INTERNAL
     return 0
