@@ -10,7 +10,6 @@ is ignored and rebuilt, never trusted: every field is checked before use.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
@@ -32,7 +31,7 @@ Corrupt = cachefile.Corrupt  # the cache file is not an index this version wrote
 
 def cache_path() -> str | None:
     """One file per environment (venvs share ~/.cache)."""
-    env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]  # the key inside says which sys.path it was for
+    env = cachefile.sha256(sys.prefix.encode()).hexdigest()[:16]  # the key inside says which sys.path it was for
     return cachefile.path(f"probes-{FORMAT}-{env}.json")
 
 
@@ -49,7 +48,7 @@ def _origin(module: str) -> str | None:
 
 def fingerprint(eps: Iterable[EntryPoint]) -> str:
     """What the index depends on; any change to it means building again."""
-    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{sys.version}\0".encode())
+    h = cachefile.sha256(f"{FORMAT}\0{__version__}\0{sys.version}\0".encode())
     dirs = {os.path.dirname(os.path.abspath(__file__))}  # Param and the probe contract live here
     for ep in eps:
         module = ep.value.split("[", 1)[0].partition(":")[0].strip()

@@ -51,7 +51,6 @@ def slot(command: str, checklist: str | None, profile: str) -> Slot | None:
 
 def _key(command: str, checklist: str | None, profile: str) -> tuple[str, str] | None:
     """The key and the sha256 of the checklist's bytes it was made with."""
-    import hashlib
     from importlib.util import find_spec
 
     from readiness import schemaindex
@@ -65,13 +64,13 @@ def _key(command: str, checklist: str | None, profile: str) -> tuple[str, str] |
     yaml = find_spec("yaml")
     code = [os.path.join(d, n) for d in (here, os.path.join(here, "cli")) for n in sorted(os.listdir(d))
             if n.endswith(".py")]
-    digest = hashlib.sha256(data).hexdigest()
+    digest = cachefile.sha256(data).hexdigest()
     parts = [str(FORMAT), __version__, sys.version, *sys.path, command, repr(checklist), profile, digest,
              schemaindex.fingerprint(eps),
              yaml.origin if yaml is not None and yaml.origin else "-", cachefile.stamp(code)]
     if yaml is not None and yaml.origin:
         parts.append(cachefile.stamp([yaml.origin]))
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest(), digest
+    return cachefile.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest(), digest
 
 
 def _content(path: str) -> bytes | None:
