@@ -129,3 +129,19 @@ def test_a_bug_in_the_loader_is_exit_3_on_both_paths(tmp_path):
     assert fast == slow
     assert fast[0] == 3 and fast[2] == (b"readiness: internal error: RuntimeError: loader bug (a bug; run with "
                                         b"--debug for the traceback)\n")
+
+
+def test_the_environment_that_asks_click_for_more_gets_click(tmp_path):
+    """READINESS_TARGETS is validate's -t as click reads it: the targets file is validated and said too."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("preset: langfuse\nredis: {url: 'redis://127.0.0.1:6379/0'}\n")
+    code, out, err = both(["validate"], tmp_path, env={"READINESS_TARGETS": str(targets)})
+    assert code == 0 and f"{targets}: valid: redis".encode() in out, out + err
+    targets.write_text("redis: {url: 5}\n")
+    code, out, err = both(["validate"], tmp_path, env={"READINESS_TARGETS": str(targets)})
+    assert code == 2 and str(targets).encode() in err
+    # shell completion is click's too: a plain form must not print a validation instead of completions
+    done = subprocess.run([BIN, "validate"], capture_output=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "_READINESS_COMPLETE": "bash_complete", "COMP_WORDS": "readiness va",
+                               "COMP_CWORD": "1"})
+    assert b"valid:" not in done.stdout

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness", fast: bool
         from readiness.cli import plain
 
         try:
-            code = plain.run(args, prog_name)
+            code = plain.run(args)
         except BrokenPipeError:  # as below
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)

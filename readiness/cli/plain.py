@@ -73,6 +73,14 @@ def parse(args: list[str]) -> tuple[str, dict[str, str]] | None:
     return command, opts
 
 
+def _for_click(command: str) -> bool:
+    """What the environment asks of click: shell completion (_<PROG>_COMPLETE), a traceback through its frames
+    (READINESS_DEBUG), or a targets file for validate (READINESS_TARGETS, its -t as click reads it)."""
+    if os.environ.get("READINESS_DEBUG") or (command == "validate" and os.environ.get("READINESS_TARGETS")):
+        return True
+    return any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ)
+
+
 def _plain_streams() -> bool:
     """click.echo writes as these do only to UTF-8 text streams (it re-wraps an ASCII one)."""
     import codecs
@@ -105,12 +113,10 @@ def echo(text: str, err: bool = False, nl: bool = True) -> None:
     stream.flush()
 
 
-def run(args: list[str], prog_name: str) -> int | None:
+def run(args: list[str]) -> int | None:
     """The exit code of a plain form, run here; None when click must run it."""
-    complete = f"_{prog_name}_COMPLETE".replace("-", "_").upper()  # click's shell completion variable
     parsed = parse(args)
-    # READINESS_DEBUG: a traceback through click's frames, as ever
-    if parsed is None or complete in os.environ or os.environ.get("READINESS_DEBUG") or not _plain_streams():
+    if parsed is None or not _plain_streams() or _for_click(parsed[0]):
         return None
     command, opts = parsed
     # click: the option when given (even empty), else the variable unless it is empty
