@@ -13,6 +13,8 @@ from readiness import __version__, cachefile
 
 FORMAT = 1
 PROBE_GROUP = "readiness.probes"  # readiness.registry.PROBE_GROUP, without importing the registry
+# the libraries the loader's verdicts depend on: the YAML parser, and packaging's versions (min/max matchers)
+_LIBRARIES = ("yaml", "packaging")
 _MAX_CHECKLIST = 4 * 1024 * 1024  # bigger checklists are never kept (and the loader refuses far smaller ones)
 
 
@@ -61,15 +63,14 @@ def _key(command: str, checklist: str | None, profile: str) -> tuple[str, str] |
     if data is None:
         return None
     eps = sorted(entry_points(group=PROBE_GROUP), key=lambda e: e.name)
-    yaml = find_spec("yaml")
     code = [os.path.join(d, n) for d in (here, os.path.join(here, "cli")) for n in sorted(os.listdir(d))
             if n.endswith(".py")]
+    for lib in _LIBRARIES:  # found, not imported: their package file changes with every install
+        spec = find_spec(lib)
+        code.append(spec.origin if spec is not None and spec.origin else f"<no {lib}>")
     digest = cachefile.sha256(data).hexdigest()
     parts = [str(FORMAT), __version__, sys.version, *sys.path, command, repr(checklist), profile, digest,
-             schemaindex.fingerprint(eps),
-             yaml.origin if yaml is not None and yaml.origin else "-", cachefile.stamp(code)]
-    if yaml is not None and yaml.origin:
-        parts.append(cachefile.stamp([yaml.origin]))
+             schemaindex.fingerprint(eps), cachefile.stamp(code)]
     return cachefile.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest(), digest
 
 
