@@ -1,7 +1,8 @@
 """Command line.  Only click is imported at start-up; everything else is imported by the command that needs it,
 so ``readiness --help`` and ``readiness validate`` never load a database client.  One module per role: base (the
 group, shared options, failure handling), items (validate, list, explain, probes), run (audit, render, diff), ops
-(demo, rbac, check-files, fleet, init)."""
+(demo, rbac, check-files, fleet, init); helpcache (`--help` without click), plain (`validate` and `list` in their
+plain forms without click) and resultcache (what those printed, kept)."""
 
 from __future__ import annotations
 
