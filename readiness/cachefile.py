@@ -43,6 +43,19 @@ def stamp(paths: Iterable[str]) -> str:
     return "\0".join(out)
 
 
+def sha256(data: bytes = b"") -> Any:
+    """A sha256 hash object: CPython's own (hashlib's fallback, the same digests) when it has one, since importing
+    hashlib starts OpenSSL, a tenth of a kept `validate` (readiness/cli/resultcache.py)."""
+    try:
+        from _sha2 import sha256 as new  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256 as new  # Python 3.10 and 3.11
+        except ImportError:
+            from hashlib import sha256 as new
+    return new(data)
+
+
 def path(name: str) -> str | None:
     """Where the cache file ``name`` lives; None when caching is off (READINESS_NO_CACHE=1) or there is no absolute
     cache dir.  A relative XDG_CACHE_HOME is invalid and ignored, as the XDG spec says: ~/.cache then."""

@@ -13,9 +13,9 @@ from readiness import treecache
 from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.params import validate
+from readiness.presets import PRESETS, PROFILES
 from readiness.probe import Param, Probe
 from readiness.registry import Registry, probes
-from readiness.targets import PRESETS, PROFILES
 from readiness.yamlsrc import YMap, pos_of
 
 LEVELS = ("required", "recommended", "optional")

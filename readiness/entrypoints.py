@@ -12,20 +12,35 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any
+
+TYPE_CHECKING = False  # typing and dataclasses are most of a cached `validate`; mypy reads this name as True
+if TYPE_CHECKING:
+    from typing import Any
 
 _SUFFIXES = (".dist-info", ".egg-info")
 
 
-@dataclass(frozen=True)
 class EntryPoint:
-    name: str
-    value: str
-    group: str
-    # the distribution's metadata dir ("name-1.0.dist-info"): its name and version, for the schema index's key
-    dist: str = field(default="", compare=False)
+    """``name = value`` in ``group``.  ``dist`` is the distribution's metadata dir ("name-1.0.dist-info"): its name
+    and version, for the schema index's key; not part of what the entry point is (equality, hash)."""
+
+    __slots__ = ("name", "value", "group", "dist")
+
+    def __init__(self, name: str, value: str, group: str, dist: str = "") -> None:
+        self.name, self.value, self.group, self.dist = name, value, group, dist
+
+    def _id(self) -> tuple[str, str, str]:
+        return self.name, self.value, self.group
+
+    def __eq__(self, other: object) -> bool:
+        return other._id() == self._id() if isinstance(other, EntryPoint) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._id())
+
+    def __repr__(self) -> str:
+        return f"EntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r}, dist={self.dist!r})"
 
     def load(self) -> Any:
         module, _, attrs = self.value.split("[", 1)[0].partition(":")  # "[extras]" select nothing at load time

@@ -10,15 +10,18 @@ is ignored and rebuilt, never trusted: every field is checked before use.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from readiness import __version__, cachefile
-from readiness.entrypoints import EntryPoint
-from readiness.params import PARAM_TYPES, Param
+
+TYPE_CHECKING = False  # the fingerprint is on the path of a cached `validate`: no typing there; mypy reads True
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    from readiness.entrypoints import EntryPoint
+    from readiness.params import Param
 
 FORMAT = 1
 
@@ -28,7 +31,7 @@ Corrupt = cachefile.Corrupt  # the cache file is not an index this version wrote
 
 def cache_path() -> str | None:
     """One file per environment (venvs share ~/.cache)."""
-    env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]  # the key inside says which sys.path it was for
+    env = cachefile.sha256(sys.prefix.encode()).hexdigest()[:16]  # the key inside says which sys.path it was for
     return cachefile.path(f"probes-{FORMAT}-{env}.json")
 
 
@@ -45,7 +48,7 @@ def _origin(module: str) -> str | None:
 
 def fingerprint(eps: Iterable[EntryPoint]) -> str:
     """What the index depends on; any change to it means building again."""
-    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{sys.version}\0".encode())
+    h = cachefile.sha256(f"{FORMAT}\0{__version__}\0{sys.version}\0".encode())
     dirs = {os.path.dirname(os.path.abspath(__file__))}  # Param and the probe contract live here
     for ep in eps:
         module = ep.value.split("[", 1)[0].partition(":")[0].strip()
@@ -95,8 +98,6 @@ def _dec(v: Any) -> Any:
     raise Corrupt("value")
 
 
-
-
 def encode_probe(p: Any, entry: str) -> dict[str, Any]:
     """One probe's schema; TypeError when it cannot be kept (a default that is not plain data)."""
     params = []
@@ -121,6 +122,8 @@ def _str(d: Mapping[str, Any], key: str, optional: bool = False) -> Any:
 def decode_probe(d: Any, make: Callable[..., Any]) -> Any:
     """A probe from its kept schema, through ``make(kind, target, params, summary, module, reads, writes, entry)``;
     Corrupt on anything that is not exactly what encode_probe writes."""
+    from readiness.params import PARAM_TYPES, Param
+
     if not isinstance(d, dict) or not isinstance(d.get("params"), list) or not isinstance(d.get("writes"), bool):
         raise Corrupt("probe")
     params: dict[str, Param] = {}

@@ -14,11 +14,10 @@ from readiness.clients import KINDS, client_module
 from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
 from readiness.params import validate
+from readiness.presets import PRESETS, PROFILES
 from readiness.redact import Scrubber, redact_config, secrets_in
 from readiness.yamlsrc import load_file, map_strings, pos_of
 
-PRESETS = ("langsmith", "langfuse", "langsight")
-PROFILES = ("production", "non-production")
 _TOP = ("name", "preset", "profile", "deployment", "opt_in")
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")

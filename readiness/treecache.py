@@ -5,7 +5,6 @@ Decoding checks every field: what was not written by ``encode`` is ``Corrupt``, 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from typing import Any
 
@@ -103,8 +102,8 @@ def parsed(name: str, cache: bool = True) -> tuple[Any, str]:
     """The checklist file's loaded YAML and the sha256 of its bytes; with ``cache``, a file parsed before, unchanged,
     comes from the cache with every position and written text (so every message is the same), without PyYAML."""
     data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
-    digest = hashlib.sha256(data).hexdigest()
-    where = cachefile.path(f"checklist-{hashlib.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json") \
+    digest = cachefile.sha256(data).hexdigest()  # not hashlib: its import starts OpenSSL
+    where = cachefile.path(f"checklist-{cachefile.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json") \
         if cache else None
     key = f"{digest}:{FORMAT}:{_parser_stamp()}"
     kept = cachefile.read(where, FORMAT, key) if where else None

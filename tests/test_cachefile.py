@@ -137,3 +137,14 @@ def test_every_cache_key_stamps_its_files_through_cachefile(monkeypatch):
     before = [k() for k in keys]
     monkeypatch.setattr(cachefile, "stamp", lambda paths: "another\0stamp")
     assert all(k() != b for k, b in zip(keys, before, strict=True))
+
+
+def test_the_sha256_that_skips_hashlibs_import_gives_hashlibs_digests():
+    import hashlib
+
+    for data in (b"", b"readiness", bytes(range(256)) * 1000):
+        assert cachefile.sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+    h = cachefile.sha256()
+    h.update(b"read")
+    h.update(b"iness")
+    assert h.hexdigest() == hashlib.sha256(b"readiness").hexdigest()

@@ -1,7 +1,8 @@
 """Command line.  Only click is imported at start-up; everything else is imported by the command that needs it,
 so ``readiness --help`` and ``readiness validate`` never load a database client.  One module per role: base (the
 group, shared options, failure handling), items (validate, list, explain, probes), run (audit, render, diff), ops
-(demo, rbac, check-files, fleet, init)."""
+(demo, rbac, check-files, fleet, init); helpcache (`--help` without click), plain (`validate` and `list` in their
+plain forms without click) and resultcache (what those printed, kept)."""
 
 from __future__ import annotations
 
@@ -66,8 +67,9 @@ def _quiet_libraries(debug: bool) -> None:
         root.setLevel(logging.CRITICAL + 1)
 
 
-def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
-    """The console script; the kubectl plugin (readiness.kubectl) calls it with its own arguments and name."""
+def main(argv: list[str] | None = None, prog_name: str = "readiness", fast: bool = True) -> None:
+    """The console script; the kubectl plugin (readiness.kubectl) calls it with its own arguments and name.
+    ``fast=False``: the plain `validate` and `list` through click too (the tests compare the two paths)."""
     args = _debug_first(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
     if command in _TALKS_TO_TARGETS:  # only these load client libraries; the others stay free of logging's import
@@ -81,6 +83,16 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness") -> None:
     except BrokenPipeError:  # `readiness --help | head`, as below
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    if fast:
+        from readiness.cli import plain
+
+        try:
+            code = plain.run(args)
+        except BrokenPipeError:  # as below
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        if code is not None:
+            sys.exit(code)
     import click
 
     from readiness.cli.base import EXIT_BLOCKED, EXIT_CONFIG, _fail

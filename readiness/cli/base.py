@@ -33,12 +33,13 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from readiness.cli.plain import config_message, internal_message
         from readiness.errors import ConfigError
 
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            _fail(f"configuration error:\n{exc.text}" if "\n" in exc.text else f"configuration error: {exc.text}")
+            _fail(config_message(exc.text))
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:
@@ -46,8 +47,7 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
                 import traceback
 
                 click.echo(_scrub("".join(traceback.format_exc())), err=True, nl=False)
-            _fail(_scrub(f"internal error: {type(exc).__name__}: {exc} (a bug; run with --debug for the traceback)"),
-                  EXIT_INTERNAL)
+            _fail(_scrub(internal_message(exc)), EXIT_INTERNAL)
 
     return wrapper
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from readiness.cli import plain
 from readiness.cli.base import _attest_opt, _checklist_opt, _fail, _guard, _targets_opt, _waivers_opt, cli
 
 
@@ -22,10 +23,7 @@ def validate(checklist: str | None, targets: str | None, waivers: str | None, at
     inputs = load_inputs(checklist, targets, waivers, attestations)
     for notice in notices_for_inputs(inputs):
         click.echo(f"note: {notice}", err=True)
-    items = inputs.checklist.items
-    manual = sum(i.manual for i in items)
-    click.echo(f"{inputs.checklist.path}: valid: {len(items)} items in {len(inputs.checklist.sections)} sections "
-               f"({len(items) - manual} probed, {manual} manual)")
+    click.echo(plain.summary(inputs.checklist))
     if targets:
         from readiness.audit import deployment_of
 
@@ -49,20 +47,14 @@ def validate(checklist: str | None, targets: str | None, waivers: str | None, at
 
 @cli.command("list")
 @_checklist_opt
-@click.option("--profile", type=click.Choice(["production", "non-production"]), default="production",
-              show_default=True)
+@click.option("--profile", type=click.Choice(plain.PROFILES), default="production", show_default=True)
 @_guard
 def list_items(checklist: str | None, profile: str) -> None:
     """Every item: id, level, and its probe (or 'manual')."""
     from readiness.checklist import load_checklist
 
-    cl = load_checklist(checklist)
-    width = max((len(i.id) for i in cl.items), default=10)
-    for section in cl.sections:
-        click.echo(f"{section.id}: {section.title}")
-        for item in section.items:
-            presets = f"  [{', '.join(item.presets)}]" if item.presets else ""
-            click.echo(f"  {item.id:<{width}}  {item.level_for(profile):<11}  {item.probe or 'manual'}{presets}")
+    for line in plain.list_lines(load_checklist(checklist), profile):
+        click.echo(line)
 
 
 @cli.command()
