@@ -130,6 +130,9 @@ class FakeCluster:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body go out in two writes: with Nagle on, the body waits for the client's delayed
+            # ACK (40 ms a request on loopback), which no real API server (Go sets TCP_NODELAY) makes clients wait.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
