@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from readiness.clients.kubernetes_ahead import Ahead
 from readiness.errors import TargetUnavailable
 
 PAGE_SIZE = 500
@@ -241,6 +242,7 @@ class LiveCluster(Cluster):
         self.source = source
         self.page_size = page_size
         self._lock = threading.Lock()
+        self.ahead = Ahead()  # the probes' next listings, read in the background (checks/_k8s_access.read_ahead)
         self.version = str(self._get("/version", {}).get("gitVersion") or "")
 
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
