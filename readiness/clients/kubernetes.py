@@ -385,12 +385,12 @@ def _message(data: Any) -> str:
 
 
 def connect(config: dict[str, Any], timeout: float) -> Cluster:
-    from readiness.clients.kubernetes_manifests import ChartCluster, ManifestCluster
-
     ns = namespaces(config)
-    if config.get("chart"):
-        return ChartCluster(config, ns[0], timeout)
-    if config.get("manifests"):
+    if config.get("chart") or config.get("manifests"):  # files: the live client is never imported
+        from readiness.clients.kubernetes_manifests import ChartCluster, ManifestCluster
+
+        if config.get("chart"):
+            return ChartCluster(config, ns[0], timeout)
         return ManifestCluster(Path(config["manifests"]), ns[0])
     from kubernetes import client as k8s
     from kubernetes import config as k8s_config
