@@ -52,6 +52,18 @@ def labels(obj: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, (dict, Mapping)) else {}
 
 
+def label(obj: Any, key: str) -> str | None:
+    """``labels(obj).get(key)`` without copying every label (it is asked of each of thousands of objects)."""
+    value = get(obj, "metadata.labels")
+    if not isinstance(value, (dict, Mapping)):
+        return None
+    found = value.get(key, _NONE) if isinstance(value, dict) else (value[key] if key in value else _NONE)
+    return None if found is _NONE else str(found)
+
+
+_NONE = object()
+
+
 def annotations_of(obj: Any) -> dict[str, str]:
     value = get(obj, "metadata.annotations", {})
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, (dict, Mapping)) else {}

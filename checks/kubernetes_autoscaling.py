@@ -24,7 +24,7 @@ _DATASTORES = Param("str", "postgres|redis|clickhouse|zookeeper|keeper|(^|-)chi-
 
 
 def _keda_owned(hpa: Any) -> bool:
-    return "scaledobject.keda.sh/name" in kf.labels(hpa) or any(
+    return kf.label(hpa, "scaledobject.keda.sh/name") is not None or any(
         o.get("kind") == "ScaledObject" for o in kf.dicts(hpa, "metadata.ownerReferences"))
 
 
@@ -332,7 +332,7 @@ def _workloads(ctx: Any, components: list[str]) -> list[dict[str, Any]]:
         return found
     seen = {_key(d) for d in found}
     labelled = [o for kind in ("deployments", "statefulsets") for o in kf.workloads(ctx, kind)
-                if ident.holds(o) and kf.labels(o).get(kf.INSTANCE) == ident.release]
+                if ident.holds(o) and kf.label(o, kf.INSTANCE) == ident.release]
     for obj in [o for _, o in kf.bundled_workloads(ctx)] + labelled:
         if _key(obj) not in seen:
             found.append(obj)
