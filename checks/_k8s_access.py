@@ -107,9 +107,36 @@ def listing(ctx: Any, plural: str, namespace: str | None = None) -> list[dict[st
     """Every object of a kind in one namespace (None: all) or, for a cluster-scoped kind, in the cluster."""
     kind = _kind(plural)
     check_declared(ctx, kind, namespace)
+    read_ahead(ctx, f"k8s:{plural}:{(namespace if kind.namespaced else None) or '*'}")
+    return shaped(plural, _read(ctx, kind, namespace))
+
+
+def _read(ctx: Any, kind: Any, namespace: str | None) -> Any:
+    """The listing through the session's facts (once per audit): NotServed first where discovery lacks its group."""
     ensure_served(ctx, kind)
     ns = namespace if kind.namespaced else None
-    return shaped(plural, ctx.fact(f"k8s:{plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes"))
+    return ctx.fact(f"k8s:{kind.plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")
+
+
+def read_ahead(ctx: Any, now: str) -> None:
+    """Live: queue the probe's other declared listings in the target's namespaces (built-in kinds; a Rollout only
+    where argoproj.io is served) on the cluster's background readers, through the same facts as ``listing``;
+    ``now`` is the one the probe reads itself."""
+    ahead = getattr(cluster(ctx), "ahead", None)
+    reads = getattr(ctx, "reads", None)
+    if ahead is None or not reads:
+        return
+    ahead.reading(now)
+    from readiness.clients.kubernetes import KNOWN, implied_reads
+
+    for spec in sorted(reads):
+        for one in implied_reads(spec):
+            group, _, plural = one.rpartition("/")
+            kind = KNOWN.get(plural)
+            if kind is None or (group and group != kind.group):
+                continue  # a read in a namespace of its own (ns:plural), or a kind the table does not hold
+            for ns in namespaces(ctx) if kind.namespaced else [None]:
+                ahead.read(f"k8s:{plural}:{ns or '*'}", lambda k=kind, n=ns: _read(ctx, k, n))
 
 
 def shaped(plural: str, found: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from readiness.checks import _products as products
 from readiness.checks._k8s_access import derived, live, namespaces, objects, rendered, workloads
-from readiness.checks._k8s_fields import containers, dicts, get, labels, mapping, name, ref
+from readiness.checks._k8s_fields import containers, dicts, get, label, labels, mapping, name, ref
 
 from readiness.probe import Param, Verdict, not_applicable, undecided
 
@@ -53,7 +53,7 @@ class Identity:
 
     def holds(self, obj: Any) -> bool:
         """In the release's namespaces and not labelled as another release's."""
-        inst, ns = labels(obj).get(INSTANCE), get(obj, "metadata.namespace")
+        inst, ns = label(obj, INSTANCE), get(obj, "metadata.namespace")
         in_ns = None in self.where or ns is None or ns in self.where  # no namespace: helm template output
         return in_ns and inst in (None, self.release)
 
@@ -106,7 +106,7 @@ def _releases(deps: list[dict[str, Any]], charts: list[str]) -> dict[str, set[st
     """{release: its namespaces} of the Deployments labelled as one of ``charts``."""
     seen: dict[str, set[str | None]] = {}
     for dep in deps:
-        inst = labels(dep).get(INSTANCE)
+        inst = label(dep, INSTANCE)
         if inst and _chart_labelled(dep, charts):
             seen.setdefault(inst, set()).add(get(dep, "metadata.namespace"))
     return seen
@@ -144,7 +144,7 @@ def _component_names(obj: Any, ident: Identity) -> set[str]:
         return {text[len(f) + 1:] for f in ident.fullnames if text.startswith(f"{f}-")}
 
     out = bare(name(obj))
-    if labels(obj).get(INSTANCE) == ident.release:
+    if label(obj, INSTANCE) == ident.release:
         tpl = labels({"metadata": get(obj, "spec.template.metadata", {})})
         for lab in (labels(obj), tpl, mapping(obj, "spec.selector.matchLabels")):
             value = lab.get(COMPONENT)
@@ -298,7 +298,7 @@ def _owner_by_name(owners: dict[tuple[Any, str], tuple[set[str] | None, bool]], 
 def _ours(ident: Identity, home: set[Any], obj: Any) -> bool:
     if not ident.holds(obj):
         return False
-    if labels(obj).get(INSTANCE) == ident.release or any(name(obj).startswith(f"{f}-") for f in ident.fullnames):
+    if label(obj, INSTANCE) == ident.release or any(name(obj).startswith(f"{f}-") for f in ident.fullnames):
         return True
     return get(obj, "metadata.namespace") in home  # unlabelled, beside the product's Deployments
 

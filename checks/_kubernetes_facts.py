@@ -41,6 +41,7 @@ from readiness.checks._k8s_fields import (  # noqa: F401 - re-exported
     dicts,
     get,
     is_true,
+    label,
     labels,
     mapping,
     name,

@@ -13,6 +13,7 @@ from typing import Any
 
 from readiness.checks import _kubernetes_facts as kf
 from readiness.checks._common import listing
+from readiness.checks._k8s_access import derived
 
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
@@ -23,7 +24,7 @@ _DATASTORES = Param("str", "postgres|redis|clickhouse|zookeeper|keeper|(^|-)chi-
 
 
 def _keda_owned(hpa: Any) -> bool:
-    return "scaledobject.keda.sh/name" in kf.labels(hpa) or any(
+    return kf.label(hpa, "scaledobject.keda.sh/name") is not None or any(
         o.get("kind") == "ScaledObject" for o in kf.dicts(hpa, "metadata.ownerReferences"))
 
 
@@ -57,8 +58,15 @@ def _key(obj: Any) -> tuple[str, str]:
 
 
 def _hpa_targets(ctx: Any) -> dict[tuple[str, str], list[str]]:
+    """{(namespace, Deployment): [HPA]} of the HPAs KEDA does not own; built once per audit (three items ask).
+    Shared: never changed in place."""
+    hpas = kf.objects(ctx, "horizontalpodautoscalers")
+    return derived(ctx, ("hpa-targets",), [hpas], lambda: _hpa_index(hpas))  # type: ignore[no-any-return]
+
+
+def _hpa_index(hpas: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
     out: dict[tuple[str, str], list[str]] = {}
-    for hpa in kf.objects(ctx, "horizontalpodautoscalers"):
+    for hpa in hpas:
         t = _target(hpa)
         if t and not _keda_owned(hpa):
             out.setdefault(t, []).append(kf.name(hpa))
@@ -324,7 +332,7 @@ def _workloads(ctx: Any, components: list[str]) -> list[dict[str, Any]]:
         return found
     seen = {_key(d) for d in found}
     labelled = [o for kind in ("deployments", "statefulsets") for o in kf.workloads(ctx, kind)
-                if ident.holds(o) and kf.labels(o).get(kf.INSTANCE) == ident.release]
+                if ident.holds(o) and kf.label(o, kf.INSTANCE) == ident.release]
     for obj in [o for _, o in kf.bundled_workloads(ctx)] + labelled:
         if _key(obj) not in seen:
             found.append(obj)

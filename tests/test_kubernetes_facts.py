@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from fake_k8s import DATA, FakeCluster, audit_k8s, live_targets, offline_targets, served
+from hypothesis import given
+from hypothesis import strategies as st
 from readiness.checks import _kubernetes_facts as kf
 
 from readiness.clients import kubernetes as k8s
@@ -95,3 +97,15 @@ def test_a_database_client_without_a_pool_size_in_its_env_is_unknown(tmp_path: P
     ctx = context({"manifests": str(tmp_path / "m"), "namespace": "langsmith", "release": "langsmith"})
     assert kf.connection_demand(ctx, ["backend", "queue", "frontend"]) == (
         [], ["langsmith/langsmith-backend (DATABASE_URL from Secret langsmith-postgres, never read)"])
+
+
+_LABEL_VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=3), st.lists(st.integers(), max_size=2))
+
+
+@given(st.one_of(_LABEL_VALUES, st.dictionaries(st.sampled_from(["app.kubernetes.io/instance", "a", ""]),
+                                                 _LABEL_VALUES, max_size=3)),
+       st.sampled_from(["app.kubernetes.io/instance", "a", "missing"]))
+def test_one_label_reads_as_the_copied_labels_do(value: object, key: str) -> None:
+    """kf.label (hot: once per object and item) is labels(obj).get(key) without the copy, whatever the labels hold."""
+    for obj in ({"metadata": {"labels": value}}, {"metadata": value}, value):
+        assert kf.label(obj, key) == kf.labels(obj).get(key)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from readiness.clients.kubernetes_ahead import Ahead
 from readiness.errors import TargetUnavailable
 
 PAGE_SIZE = 500
@@ -241,6 +242,7 @@ class LiveCluster(Cluster):
         self.source = source
         self.page_size = page_size
         self._lock = threading.Lock()
+        self.ahead = Ahead()  # the probes' next listings, read in the background (checks/_k8s_access.read_ahead)
         self.version = str(self._get("/version", {}).get("gitVersion") or "")
 
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -383,12 +385,12 @@ def _message(data: Any) -> str:
 
 
 def connect(config: dict[str, Any], timeout: float) -> Cluster:
-    from readiness.clients.kubernetes_manifests import ChartCluster, ManifestCluster
-
     ns = namespaces(config)
-    if config.get("chart"):
-        return ChartCluster(config, ns[0], timeout)
-    if config.get("manifests"):
+    if config.get("chart") or config.get("manifests"):  # files: the live client is never imported
+        from readiness.clients.kubernetes_manifests import ChartCluster, ManifestCluster
+
+        if config.get("chart"):
+            return ChartCluster(config, ns[0], timeout)
         return ManifestCluster(Path(config["manifests"]), ns[0])
     from kubernetes import client as k8s
     from kubernetes import config as k8s_config
