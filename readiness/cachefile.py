@@ -43,9 +43,11 @@ def stamp(paths: Iterable[str]) -> str:
     return "\0".join(out)
 
 
-def sha256(data: bytes = b"") -> Any:
-    """A sha256 hash object: CPython's own (hashlib's fallback, the same digests) when it has one, since importing
-    hashlib starts OpenSSL, a tenth of a kept `validate` (readiness/cli/resultcache.py)."""
+_BIG = 1024 * 1024  # from here on hashlib's OpenSSL (5.6x faster) pays for its import
+
+
+def _builtin() -> Any:
+    """CPython's own sha256 constructor (hashlib's fallback, the same digests), else hashlib's."""
     try:
         from _sha2 import sha256 as new  # Python 3.12+
     except ImportError:
@@ -53,7 +55,48 @@ def sha256(data: bytes = b"") -> Any:
             from _sha256 import sha256 as new  # Python 3.10 and 3.11
         except ImportError:
             from hashlib import sha256 as new
-    return new(data)
+    return new
+
+
+_new: Any = None  # resolved on first use: a failed import is not cached by Python, so it would be tried every call
+
+
+def sha256(data: bytes = b"") -> Any:
+    """A sha256 hash object: CPython's own for small inputs, since importing hashlib starts OpenSSL, a tenth of a
+    kept `validate` (readiness/cli/resultcache.py); hashlib's for big ones."""
+    global _new
+    if len(data) > _BIG:
+        from hashlib import sha256 as big
+
+        return big(data)
+    if _new is None:
+        _new = _builtin()
+    return _new(data)
+
+
+def sources(directory: str) -> list[str]:
+    """The Python files in ``directory``, sorted: the code a cache key stamps."""
+    return [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".py")]
+
+
+def named(kind: str, fmt: int, *parts: str) -> str | None:
+    """The cache file for ``kind`` and ``parts`` in this environment (venvs share ~/.cache): one per combination,
+    written over when anything else changes (the key inside says exactly what it was for)."""
+    import sys
+
+    return path(f"{kind}-{fmt}-{zlib.crc32(repr((sys.prefix, *parts)).encode()):08x}.json")
+
+
+def read_bounded(fd: int, limit: int) -> bytes:
+    """At most ``limit`` + 1 bytes of ``fd``: one more than allowed says it was too big (it grew since a stat)."""
+    chunks, left = [], limit + 1
+    while left > 0:
+        chunk = os.read(fd, left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def path(name: str) -> str | None:
@@ -83,14 +126,7 @@ def _slurp(where: str) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or not _safe(st) or st.st_size > MAX_BYTES:
             return None
-        chunks, left = [], MAX_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return read_bounded(fd, MAX_BYTES)
     finally:
         os.close(fd)
 
@@ -116,8 +152,9 @@ def read(where: str, fmt: int, key: str) -> Any:
         return None
 
 
-def write(where: str, fmt: int, key: str, body: Any) -> None:
-    """Keep ``body``; readers see the old file or the new one, never half of one.  Failing is only a miss later.
+def write(where: str, fmt: int, key: str, body: Any) -> bool:
+    """Keep ``body``; readers see the old file or the new one, never half of one.  Failing is only a miss later
+    (False).
     The file is a header line (format, key, checksum of the rest) and the body's JSON."""
     tmp = f"{where}.{os.getpid()}.tmp"
     try:
@@ -125,14 +162,16 @@ def write(where: str, fmt: int, key: str, body: Any) -> None:
         head = json.dumps({"format": fmt, "key": key, "crc32": zlib.crc32(data)}).encode()
         os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
         if not _safe(os.stat(os.path.dirname(where))):
-            return  # a dir others can write to (or swap files in): neither read nor written
+            return False  # a dir others can write to (or swap files in): neither read nor written
         # O_EXCL|O_NOFOLLOW: never write through a file or symlink someone else put at the temp name
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(head + b"\n" + data)
         os.replace(tmp, where)
+        return True
     except (OSError, ValueError, RecursionError):
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        return False

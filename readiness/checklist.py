@@ -12,6 +12,7 @@ from typing import Any
 from readiness import treecache
 from readiness.deployment import KINDS as DEPLOYMENTS
 from readiness.errors import ConfigError, Problem, did_you_mean
+from readiness.locations import default_path
 from readiness.params import validate
 from readiness.presets import PRESETS, PROFILES
 from readiness.probe import Param, Probe
@@ -89,15 +90,12 @@ class Checklist:
         return next((i for i in self.items if i.id == item_id), None)
 
 
-def default_path() -> str:
-    # Next to this module (wheel and editable installs alike); importlib.resources would cost 4 ms of start-up.
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "checklist.yaml")
-
-
-def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registry | None = None) -> Checklist:
+def load_checklist(path: str | os.PathLike[str] | None = None, registry: Registry | None = None,
+                   source: tuple[bytes, str] | None = None) -> Checklist:
+    """``source``: the file's bytes and sha256 when the caller has read them (a kept answer's key): read once."""
     name = os.fspath(path) if path else default_path()
     # only the packaged checklist is cached: one file per path would pile up for every checklist ever validated
-    raw, digest = treecache.parsed(name, cache=os.path.abspath(name) == default_path())
+    raw, digest = treecache.parsed(name, cache=os.path.abspath(name) == default_path(), source=source)
     reg = registry or probes()
     problems: list[Problem] = []
     top, found = validate(_TOP, raw, name, "checklist")

@@ -19,16 +19,32 @@ if TYPE_CHECKING:
     from typing import Any
 
 _SUFFIXES = (".dist-info", ".egg-info")
+PROBE_GROUP = "readiness.probes"  # here, not in the registry: the kept answers' key reads it without the registry
 
 
 class EntryPoint:
     """``name = value`` in ``group``.  ``dist`` is the distribution's metadata dir ("name-1.0.dist-info"): its name
-    and version, for the schema index's key; not part of what the entry point is (equality, hash)."""
+    and version, for the schema index's key; not part of what the entry point is (equality, hash).  Immutable, as
+    importlib.metadata's: its hash is its fields and one instance is shared by every caller (the process cache)."""
 
     __slots__ = ("name", "value", "group", "dist")
+    name: str
+    value: str
+    group: str
+    dist: str
 
     def __init__(self, name: str, value: str, group: str, dist: str = "") -> None:
-        self.name, self.value, self.group, self.dist = name, value, group, dist
+        init = object.__setattr__  # the only writes there are: __setattr__ below refuses every other
+        init(self, "name", name)
+        init(self, "value", value)
+        init(self, "group", group)
+        init(self, "dist", dist)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"EntryPoint is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"EntryPoint is immutable: cannot delete {name!r}")
 
     def _id(self) -> tuple[str, str, str]:
         return self.name, self.value, self.group

@@ -10,10 +10,9 @@ from types import ModuleType
 from typing import Any
 
 from readiness import schemaindex
-from readiness.entrypoints import EntryPoint, entry_points
+from readiness.entrypoints import PROBE_GROUP, EntryPoint, entry_points
 from readiness.probe import Probe
 
-PROBE_GROUP = "readiness.probes"
 REPORTER_GROUP = "readiness.reporters"
 
 
@@ -21,6 +20,11 @@ REPORTER_GROUP = "readiness.reporters"
 class Registry:
     probes: dict[str, Probe] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)  # entry point -> why it could not be loaded
+    # "read" from the schema index kept for ``fingerprint``, or "written" to it (the next run reads the same): only
+    # then does the fingerprint say all the probes depend on (a module imported each run may import anything), so
+    # only then may an answer made from them be kept (cli/resultcache.py)
+    index: str = ""
+    fingerprint: str = ""
 
 
 def _probes_in(obj: Any) -> list[Probe]:
@@ -36,13 +40,12 @@ def _probes_in(obj: Any) -> list[Probe]:
 @functools.lru_cache(maxsize=1)
 def probes() -> Registry:
     """Every probe kind; from the schema index when it is current, so no probe module is imported until one runs."""
-    eps = sorted(entry_points(group=PROBE_GROUP), key=lambda e: e.name)
+    eps, key = schemaindex.current()
     path = schemaindex.cache_path()
-    key = schemaindex.fingerprint(eps)
     kept = schemaindex.read(path, key) if path else None
     if kept is not None:
         try:
-            return Registry(_indexed(kept, {ep.value for ep in eps}))
+            return Registry(_indexed(kept, {ep.value for ep in eps}), index="read", fingerprint=key)
         except (schemaindex.Corrupt, RecursionError, TypeError, ValueError):
             pass  # rebuilt below, and written over
     reg, entries = imported(eps)
@@ -51,7 +54,8 @@ def probes() -> Registry:
             index = [schemaindex.encode_probe(p, entries[kind]) for kind, p in reg.probes.items()]
         except TypeError:  # a default that is not plain data: this environment imports every time
             return reg
-        schemaindex.write(path, key, index)
+        if schemaindex.write(path, key, index):
+            reg.index, reg.fingerprint = "written", key
     return reg
 
 

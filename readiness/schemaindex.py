@@ -65,6 +65,28 @@ def fingerprint(eps: Iterable[EntryPoint]) -> str:
     return h.hexdigest()
 
 
+_given: tuple[list[tuple[str, str, str]], str] | None = None
+
+
+def current() -> tuple[list[EntryPoint], str]:
+    """The ``readiness.probes`` entry points by name and their fingerprint.  One given() a moment ago in this command
+    for the same entry points is used once (a miss of a kept answer would stamp every plugin file twice)."""
+    global _given
+    from readiness.entrypoints import PROBE_GROUP, entry_points
+
+    eps = sorted(entry_points(group=PROBE_GROUP), key=lambda e: e.name)
+    given, _given = _given, None
+    if given is not None and given[0] == [(ep.name, ep.value, ep.dist) for ep in eps]:
+        return eps, given[1]
+    return eps, fingerprint(eps)
+
+
+def give(eps: Iterable[EntryPoint] | None, key: str = "") -> None:
+    """Hand ``key``, the fingerprint of ``eps`` just taken, to the next current(); None takes it back unused."""
+    global _given
+    _given = None if eps is None else ([(ep.name, ep.value, ep.dist) for ep in eps], key)
+
+
 # Values (defaults, choices) as JSON that gives back the same Python value: lists, tuples, dicts and floats tagged.
 def _enc(v: Any) -> Any:
     if v is None or isinstance(v, (bool, str)) or (isinstance(v, int) and type(v) is int):
@@ -153,5 +175,6 @@ def read(path: str, key: str) -> list[Any] | None:
     return body if isinstance(body, list) else None
 
 
-def write(path: str, key: str, probes: list[dict[str, Any]]) -> None:
-    cachefile.write(path, FORMAT, key, probes)
+def write(path: str, key: str, probes: list[dict[str, Any]]) -> bool:
+    """Whether the index is now on disk."""
+    return cachefile.write(path, FORMAT, key, probes)

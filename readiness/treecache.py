@@ -98,11 +98,15 @@ def _sequence(body: list[Any]) -> YList:
     return out
 
 
-def parsed(name: str, cache: bool = True) -> tuple[Any, str]:
+def parsed(name: str, cache: bool = True, source: tuple[bytes, str] | None = None) -> tuple[Any, str]:
     """The checklist file's loaded YAML and the sha256 of its bytes; with ``cache``, a file parsed before, unchanged,
-    comes from the cache with every position and written text (so every message is the same), without PyYAML."""
-    data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
-    digest = cachefile.sha256(data).hexdigest()  # not hashlib: its import starts OpenSSL
+    comes from the cache with every position and written text (so every message is the same), without PyYAML.
+    ``source``: the file's bytes and their sha256, already read and hashed by the caller (a kept answer's key)."""
+    if source is not None:
+        data, digest = source
+    else:
+        data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
+        digest = cachefile.sha256(data).hexdigest()
     where = cachefile.path(f"checklist-{cachefile.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json") \
         if cache else None
     key = f"{digest}:{FORMAT}:{_parser_stamp()}"

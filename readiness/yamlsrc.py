@@ -17,12 +17,12 @@ from typing import Any
 
 from readiness.errors import ConfigError, Problem
 from readiness.fsio import read_bytes
+from readiness.locations import MAX_BYTES  # defined there: the click-free paths need it without this module
 from readiness.ytree import Pos, YList, YMap, map_strings, pos_of
 
 __all__ = ["MAX_ALIASED", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Pos", "YList", "YMap", "decode_text",
            "load_documents", "load_file", "load_settings", "load_text", "map_strings", "pos_of", "read_text"]
 
-MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 100_000  # values in a file, aliases expanded: settings files hold a few thousand
 MAX_ALIASED = 10_000  # values that aliases (and << merges) may repeat in all
 MAX_DEPTH = 64

@@ -11,7 +11,7 @@ import sys
 
 TYPE_CHECKING = False  # typing's import is a third of a cached `--help`; mypy reads this name as True
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
 __all__ = ["cli", "main"]
 
@@ -81,21 +81,20 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness", fast: bool
         if asks_help and helpcache.show(args, prog_name):
             sys.exit(0)
     except BrokenPipeError:  # `readiness --help | head`, as below
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        _reader_left()
     if fast:
         from readiness.cli import plain
 
         try:
             code = plain.run(args)
         except BrokenPipeError:  # as below
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(1)
+            _reader_left()
         if code is not None:
             sys.exit(code)
     import click
 
-    from readiness.cli.base import EXIT_BLOCKED, EXIT_CONFIG, _fail
+    from readiness.cli.base import EXIT_CONFIG, EXIT_INTERRUPTED, _fail
+    from readiness.cli.plain import interrupted_message
 
     cli = _group()
     try:
@@ -107,12 +106,20 @@ def main(argv: list[str] | None = None, prog_name: str = "readiness", fast: bool
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort: keep what the runner said about cleanup
         cause = exc.__cause__
-        _fail(f"interrupted: {cause}" if isinstance(cause, KeyboardInterrupt) and str(cause) else "aborted", 130)
+        _fail(interrupted_message(cause if isinstance(cause, KeyboardInterrupt) else None), EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_CONFIG)
     except KeyboardInterrupt as exc:  # the runner's Interrupted says what became of the writes it undid
-        _fail(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
+        _fail(f"interrupted: {exc}" if str(exc) else "interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:  # `readiness list | head`: the reader left; say nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_BLOCKED)
+        _reader_left()
+
+
+def _reader_left() -> NoReturn:
+    """Exit 1 (blocked: the output did not all arrive) saying nothing more: stdout goes to /dev/null so the flush
+    at exit cannot raise BrokenPipeError again."""
+    from readiness.cli.plain import EXIT_BLOCKED
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(EXIT_BLOCKED)

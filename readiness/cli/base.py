@@ -11,8 +11,9 @@ from typing import Any, NoReturn
 import click
 
 from readiness import __version__
+from readiness.cli.plain import EXIT_BLOCKED, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_READY
 
-EXIT_READY, EXIT_BLOCKED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
+__all__ = ["EXIT_BLOCKED", "EXIT_CONFIG", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_READY", "cli"]
 
 _checklist_opt = click.option("-c", "--checklist", "checklist", envvar="READINESS_CHECKLIST", metavar="FILE",
                               help="Checklist YAML (default: the packaged checklist.yaml).")
@@ -33,7 +34,7 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from readiness.cli.plain import config_message, internal_message
+        from readiness.cli.plain import config_message, internal_message  # light: plain imports no click
         from readiness.errors import ConfigError
 
         try:

@@ -40,18 +40,14 @@ def _key(args: list[str], prog_name: str) -> str | None:
         return None
     if click is None or not click.origin:
         return None
-    here = os.path.dirname(os.path.abspath(__file__))
-    files = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".py")] + [click.origin]
+    files = [*cachefile.sources(os.path.dirname(os.path.abspath(__file__))), click.origin]
     width = _columns()
     return "\0".join([__version__, sys.version, prog_name, *args, str(width), cachefile.stamp(files)])
 
 
 def _where(args: list[str], prog_name: str) -> str | None:
     """One file per environment, program name and command (the key inside says exactly what it was for)."""
-    import zlib
-
-    args = _same(args)
-    return cachefile.path(f"help-{FORMAT}-{zlib.crc32(repr((sys.prefix, prog_name, args[0])).encode()):08x}.json")
+    return cachefile.named("help", FORMAT, prog_name, _same(args)[0])
 
 
 def _columns() -> int:

@@ -9,6 +9,7 @@ import click
 
 from readiness.cli.base import _SCRUBBERS, EXIT_BLOCKED, EXIT_READY, _checklist_opt, _fail, _guard, _targets_opt, cli
 from readiness.cli.run import _outputs
+from readiness.presets import PROFILES
 
 
 @cli.command()
@@ -32,7 +33,7 @@ def demo(out: str) -> None:
 @cli.command()
 @_checklist_opt
 @_targets_opt
-@click.option("--profile", type=click.Choice(["production", "non-production"]), default=None)
+@click.option("--profile", type=click.Choice(PROFILES), default=None)
 @click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]), default=None)
 @click.option("--only", multiple=True, metavar="ID|SECTION")
 @click.option("--skip", multiple=True, metavar="ID|SECTION")
@@ -63,7 +64,7 @@ def rbac(checklist: str | None, targets: str | None, profile: str | None, preset
 @_checklist_opt
 @click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]),
               help="Product preset (its items and names); without it, product-specific items are skipped.")
-@click.option("--profile", type=click.Choice(["production", "non-production"]), default="production",
+@click.option("--profile", type=click.Choice(PROFILES), default="production",
               show_default=True)
 @click.option("--fail-on", type=click.Choice(["required", "recommended", "optional"]), default="required",
               show_default=True, help="Lowest level whose findings block.")

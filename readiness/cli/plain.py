@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from readiness.checklist import Checklist
 
-EXIT_CONFIG, EXIT_INTERNAL = 2, 3
+# every command's exit codes (readiness.cli.base imports them from here: that module imports click)
+EXIT_READY, EXIT_BLOCKED, EXIT_CONFIG, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 # The lines, for both paths.
@@ -43,6 +44,11 @@ def list_lines(cl: Checklist, profile: str) -> Iterator[str]:
 def config_message(text: str) -> str:
     """A user's mistake, as every command says it (exit 2)."""
     return f"configuration error:\n{text}" if "\n" in text else f"configuration error: {text}"
+
+
+def interrupted_message(exc: BaseException | None) -> str:
+    """Ctrl-C in a command, as click says it (Abort, "aborted") unless the runner said what it undid (exit 130)."""
+    return f"interrupted: {exc}" if exc is not None and str(exc) else "aborted"
 
 
 def internal_message(exc: BaseException) -> str:
@@ -126,18 +132,25 @@ def run(args: list[str]) -> int | None:
 
 def _command(command: str, checklist: str | None, profile: str) -> None:
     """The lines kept for exactly these arguments and inputs, else made (and kept when all went well)."""
+    from readiness import schemaindex
     from readiness.cli import resultcache
+    from readiness.locations import default_path
 
-    kept = resultcache.slot(command, checklist, profile)
+    kept = resultcache.slot(command, checklist or default_path(), profile, checklist)
     lines = kept.read() if kept else None
     if lines is None:
         from readiness.checklist import load_checklist
         from readiness.registry import probes
 
-        cl = load_checklist(checklist)
+        try:
+            # the bytes and digest the key was made of: read and hashed once, and the lines are made from exactly them
+            cl = load_checklist(checklist, source=(kept.data, kept.digest) if kept else None)
+        finally:
+            schemaindex.give(None)  # unused when the load failed first: never a later command's fingerprint
         lines = [summary(cl)] if command == "validate" else list(list_lines(cl, profile))
-        if kept and not probes().broken:  # a broken plugin is tried again every run, as the schema index does
-            kept.write(lines, cl.sha256)
+        reg = probes()
+        if kept and not reg.broken:  # a broken plugin is tried again every run, as the schema index does
+            kept.write(lines, reg)
     for line in lines:
         echo(line)
 
@@ -150,8 +163,8 @@ def guarded(call: Callable[[], None]) -> int:
         raise
     except KeyboardInterrupt as exc:  # click: a blank line, then Abort, which main says as "aborted"
         echo("", err=True)
-        echo(f"readiness: interrupted: {exc}" if str(exc) else "readiness: aborted", err=True)
-        return 130
+        echo(f"readiness: {interrupted_message(exc)}", err=True)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         from readiness.errors import ConfigError  # here: a kept answer imports none of the loader's modules
 

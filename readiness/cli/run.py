@@ -23,12 +23,13 @@ from readiness.cli.base import (
     _waivers_opt,
     cli,
 )
+from readiness.presets import PROFILES
 
 
 @cli.command()
 @_checklist_opt
 @_targets_opt
-@click.option("--profile", type=click.Choice(["production", "non-production"]),
+@click.option("--profile", type=click.Choice(PROFILES),
               help="Levels to apply (default: the targets file's, else production).")
 @click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]),
               help="Product preset (default: the targets file's).")
