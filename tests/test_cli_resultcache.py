@@ -156,3 +156,76 @@ def test_a_kept_answer_others_could_have_written_is_not_used(tmp_path, how):
         kept.rename(forged)
         kept.symlink_to(forged)
     assert run(tmp_path, "validate") == (*first[:2], "LOADED")
+
+
+def install_importing(site: Path, param: str) -> None:
+    """A plugin whose probe's default is not plain data (so the schema index cannot hold it: every run imports it)
+    and whose parameter's name comes from a file in a subpackage (which no fingerprint stamps)."""
+    sub = site / "nd_plug" / "names"
+    sub.mkdir(parents=True, exist_ok=True)
+    dist = site / "nd_plug-1.0.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nd-plug\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[readiness.probes]\nnd = nd_plug\n")
+    (sub / "__init__.py").write_text("")
+    (sub / "spec.py").write_text(f"NAME = {param!r}\n")
+    (site / "nd_plug" / "__init__.py").write_text(
+        "from readiness.probe import Param, passed, probe\n"
+        "from nd_plug.names.spec import NAME\n\n\n"
+        '@probe("nd.kind", target=None, params={NAME: Param("any", default=frozenset())})\n'
+        "def kind(ctx, p):\n"
+        '    """A probe the index cannot describe."""\n'
+        '    return passed("n")\n')
+
+
+def test_probes_imported_every_run_are_never_kept(tmp_path):
+    # the registry came from importing the plugin, which read a file no key stamps: its answer must not be kept
+    site, path = tmp_path / "site", tmp_path / "c.yaml"
+    site.mkdir()
+    path.write_text(ITEM.format(how="probe: nd.kind\n        with: {n: 5}"))
+    install_importing(site, "n")
+    want = (0, f"{path}: valid: 1 items in 1 sections (1 probed, 0 manual)\n")
+    assert run(tmp_path, "validate", "-c", str(path), site=site)[:2] == want
+    assert run(tmp_path, "validate", "-c", str(path), site=site) == (*want, "LOADED")
+    install_importing(site, "count")  # same size, other name: what click says is now exit 2
+    code, out, how = run(tmp_path, "validate", "-c", str(path), site=site)
+    assert (code, how) == (2, "LOADED") and "configuration error" in out and "'n'" in out
+    assert results(tmp_path) == []
+
+
+def _indexes(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache" / "readiness").glob("probes-*.json"))
+
+
+def test_a_deleted_or_rebuilt_probe_index_invalidates_kept_answers(tmp_path):
+    # an audit that finds the index stale deletes it (registry.resolved): answers made from it must go with it
+    first = run(tmp_path, "list")
+    assert first[0] == 0 and run(tmp_path, "list") == (*first[:2], "KEPT")
+    [index] = _indexes(tmp_path)
+    index.unlink()
+    assert run(tmp_path, "list") == (*first[:2], "LOADED")  # and the index is written again
+    assert run(tmp_path, "list") == (*first[:2], "KEPT")
+    st = index.stat()
+    os.utime(index, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # rebuilt: another stamp
+    assert run(tmp_path, "list") == (*first[:2], "LOADED")
+
+
+def _origin(name: str) -> str:
+    from importlib.util import find_spec
+
+    spec = find_spec(name)
+    assert spec is not None and spec.origin
+    return spec.origin
+
+
+@pytest.mark.parametrize("what", ["yaml", "packaging", "readiness.probe", "readiness.cli.plain"])
+def test_touching_the_parser_packaging_or_readiness_code_invalidates_kept_answers(tmp_path, what):
+    first = run(tmp_path, "validate")
+    assert first[0] == 0 and run(tmp_path, "validate") == (*first[:2], "KEPT")
+    origin = _origin(what)
+    st = os.stat(origin)
+    try:
+        os.utime(origin, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        assert run(tmp_path, "validate") == (*first[:2], "LOADED")
+    finally:
+        os.utime(origin, ns=(st.st_atime_ns, st.st_mtime_ns))
