@@ -145,3 +145,41 @@ def test_the_environment_that_asks_click_for_more_gets_click(tmp_path):
                           env={**os.environ, "_READINESS_COMPLETE": "bash_complete", "COMP_WORDS": "readiness va",
                                "COMP_CWORD": "1"})
     assert b"valid:" not in done.stdout
+
+
+PATHS = "import sys; from readiness.cli import main; main(sys.argv[2:], fast=sys.argv[1] == 'fast')"
+
+
+def _closed_reader(args: list[str], tmp_path: Path, fast: bool) -> tuple[int, bytes]:
+    """`readiness ARGS | head -0`: stdout is a pipe whose reader has gone, so the first write meets EPIPE."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-c", PATHS, "fast" if fast else "click", *args], stdout=write,
+                              stderr=subprocess.PIPE, cwd=tmp_path, timeout=120,
+                              env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    finally:
+        os.close(write)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize("command", ["list", "validate"])
+def test_a_reader_that_left_ends_both_paths_alike(tmp_path, command):
+    click_says = _closed_reader([command], tmp_path, fast=False)
+    assert click_says == (1, b"")  # exit 1, nothing on stderr: no traceback, no "Exception ignored"
+    assert _closed_reader([command], tmp_path, fast=True) == click_says  # a miss: the answer is made
+    assert list((tmp_path / "cache" / "readiness").glob("result-*.json"))
+    assert _closed_reader([command], tmp_path, fast=True) == click_says  # a hit: the kept answer
+
+
+def test_more_than_a_hundred_problems_are_said_alike(tmp_path):
+    # click's validate goes through load_inputs (which sorts every file's problems), the plain path through
+    # load_checklist alone: the same lines, whatever their number
+    items = [{**MANUAL, "id": f"s.i{n:03d}", "level": "mandatory", "manual": "maybe"} for n in range(70)]
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "name": "many", "sections": [{"id": "s", "title": "S",
+                                                                                 "items": items}]}))
+    for args in (["validate", "-c", str(path)], ["list", "-c", str(path)]):
+        code, out, err = both(args, tmp_path)
+        assert code == 2 and out == b""
+        assert err.count(b"\n") > 100, err[-300:]
