@@ -148,3 +148,18 @@ def test_the_sha256_that_skips_hashlibs_import_gives_hashlibs_digests():
     h.update(b"read")
     h.update(b"iness")
     assert h.hexdigest() == hashlib.sha256(b"readiness").hexdigest()
+
+
+def test_sha256_resolves_its_constructor_once_and_hands_big_inputs_to_openssl(monkeypatch):
+    import hashlib
+
+    calls = []
+    real = cachefile._builtin
+    monkeypatch.setattr(cachefile, "_new", None)
+    monkeypatch.setattr(cachefile, "_builtin", lambda: calls.append(1) or real())
+    for _ in range(3):  # on 3.11 a failed `from _sha2 import` was tried again on every call
+        assert cachefile.sha256(b"x").hexdigest() == hashlib.sha256(b"x").hexdigest()
+    assert calls == [1]
+    big = b"\x01" * (2 * 1024 * 1024)  # above 1 MiB: OpenSSL is several times faster than CPython's own
+    h = cachefile.sha256(big)
+    assert type(h) is type(hashlib.sha256()) and h.hexdigest() == hashlib.sha256(big).hexdigest()

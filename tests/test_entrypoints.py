@@ -66,3 +66,16 @@ def test_reading_entry_points_does_not_import_importlib_metadata():
             "print('importlib.metadata' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_an_entry_point_cannot_change_after_it_is_made():
+    # its hash is its fields and the process cache hands one instance to every caller
+    ep = EntryPoint("a", "m:x", "readiness.probes", "d-1.0.dist-info")
+    before = hash(ep)
+    for name in ("name", "value", "group", "dist", "other"):
+        with pytest.raises(AttributeError):
+            setattr(ep, name, "changed")
+        with pytest.raises(AttributeError):
+            delattr(ep, name)
+    assert (ep.name, ep.value, ep.group, ep.dist, hash(ep)) == ("a", "m:x", "readiness.probes", "d-1.0.dist-info",
+                                                                before)
