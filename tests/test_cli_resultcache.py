@@ -229,3 +229,25 @@ def test_touching_the_parser_packaging_or_readiness_code_invalidates_kept_answer
         assert run(tmp_path, "validate") == (*first[:2], "LOADED")
     finally:
         os.utime(origin, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_miss_stamps_the_probe_plugins_once(tmp_path, monkeypatch, capsys):
+    # the key's fingerprint is the registry's: a second one would stat every plugin file again
+    from readiness import registry, schemaindex
+    from readiness.cli import plain
+
+    path = tmp_path / "c.yaml"
+    path.write_text(ITEM.format(how="probe: redis.ping"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("READINESS_NO_CACHE", "READINESS_DEBUG", "READINESS_TARGETS"):
+        monkeypatch.delenv(name, raising=False)
+    calls = []
+    real = schemaindex.fingerprint
+    monkeypatch.setattr(schemaindex, "fingerprint", lambda eps: calls.append(1) or real(eps))
+    registry.probes.cache_clear()
+    try:
+        assert plain.run(["validate", "-c", str(path)]) == 0
+    finally:
+        registry.probes.cache_clear()
+    assert capsys.readouterr().out == f"{path}: valid: 1 items in 1 sections (1 probed, 0 manual)\n"
+    assert calls == [1]
