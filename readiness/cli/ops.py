@@ -9,7 +9,7 @@ import click
 
 from readiness.cli.base import _SCRUBBERS, EXIT_BLOCKED, EXIT_READY, _checklist_opt, _fail, _guard, _targets_opt, cli
 from readiness.cli.run import _outputs
-from readiness.presets import PROFILES
+from readiness.presets import PRESETS, PROFILES
 
 
 @cli.command()
@@ -34,7 +34,7 @@ def demo(out: str) -> None:
 @_checklist_opt
 @_targets_opt
 @click.option("--profile", type=click.Choice(PROFILES), default=None)
-@click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]), default=None)
+@click.option("--preset", type=click.Choice(PRESETS), default=None)
 @click.option("--only", multiple=True, metavar="ID|SECTION")
 @click.option("--skip", multiple=True, metavar="ID|SECTION")
 @click.option("--service-account", default="readiness", show_default=True, help="ServiceAccount the audit runs as.")
@@ -62,7 +62,7 @@ def rbac(checklist: str | None, targets: str | None, profile: str | None, preset
 @cli.command("check-files")
 @click.argument("paths", nargs=-1, metavar="FILE...")
 @_checklist_opt
-@click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]),
+@click.option("--preset", type=click.Choice(PRESETS),
               help="Product preset (its items and names); without it, product-specific items are skipped.")
 @click.option("--profile", type=click.Choice(PROFILES), default="production",
               show_default=True)
@@ -135,7 +135,7 @@ def fleet(source: str, html_out: str, stale_hours: float, max_clusters: int) -> 
 
 
 @cli.command("init")
-@click.option("--preset", required=True, type=click.Choice(["langsmith", "langfuse", "langsight"]))
+@click.option("--preset", required=True, type=click.Choice(PRESETS))
 @click.option("--from-env", "env_file", required=True, metavar="FILE", help="The application's env file.")
 @click.option("--from-values", "values_file", metavar="FILE", help="Its Helm values file.")
 @click.option("--from-compose", "compose_file", metavar="FILE", help="Its docker compose file.")

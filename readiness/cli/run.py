@@ -23,7 +23,7 @@ from readiness.cli.base import (
     _waivers_opt,
     cli,
 )
-from readiness.presets import PROFILES
+from readiness.presets import PRESETS, PROFILES
 
 
 @cli.command()
@@ -31,7 +31,7 @@ from readiness.presets import PROFILES
 @_targets_opt
 @click.option("--profile", type=click.Choice(PROFILES),
               help="Levels to apply (default: the targets file's, else production).")
-@click.option("--preset", type=click.Choice(["langsmith", "langfuse", "langsight"]),
+@click.option("--preset", type=click.Choice(PRESETS),
               help="Product preset (default: the targets file's).")
 @click.option("--only", multiple=True, metavar="ID|SECTION", help="Run only these items or sections (glob ok).")
 @click.option("--skip", multiple=True, metavar="ID|SECTION", help="Skip these items or sections (glob ok).")
