@@ -10,6 +10,7 @@ the property sees them all at once."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -397,28 +398,61 @@ _VERSIONED = [i for i in ITEMS if i.id in ("files.values-clickhouse-replicas", "
                                             "files.values-hpa")]
 
 
-@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "150")),
+_CHART_FIXTURES = ("langfuse-v1", "langfuse-v2", "langsmith-keda")
+_CHART_VERSIONS = (None, "", "NaN", "v", "\x00junk", "1.5.41", "2.0.0", "0.17.0", "9.0.0", "x.y")
+
+
+def _defaults_alone(real: Any, probe: Any, item: Any, preset: str | None) -> str | None:
+    """The pass message on a values file that says nothing, at the same chart version, when the hostile file also
+    holds neither the judged key nor the item's switch: a pass the junk did not make (a LangSmith file rendered by
+    Langfuse chart 1.5.41 leaves ClickHouse to the chart, deployed with 3 replicas)."""
+    from readiness.checks import _chart_values as cv
+    from readiness.clients.files import Files
+    from readiness.yamlsrc import YMap
+
+    params = item.params_for(preset)
+    use = cv.in_use(real, preset)
+    fact = use.chart.facts.get(params.get("fact") or "") if use else None
+    read = [str(params.get("skip_when") or "").lstrip("!"), fact.key if fact else ""]
+    if any(k and cv.present(real, k)[0] for k in read):
+        return None
+
+    empty = Files(real.root, values=YMap(), values_file=real.values_file, chart_version=real.chart_version)
+    ctx = Context(item.id, "files", {"files": _Files(empty)}, CONFIGS, preset, "production", 1.0,  # type: ignore[arg-type]
+                  time.monotonic() + 60, frozenset())
+    verdict = probe(ctx, item.params_for(preset))
+    return verdict.message if verdict.status == "pass" else None
+
+
+# Every fixture, preset, item and chart version in each example, only the junk drawn: a combination left to the
+# sample (1 in 360) was judged only when the derandomized seed happened to draw it, and the seed changes with
+# Hypothesis' version and with this file's text.
+@settings(max_examples=int(os.environ.get("READINESS_FUZZ_EXAMPLES", "12")),
           derandomize="READINESS_FUZZ_EXAMPLES" not in os.environ, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), fixture=st.sampled_from(["langfuse-v1", "langfuse-v2", "langsmith-keda"]),
-       preset=st.sampled_from([None, "langsmith", "langfuse", "langsight"]), item=st.sampled_from(_VERSIONED),
-       version=st.sampled_from([None, "", "NaN", "v", "\x00junk", "1.5.41", "2.0.0", "0.17.0", "9.0.0", "x.y"]))
-def test_hostile_chart_values_never_pass(data, fixture, preset, item, version):
+@given(data=st.data())
+def test_hostile_chart_values_never_pass(data):
     from hostile_clients import DATA, hollow
 
     from readiness.clients.files import load
 
-    real = load({"helm_values": str(DATA / "files" / fixture / "values.yaml")})
-    real.values = hollow(real.values, data.draw, "files:values")
-    real.chart_version = version
-    probe = probes().probes[item.probe]
-    ctx = Context(item.id, "files", {"files": _Files(real)}, CONFIGS, preset, "production", 1.0,  # type: ignore[arg-type]
-                  time.monotonic() + 60, frozenset())
-    try:
-        verdict = probe(ctx, item.params_for(preset))
-    except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
-        return
-    assert verdict.status != "pass", f"{item.id} passed on hostile values: {verdict.message}"
+    passed = []
+    for fixture in _CHART_FIXTURES:
+        real = load({"helm_values": str(DATA / "files" / fixture / "values.yaml")})
+        real.values = hollow(real.values, data.draw, f"files:values:{fixture}")
+        for version, preset, item in itertools.product(_CHART_VERSIONS, [None, "langsmith", "langfuse", "langsight"],
+                                                       _VERSIONED):
+            real.chart_version = version
+            probe = probes().probes[item.probe or ""]
+            ctx = Context(item.id, "files", {"files": _Files(real)}, CONFIGS, preset, "production", 1.0,  # type: ignore[arg-type]
+                          time.monotonic() + 60, frozenset())
+            try:
+                verdict = probe(ctx, item.params_for(preset))
+            except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
+                continue
+            if verdict.status == "pass" and _defaults_alone(real, probe, item, preset) != verdict.message:
+                passed.append(f"{item.id} ({fixture}, chart {version!r}, preset {preset}): {verdict.message}")
+    assert not passed, "passed on hostile values: " + "; ".join(passed[:3])
 
 
 @given(clause=st.lists(st.sampled_from([
