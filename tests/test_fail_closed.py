@@ -407,6 +407,7 @@ def _defaults_alone(real: Any, probe: Any, item: Any, preset: str | None) -> str
     holds neither the judged key nor the item's switch: a pass the junk did not make (a LangSmith file rendered by
     Langfuse chart 1.5.41 leaves ClickHouse to the chart, deployed with 3 replicas)."""
     from readiness.checks import _chart_values as cv
+
     from readiness.clients.files import Files
     from readiness.yamlsrc import YMap
 
