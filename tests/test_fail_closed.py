@@ -10,11 +10,13 @@ the property sees them all at once."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
 import time
 from typing import Any
+from unittest import mock
 
 import pytest
 from hostile_clients import HostileCluster, HostileHttp, HostileNetwork, hostile_files, k8s_listing
@@ -278,6 +280,31 @@ WRITE_CONFIG = {**CONFIGS["http"], "allow_writes": True, "public_key": "pk-lf-1"
                 "api_key": "lsv2-1"}
 
 
+class _VirtualClock:
+    """Seconds that pass only when the probe sleeps, and by a millisecond at each reading (every loop ends): how
+    many polls fit in a budget, and so which answers are drawn, no longer depends on how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        self.now += 0.001
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, float(seconds))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def virtual_time(clock: _VirtualClock) -> Any:
+    """The writing probes' clock (and the item's deadline's) made ``clock`` for one example."""
+    with mock.patch("readiness.checks.app_canary.time", clock), mock.patch("readiness.context.time", clock):
+        yield clock
+
+
 def test_the_writing_probes_are_found() -> None:
     assert "app.end-to-end-canary" in {i.id for i in WRITERS}
 
@@ -289,17 +316,55 @@ def test_the_writing_probes_are_found() -> None:
 @given(data=st.data(), preset=st.sampled_from([None, *PRESETS]),
        ingest=st.sampled_from(["auto", "batch", "otel"]))
 def test_hostile_answers_never_make_an_opted_in_writer_pass(item, data, preset, ingest):
+    verdict, _ = _opted_in_example(item, data, preset, ingest)
+    assert verdict is None or verdict.status != "pass", f"{item.id} passed on hostile answers: {verdict.message}"
+
+
+def _opted_in_example(item: Any, data: st.DataObject, preset: str | None, ingest: str) -> tuple[Any, int]:
+    """The writer's verdict (None: it raised, an error) on hostile answers, and how many requests it sent."""
     probe = probes().probes[item.probe or ""]
     configs = {**CONFIGS, "http": WRITE_CONFIG}
     sessions = {kind: HostileSession(kind, data, HOSTILE, configs) for kind in configs}
     params = {**item.params_for(preset), "budget": 0.2, "poll_interval": 0.02, "ingest": ingest}
-    ctx = Context(item.id, probe.target, sessions, configs, preset, "production", 1.0,  # type: ignore[arg-type]
-                  time.monotonic() + 2, opted_in=True)
-    try:
-        verdict = probe(ctx, params)
-    except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
-        return
-    assert verdict.status != "pass", f"{item.id} ({probe.kind}) passed on hostile answers: {verdict.message}"
+    with virtual_time(_VirtualClock()) as clock:
+        ctx = Context(item.id, probe.target, sessions, configs, preset, "production", 1.0,  # type: ignore[arg-type]
+                      clock.monotonic() + 2, opted_in=True)
+        try:
+            verdict = probe(ctx, params)
+        except Exception:  # noqa: BLE001 - the runner turns any exception into an error result
+            verdict = None
+    return verdict, getattr(sessions["http"]._client, "_calls", 0)
+
+
+def test_the_writers_examples_do_not_depend_on_the_machines_speed() -> None:
+    """Each request answered 50 ms late (a loaded machine) draws the same examples: the polls within the budget
+    are counted on the virtual clock.  On the wall clock, fewer polls fitted and later examples changed."""
+    from hostile_clients import HostileHttp
+
+    real_send = HostileHttp.send
+
+    def examples(late: float) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+
+        def slow_send(self: Any, *args: Any, **kwargs: Any) -> Any:
+            time.sleep(late)
+            return real_send(self, *args, **kwargs)
+
+        @seed(1)
+        @settings(max_examples=25, derandomize=False, deadline=None, database=None,
+                  suppress_health_check=[HealthCheck.too_slow])
+        @given(data=st.data(), preset=st.sampled_from([None, *PRESETS]), ingest=st.sampled_from(["auto", "otel"]))
+        def run(data: st.DataObject, preset: str | None, ingest: str) -> None:
+            with mock.patch.object(HostileHttp, "send", slow_send):
+                verdict, calls = _opted_in_example(WRITERS[0], data, preset, ingest)
+            out.append((preset, ingest, calls, verdict and verdict.status))
+
+        run()
+        return out
+
+    prompt = examples(0.0)
+    assert any(calls > 1 for _, _, calls, _ in prompt)  # some examples went on to read and poll
+    assert examples(0.05) == prompt
 
 
 # Probes of other targets that read Kubernetes facts on the side (redis.memory-vs-limit, clickhouse.ssd ...).
