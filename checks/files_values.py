@@ -70,9 +70,14 @@ def _skipped(f: Files, key: str | None) -> Verdict | None:
     negated = key.startswith("!")
     name = key.lstrip("!")
     value, loc, present = f.values_get(name)
+    where = f" at {loc.file}:{loc.line}" if loc else ""
+    if present and not isinstance(value, bool):
+        # Helm only warns on a non-boolean subchart condition, and the chart's templates read the same value as
+        # text: whether the item applies (is the bundled datastore deployed?) is not known, so nothing is judged.
+        return undecided(f"{name} is {redact_text(repr(value))}{where}, neither true nor false: whether this item "
+                         "applies cannot be told; set it to true or false", locations=locations([loc]))
     if present and value is (not negated):
-        said = f"{name} is {str(value).lower()}"
-        return not_applicable(f"{said} at {loc.file}:{loc.line}" if loc else said, locations=locations([loc]))
+        return not_applicable(f"{name} is {str(value).lower()}{where}", locations=locations([loc]))
     return None
 
 

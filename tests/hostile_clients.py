@@ -116,11 +116,12 @@ _OBJECTS = _fixture_objects()
 _IDENTITY = ("apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.labels")
 
 
-def k8s_listing(name: str, draw: Draw, hostile: st.SearchStrategy[Any]) -> Any:
-    """A value for the fact ``k8s:<plural>:...``: a hostile value, or the fixture objects of that kind hollowed."""
+def k8s_listing(name: str, draw: Draw, hostile: st.SearchStrategy[Any], bare: bool = True) -> Any:
+    """A value for the fact ``k8s:<plural>:...``: a hostile value, or the fixture objects of that kind hollowed
+    (always those where there are some, unless ``bare``)."""
     plural = name.split(":")[1]
     kind = KNOWN[plural].kind if plural in KNOWN else plural
-    if not _OBJECTS.get(kind) or draw(st.booleans(), f"{name}:bare"):
+    if not _OBJECTS.get(kind) or (bare and draw(st.booleans(), f"{name}:bare")):
         return draw(hostile, name)
     return hollow(_OBJECTS[kind], draw, name, lambda path: path.removeprefix("[].") in _IDENTITY)
 

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import audit
 from readiness.checks import _chart_values as cv
 
@@ -180,3 +181,51 @@ def test_a_key_in_the_charts_own_defaults_is_not_the_teams_dead_key(tmp_path: Pa
     f.chart_version = "2.0.0"
     use = cv.in_use(f, "langfuse")
     assert use is not None and cv.dead_keys(f, use) == []
+
+
+def _judged_at_chart(path: Path, version: str, item_id: str = "files.values-clickhouse-replicas") -> Any:
+    """The item's verdict on a values file rendered by chart ``version`` (as the chart target hands it over)."""
+    import time
+
+    from readiness.checklist import load_checklist
+    from readiness.context import Context
+    from readiness.registry import probes
+
+    f = files_client.load({"helm_values": str(path)})
+    f.chart_version = version
+
+    class Session:
+        kind, config, timeout, failed, connecting = "files", {}, 1.0, None, False
+
+        def get_client(self, deadline: float | None = None) -> Any:
+            return f
+
+        def fact(self, name: str, fetch: Any, deadline: float | None = None) -> Any:
+            return fetch(f)
+
+    item = next(i for i in load_checklist().items if i.id == item_id)
+    ctx = Context(item.id, "files", {"files": Session()}, {"files": {}}, "langfuse", "production",  # type: ignore[dict-item]
+                  1.0, time.monotonic() + 60)
+    return probes().probes[item.probe or ""](ctx, item.params_for("langfuse"))
+
+
+@pytest.mark.parametrize("deploy", ['""', "~", '"NaN"', ".nan", '"maybe"', "1", "[]"])
+def test_a_deploy_switch_neither_true_nor_false_never_lets_the_chart_default_pass(tmp_path: Path,
+                                                                                   deploy: str) -> None:
+    """Langfuse v2 values rendered by chart 1.5.41: clickhouse.replicaCount is left out, so v1's default of 3 would
+    pass, but only a deployed ClickHouse has replicas, and Helm merely warns on a non-boolean condition."""
+    _, path = _values(tmp_path, "langfuse-v2")
+    path.write_text(path.read_text().replace("clickhouse:\n  deploy: true\n", f"clickhouse:\n  deploy: {deploy}\n"))
+    verdict = _judged_at_chart(path, "1.5.41")
+    assert verdict.status == "error", verdict.message
+    assert "clickhouse.deploy is" in verdict.message and "neither true nor false" in verdict.message
+
+
+def test_the_v1_chart_default_of_three_replicas_applies_when_clickhouse_is_deployed(tmp_path: Path) -> None:
+    """langfuse/langfuse-k8s 1.5.41 values.yaml: clickhouse.deploy true, clickhouse.replicaCount 3."""
+    _, path = _values(tmp_path, "langfuse-v2")
+    verdict = _judged_at_chart(path, "1.5.41")
+    assert verdict.status == "pass", verdict.message
+    assert verdict.evidence["chart"] == "langfuse v1" and "clickhouse.replicaCount" in verdict.message
+    path.write_text(path.read_text().replace("clickhouse:\n  deploy: true\n", "clickhouse:\n  deploy: false\n"))
+    assert _judged_at_chart(path, "1.5.41").status == "skipped"
