@@ -185,3 +185,29 @@ def test_a_report_waiting_for_room_to_parse_holds_none_of_its_bytes_outside_the_
         tracemalloc.stop()
     assert held < size // 4, f"{held / 2**20:.1f} MB held outside the budget while waiting for room"
     assert [r.verdict for r in got] == ["ready"] and budget.used == 0  # type: ignore[attr-defined]
+
+
+def test_a_report_that_never_fits_is_refused_without_waiting_for_room_after_its_last_read(tmp_path):
+    # The third read that still does not fit ends the tries: it once let go of its reservation and waited in
+    # hold() for room for a parse that would never come, before saying "grew each time".
+    from readiness.fleetstore import Budget, Directory, Found
+
+    source = uploaded_dir(tmp_path / "r", {"c0": [(NEWEST, False)]})
+    path = source / "c0" / stamp(NEWEST)
+    reads: list[int] = []
+
+    class Full(Budget):
+        def resize(self, held: int, size: int) -> int | None:
+            reads.append(size)
+            return None  # never room to grow
+
+        def hold(self, size: int) -> int:
+            if len(reads) >= 3:
+                raise AssertionError("waited for room after the last read")
+            return super().hold(size)
+
+    budget = Full(2**30)
+    row = fleet._read(Directory(str(source), str(tmp_path)), Found("c0", path.name, str(path)), "c0", budget)
+    assert isinstance(row, fleet.Row) and row.verdict == "unreadable", row
+    assert "grew each time it was read" in row.problem and len(reads) == 3
+    assert budget.used == 0
