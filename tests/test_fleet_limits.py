@@ -211,3 +211,34 @@ def test_a_report_that_never_fits_is_refused_without_waiting_for_room_after_its_
     assert isinstance(row, fleet.Row) and row.verdict == "unreadable", row
     assert "grew each time it was read" in row.problem and len(reads) == 3
     assert budget.used == 0
+
+
+def _parse_peak(data: bytes) -> int:
+    """What parsing ``data`` as diff, render and fleet do takes at its peak, its bytes included."""
+    import tracemalloc
+
+    from readiness.diffing import parse_report
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        report = parse_report(data, "r.json")
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert report["summary"]["verdict"] == "ready"
+    return peak + len(data)
+
+
+def test_the_parse_cost_counts_one_character_outside_the_bmp_widening_the_whole_report():
+    # Reports are written ensure_ascii=False: one emoji made the decoded text 4 bytes per character, and the
+    # estimate (3 bytes per byte) was half the real peak: 391 KB parsed to 2.38 MB, estimated 1.20 MB.
+    ascii_report = padded("c0", NEWEST, 400_000)
+    for name, data in (("an emoji", ascii_report.replace(b'"pad": "', '"pad": "\U0001F600'.encode(), 1)),
+                       ("an escaped emoji", ascii_report.replace(b'"pad": "', b'"pad": "\\ud83d\\ude00', 1)),
+                       ("CJK", ascii_report.replace(b'"pad": "', '"pad": "\u6f22'.encode(), 1))):
+        peak = _parse_peak(data)
+        assert fleetstore.parse_cost(data) >= peak, f"{name}: estimated {fleetstore.parse_cost(data)}, took {peak}"
+    # and plain ASCII keeps its estimate: no report that fitted before is refused now
+    assert fleetstore.parse_cost(ascii_report) < 4 * len(ascii_report)
