@@ -235,10 +235,13 @@ def test_the_parse_cost_counts_one_character_outside_the_bmp_widening_the_whole_
     # Reports are written ensure_ascii=False: one emoji made the decoded text 4 bytes per character, and the
     # estimate (3 bytes per byte) was half the real peak: 391 KB parsed to 2.38 MB, estimated 1.20 MB.
     ascii_report = padded("c0", NEWEST, 400_000)
-    for name, data in (("an emoji", ascii_report.replace(b'"pad": "', '"pad": "\U0001F600'.encode(), 1)),
-                       ("an escaped emoji", ascii_report.replace(b'"pad": "', b'"pad": "\\ud83d\\ude00', 1)),
-                       ("CJK", ascii_report.replace(b'"pad": "', '"pad": "\u6f22'.encode(), 1))):
-        peak = _parse_peak(data)
-        assert fleetstore.parse_cost(data) >= peak, f"{name}: estimated {fleetstore.parse_cost(data)}, took {peak}"
+    end = ascii_report.index(b'x"') + 1
+    for name, text in (("an emoji", "\U0001F600".encode()), ("an escaped emoji", b"\\ud83d\\ude00"),
+                       ("CJK", "\u6f22".encode()), ("escaped CJK", b"\\u6f22"), ("an escaped e-acute", b"\\u00e9"),
+                       ("a newline", b"\\n")):
+        for data in (ascii_report.replace(b'"pad": "', b'"pad": "' + text, 1),
+                     ascii_report[:end] + text + ascii_report[end:]):  # widened at the start, or at the end
+            peak = _parse_peak(data)
+            assert fleetstore.parse_cost(data) >= peak, f"{name}: estimated {fleetstore.parse_cost(data)}, took {peak}"
     # and plain ASCII keeps its estimate: no report that fitted before is refused now
     assert fleetstore.parse_cost(ascii_report) < 4 * len(ascii_report)
