@@ -92,7 +92,7 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
     """The one kind the item names, for readiness rbac: ``group/plural`` in the target's namespaces,
     ``ns:group/plural`` in the namespace the item names, ``:group/plural`` cluster-scoped (rbac has no discovery:
     for a kind outside the table, ``cluster_scoped`` is all it knows of the scope)."""
-    from readiness.clients.kubernetes import KubernetesError, granted_namespaced, resolve_kind
+    from readiness.clients.kubernetes import KubernetesError, resolve_kind
 
     try:
         kind = resolve_kind(str(p.get("kind") or ""), p.get("api_version"), p.get("plural"),
@@ -101,9 +101,8 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
         return ()
     if kind.plural == "secrets" and not kind.group:
         return ()
-    namespaced = granted_namespaced(kind.group, kind.plural, kind.namespaced)  # StorageClass at any version
-    where = (p.get("namespace") or "") if namespaced else ""
-    return (f"{where}:{kind.group}/{kind.plural}" if where or not namespaced else f"{kind.group}/{kind.plural}",)
+    where = (p.get("namespace") or "") if kind.namespaced else ""
+    return (f"{where}:{kind.group}/{kind.plural}" if where or not kind.namespaced else f"{kind.group}/{kind.plural}",)
 
 
 @probe("kubernetes.object", target="kubernetes", reads=_reads, params={

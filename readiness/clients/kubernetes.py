@@ -135,7 +135,8 @@ def resolve_kind(name: str, api_version: str | None = None, plural: str | None =
     if not api_version:
         raise KubernetesError(f"unknown kind {name!r}: give its api_version (e.g. keda.sh/v1alpha1) as well")
     group, _, version = api_version.rpartition("/")
-    return Kind(name, group, version, plural or guess_plural(name), namespaced)
+    plural = plural or guess_plural(name)
+    return Kind(name, group, version, plural, granted_namespaced(group, plural, namespaced))  # scope as rbac grants
 
 
 def guess_plural(kind: str) -> str:
