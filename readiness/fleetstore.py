@@ -21,7 +21,8 @@ WORKERS = 16  # reports fetched from S3 at once: round trips overlap
 # ~2x over the largest realistic one; a larger one was not written by a run, and is shown as unreadable.
 MAX_REPORT_BYTES = 16 * 2**20
 # What a report takes while parsed is bounded too: 16 MB of "[]," parse to ~340 MB of Python lists.  Measured: the
-# realistic reports above cost (parse_cost) 27-31 MB, 26 MB of CJK evidence 79 MB.
+# realistic reports above cost (parse_cost) 27-31 MB (~50 MB for 10 MB of strings with escapes, counted at
+# their widest buffer), 26 MB of CJK evidence 79 MB.
 MAX_PARSE_BYTES = 96 * 2**20
 IN_FLIGHT_BYTES = 64 * 2**20  # parse cost held at once over all workers: huge reports are read one or a few at a
 # time instead of WORKERS at a time (16 x 16 MB, each held three times over while parsed)
