@@ -50,15 +50,15 @@ class UndeclaredRead(Exception):
 def check_declared(ctx: Any, kind: Any, namespace: str | None = None) -> None:
     """A read must be declared: ``plural`` (or ``group/plural``) in the target's namespaces, ``ns:plural`` in a
     namespace of its own (the EBS CSI controller in kube-system), so that ``readiness rbac`` grants exactly it."""
-    from readiness.clients.kubernetes import implied_reads
+    from readiness.clients.kubernetes import granted_namespaced, implied_reads
 
     declared = getattr(ctx, "reads", None)
     if declared is None:
         return
     declared = [s for d in declared for s in implied_reads(d)]
     plain = {kind.plural, f"{kind.group}/{kind.plural}"}
-    if not kind.namespaced:  # ``:group/plural``: declared cluster-scoped (rbac cannot look a custom kind up)
-        plain |= {f":{n}" for n in plain}
+    if not kind.namespaced:  # ``:group/plural``, unless the built-in table says the scope (rbac has no discovery)
+        plain = {f":{n}" for n in plain} | (plain if not granted_namespaced(kind.group, kind.plural, True) else set())
     qualified = {f"{namespace}:{n}" for n in plain} if namespace is not None else set()
     elsewhere = (kind.namespaced and namespace is not None and ctx.has("kubernetes")
                  and namespace not in namespaces(ctx) and None not in namespaces(ctx))
@@ -211,7 +211,7 @@ def resolve(ctx: Any, name: str, api_version: str | None, plural: str | None = N
     name); live, a kind outside the table through discovery, once per group version per audit and only when
     such a kind is asked for.  Discovery denied or failing is an error naming the kind, never "not installed"; a
     group discovery does not list is NotServed (the one positive "not installed")."""
-    from readiness.clients.kubernetes import Kind, KubernetesError, known_kind, resolve_kind
+    from readiness.clients.kubernetes import Kind, KubernetesError, granted_namespaced, known_kind, resolve_kind
 
     known = known_kind(name, api_version)
     if known is not None or not api_version or not live(ctx):
@@ -238,4 +238,9 @@ def resolve(ctx: Any, name: str, api_version: str | None, plural: str | None = N
     if kind.plural != declared:  # readiness rbac granted the declared name, which does not cover this one
         raise KubernetesError(f"{name} ({api_version}) is served as {kind.plural}, not {declared}: set plural: "
                               f"{kind.plural} on the item, so readiness rbac grants it")
+    if kind.namespaced != granted_namespaced(group, kind.plural, namespaced):  # rbac granted the other scope
+        scope = "namespaced" if kind.namespaced else "cluster-scoped"
+        raise KubernetesError(f"{name} ({api_version}) is {scope} on this cluster, but the item says otherwise: set "
+                              f"cluster_scoped: {str(not kind.namespaced).lower()} on it, so readiness rbac grants "
+                              "the read where it is made")
     return kind

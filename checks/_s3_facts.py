@@ -156,22 +156,26 @@ class _Other:
         return self._ctx.session(self._kind).get_client(self._ctx.deadline)
 
 
-def clickhouse_blind_spot(ctx: Any) -> Verdict | None:
+def clickhouse_view(ctx: Any) -> _Other:
+    """The clickhouse target's session as a probe context (for clickhouse_blind_spot and clickhouse_ttls)."""
+    return _Other(ctx, "clickhouse")
+
+
+def clickhouse_blind_spot(other: _Other) -> Verdict | None:
     """The clickhouse items' own check that the audit identity sees the product's databases (system.tables leaves
     hidden tables out: their TTLs would read as "none", and the product's tiers would be judged instead)."""
     from readiness.checks._clickhouse_facts import blind_spot
 
-    return blind_spot(_Other(ctx, "clickhouse"))
+    return blind_spot(other)
 
 
-def clickhouse_ttls(ctx: Any, tables: Sequence[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
+def clickhouse_ttls(other: _Other, tables: Sequence[str]) -> tuple[dict[str, list[float]], dict[str, str]]:
     """({db.table: TTL days} of the trace tables matching ``tables`` on every node, {node: why unread})."""
     from readiness.checks._clickhouse_facts import CLAUSES, ENGINES, globs_regex
     from readiness.checks.clickhouse import merge_tree, on_nodes, selected, split
 
     # The facts clickhouse.ttl reads (shared in one run): engine_full only for tables that set a TTL, not for every
     # table of the node.  A node that answered one and not the other is unread, never "no TTL".
-    other = _Other(ctx, "clickhouse")
     ok, bad = split(on_nodes(other, ENGINES, {"names": globs_regex(list(tables))}))
     clauses, bad_clauses = split(on_nodes(other, CLAUSES))
     bad.update({n: why for n, why in bad_clauses.items() if n not in bad})

@@ -106,19 +106,21 @@ def _reads(p: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @probe("kubernetes.object", target="kubernetes", reads=_reads, params={
-    "kind": Param("str", help="Deployment, StatefulSet, Service, Ingress, ... (or a CRD's kind with api_version)"),
+    "kind": Param("k8s-kind", help="Deployment, StatefulSet, Service, Ingress, ... (or a CRD's kind with "
+                                   "api_version)"),
     "field": Param("str", help="path of the field, e.g. spec.template.spec.securityContext.runAsNonRoot; [*] for "
                                "every element of a list, [\"a.b/c\"] for keys with dots"),
     "expect": Param("expect", help="matchers the field must satisfy"),
     "match": Param("str", "every", choices=("every", "any"), help="every selected object must satisfy it, or any"),
-    "namespace": Param("str", None, help="only this namespace (default: the target's)"),
+    "namespace": Param("k8s-name", None, help="only this namespace (default: the target's)"),
     "selector": Param("str", None, help="label selector, e.g. app.kubernetes.io/instance=langsmith,tier!=batch"),
     "name": Param("str", None, help="object name or glob, e.g. langsmith-*"),
-    "api_version": Param("str", None, help="apiVersion of a kind the tool does not know (e.g. keda.sh/v1alpha1)"),
+    "api_version": Param("k8s-api-version", None, help="apiVersion of a kind the tool does not know (e.g. "
+                                                       "keda.sh/v1alpha1)"),
     "cluster_scoped": Param("bool", False, help="the unknown kind is cluster-scoped (readiness rbac grants it "
                                                 "cluster-wide; live, discovery must agree)"),
-    "plural": Param("str", None, help="the resource name of a kind the tool does not know, where it is not the "
-                                      "plural Kubernetes guesses (kubectl api-resources lists it)"),
+    "plural": Param("k8s-name", None, help="the resource name of a kind the tool does not know, where it is not "
+                                           "the plural Kubernetes guesses (kubectl api-resources lists it)"),
 })
 def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Judge one field of every (or any) selected Kubernetes object with `expect`.
@@ -130,7 +132,7 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
                field: spec.template.spec.securityContext.runAsNonRoot, expect: {equals: true}}
 
     No selected object is an error, never a pass."""
-    from readiness.clients.kubernetes import KNOWN, known_kind
+    from readiness.clients.kubernetes import KNOWN
 
     try:
         steps = _path(p["field"])
@@ -141,22 +143,16 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
     if kind.plural == "secrets" and kind.group == "":
         return undecided("kubernetes.object does not read Secrets: their values would reach the report (judge "
                          "the workloads that mount them instead)")
-    if known_kind(p["kind"], p["api_version"]) is None and kind.namespaced == p["cluster_scoped"]:
-        # discovery disagrees with the scope readiness rbac granted from the item: say what to set, list nothing
-        scope = "namespaced" if kind.namespaced else "cluster-scoped"
-        return undecided(f"{kind.kind} ({kind.api_version}) is {scope} on this cluster, but the item says "
-                         f"otherwise: set cluster_scoped: {str(not kind.namespaced).lower()} on it, so readiness "
-                         "rbac grants the read where it is made")
     if str(steps[0]) == "status" and not kf.live(ctx):
         return not_applicable(f"{p['field']} is live state: {kf.NEEDS_LIVE}")
     spaces = [p["namespace"]] if p["namespace"] and kind.namespaced else (kf.namespaces(ctx) if kind.namespaced
                                                                           else [None])
     found: list[dict[str, Any]] = []
     for ns in spaces:
-        kf.check_declared(ctx, kind, ns)
         if KNOWN.get(kind.plural) == kind:
-            found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share
+            found.extend(kf.listing(ctx, kind.plural, ns))  # the listing the other items share (declared there)
         else:
+            kf.check_declared(ctx, kind, ns)
             kf.ensure_served(ctx, kind)
             found.extend(kf.shaped(kind.plural, ctx.fact(f"k8s:{kind.plural}:{kind.api_version}:{ns or '*'}",
                                                          lambda c, ns=ns: c.list(kind, ns), kind="kubernetes")))

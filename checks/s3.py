@@ -14,6 +14,7 @@ from readiness.checks._kubernetes_facts import service_deployments
 from readiness.checks._s3_facts import (
     clickhouse_blind_spot,
     clickhouse_ttls,
+    clickhouse_view,
     encryption,
     lifecycle,
     location,
@@ -130,10 +131,12 @@ def lifecycle_aligned(ctx: Any, p: dict[str, Any]) -> Verdict:
     source = "the product's trace tiers"
     if ctx.has("clickhouse"):
         try:
-            hidden = clickhouse_blind_spot(ctx)
+            other = clickhouse_view(ctx)
+            hidden = clickhouse_blind_spot(other)
             if hidden is not None:  # the trace tables may be there, with TTLs, out of the audit identity's sight
-                return undecided(f"cannot compare with the ClickHouse TTLs: {hidden.message}", **hidden.evidence)
-            tables, bad = clickhouse_ttls(ctx, p["tables"])
+                return undecided(f"cannot compare with the ClickHouse TTLs: {hidden.message}",
+                                 **{**hidden.evidence, **evidence})
+            tables, bad = clickhouse_ttls(other, p["tables"])
         except Exception as exc:
             return undecided(f"could not read the ClickHouse TTLs to compare with: {exc}")
         if bad:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from readiness.errors import ConfigError
-from readiness.fsio import read_bytes
 from readiness.models import is_blocking
 from readiness.reports.view import LEVELS, STATUSES, blocking, format_value, truncate
 
@@ -31,9 +30,9 @@ def _required_keys() -> tuple[list[str], list[str], list[str]]:
 def read_report(path: str) -> dict[str, Any]:
     """A saved JSON report (for ``diff`` and ``render``), checked for the shape the renderers rely on.  The fleet's
     bounds hold here too: the cap per report, and a parse that would take too much memory refused unparsed."""
-    from readiness.fleetstore import MAX_REPORT_BYTES, checked_cost
+    from readiness.fleetstore import checked_cost, read_local
 
-    data = read_bytes(path, "report", MAX_REPORT_BYTES, "a JSON report")
+    data = read_local(path)
     checked_cost(data, path)
     return parse_report(data, path)
 

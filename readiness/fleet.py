@@ -88,13 +88,15 @@ def _read(store: Store, found: Found, cluster: str | None, budget: Budget) -> Ro
     held = [budget.hold(3 * size if size <= fleetstore.MAX_REPORT_BYTES else 0)]
 
     def load() -> bytes:
-        for _ in range(3):
+        for attempt in range(3):
             data = store.read(found.where)
             cost = fleetstore.checked_cost(data, source)
             grown = budget.resize(held[0], cost)  # the read's reservation becomes the parse's (bytes included)
             if grown is not None:
                 held[0] = grown
                 return data
+            if attempt == 2:
+                break  # no read follows: waiting for room now would only delay the error
             # No room now: wait for it holding nothing, rather than holding bytes the budget no longer counts
             # (the budget overshot by a report per waiting worker), and read the report again.
             del data

@@ -5,6 +5,7 @@ a budget of report bytes held at once by the workers."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ WORKERS = 16  # reports fetched from S3 at once: round trips overlap
 # ~2x over the largest realistic one; a larger one was not written by a run, and is shown as unreadable.
 MAX_REPORT_BYTES = 16 * 2**20
 # What a report takes while parsed is bounded too: 16 MB of "[]," parse to ~340 MB of Python lists.  Measured: the
-# realistic reports above cost (parse_cost) 27-31 MB, 26 MB of CJK evidence 79 MB.
+# realistic reports above cost (parse_cost) 27-31 MB (~50 MB for 10 MB of strings with escapes, counted at
+# their widest buffer), 26 MB of CJK evidence 79 MB.
 MAX_PARSE_BYTES = 96 * 2**20
 IN_FLIGHT_BYTES = 64 * 2**20  # parse cost held at once over all workers: huge reports are read one or a few at a
 # time instead of WORKERS at a time (16 x 16 MB, each held three times over while parsed)
@@ -83,9 +85,7 @@ class Directory(Store):
                     yield Found(rel, name, os.path.join(folder, name))
 
     def read(self, where: str) -> bytes:
-        from readiness.fsio import read_bytes
-
-        return read_bytes(where, "report", MAX_REPORT_BYTES, "a JSON report")
+        return read_local(where)
 
     def size(self, found: Found) -> int:
         try:
@@ -97,6 +97,13 @@ class Directory(Store):
         html = where[:-5] + ".html"
         target = html if os.path.exists(html) else where
         return quote(text_of(os.path.relpath(target, self.page_dir)))  # a name like "javascript:x" stays a path
+
+
+def read_local(path: str) -> bytes:
+    """A report file's bytes, at most the cap (fleet's directories, diff and render)."""
+    from readiness.fsio import read_bytes
+
+    return read_bytes(path, "report", MAX_REPORT_BYTES, "a JSON report")
 
 
 class Bucket(Store):
@@ -150,8 +157,32 @@ def too_large(source: str, size: int) -> str:
 
 def parse_cost(data: bytes) -> int:
     """About what ``data`` takes while parsed (its bytes, their text, the strings parsed from it, and an object per
-    value), counted without parsing it."""
-    return 3 * len(data) + _VALUE_BYTES * (data.count(b",") + data.count(b"[") + data.count(b"{"))
+    value), counted without parsing it.  Text and strings take 1, 2 or 4 bytes per character, as wide as their
+    widest character (PEP 393): one emoji makes a whole report's text 4 bytes per character.  A string with an
+    escape is built in a growing buffer, widened when an escape needs it: measured up to 1.25 x (width + 1)."""
+    text = _width(max(data, default=0))
+    strings = text
+    if b"\\" in data:
+        for m in _ESCAPE.finditer(data) if b"\\u" in data else ():
+            strings = max(strings, _escaped(int(m[1], 16)))
+            if strings == 4:
+                break
+        strings = 2 * strings + 1
+    return (1 + text + strings) * len(data) + _VALUE_BYTES * (data.count(b",") + data.count(b"[") + data.count(b"{"))
+
+
+_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")  # an escaped backslash before u also matches: it only overcounts
+
+
+def _width(byte: int) -> int:
+    """Bytes per character of text decoded from UTF-8 whose largest byte is ``byte``: a lead byte from 0xF0 starts
+    a character outside the BMP, from 0xC4 one over U+00FF (0xC2/0xC3 are Latin-1, still one byte)."""
+    return 4 if byte >= 0xF0 else 2 if byte >= 0xC4 else 1
+
+
+def _escaped(code: int) -> int:
+    """Bytes per character a ``\\uXXXX`` escape makes its string take (a surrogate half pairs outside the BMP)."""
+    return 4 if 0xD800 <= code < 0xE000 else 2 if code > 0xFF else 1
 
 
 def too_costly(source: str, cost: int) -> str:

@@ -14,9 +14,9 @@ from readiness.yamlsrc import YList, YMap, pos_of
 
 # Parameter types a checklist may give; "expect" is a matcher (readiness.matchers); "path" is a file path,
 # relative to the file that gives it ("path-list": several); "url-path" is a path on a target's URL, never a URL
-# of another host.
+# of another host; "k8s-*" names what a Kubernetes read is built from (readiness.clients.kubernetes_names).
 PARAM_TYPES = ("str", "int", "number", "bool", "list", "str-list", "int-list", "dict", "date", "path", "path-list",
-               "url-path", "expect", "any")
+               "url-path", "expect", "any", "k8s-name", "k8s-kind", "k8s-api-version")
 
 _REQUIRED: Any = object()
 
@@ -43,6 +43,7 @@ _TYPE_WORDS = {
     "str-list": "a list of strings", "int-list": "a list of integers", "dict": "a mapping",
     "date": "a date (YYYY-MM-DD)", "path": "a file path", "path-list": "a list of file paths",
     "url-path": "a path (like /metrics)", "expect": "a mapping of matchers", "any": "a value",
+    "k8s-name": "a DNS-1123 label", "k8s-kind": "a Kind name", "k8s-api-version": "an apiVersion",
 }
 
 
@@ -65,6 +66,14 @@ def coerce(param: Param, value: Any) -> tuple[Any, str | None]:
         problem = path_problem(value)
         if problem:
             return value, problem.removeprefix(f"path {value!r} ")
+    elif t.startswith("k8s-"):
+        if not isinstance(value, str):
+            return value, f"must be {_TYPE_WORDS[t]}, not {_describe(value)}"
+        from readiness.clients.kubernetes_names import PARAM_CHECKS  # the reads are parsed again when made
+
+        problem = PARAM_CHECKS[t](value)
+        if problem:
+            return value, problem
     elif t == "int":
         ok = _is_int(value)
     elif t == "number":

@@ -21,7 +21,8 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
     """(apiGroup, plural, namespaced, namespace) read by the items that would run; namespace is None for the
     target's own namespaces, or the one a read names (``kube-system:deployments``).  A kind outside the built-in
     table is namespaced unless its read says cluster-scoped (``:group/plural``): rbac has no discovery to ask."""
-    from readiness.clients.kubernetes import KNOWN, implied_reads
+    from readiness.clients.kubernetes import KNOWN, granted_namespaced, implied_reads
+    from readiness.clients.kubernetes_names import parse_read
     from readiness.registry import probes
 
     registry = probes()
@@ -33,13 +34,12 @@ def resources(checklist: Checklist, options: Options) -> set[tuple[str, str, boo
             continue
         declared = registry.probes[p.item.probe or ""].declared_reads(p.params)
         for spec in [s for d in declared for s in implied_reads(d)]:
-            namespace, qualified, name = spec.rpartition(":")
-            group, _, plural = name.rpartition("/")
+            namespace, qualified, group, plural = parse_read(spec)  # a ConfigError for '*' or a bad name
             known = KNOWN.get(plural)
             if known is not None and group in ("", known.group):
-                group, namespaced = known.group, known.namespaced
-            else:  # a custom resource: its group is given; cluster-scoped only where the read says so
-                namespaced = not (qualified and not namespace)
+                group = known.group
+            # a custom resource: its group is given; cluster-scoped only where the read says so
+            namespaced = granted_namespaced(group, plural, not (qualified and not namespace))
             out.add((group, plural, namespaced, (namespace or None) if namespaced else None))
     if any(r[1] == "secrets" for r in out):
         raise ValueError("a probe declares it reads Secrets: the audit never needs them")

@@ -204,6 +204,9 @@ sections:
                 field: spec.podIdentity.provider, expect: {equals: aws}}}
       - {id: g.object-elsewhere, title: t, level: required, rationale: r, probe: kubernetes.object,
          with: {kind: Deployment, namespace: kube-system, field: spec.replicas, expect: {min: 1}}}
+      # a built-in kind at another apiVersion: discovery's scope against the table's (what rbac grants)
+      - {id: g.object-version, title: t, level: required, rationale: r, probe: kubernetes.object,
+         with: {kind: StorageClass, api_version: storage.k8s.io/v1beta1, field: provisioner, expect: {present: true}}}
       # a datastore run outside the chart: the patterns pick across the target's namespaces, not the release's
       - {id: g.ext-protected, title: t, level: required, rationale: r, probe: kubernetes.single-replica-protected,
          with: {within_release: false}}

@@ -185,3 +185,63 @@ def test_a_report_waiting_for_room_to_parse_holds_none_of_its_bytes_outside_the_
         tracemalloc.stop()
     assert held < size // 4, f"{held / 2**20:.1f} MB held outside the budget while waiting for room"
     assert [r.verdict for r in got] == ["ready"] and budget.used == 0  # type: ignore[attr-defined]
+
+
+def test_a_report_that_never_fits_is_refused_without_waiting_for_room_after_its_last_read(tmp_path):
+    # The third read that still does not fit ends the tries: it once let go of its reservation and waited in
+    # hold() for room for a parse that would never come, before saying "grew each time".
+    from readiness.fleetstore import Budget, Directory, Found
+
+    source = uploaded_dir(tmp_path / "r", {"c0": [(NEWEST, False)]})
+    path = source / "c0" / stamp(NEWEST)
+    reads: list[int] = []
+
+    class Full(Budget):
+        def resize(self, held: int, size: int) -> int | None:
+            reads.append(size)
+            return None  # never room to grow
+
+        def hold(self, size: int) -> int:
+            if len(reads) >= 3:
+                raise AssertionError("waited for room after the last read")
+            return super().hold(size)
+
+    budget = Full(2**30)
+    row = fleet._read(Directory(str(source), str(tmp_path)), Found("c0", path.name, str(path)), "c0", budget)
+    assert isinstance(row, fleet.Row) and row.verdict == "unreadable", row
+    assert "grew each time it was read" in row.problem and len(reads) == 3
+    assert budget.used == 0
+
+
+def _parse_peak(data: bytes) -> int:
+    """What parsing ``data`` as diff, render and fleet do takes at its peak, its bytes included."""
+    import tracemalloc
+
+    from readiness.diffing import parse_report
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        report = parse_report(data, "r.json")
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert report["summary"]["verdict"] == "ready"
+    return peak + len(data)
+
+
+def test_the_parse_cost_counts_one_character_outside_the_bmp_widening_the_whole_report():
+    # Reports are written ensure_ascii=False: one emoji made the decoded text 4 bytes per character, and the
+    # estimate (3 bytes per byte) was half the real peak: 391 KB parsed to 2.38 MB, estimated 1.20 MB.
+    ascii_report = padded("c0", NEWEST, 400_000)
+    end = ascii_report.index(b'x"') + 1
+    for name, text in (("an emoji", "\U0001F600".encode()), ("an escaped emoji", b"\\ud83d\\ude00"),
+                       ("CJK", "\u6f22".encode()), ("escaped CJK", b"\\u6f22"), ("an escaped e-acute", b"\\u00e9"),
+                       ("a newline", b"\\n")):
+        for data in (ascii_report.replace(b'"pad": "', b'"pad": "' + text, 1),
+                     ascii_report[:end] + text + ascii_report[end:]):  # widened at the start, or at the end
+            peak = _parse_peak(data)
+            assert fleetstore.parse_cost(data) >= peak, f"{name}: estimated {fleetstore.parse_cost(data)}, took {peak}"
+    # and plain ASCII keeps its estimate: no report that fitted before is refused now
+    assert fleetstore.parse_cost(ascii_report) < 4 * len(ascii_report)

@@ -92,3 +92,86 @@ def test_an_items_own_namespace_is_declared_so_rbac_grants_a_role_there_and_the_
         assert results[i].status == "pass", (i, results[i].message)
     assert "/apis/apps/v1/namespaces/kube-system/deployments?limit=500" in cluster.requests
     assert "/apis/example.com/v1/namespaces/governance/policies?limit=500" in cluster.requests
+
+
+BAD_READS = [({"kind": "Foo", "api_version": "v1", "plural": "*"}, "plural"),  # every core resource, Secrets too
+             ({"kind": "Foo", "api_version": "*/v1", "cluster_scoped": True}, "api_version"),  # everything
+             ({"kind": "Deployment", "namespace": "*"}, "namespace"),
+             ({"kind": "Foo*", "api_version": "example.com/v1"}, "kind"),
+             ({"kind": "Foo", "api_version": "Example.com/v1"}, "api_version")]
+
+
+@pytest.mark.parametrize(("params", "field"), BAD_READS)
+def test_a_wildcard_or_bad_name_in_a_read_is_refused_by_validate_never_granted(tmp_path, params, field):
+    # nothing checked plural, the group or the namespace: plural "*" made rbac grant resources ["*"] of the core
+    # group (Secrets included), api_version "*/v1" a ClusterRole on every group
+    import subprocess
+    import sys
+
+    item = generic_item("k8s.custom", "kubernetes.object", field="spec.x", expect={"present": True}, **params)
+    checklist = k8s_checklist(tmp_path, [item])
+    proc = subprocess.run([str(Path(sys.executable).parent / "readiness"), "validate", "-c", checklist],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{field}" in proc.stderr and "k8s.custom" not in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("spec", ["*", "apps/*", "*/deployments", "*:deployments", "kube-system:*", ":*/*",
+                                  "Deployments", "apps/deployments/x", "a..b/pods"])
+def test_every_declared_read_is_parsed_and_a_wildcard_is_a_config_error(spec):
+    # the one parser rbac, the runtime guard and the read-ahead all go through (implied_reads): a plugin probe's
+    # static reads=("*",) once became a rule on every resource
+    from readiness.clients.kubernetes import implied_reads
+    from readiness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="names no single resource"):
+        implied_reads(spec)
+    assert implied_reads("kube-system:apps/deployments") == ["kube-system:apps/deployments"]
+
+
+def test_a_deployment_item_is_granted_deployments_alone_not_the_rollouts_it_never_lists(cluster, tmp_path):
+    # kubernetes.object declared apps/deployments, which implied argoproj.io/rollouts as the product probes' plain
+    # "deployments" does: rbac granted, and the live audit read ahead, a kind this probe never lists
+    item = generic_item("k8s.replicas", "kubernetes.object", kind="Deployment", field="spec.replicas",
+                        expect={"min": 1})
+    docs = _rbac(tmp_path, cluster, [item])
+    assert _grants(docs) == {("Role", "langsmith", "apps", "deployments")}
+    cluster.grant_rbac(docs)
+    r = _audit(tmp_path, cluster, [item])["k8s.replicas"]
+    assert r.status in ("pass", "fail"), r.message
+    assert not [p for p in cluster.requests if "rollouts" in p], cluster.requests
+
+
+def test_a_built_in_kind_at_another_api_version_takes_its_scope_from_the_table_as_rbac_does(tmp_path):
+    # StorageClass at storage.k8s.io/v1beta1: rbac granted it cluster-wide from the built-in table, but the probe
+    # demanded cluster_scoped: true (its own check of the item's scope), so the item could never run as granted
+    with FakeCluster(load("good.yaml"), extra=[("storage.k8s.io/v1beta1", "StorageClass")]) as fake:
+        item = generic_item("k8s.sc", "kubernetes.object", kind="StorageClass", api_version="storage.k8s.io/v1beta1",
+                            field="provisioner", expect={"present": True}, match="any")
+        docs = _rbac(tmp_path, fake, [item])
+        assert _grants(docs) == {("ClusterRole", None, "storage.k8s.io", "storageclasses")}
+        fake.grant_rbac(docs)
+        r = _audit(tmp_path, fake, [item])["k8s.sc"]
+        assert r.status == "pass", r.message
+        assert "/apis/storage.k8s.io/v1beta1/storageclasses?limit=500" in fake.requests
+
+
+def test_a_cluster_scoped_custom_kind_declared_plainly_is_an_undeclared_read():
+    # check_declared took a plain example.com/clusterpolicies for a cluster-scoped kind: rbac grants that a Role
+    from readiness.checks._k8s_access import UndeclaredRead, check_declared
+
+    from readiness.clients.kubernetes import Kind
+
+    class Ctx:
+        item_id, reads = "k8s.custom", ("example.com/clusterpolicies",)
+
+        def has(self, _: str) -> bool:
+            return False
+
+    kind = Kind("ClusterPolicy", "example.com", "v1", "clusterpolicies", False)
+    with pytest.raises(UndeclaredRead):
+        check_declared(Ctx(), kind)
+    Ctx.reads = (":example.com/clusterpolicies",)
+    check_declared(Ctx(), kind)
+    Ctx.reads = ("storageclasses",)  # a built-in kind: rbac knows its scope
+    check_declared(Ctx(), Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False))

@@ -805,3 +805,5 @@ def test_lifecycle_aligned_is_undecided_when_the_clickhouse_user_cannot_see_the_
     assert r.status == "error", r.message
     assert r.message.startswith("cannot compare with the ClickHouse TTLs: the audit identity (outsider)"), r.message
     assert ("cannot see database default" if databases else "sees no database but system") in r.message
+    # the bucket's rules stay beside what the blind spot saw (only the latter was kept)
+    assert r.evidence["rules"] and all("prefix" in rule for rule in r.evidence["rules"]), r.evidence

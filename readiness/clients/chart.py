@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from readiness.clients.kubernetes_names import SUBDOMAIN
 from readiness.errors import TargetUnavailable
 
 MAX_OUTPUT = 64 * 1024 * 1024
@@ -86,7 +86,6 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 _CACHE: dict[tuple[Any, ...], Rendered | RenderError] = {}
 # helm's own rule for release names (pkg/chartutil ValidateReleaseName, at most 53 characters)
-_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LOCK = threading.Lock()
 
 
@@ -307,7 +306,7 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     if config.get("namespaces"):  # the namespace rendered into must be the one read: one setting says both
         out.append(("namespaces", "a chart is rendered into one namespace: give namespace:"))
     release = config.get("release")
-    if release is not None and (len(str(release)) > 53 or not _RELEASE.match(str(release))):
+    if release is not None and (len(str(release)) > 53 or not SUBDOMAIN.match(str(release))):
         out.append(("release", "a Helm release name is lowercase letters, digits, '-' and '.', at most 53 "
                                "characters (helm refuses others)"))
     return out

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from readiness.clients.kubernetes_ahead import Ahead
+from readiness.clients.kubernetes_names import label_problem
 from readiness.errors import TargetUnavailable
 
 PAGE_SIZE = 500
@@ -95,14 +96,26 @@ KNOWN: dict[str, Kind] = {k.plural: k for k in (
 _BY_KIND = {k.kind.lower(): k for k in KNOWN.values()}
 # An Argo Rollout stands for the Deployment it replaces (LangSmith chart 0.17: <component>.rollout.enabled renders
 # templates/<component>/deployment.yaml as argoproj.io/v1alpha1 Rollout): a read of Deployments reads them too.
-_STANDS_IN = {"deployments": "argoproj.io/rollouts", "apps/deployments": "argoproj.io/rollouts"}
+# Only the plain plural implies it: ``apps/deployments`` names that one kind (kubernetes.object lists it alone).
+_STANDS_IN = {"deployments": "argoproj.io/rollouts"}
 
 
 def implied_reads(spec: str) -> list[str]:
     """A declared read (``plural``, ``group/plural``, ``ns:plural``) and the reads it implies: the product's
-    workloads are in the target's namespaces, so a read in a namespace of its own implies nothing."""
+    workloads are in the target's namespaces, so a read in a namespace of its own implies nothing.  Every read is
+    parsed here, and one that names no single resource (``*``, a bad name) is a ConfigError."""
+    from readiness.clients.kubernetes_names import parse_read
+
+    parse_read(spec)
     extra = _STANDS_IN.get(spec)
     return [spec, extra] if extra else [spec]
+
+
+def granted_namespaced(group: str, plural: str, namespaced: bool) -> bool:
+    """The scope readiness rbac grants a read of ``group/plural`` in: the built-in table's (at any version of its
+    group), else the one the read declares (``namespaced``), since rbac has no discovery to ask."""
+    known = KNOWN.get(plural)
+    return known.namespaced if known is not None and group in ("", known.group) else namespaced
 
 
 def known_kind(name: str, api_version: str | None = None) -> Kind | None:
@@ -122,7 +135,8 @@ def resolve_kind(name: str, api_version: str | None = None, plural: str | None =
     if not api_version:
         raise KubernetesError(f"unknown kind {name!r}: give its api_version (e.g. keda.sh/v1alpha1) as well")
     group, _, version = api_version.rpartition("/")
-    return Kind(name, group, version, plural or guess_plural(name), namespaced)
+    plural = plural or guess_plural(name)
+    return Kind(name, group, version, plural, granted_namespaced(group, plural, namespaced))  # scope as rbac grants
 
 
 def guess_plural(kind: str) -> str:
@@ -163,9 +177,6 @@ def secrets(config: Mapping[str, Any]) -> set[str]:
 
 
 
-_DNS_LABEL = "abcdefghijklmnopqrstuvwxyz0123456789-"
-
-
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Settings that can never work, as (field, message); never raises."""
     out: list[tuple[str, str]] = []
@@ -192,8 +203,7 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             except KubernetesError as exc:
                 out.append(("manifests", str(exc).removeprefix("manifests: ")))
         for name in namespaces(config):
-            if name is not None and (not (0 < len(name) <= 63) or any(c not in _DNS_LABEL for c in name)
-                                     or name.startswith("-") or name.endswith("-")):
+            if name is not None and label_problem(str(name), "namespace"):
                 out.append(("namespace", "a namespace name is lowercase letters, digits and '-', at most 63 "
                                          "characters"))
                 break
