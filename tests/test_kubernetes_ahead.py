@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fake_k8s import FakeCluster, audit_k8s, live_targets, load
 
 from readiness.clients.kubernetes_ahead import Ahead
@@ -70,20 +71,80 @@ def test_a_garbage_listing_read_ahead_is_the_probes_error(tmp_path: Path) -> Non
 def test_the_reader_reads_each_key_once_and_goes_on_after_a_failure() -> None:
     ahead = Ahead()
     done: list[str] = []
-    finished = threading.Event()
 
     def fetch(key: str) -> Any:
         def run() -> None:
             done.append(key)
             if key == "bad":
                 raise RuntimeError("a failure is the probe's to meet")
-            if len(done) == 3:
-                finished.set()
         return run
 
     ahead.reading("mine")
     for key in ("bad", "a", "a", "mine", "b"):
         ahead.read(key, fetch(key))
-    assert finished.wait(5.0)
-    time.sleep(0.05)
+    assert ahead.join(5.0)  # nothing queued, no reader left
     assert sorted(done) == ["a", "b", "bad"]
+
+
+def test_a_closed_reader_reads_nothing_queued() -> None:
+    """Close while a fetch is in flight: it ends, what was queued behind it is never fetched, nor what comes after."""
+    ahead = Ahead()
+    ahead.READERS = 1
+    started, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def first() -> None:
+        started.set()
+        release.wait(5.0)
+        done.append("first")
+
+    ahead.read("first", first)
+    ahead.read("queued", lambda: done.append("queued"))
+    assert started.wait(5.0)
+    ahead.close()
+    ahead.read("late", lambda: done.append("late"))
+    release.set()
+    assert ahead.join(5.0)
+    assert done == ["first"]
+
+
+def test_a_thread_that_cannot_start_leaves_the_read_to_the_probe(monkeypatch: Any) -> None:
+    """Thread.start raises RuntimeError (the process's thread limit): read() does not raise, the reader count does
+    not leak (a later read still gets a reader), and the key is left to the probe's own read."""
+    ahead = Ahead()
+    start = threading.Thread.start
+    refuse = [True]
+
+    def limited(self: threading.Thread) -> None:
+        if self.name == "readiness-k8s-ahead" and refuse[0]:
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", limited)
+    done: list[str] = []
+    for key in ("a", "b", "c"):
+        ahead.read(key, lambda k=key: done.append(k))
+    assert ahead.join(1.0) and done == []
+    refuse[0] = False
+    ahead.read("d", lambda: done.append("d"))
+    assert ahead.join(5.0)
+    assert done == ["d"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the point
+def test_a_reader_that_dies_of_a_base_exception_is_no_longer_counted() -> None:
+    ahead = Ahead()
+    ahead.READERS = 1
+    done: list[str] = []
+
+    def dies() -> None:
+        raise SystemExit  # a BaseException the reader does not swallow: its thread ends
+
+    ahead.read("dies", dies)
+    assert ahead.join(5.0)
+    for t in threading.enumerate():  # its exception is reported when it ends: within this test
+        if t.name == "readiness-k8s-ahead":
+            t.join(5.0)
+    ahead.read("next", lambda: done.append("next"))
+    assert ahead.join(5.0)
+    assert done == ["next"]
