@@ -234,3 +234,24 @@ def test_nothing_is_read_after_the_audit(tmp_path: Path) -> None:
     assert results["k8s.nfs"].status == "error", results["k8s.nfs"].message
     assert late == [], late
     assert not [t for t in readers if t.is_alive()]
+
+
+def test_the_listings_to_read_ahead_are_worked_out_once_per_set_of_reads(tmp_path: Path, monkeypatch: Any) -> None:
+    """Four items declare the same reads (kf.CLAIMS) and list several times each: the keys to read ahead are worked
+    out once for them all; every later listing only marks its own."""
+    from readiness.checks import _k8s_access
+
+    plans: list[list[str]] = []
+    work = _k8s_access._ahead_of
+
+    def counted(ctx: Any, reads: list[str]) -> Any:
+        plans.append(reads)
+        return work(ctx, reads)
+
+    monkeypatch.setattr(_k8s_access, "_ahead_of", counted)
+    items = ["k8s.volume-expansion", "k8s.ssd-storageclass", "k8s.storage-performance", "k8s.no-pending-pvcs"]
+    with FakeCluster(load("good.yaml")) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), items)
+    assert all(results[i].status in ("pass", "fail") for i in items), {i: results[i].message for i in items}
+    assert plans.count(sorted(_k8s_access.CLAIMS)) == 1, plans
+    assert all(p in (sorted(_k8s_access.CLAIMS), ["argoproj.io/rollouts"]) for p in plans), plans
