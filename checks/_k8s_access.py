@@ -152,8 +152,12 @@ def _ahead_of(ctx: Any, reads: list[str]) -> list[tuple[str, Callable[[], object
         if kind is None or plural in LAZY or (group and group != kind.group):
             continue  # ns:plural or :group/plural (a namespace or scope of its own), or a kind the table lacks
         for ns in namespaces(ctx) if kind.namespaced else [None]:
-            out.append((f"k8s:{plural}:{ns or '*'}", lambda k=kind, n=ns: _read(ctx, k, n)))
+            out.append((f"k8s:{plural}:{ns or '*'}", _reader(ctx, kind, ns)))
     return out
+
+
+def _reader(ctx: Any, kind: Any, namespace: str | None) -> Callable[[], object]:
+    return lambda: _read(ctx, kind, namespace)
 
 
 def shaped(plural: str, found: Any) -> list[dict[str, Any]]:
@@ -201,7 +205,9 @@ def _rollouts_ahead(ctx: Any) -> None:
     """The Rollouts ``workloads`` reads after the Deployments, read ahead beside them (once per set of reads, and
     only where the probe declares them: an undeclared read is the probe's own read to refuse)."""
     reads = getattr(ctx, "reads", None)
-    ahead = getattr(cluster(ctx), "ahead", None) if reads else None
+    if not reads:
+        return
+    ahead = getattr(cluster(ctx), "ahead", None)
     if ahead is None or not ahead.planned(("rollouts", frozenset(reads))):
         return
     try:
