@@ -118,25 +118,46 @@ def _read(ctx: Any, kind: Any, namespace: str | None) -> Any:
     return ctx.fact(f"k8s:{kind.plural}:{ns or '*'}", lambda c: c.list(kind, ns), kind="kubernetes")
 
 
+# Kinds never read ahead: a probe reads them only on some paths, and a listing nobody needed would be held all
+# audit (cluster-wide without namespaces) and its 403 would land in the API server's audit log.  ConfigMaps are
+# listed only when a workload names one (_k8s_env.container_env); pods by memory-limits only once every container
+# has a limit (pods-ready reads them first, so it loses nothing).
+LAZY = frozenset({"configmaps", "pods"})
+
+
 def read_ahead(ctx: Any, now: str) -> None:
-    """Live: queue the probe's other declared listings in the target's namespaces (built-in kinds; a Rollout only
-    where argoproj.io is served) on the cluster's background readers, through the same facts as ``listing``;
-    ``now`` is the one the probe reads itself."""
-    ahead = getattr(cluster(ctx), "ahead", None)
+    """Live: queue the probe's other declared listings in the target's namespaces (built-in kinds, not ``LAZY``) on
+    the cluster's background readers, through the same facts as ``listing``; ``now`` is the one the probe reads
+    itself.  Worked out once per set of reads per audit: later listings only mark their own."""
     reads = getattr(ctx, "reads", None)
-    if ahead is None or not reads:
+    if not reads:
+        return
+    ahead = getattr(cluster(ctx), "ahead", None)
+    if ahead is None:
         return
     ahead.reading(now)
-    from readiness.clients.kubernetes import KNOWN, implied_reads
+    if ahead.planned(frozenset(reads)):
+        ahead.read_all(_ahead_of(ctx, sorted(reads)))
 
-    for spec in sorted(reads):
-        for one in implied_reads(spec):
-            group, _, plural = one.rpartition("/")
-            kind = KNOWN.get(plural)
-            if kind is None or (group and group != kind.group):
-                continue  # a read in a namespace of its own (ns:plural), or a kind the table does not hold
-            for ns in namespaces(ctx) if kind.namespaced else [None]:
-                ahead.read(f"k8s:{plural}:{ns or '*'}", lambda k=kind, n=ns: _read(ctx, k, n))
+
+def _ahead_of(ctx: Any, reads: list[str]) -> list[tuple[str, Callable[[], object]]]:
+    """(fact key, fetch) of each listing of ``reads`` that is read ahead.  The kinds a declared read implies (an
+    Argo Rollout for Deployments) are not: only ``workloads`` reads them, and it asks for them itself."""
+    from readiness.clients.kubernetes import KNOWN
+
+    out: list[tuple[str, Callable[[], object]]] = []
+    for spec in reads:
+        group, _, plural = spec.rpartition("/")
+        kind = KNOWN.get(plural)
+        if kind is None or plural in LAZY or (group and group != kind.group):
+            continue  # ns:plural or :group/plural (a namespace or scope of its own), or a kind the table lacks
+        for ns in namespaces(ctx) if kind.namespaced else [None]:
+            out.append((f"k8s:{plural}:{ns or '*'}", _reader(ctx, kind, ns)))
+    return out
+
+
+def _reader(ctx: Any, kind: Any, namespace: str | None) -> Callable[[], object]:
+    return lambda: _read(ctx, kind, namespace)
 
 
 def shaped(plural: str, found: Any) -> list[dict[str, Any]]:
@@ -169,6 +190,8 @@ def workloads(ctx: Any, plural: str) -> list[dict[str, Any]]:
     for them (read only where argoproj.io is served: a Rollout is a CRD)."""
     from readiness.clients.kubernetes import NotServed
 
+    if plural == "deployments":
+        _rollouts_ahead(ctx)
     found = objects(ctx, plural)
     if plural == "deployments":
         try:
@@ -176,6 +199,22 @@ def workloads(ctx: Any, plural: str) -> list[dict[str, Any]]:
         except NotServed:
             pass
     return found
+
+
+def _rollouts_ahead(ctx: Any) -> None:
+    """The Rollouts ``workloads`` reads after the Deployments, read ahead beside them (once per set of reads, and
+    only where the probe declares them: an undeclared read is the probe's own read to refuse)."""
+    reads = getattr(ctx, "reads", None)
+    if not reads:
+        return
+    ahead = getattr(cluster(ctx), "ahead", None)
+    if ahead is None or not ahead.planned(("rollouts", frozenset(reads))):
+        return
+    try:
+        check_declared(ctx, _kind("rollouts"))
+    except UndeclaredRead:
+        return
+    ahead.read_all(_ahead_of(ctx, ["argoproj.io/rollouts"]))
 
 
 def scaled_objects(ctx: Any) -> list[dict[str, Any]] | None:

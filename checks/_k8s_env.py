@@ -46,7 +46,7 @@ def container_env(ctx: Any, workload: Any) -> tuple[dict[str, str], dict[str, st
     maps: dict[tuple[str, str], dict[str, Any]] = {}
 
     def configmap(ref: Any) -> dict[str, Any] | None:
-        if not maps:  # listed only when a workload names one (the listing itself is shared)
+        if not maps:  # listed only when a workload names one (shared; never read ahead: _k8s_access.LAZY)
             maps.update({(str(get(c, "metadata.namespace", "")), name(c)): mapping(c, "data")
                          for c in objects(ctx, "configmaps")})
         return maps.get((ns, str(get(ref, "name", ""))))

@@ -57,7 +57,7 @@ def label(obj: Any, key: str) -> str | None:
     value = get(obj, "metadata.labels")
     if not isinstance(value, (dict, Mapping)):
         return None
-    found = value.get(key, _NONE) if isinstance(value, dict) else (value[key] if key in value else _NONE)
+    found = value.get(key, _NONE)  # every Mapping has .get (one branch: ~0.09 vs 0.11 us a call)
     return None if found is _NONE else str(found)
 
 

@@ -18,6 +18,7 @@ from readiness.checks._k8s_access import (  # noqa: F401 - re-exported
     UndeclaredRead,
     check_declared,
     cluster,
+    derived,
     ensure_served,
     listing,
     live,

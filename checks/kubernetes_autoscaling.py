@@ -13,7 +13,6 @@ from typing import Any
 
 from readiness.checks import _kubernetes_facts as kf
 from readiness.checks._common import listing
-from readiness.checks._k8s_access import derived
 
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
@@ -61,7 +60,7 @@ def _hpa_targets(ctx: Any) -> dict[tuple[str, str], list[str]]:
     """{(namespace, Deployment): [HPA]} of the HPAs KEDA does not own; built once per audit (three items ask).
     Shared: never changed in place."""
     hpas = kf.objects(ctx, "horizontalpodautoscalers")
-    return derived(ctx, ("hpa-targets",), [hpas], lambda: _hpa_index(hpas))  # type: ignore[no-any-return]
+    return kf.derived(ctx, ("hpa-targets",), [hpas], lambda: _hpa_index(hpas))  # type: ignore[no-any-return]
 
 
 def _hpa_index(hpas: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:

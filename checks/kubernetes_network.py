@@ -4,7 +4,6 @@ Services open to the world (listings shared through checks/_kubernetes_facts.py)
 from __future__ import annotations
 
 import fnmatch
-import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -31,8 +30,7 @@ _PRIVATE4 = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "
 _PRIVATE6 = [ipaddress.IPv6Network(n) for n in ("fc00::/7", "fe80::/10", "::1/128")]
 
 
-@functools.lru_cache(maxsize=512)  # services of one chart repeat their ranges: parse each set once per audit
-def _public_share(ranges: tuple[str, ...], min_prefix: int) -> tuple[str | None, str | None]:
+def _public_share(ranges: list[str], min_prefix: int) -> tuple[str | None, str | None]:
     """(why the ranges open the service to a large public space, why a range cannot be read): the public ranges
     together may hold no more addresses than one IPv4 /min_prefix (IPv6: /min_prefix+32); compared as networks,
     so 0.0.0.0/1 + 128.0.0.0/1 is the whole internet."""
@@ -186,7 +184,7 @@ def lb_source_ranges(ctx: Any, p: dict[str, Any]) -> Verdict:
         ranges = [str(r) for r in kf.seq(svc, "spec.loadBalancerSourceRanges")]
         ranges += [r.strip() for r in ann.get("service.beta.kubernetes.io/load-balancer-source-ranges", "").split(",")
                    if r.strip()]
-        wide, odd = _public_share(tuple(ranges), p["min_prefix"])
+        wide, odd = _public_share(ranges, p["min_prefix"])
         if odd:
             return undecided(f"LoadBalancer Service {kf.ref(svc)}: source range {odd}")
         if not ranges or wide:

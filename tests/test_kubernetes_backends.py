@@ -72,6 +72,18 @@ def test_postgres_connection_budget_from_the_deployments(max_replicas: int, pool
     assert r.evidence["workloads"] == {"langsmith/langsmith-backend": max_replicas * pool}
 
 
+def test_configmaps_no_workload_names_are_never_listed(pg_stack: PgStack, tmp_path: Path) -> None:
+    """No Deployment takes env from a ConfigMap: the connection budget never lists ConfigMaps, not even ahead while
+    the Deployments are slow, so their 403 neither reaches the API server's audit log nor changes the verdict."""
+    with FakeCluster(scaled_backend(4, 5), forbidden={"configmaps"}, slow={"deployments"},
+                     slow_seconds=0.5) as cluster:
+        targets = {**live_targets(cluster, tmp_path), **pg_stack.target(pg_stack.good)}
+        results, _ = audit(tmp_path, targets, ["postgres.connection-budget"], checklist=only("postgres", tmp_path))
+        asked = [r for r in cluster.requests if "/configmaps" in r]
+    assert results["postgres.connection-budget"].status == "pass", results["postgres.connection-budget"].message
+    assert asked == []
+
+
 def test_langsmith_asyncpg_pool_size_is_counted(pg_stack: PgStack, tmp_path: Path) -> None:
     # LangSmith's queue sets ASYNCPG_POOL_MAX_SIZE (charts/langsmith 0.17 templates/queue/deployment.yaml)
     objects = scaled_backend(10, 3)

@@ -425,6 +425,9 @@ def connect(config: dict[str, Any], timeout: float) -> Cluster:
 
 
 def close(client: Cluster) -> None:
+    ahead = getattr(client, "ahead", None)
+    if ahead is not None:  # the audit is over: its readers read nothing more
+        ahead.close()
     api = getattr(client, "api", None)
     if api is not None:
         api.close()
