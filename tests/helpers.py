@@ -27,6 +27,20 @@ def source_copy(dest: Path, *top_files: str) -> Path:
     return dest
 
 
+def install_probe_plugin(site: Path, name: str, version: str, source: str) -> None:
+    """A probe plugin as pip leaves it in ``site``: module ``name``.py and one dist-info directory naming it as a
+    ``readiness.probes`` entry point (an upgrade replaces the old dist-info)."""
+    for old in site.glob(f"{name}-*.dist-info"):
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    dist = site / f"{name}-{version}.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n")
+    (dist / "entry_points.txt").write_text(f"[readiness.probes]\n{name.split('_')[0]} = {name}\n")
+    (site / f"{name}.py").write_text(source)
+
+
 def write_yaml(path: Path, data: Any) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

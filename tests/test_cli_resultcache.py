@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from helpers import install_probe_plugin
 
 # Runs the CLI, then says on stderr whether the checklist loader ran (a kept answer imports none of it).
 RUN = """
@@ -88,21 +89,13 @@ def test_an_edited_checklist_of_the_same_size_and_mtime_is_read_again(tmp_path, 
 
 
 def install(site: Path, version: str, param: str) -> None:
-    """A plugin as pip leaves it (an upgrade replaces its dist-info); its probe's parameter's name per version."""
-    for old in site.glob("kept_plug-*.dist-info"):
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    dist = site / f"kept_plug-{version}.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: kept-plug\nVersion: {version}\n")
-    (dist / "entry_points.txt").write_text("[readiness.probes]\nkept = kept_plug\n")
-    (site / "kept_plug.py").write_text(
+    """A plugin whose probe's parameter changes name with its version."""
+    install_probe_plugin(site, "kept_plug", version, (
         "from readiness.probe import Param, passed, probe\n\n\n"
         f'@probe("kept.kind", target=None, params={{"{param}": Param("int")}})\n'
         "def kind(ctx, p):\n"
         '    """A probe whose parameter changes name with its version."""\n'
-        '    return passed("n")\n')
+        '    return passed("n")\n'))
 
 
 def test_a_plugin_installed_or_upgraded_after_the_answer_was_kept_is_seen(tmp_path):

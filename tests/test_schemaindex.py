@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from helpers import install_probe_plugin
 
 from readiness import registry, schemaindex
 from readiness.entrypoints import entry_points
@@ -68,21 +69,13 @@ def index_files(cache: Path) -> list[Path]:
 
 
 def install_plugin(site: Path, version: str, default: int) -> None:
-    """A plugin as pip leaves it: its module and one dist-info directory (an upgrade replaces the old one)."""
-    for old in site.glob("stale_plug-*.dist-info"):
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    dist = site / f"stale_plug-{version}.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: stale-plug\nVersion: {version}\n")
-    (dist / "entry_points.txt").write_text("[readiness.probes]\nstale = stale_plug\n")
-    (site / "stale_plug.py").write_text(
+    """A plugin whose schema changes with its version."""
+    install_probe_plugin(site, "stale_plug", version, (
         "from readiness.probe import Param, passed, probe\n\n\n"
         f'@probe("stale.kind", target=None, params={{"n": Param("int", {default}, help="v{version}")}})\n'
         "def kind(ctx, p):\n"
         '    """A probe whose schema changes with its version."""\n'
-        '    return passed(str(p["n"]))\n')
+        '    return passed(str(p["n"]))\n'))
 
 
 def test_index_gives_the_imported_schema_of_every_probe_kind_test_plugin_included():
