@@ -107,7 +107,7 @@ def startup(tmp: Path, rounds: int = 9) -> None:
     walls: dict[str, list[float]] = {a: [] for a in ["pass", *runs]}
     for _ in range(rounds):
         for name, (argv, run_env, _) in runs.items():
-            kept = {p: p.read_bytes() for p in (tmp / "cache" / "readiness").glob("result-*.json")}
+            kept = {p: p.read_bytes() for p in (tmp / "cache" / "readiness").glob("result-*.cache")}
             if name.endswith(" new"):  # the answers aside for this run, back for the warm ones
                 for path in kept:
                     path.unlink()

@@ -1,10 +1,10 @@
-"""Per-user cache files (XDG_CACHE_HOME, else ~/.cache, under readiness/): JSON with the key it was made for and
-a checksum of its body.  Every failure is a miss: an unwritable dir means working without the cache, and a file that
-is unreadable, truncated, edited, or made for another key is never used."""
+"""Per-user cache files (XDG_CACHE_HOME, else ~/.cache, under readiness/): a header line, the key the file was made
+for, and the body (text, or JSON for anything else), with a checksum of both.  Every failure is a miss: an
+unwritable dir means working without the cache, and a file that is unreadable, truncated, edited, or made for another
+key is never used."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import zlib
@@ -84,7 +84,7 @@ def named(kind: str, fmt: int, *parts: str) -> str | None:
     written over when anything else changes (the key inside says exactly what it was for)."""
     import sys
 
-    return path(f"{kind}-{fmt}-{zlib.crc32(repr((sys.prefix, *parts)).encode()):08x}.json")
+    return path(f"{kind}-{fmt}-{zlib.crc32(repr((sys.prefix, *parts)).encode()):08x}.cache")
 
 
 def read_bounded(fd: int, limit: int) -> bytes:
@@ -132,41 +132,64 @@ def _slurp(where: str) -> bytes | None:
 
 
 def read(where: str, fmt: int, key: str) -> Any:
-    """The body kept for ``key`` in format ``fmt``, or None."""
+    """The body kept for ``key`` in format ``fmt`` (a str when a str was kept), or None."""
     try:
         raw = _slurp(where)
-        if raw is None:
+        if raw is None or len(raw) > MAX_BYTES:
             return None
-        head, sep, body = raw.partition(b"\n")
-        if len(raw) > MAX_BYTES or not sep:
+        kept = unpack(raw)
+        if kept is None or kept[0] != fmt or kept[1] != key:
             return None
-        doc = json.loads(head)
-        if not isinstance(doc, dict) or doc.get("format") != fmt or doc.get("key") != key:
-            return None
-        # truncated or edited: not ours.  A checksum against damage (an unkeyed digest would stop no one either,
-        # and hashlib's import costs a cached `--help` more than the rest of it)
-        if doc.get("crc32") != zlib.crc32(body):
-            return None
-        return json.loads(body)
+        if kept[2]:
+            return kept[3].decode("utf-8", "surrogatepass")
+        import json  # here: a kept text (`--help`, a kept `validate`) is read without json's import, which loads re
+
+        return json.loads(kept[3])
     except (OSError, ValueError, RecursionError):
         return None
 
 
+def pack(fmt: int, key: str, body: Any) -> bytes:
+    """The file's bytes: ``<format> <t|j> <key length> <crc32 of kind, key and body>``, a newline, the key, the body (a
+    str as UTF-8, anything else as JSON).  The checksum is against damage: an unkeyed digest would stop no one
+    either, and hashlib's import costs a cached `--help` more than the rest of it."""
+    text = isinstance(body, str)
+    if text:
+        data = body.encode("utf-8", "surrogatepass")
+    else:
+        import json
+
+        data = json.dumps(body, separators=(",", ":")).encode()
+    kind, k = b"t" if text else b"j", key.encode("utf-8", "surrogatepass")
+    return b"%d %s %d %08x\n" % (fmt, kind, len(k), zlib.crc32(kind + k + data)) + k + data
+
+
+def unpack(raw: bytes) -> tuple[int, str, bool, bytes] | None:
+    """(format, key, is text, body bytes) of a file ``pack`` wrote; None when it is anything else (truncated,
+    edited, another writer's).  ValueError for a header that is not numbers."""
+    head, sep, rest = raw.partition(b"\n")
+    parts = head.split(b" ")
+    if not sep or len(parts) != 4 or parts[1] not in (b"t", b"j") or not all(p.isdigit() for p in parts[::2]):
+        return None
+    size = int(parts[2])
+    if len(rest) < size or zlib.crc32(parts[1] + rest) != int(parts[3], 16):
+        return None
+    return int(parts[0]), rest[:size].decode("utf-8", "surrogatepass"), parts[1] == b"t", rest[size:]
+
+
 def write(where: str, fmt: int, key: str, body: Any) -> bool:
     """Keep ``body``; readers see the old file or the new one, never half of one.  Failing is only a miss later
-    (False).
-    The file is a header line (format, key, checksum of the rest) and the body's JSON."""
+    (False)."""
     tmp = f"{where}.{os.getpid()}.tmp"
     try:
-        data = json.dumps(body, separators=(",", ":")).encode()
-        head = json.dumps({"format": fmt, "key": key, "crc32": zlib.crc32(data)}).encode()
+        data = pack(fmt, key, body)
         os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
         if not _safe(os.stat(os.path.dirname(where))):
             return False  # a dir others can write to (or swap files in): neither read nor written
         # O_EXCL|O_NOFOLLOW: never write through a file or symlink someone else put at the temp name
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(head + b"\n" + data)
+            fh.write(data)
         os.replace(tmp, where)
         return True
     except (OSError, ValueError, RecursionError):

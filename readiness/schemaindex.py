@@ -32,7 +32,7 @@ Corrupt = cachefile.Corrupt  # the cache file is not an index this version wrote
 def cache_path() -> str | None:
     """One file per environment (venvs share ~/.cache)."""
     env = cachefile.sha256(sys.prefix.encode()).hexdigest()[:16]  # the key inside says which sys.path it was for
-    return cachefile.path(f"probes-{FORMAT}-{env}.json")
+    return cachefile.path(f"probes-{FORMAT}-{env}.cache")
 
 
 def _origin(module: str) -> str | None:

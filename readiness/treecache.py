@@ -107,7 +107,7 @@ def parsed(name: str, cache: bool = True, source: tuple[bytes, str] | None = Non
     else:
         data = read_bytes(name, "checklist", MAX_BYTES, expected="a YAML checklist")
         digest = cachefile.sha256(data).hexdigest()
-    where = cachefile.path(f"checklist-{cachefile.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.json") \
+    where = cachefile.path(f"checklist-{cachefile.sha256(os.path.abspath(name).encode()).hexdigest()[:16]}.cache") \
         if cache else None
     key = f"{digest}:{FORMAT}:{_parser_stamp()}"
     kept = cachefile.read(where, FORMAT, key) if where else None

@@ -4,7 +4,6 @@ cache, and in bounded time.  (The tests run as root: "another user" is uid 65534
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,7 +17,7 @@ NOBODY = 65534
 
 
 def _symlink(kept: Path) -> None:
-    copy = kept.parent.parent / "elsewhere.json"
+    copy = kept.parent.parent / "elsewhere.cache"
     copy.write_bytes(kept.read_bytes())  # well-formed, right key: only the symlink is wrong
     kept.unlink()
     kept.symlink_to(copy)
@@ -45,7 +44,7 @@ def test_a_planted_help_cache_is_ignored(tmp_path, plant):
     cache = tmp_path / "cache"
     reference = run(cache, "--help")
     assert run(cache, "--help") == (0, reference[1], False)  # kept, and used
-    for kept in (cache / "readiness").glob("help-*.json"):
+    for kept in (cache / "readiness").glob("help-*.cache"):
         PLANTED[plant](kept)
     code, out, used_click = run(cache, "--help", timeout=30)  # a FIFO opened blocking would hang here
     assert (code, out) == reference[:2] and used_click
@@ -53,9 +52,8 @@ def test_a_planted_help_cache_is_ignored(tmp_path, plant):
 
 def _tamper(cache: Path) -> Path:
     """The cached packaged checklist replaced by a well-formed one (right key, right checksum) with another name."""
-    (kept,) = (cache / "readiness").glob("checklist-*.json")
-    head = kept.read_bytes().partition(b"\n")[0]
-    key = json.loads(head)["key"]
+    (kept,) = (cache / "readiness").glob("checklist-*.cache")
+    key = cachefile.unpack(kept.read_bytes())[1]
     tree = treecache.decode(cachefile.read(str(kept), treecache.FORMAT, key))
     tree["name"] = "tampered"
     kept.unlink()
@@ -83,6 +81,28 @@ def test_the_cache_is_written_private(tmp_path):
     cachefile.write(str(where), 1, "k", "v")
     assert where.stat().st_mode & 0o777 == 0o600 and where.parent.stat().st_mode & 0o777 == 0o700
     assert cachefile.read(str(where), 1, "k") == "v"
+
+
+@pytest.mark.parametrize("body", ["a lone surrogate \udcff,\nlines and \u00e9", "", {"k": [1, "\udc80"]}, "1"])
+def test_every_body_and_key_comes_back_as_written(tmp_path, body):
+    where = str(tmp_path / "readiness" / "x.cache")
+    key = "a key\nwith a newline, spaces and \udcfe"
+    assert cachefile.write(where, 7, key, body)
+    assert cachefile.read(where, 7, key) == body
+    assert cachefile.read(where, 7, key + " ") is None and cachefile.read(where, 8, key) is None
+
+
+def test_any_damage_to_a_kept_file_is_a_miss(tmp_path):
+    """Every truncation and every single changed byte: header, key or body (a text one read as JSON included)."""
+    where = tmp_path / "readiness" / "x.cache"
+    cachefile.write(str(where), 1, "k1", "12")
+    good = where.read_bytes()
+    damaged = [good[:n] for n in range(len(good))] + [good + b"3"]
+    damaged += [good[:i] + bytes([b]) + good[i + 1:] for i in range(len(good))
+                for b in (good[i] ^ 1, ord("j"), ord("9")) if b != good[i]]
+    for data in damaged:
+        where.write_bytes(data)
+        assert cachefile.read(str(where), 1, "k1") is None, data
 
 
 def test_a_symlink_at_the_temp_name_is_not_written_through(tmp_path):

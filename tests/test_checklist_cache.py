@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
 from pathlib import Path
 
 import pytest
 
-from readiness import treecache, yamlsrc
+from readiness import cachefile, treecache, yamlsrc
 from readiness.checklist import default_path, load_checklist
 from readiness.errors import ConfigError
 
@@ -64,7 +63,7 @@ def _items(path: str | None) -> list[tuple]:
 
 def test_the_packaged_checklist_from_the_cache_is_the_parsed_one(cache, monkeypatch):
     parsed = _items(None)
-    assert list(cache.glob("checklist-*.json"))
+    assert list(cache.glob("checklist-*.cache"))
     with monkeypatch.context() as m:
         m.setattr(yamlsrc, "load_text", lambda *a, **k: pytest.fail("parsed again"))
         assert _items(None) == parsed
@@ -93,7 +92,7 @@ def test_a_corrupt_cache_entry_is_parsed_afresh(cache, packaged, damage):
     path = packaged
     path.write_text(BAD)
     first = _said(str(path))
-    kept = next(cache.glob("checklist-*.json"))
+    kept = next(cache.glob("checklist-*.cache"))
     raw = kept.read_bytes()
     if damage == "garbage":
         kept.write_bytes(b"\xff\x00")
@@ -103,10 +102,8 @@ def test_a_corrupt_cache_entry_is_parsed_afresh(cache, packaged, damage):
         assert b'"test.nope"' in raw
         kept.write_bytes(raw.replace(b'"test.nope"', b'"test.nopf"'))
     else:  # signed, but not a tree this code writes
-        head, _, _ = raw.partition(b"\n")
-        body = b'{"m":[1,1,[["a",1,1,"x",1,null,1]]]}'
-        doc = {**json.loads(head), "crc32": zlib.crc32(body)}
-        kept.write_bytes(json.dumps(doc).encode() + b"\n" + body)
+        fmt, key, _, _ = cachefile.unpack(raw)
+        kept.write_bytes(cachefile.pack(fmt, key, {"m": [1, 1, [["a", 1, 1, "x", 1, None, 1]]]}))
     assert _said(str(path)) == first
 
 
@@ -145,9 +142,9 @@ def test_only_the_packaged_checklist_is_cached(cache, tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(BAD)
     _said(str(path))
-    assert not list(cache.glob("checklist-*.json"))
+    assert not list(cache.glob("checklist-*.cache"))
     load_checklist(None)
-    assert len(list(cache.glob("checklist-*.json"))) == 1
+    assert len(list(cache.glob("checklist-*.cache"))) == 1
 
 
 def test_the_key_covers_the_parser_limits_and_this_encoding():

@@ -168,7 +168,7 @@ def test_a_reader_that_left_ends_both_paths_alike(tmp_path, command):
     click_says = _closed_reader([command], tmp_path, fast=False)
     assert click_says == (1, b"")  # exit 1, nothing on stderr: no traceback, no "Exception ignored"
     assert _closed_reader([command], tmp_path, fast=True) == click_says  # a miss: the answer is made
-    assert list((tmp_path / "cache" / "readiness").glob("result-*.json"))
+    assert list((tmp_path / "cache" / "readiness").glob("result-*.cache"))
     assert _closed_reader([command], tmp_path, fast=True) == click_says  # a hit: the kept answer
 
 

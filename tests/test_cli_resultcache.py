@@ -4,20 +4,21 @@ could have written: each runs the command again and says the true result."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
 from helpers import install_probe_plugin
 
-# Runs the CLI, then says on stderr whether the checklist loader ran (a kept answer imports none of it).
+from readiness import cachefile
+
+# Runs the CLI, then says on stderr whether the checklist loader ran (a kept answer imports none of it, nor json).
 RUN = """
 import atexit, sys
-atexit.register(lambda: sys.stderr.write('LOADED\\n' if 'readiness.checklist' in sys.modules else 'KEPT\\n'))
+atexit.register(lambda: sys.stderr.write('LOADED\\n' if 'readiness.checklist' in sys.modules
+                                         else 'KEPT, json imported\\n' if 'json' in sys.modules else 'KEPT\\n'))
 from readiness.cli import main
 main(sys.argv[1:])
 """
@@ -49,7 +50,7 @@ def run(tmp_path: Path, *args: str, site: Path | None = None, **env: str) -> tup
 
 
 def results(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "cache" / "readiness").glob("result-*.json"))
+    return sorted((tmp_path / "cache" / "readiness").glob("result-*.cache"))
 
 
 def test_a_kept_answer_is_used_only_for_the_same_command_and_arguments(tmp_path):
@@ -126,9 +127,8 @@ def test_no_cache_means_every_run_loads_and_nothing_is_kept(tmp_path):
 
 def _forge(path: Path) -> None:
     """A kept answer for the right key that lies: what someone who could write the file could make it say."""
-    head, _, _ = path.read_bytes().partition(b"\n")
-    body = json.dumps(["forged"]).encode()
-    path.write_bytes(json.dumps({**json.loads(head), "crc32": zlib.crc32(body)}).encode() + b"\n" + body)
+    fmt, key, _, _ = cachefile.unpack(path.read_bytes())
+    path.write_bytes(cachefile.pack(fmt, key, "forged\n"))
 
 
 @pytest.mark.parametrize("how", ["loose permissions", "another owner", "a symlink"])
@@ -145,7 +145,7 @@ def test_a_kept_answer_others_could_have_written_is_not_used(tmp_path, how):
             pytest.skip("chown to another user needs root")
         os.chown(kept, 65534, 65534)
     else:
-        forged = kept.with_name("elsewhere.json")
+        forged = kept.with_name("elsewhere.cache")
         kept.rename(forged)
         kept.symlink_to(forged)
     assert run(tmp_path, "validate") == (*first[:2], "LOADED")
@@ -187,7 +187,7 @@ def test_probes_imported_every_run_are_never_kept(tmp_path):
 
 
 def _indexes(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "cache" / "readiness").glob("probes-*.json"))
+    return sorted((tmp_path / "cache" / "readiness").glob("probes-*.cache"))
 
 
 def test_a_deleted_or_rebuilt_probe_index_invalidates_kept_answers(tmp_path):

@@ -18,7 +18,7 @@ from readiness.cli import main
 try:
     main(sys.argv[2:], prog_name=sys.argv[1])
 finally:
-    print("CLICK", "click" in sys.modules, file=sys.stderr)
+    print("CLICK", "click" in sys.modules, "JSON", "json" in sys.modules, file=sys.stderr)
 """
 
 
@@ -41,6 +41,15 @@ def test_the_kept_help_is_clicks_and_needs_no_click(tmp_path, args):
     assert run(tmp_path / "cache", *args) == (0, reference[1], False)
 
 
+def test_the_kept_help_needs_no_json(tmp_path):
+    """json's import loads re and enum: a fifth of a bare interpreter's start-up (the text is kept as text)."""
+    for _ in range(2):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "XDG_CACHE"))}
+        done = subprocess.run([sys.executable, "-c", RUN, "readiness", "--help"], capture_output=True, text=True,
+                              env={**env, "XDG_CACHE_HOME": str(tmp_path)}, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and "CLICK False JSON False" in done.stderr
+
+
 def test_another_width_or_program_name_is_asked_of_click(tmp_path):
     cache = tmp_path / "cache"
     run(cache, "validate", "--help")
@@ -54,7 +63,7 @@ def test_another_width_or_program_name_is_asked_of_click(tmp_path):
 def test_a_corrupt_help_file_is_ignored(tmp_path, damage):
     cache = tmp_path / "cache"
     reference = run(cache, "--help")
-    for kept in (cache / "readiness").glob("help-*.json"):
+    for kept in (cache / "readiness").glob("help-*.cache"):
         kept.write_bytes(damage)
     assert run(cache, "--help") == reference
 
@@ -73,4 +82,4 @@ def test_h_and_help_share_one_file_and_key(tmp_path, command):
     reference = run(cache, *command, "-h")
     assert run(cache, *command, "--help") == (0, reference[1], False)
     assert run(cache, *command, "-h") == (0, reference[1], False)
-    assert len(list((cache / "readiness").glob("help-*.json"))) == 1
+    assert len(list((cache / "readiness").glob("help-*.cache"))) == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import install_probe_plugin
 
-from readiness import registry, schemaindex
+from readiness import cachefile, registry, schemaindex
 from readiness.entrypoints import entry_points
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def cli(cache: Path, *args: str) -> tuple[str, str, list[str]]:
 
 
 def index_files(cache: Path) -> list[Path]:
-    return sorted((cache / "readiness").glob("probes-*.json"))
+    return sorted((cache / "readiness").glob("probes-*.cache"))
 
 
 def install_plugin(site: Path, version: str, default: int) -> None:
@@ -135,12 +135,14 @@ def test_a_plugin_upgraded_or_edited_after_the_index_was_built_is_seen(tmp_path,
 
 def _rewrite(path: Path, change) -> None:
     """Change the body and sign it again, as a file of the right key and digest but the wrong contents."""
-    head, _, body = path.read_bytes().partition(b"\n")
-    doc = {**json.loads(head), "body": json.loads(body)}
+    fmt, key, _, body = cachefile.unpack(path.read_bytes())
+    doc = {"body": json.loads(body)}
     change(doc)
-    data = doc["body"] if isinstance(doc["body"], bytes) else json.dumps(doc["body"]).encode()
-    header = {"format": doc["format"], "key": doc["key"], "crc32": zlib.crc32(data)}
-    path.write_bytes(json.dumps(header).encode() + b"\n" + data)
+    if isinstance(doc["body"], bytes):  # not JSON: packed by hand, as the writer packs it
+        k, data = key.encode(), doc["body"]
+        path.write_bytes(b"%d j %d %08x\n" % (fmt, len(k), zlib.crc32(b"j" + k + data)) + k + data)
+    else:
+        path.write_bytes(cachefile.pack(fmt, key, doc["body"]))
 
 
 def _first_param(doc: dict) -> dict:

@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing's import is a tenth of this path; mypy reads thi
 if TYPE_CHECKING:
     from readiness.registry import Registry
 
-FORMAT = 2  # 2: the index file's stamp in the key, readiness/*.py and the version left to the fingerprint
+FORMAT = 3  # 3: the lines as text (no json import); 2: the index file's stamp in the key
 # the libraries the loader's verdicts depend on: the YAML parser, and packaging's versions (min/max matchers)
 _LIBRARIES = ("yaml", "packaging")
 
@@ -32,8 +32,8 @@ class Slot:
 
     def read(self) -> list[str] | None:
         kept = cachefile.read(self.where, FORMAT, self.key)
-        if isinstance(kept, list) and all(isinstance(line, str) for line in kept):
-            return kept
+        if isinstance(kept, str) and (kept == "" or kept.endswith("\n")):
+            return kept.split("\n")[:-1]  # a line holding a newline (a path) comes back as two: printed the same
         return None
 
     def write(self, lines: list[str], reg: Registry) -> None:
@@ -46,11 +46,11 @@ class Slot:
         where = schemaindex.cache_path()
         if not (where and reg.index and reg.fingerprint == self.fingerprint):
             return
-        now = cachefile.stamp([where])
+        now, text = cachefile.stamp([where]), "".join(f"{line}\n" for line in lines)
         if reg.index == "written":
-            cachefile.write(self.where, FORMAT, _hashed(self.parts, now), lines)
+            cachefile.write(self.where, FORMAT, _hashed(self.parts, now), text)
         elif now == self.index:
-            cachefile.write(self.where, FORMAT, self.key, lines)
+            cachefile.write(self.where, FORMAT, self.key, text)
 
 
 def slot(command: str, checklist: str, profile: str, given: str | None) -> Slot | None:
