@@ -98,9 +98,11 @@ def startup(tmp: Path, rounds: int = 9) -> None:
     subprocess.run([bin_, "validate"], capture_output=True, env=env, check=True)
     print(f"installed copy: first `readiness validate` (builds the probe index, caches the checklist) "
           f"{(time.perf_counter() - start) * 1000:.0f} ms")
+    # the issue's aims hold for the runs it measures: an installed copy run again and again (the first run builds the
+    # caches).  "new" and "cold" are printed to show what the caches save, with no aim
     runs = {"--help": (["--help"], env, 2), "validate warm": (["validate"], env, 3), "list warm": (["list"], env, 3),
-            "validate new": (["validate"], env, 3), "list new": (["list"], env, 3),
-            "validate cold": (["validate"], cold, 3), "list cold": (["list"], cold, 3)}
+            "validate new": (["validate"], env, None), "list new": (["list"], env, None),
+            "validate cold": (["validate"], cold, None), "list cold": (["list"], cold, None)}
     for argv, run_env, _ in runs.values():
         subprocess.run([bin_, *argv], capture_output=True, env=run_env)
     ratios: dict[str, list[float]] = {a: [] for a in runs}
@@ -125,8 +127,9 @@ def startup(tmp: Path, rounds: int = 9) -> None:
           f"{statistics.median(walls['pass']) * 1000:6.1f} ms  (load average {os.getloadavg()[0]:.2f})")
     for name, (_, _, aim) in runs.items():
         ratio = statistics.median(ratios[name])
-        print(f"  readiness {name:<14} {statistics.median(walls[name]) * 1000:7.1f} ms  {ratio:4.1f}x python"
-              f"  aim {aim}x  {'met' if ratio <= aim else 'NOT met'}")
+        verdict = f"aim {aim}x  {'met' if ratio <= aim else 'NOT met'}" if aim else "(no aim)"
+        wall_ms = statistics.median(walls[name]) * 1000
+        print(f"  readiness {name:<14} {wall_ms:7.1f} ms  {ratio:4.1f}x python  {verdict}")
 
 
 LOAD = """
