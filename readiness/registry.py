@@ -88,9 +88,35 @@ def imported(eps: list[EntryPoint]) -> tuple[Registry, dict[str, str]]:
                 reg.broken[f"{ep.name} = {ep.value}"] = f"probe kind {p.kind!r} is already defined by " \
                                                         f"{reg.probes[p.kind].module}"
                 continue
+            problem = _reads_problem(p)
+            if problem:  # said by validate and `probes` now, not first by rbac or in the middle of an audit
+                reg.broken[f"{ep.name} = {ep.value}"] = f"probe {p.kind!r}: {problem}"
+                continue
             reg.probes[p.kind] = p
             entries[p.kind] = ep.value
     return reg, entries
+
+
+def _reads_problem(p: Probe) -> str | None:
+    """Why the probe's fixed Kubernetes reads are not each one resource (a read computed from the parameters is
+    checked where it is computed), else None."""
+    if callable(p.reads):
+        return None
+    from readiness.clients.kubernetes_names import parse_read
+    from readiness.errors import ConfigError
+
+    if isinstance(p.reads, str):
+        return f"reads {p.reads!r} is one string, not a tuple of reads"
+    try:
+        for spec in p.reads:
+            if not isinstance(spec, str):
+                return f"its read {spec!r} is not a string"
+            parse_read(spec)
+    except ConfigError as exc:
+        return str(exc)
+    except TypeError:
+        return f"reads {p.reads!r} is not a tuple of reads"
+    return None
 
 
 class _Deferred:

@@ -258,3 +258,30 @@ def test_a_stale_index_whose_key_matches_is_an_error_never_a_pass(tmp_path):
     assert index_files(cache) == []
     again = audit()
     assert (again["status"], again["message"]) == ("pass", "10")
+
+
+@pytest.mark.parametrize("reads, why", [
+    ('("*",)', "the Kubernetes read '*' names no single resource"),
+    ('("apps/*",)', "the Kubernetes read 'apps/*' names no single resource"),
+    ('"deployments"', "reads 'deployments' is one string, not a tuple of reads"),
+    ('(7,)', "its read 7 is not a string"),
+])
+def test_a_plugin_whose_fixed_reads_are_not_one_resource_each_is_broken_when_validated(tmp_path, reads, why):
+    """validate imports no probe module: a probe's fixed `reads` are checked where the index is built, so the
+    plugin is refused by validate and `probes`, not first by `rbac` (which would grant '*') or during an audit."""
+    cache, site = tmp_path / "cache", tmp_path / "site"
+    install_probe_plugin(site, "wide_plug", "1.0", (
+        "from readiness.probe import passed, probe\n\n\n"
+        f'@probe("wide.kind", target="kubernetes", reads={reads})\n'
+        "def kind(ctx, p):\n"
+        '    """Reads too much."""\n'
+        '    return passed("read")\n'))
+    checklist = tmp_path / "checklist.yaml"
+    checklist.write_text("version: 1\nname: t\nsections:\n  - id: s\n    title: S\n    items:\n"
+                         "      - {id: s.one, title: One, level: required, probe: wide.kind, rationale: r}\n")
+    for _ in range(2):  # said every run, never kept
+        seen = show(cache, site)
+        assert "wide.kind" not in seen["probes"] and why in seen["broken"]["wide = wide_plug"]
+        done = subprocess.run([sys.executable, "-c", CLI, "validate", "-c", str(checklist)], capture_output=True,
+                              text=True, env=_env(cache, site), timeout=120, cwd=ROOT)
+        assert done.returncode == 2 and "unknown probe kind 'wide.kind'" in done.stderr and why in done.stderr
