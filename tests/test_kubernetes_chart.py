@@ -144,6 +144,32 @@ def test_a_hostile_chart_is_bounded_in_time_and_memory(tmp_path: Path, chart: st
     assert why in results["k8s.hpa-coverage"].message
 
 
+@pytest.mark.parametrize("failure, kept", [(charts.RenderCutShort("rendering the chart took longer than 1s"), False),
+                                           (charts.RenderError("Error: a template that does not parse"), True)])
+def test_a_render_cut_short_is_not_kept_for_later_audits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          failure: charts.RenderError, kept: bool) -> None:
+    """A timeout on a busy machine is not the chart's fault: the next audit in this process renders again (it used
+    to get the same timeout back, whatever the machine did since).  Helm's own refusal is kept: it says the same."""
+    calls: list[object] = []
+    real = charts._render
+
+    def failing_once(*args: object, **kwargs: object) -> charts.Rendered:
+        calls.append(args)
+        if len(calls) == 1:
+            raise failure
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(charts, "_render", failing_once)
+    monkeypatch.setattr(charts, "_CACHE", {})
+    first, _ = audit(tmp_path, _chart_targets(CHARTS / "langfuse", GOOD), ["k8s.hpa-coverage"])
+    assert first["k8s.hpa-coverage"].status == "error" and str(failure) in first["k8s.hpa-coverage"].message
+    second, _ = audit(tmp_path, _chart_targets(CHARTS / "langfuse", GOOD), ["k8s.hpa-coverage"])
+    if kept:
+        assert second["k8s.hpa-coverage"].status == "error" and len(calls) == 1
+    else:
+        assert second["k8s.hpa-coverage"].status == "pass" and len(calls) == 2
+
+
 def test_the_chart_renders_once_per_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     real = charts._render

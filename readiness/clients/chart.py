@@ -35,6 +35,11 @@ class RenderError(TargetUnavailable):
     """The chart does not render; the message is Helm's own."""
 
 
+class RenderCutShort(RenderError):
+    """The renderer did not finish (out of time, or it could not start): not kept, since on a less busy machine the
+    same chart may render (the chart is rendered once per audit anyway; this is about the audits after it)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     """Templates as rendered: [(where, YAML text)], and which engine rendered them."""
@@ -85,7 +90,6 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _CACHE: dict[tuple[Any, ...], Rendered | RenderError] = {}
-# helm's own rule for release names (pkg/chartutil ValidateReleaseName, at most 53 characters)
 _LOCK = threading.Lock()
 
 
@@ -122,7 +126,7 @@ def render(config: Mapping[str, Any], timeout: float | None = None) -> Rendered:
         if key in _CACHE:
             cached = _CACHE[key]
             if isinstance(cached, RenderError):
-                raise RenderError(str(cached))
+                raise type(cached)(str(cached))
             return cached
         try:
             result: Rendered | RenderError = _render(chart, files, release, namespace,
@@ -131,9 +135,10 @@ def render(config: Mapping[str, Any], timeout: float | None = None) -> Rendered:
             result = exc
         if len(_CACHE) > 16:
             _CACHE.clear()
-        _CACHE[key] = result
+        if not isinstance(result, RenderCutShort):
+            _CACHE[key] = result
     if isinstance(result, RenderError):
-        raise RenderError(str(result))
+        raise type(result)(str(result))
     return result
 
 
@@ -191,12 +196,13 @@ def _bounded(args: list[str], stdin: bytes, timeout: float) -> tuple[str, str, i
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True,
                                     env={**os.environ, "HELM_NO_PLUGINS": "1"})
         except OSError as exc:
-            raise RenderError(f"cannot start the chart renderer: {exc.strerror or exc}") from None
+            raise RenderCutShort(f"cannot start the chart renderer: {exc.strerror or exc}") from None
         try:
             proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
-            raise RenderError(f"rendering the chart took longer than {timeout:g}s (a template that loops?)") from None
+            raise RenderCutShort(f"rendering the chart took longer than {timeout:g}s (a template that loops?)") \
+                from None
         out.seek(0)
         err.seek(0)
         raw, why = out.read(MAX_OUTPUT), err.read(64 * 1024).decode("utf-8", "replace")
