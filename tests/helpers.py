@@ -27,6 +27,15 @@ def source_copy(dest: Path, *top_files: str) -> Path:
     return dest
 
 
+def probe_source(kind: str, params: str, doc: str, verdict: str) -> str:
+    """A plugin module of one probe, ``kind``, with ``params`` (Python source), ``doc`` and ``passed(verdict)``."""
+    return ("from readiness.probe import Param, passed, probe\n\n\n"
+            f'@probe("{kind}", target=None, params={{{params}}})\n'
+            "def kind(ctx, p):\n"
+            f'    """{doc}"""\n'
+            f"    return passed({verdict})\n")
+
+
 def install_probe_plugin(site: Path, name: str, version: str, source: str) -> None:
     """A probe plugin as pip leaves it in ``site``: module ``name``.py and one dist-info directory naming it as a
     ``readiness.probes`` entry point (an upgrade replaces the old dist-info)."""

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import install_probe_plugin
+from helpers import install_probe_plugin, probe_source
 
 from readiness import cachefile
 
@@ -91,12 +91,8 @@ def test_an_edited_checklist_of_the_same_size_and_mtime_is_read_again(tmp_path, 
 
 def install(site: Path, version: str, param: str) -> None:
     """A plugin whose probe's parameter changes name with its version."""
-    install_probe_plugin(site, "kept_plug", version, (
-        "from readiness.probe import Param, passed, probe\n\n\n"
-        f'@probe("kept.kind", target=None, params={{"{param}": Param("int")}})\n'
-        "def kind(ctx, p):\n"
-        '    """A probe whose parameter changes name with its version."""\n'
-        '    return passed("n")\n'))
+    install_probe_plugin(site, "kept_plug", version, probe_source(
+        "kept.kind", f'"{param}": Param("int")', "A probe whose parameter changes name with its version.", '"n"'))
 
 
 def test_a_plugin_installed_or_upgraded_after_the_answer_was_kept_is_seen(tmp_path):

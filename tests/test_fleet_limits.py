@@ -77,16 +77,10 @@ def test_an_s3_report_over_the_cap_is_unreadable_and_never_read_past_the_cap(mot
 
 def test_a_report_that_would_take_too_much_memory_to_parse_is_unreadable_not_parsed(tmp_path):
     # 12 MB of "[]," is under the byte cap, but would parse to ~260 MB of Python lists
-    source = uploaded_dir(tmp_path / "reports", {"bomb": [(OLDER, False)], "fine": [(NEWEST, False)]})
     report = report_for("bomb", NEWEST, False)
     report["results"][0]["evidence"] = {"pad": [[]] * (4 * 2**20)}
-    (source / "bomb" / stamp(NEWEST)).write_text(json.dumps(report, separators=(",", ":")))
-    out = tmp_path / "fleet.html"
-    proc = run("fleet", str(source), "-o", str(out))
-    assert proc.returncode == 1, proc.stderr
-    found = rows(out.read_text())
-    assert found["bomb"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
-    assert "parsing this report would take about" in out.read_text()
+    page = _one_unreadable(tmp_path, "bomb", json.dumps(report, separators=(",", ":")), [(OLDER, False)])
+    assert "parsing this report would take about" in page
 
 
 def test_huge_reports_are_read_a_few_at_a_time_not_one_per_worker(tmp_path):
@@ -135,14 +129,20 @@ def test_an_unreadable_reports_bytes_are_freed_at_once_not_at_the_next_garbage_c
 
 def test_a_deeply_nested_report_is_unreadable_for_its_cluster_not_an_internal_error(tmp_path):
     # "[[[[..." is a few hundred KB under every bound, but the JSON decoder gives up on its depth (RecursionError)
-    source = uploaded_dir(tmp_path / "reports", {"deep": [(NEWEST, False)], "fine": [(NEWEST, False)]})
-    (source / "deep" / stamp(NEWEST)).write_text("[" * 100_000)
+    assert "nested too deeply" in _one_unreadable(tmp_path, "deep", "[" * 100_000, [(NEWEST, False)])
+
+
+def _one_unreadable(tmp_path, name, text, older):
+    """A fleet of a cluster ``name`` whose newest report is ``text`` (after ``older``) and a fine one: the page says
+    ``name`` is unreadable and the other ready, and the command exits 1.  The page's text."""
+    source = uploaded_dir(tmp_path / "reports", {name: older, "fine": [(NEWEST, False)]})
+    (source / name / stamp(NEWEST)).write_text(text)
     out = tmp_path / "fleet.html"
     proc = run("fleet", str(source), "-o", str(out))
     assert proc.returncode == 1, proc.stderr
     found = rows(out.read_text())
-    assert found["deep"]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
-    assert "nested too deeply" in out.read_text()
+    assert found[name]["data-verdict"] == "unreadable" and found["fine"]["data-verdict"] == "ready"
+    return out.read_text()
 
 
 def test_a_report_waiting_for_room_to_parse_holds_none_of_its_bytes_outside_the_budget(tmp_path):

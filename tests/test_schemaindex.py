@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers import install_probe_plugin
+from helpers import install_probe_plugin, probe_source
 
 from readiness import cachefile, registry, schemaindex
 from readiness.entrypoints import entry_points
@@ -70,12 +70,9 @@ def index_files(cache: Path) -> list[Path]:
 
 def install_plugin(site: Path, version: str, default: int) -> None:
     """A plugin whose schema changes with its version."""
-    install_probe_plugin(site, "stale_plug", version, (
-        "from readiness.probe import Param, passed, probe\n\n\n"
-        f'@probe("stale.kind", target=None, params={{"n": Param("int", {default}, help="v{version}")}})\n'
-        "def kind(ctx, p):\n"
-        '    """A probe whose schema changes with its version."""\n'
-        '    return passed(str(p["n"]))\n'))
+    install_probe_plugin(site, "stale_plug", version, probe_source(
+        "stale.kind", f'"n": Param("int", {default}, help="v{version}")',
+        "A probe whose schema changes with its version.", 'str(p["n"])'))
 
 
 def test_index_gives_the_imported_schema_of_every_probe_kind_test_plugin_included():
