@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from readiness.checks._common import human_bytes, parse_size
-from readiness.clients.http_hsts import parse_hsts
 
+from readiness.clients.http_hsts import parse_hsts
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _OPT = None
