@@ -5,11 +5,11 @@ readiness.clients.http."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from readiness.checks._common import human_bytes, parse_size
 
+from readiness.clients.http_hsts import parse_hsts
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _OPT = None
@@ -47,12 +47,12 @@ def headers(ctx: Any, p: dict[str, Any]) -> Verdict:
     if not hsts:
         problems.append("no Strict-Transport-Security")
     else:
-        age = re.search(r"max-age\s*=\s*\"?(\d+)", hsts, re.I)
-        if not age:
-            problems.append(f"Strict-Transport-Security has no max-age ({hsts!r})")
-        elif int(age.group(1)) < int(p["hsts_min_age"]):
-            problems.append(f"HSTS max-age {age.group(1)} is below {p['hsts_min_age']}")
-        if p["hsts_subdomains"] and not re.search(r"(^|;)\s*includesubdomains\s*(;|$)", hsts, re.I):
+        sts = parse_hsts(hsts)  # the first header only, as browsers read it
+        if sts.max_age is None:
+            problems.append(f"browsers ignore Strict-Transport-Security {hsts!r}: {sts.problem}")
+        elif sts.max_age < int(p["hsts_min_age"]):
+            problems.append(f"HSTS max-age {sts.max_age} is below {p['hsts_min_age']}")
+        if sts.max_age is not None and p["hsts_subdomains"] and not sts.include_subdomains:
             problems.append("HSTS lacks includeSubDomains")
     for name, accepted in p["headers"].items():
         allowed = [str(a).lower() for a in (accepted if isinstance(accepted, list) else [accepted])]

@@ -554,6 +554,12 @@ SHAPED_KINDS = ("http.", "tls.", "network.ports")
 SHAPED_ITEMS = [i for i in ITEMS if (i.probe or "").startswith(SHAPED_KINDS)]
 _STATUSES = st.sampled_from([301, 302, 307, 308, 500, 502, 503, 504])
 _LOCATIONS = st.sampled_from([None, "http://elsewhere.example/metrics", "//elsewhere.example/", "/again"])
+# HSTS a browser ignores or reads without includeSubDomains (the first header only: RFC 6797 6.1, 8.1)
+_HSTS = st.sampled_from([None, "max-age=31536000, max-age=31536000; includeSubDomains",
+                         "max-age=31536000; max-age=0; includeSubDomains", "max-age=abc; includeSubDomains",
+                         "max-age=-1; includeSubDomains", "max-age=1e9; includeSubDomains", "includeSubDomains",
+                         "max-age=31536000x; includeSubDomains"])
+_GOOD_REST = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 _FAILURES = st.sampled_from([TimeoutError("timed out"), ConnectionResetError("reset by peer"),
                              OSError("Network is unreachable")])
 
@@ -580,7 +586,9 @@ class ShapedHttp:
         self._maybe_raise()
         status = self._data.draw(_STATUSES, label="status")
         location = self._data.draw(_LOCATIONS, label="location") if 300 <= status < 400 else None
-        return Response(self.shown(url), status, {}, b"", False, 0.01, location)
+        hsts = self._data.draw(_HSTS, label="hsts")
+        headers = {**_GOOD_REST, "strict-transport-security": hsts} if hsts else {}
+        return Response(self.shown(url), status, headers, b"", False, 0.01, location)
 
     def ask_body(self, *args: Any, **kw: Any) -> Any:
         from readiness.clients.http import BodyAnswer

@@ -328,6 +328,25 @@ def test_conflicting_repeated_security_headers_fail(web_stack: WebStack, tmp_pat
     assert r.status == "fail" and "x-frame-options is 'DENY, SAMEORIGIN'" in r.message, r.message
 
 
+@pytest.mark.parametrize("first", ["max-age=31536000", "max-age=31536000; max-age=0; includeSubDomains"])
+def test_a_second_hsts_header_cannot_lend_the_first_what_browsers_read(first: str, web_stack: WebStack,
+                                                                         tmp_path: Path) -> None:
+    # browsers read the first header only (RFC 6797 8.1) and ignore one with a repeated directive (6.1)
+    from readiness.demo.nginx import GOOD_HEADERS, NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, "hsts", ("127.0.0.1",), 90)
+    spec = NginxSpec(cert, web_stack.healthy.url, headers=(("Strict-Transport-Security", f'"{first}"'), *GOOD_HEADERS))
+    nginx = start_nginx(spec, tmp_path / "nginx-hsts")
+    try:
+        r = one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/",
+                                    "ca_file": str(web_stack.ca.cert)}}, "network.security-headers", preset="langsight")
+    finally:
+        nginx.stop()
+    assert r.evidence["headers"]["strict-transport-security"].startswith(first + ", "), r.evidence
+    assert r.status == "fail", r.message
+    assert "HSTS lacks includeSubDomains" in r.message or "appears twice" in r.message, r.message
+
+
 # --- the metrics endpoint: redirects, server errors, other hosts ---------------------------------------------------
 
 class Recorder:
