@@ -16,12 +16,14 @@ from readiness.checks import _products as products
 from readiness.checks._files_facts import evidence, files, findings_text
 
 from readiness.clients.files import Files, Loc
+from readiness.clients.http_hsts import parse_hsts
 from readiness.clients.nginx import Directive, walk
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 from readiness.redact import redact_text
 
 _LANGSIGHT = products.PROXIED["langsight"]
 _HEADERS = ["Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"]
+_STS = "strict-transport-security"
 _REDIRECTS = {"301", "302", "303", "307", "308"}
 _HOST = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?|[0-9a-f:.]+")
 _PROTOCOLS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}  # what ssl_protocols accepts
@@ -212,20 +214,53 @@ def _effective(block: Directive, inherited: list[Directive]) -> list[Directive]:
     return own
 
 
-def _missing(headers: list[Directive], wanted: list[str], always: bool) -> list[str]:
+def _missing(headers: list[Directive], wanted: list[str], p: dict[str, Any]) -> list[str]:
+    """What the block fails to send as ``p`` asks; HSTS by its value too, as browsers read the first one sent."""
     out = []
     for name in wanted:
         found = [h for h in headers if h.args and h.args[0].lower() == name.lower()]
         if not found:
             out.append(name)
-        elif always and not any(h.args[-1] == "always" for h in found):
+            continue
+        if p["always"] and not any(h.args[-1] == "always" for h in found):
             out.append(f"{name} (without always: error pages go without it)")
+        if name.lower() == _STS:
+            weak = _weak_hsts(found[0], p)
+            if weak:
+                out.append(weak)
     return out
+
+
+def _weak_hsts(header: Directive, p: dict[str, Any]) -> str | None:
+    """Why the first Strict-Transport-Security it sends protects less than ``p`` asks; a value nginx computes (a
+    variable) is left to network.security-headers, which sees what is sent (``_computed_hsts``)."""
+    value = header.args[1] if len(header.args) > 1 and header.args[1] != "always" else ""
+    if "$" in value:
+        return None
+    sts = parse_hsts(value)
+    if sts.max_age is None:
+        return f"a Strict-Transport-Security that browsers ignore ({value!r}: {sts.problem})"
+    if sts.max_age < int(p["hsts_min_age"]):
+        return f"HSTS max-age {sts.max_age} (below {p['hsts_min_age']})"
+    if p["hsts_subdomains"] and not sts.include_subdomains:
+        return "HSTS without includeSubDomains"
+    return None
+
+
+def _computed_hsts(headers: list[Directive], wanted: list[str]) -> bool:
+    """The HSTS value the block sends first is computed by nginx (``add_header Strict-Transport-Security $hsts``)."""
+    if not any(w.lower() == _STS for w in wanted):
+        return False
+    first = next((h for h in headers if h.args and h.args[0].lower() == _STS), None)
+    return first is not None and len(first.args) > 1 and "$" in first.args[1]
 
 
 @probe("files.nginx-security-headers", target="files", params={
     "headers": Param("str-list", _HEADERS, help="headers every page carries (HSTS on TLS servers only)"),
     "always": Param("bool", True, help="require the `always` flag (else 4xx/5xx answers go without them)"),
+    "hsts_min_age": Param("int", 31536000, help="Strict-Transport-Security max-age at least (seconds), as "
+                                                 "network.security-headers"),
+    "hsts_subdomains": Param("bool", True, help="Strict-Transport-Security must carry includeSubDomains"),
 })
 def nginx_security_headers(ctx: Any, p: dict[str, Any]) -> Verdict:
     """Every location of every server that serves pages sends the security headers with ``always``, after nginx's
@@ -236,11 +271,12 @@ def nginx_security_headers(ctx: Any, p: dict[str, Any]) -> Verdict:
     _, config = got
     http_headers = [c for h in config if h.name == "http" for c in h.children("add_header")]
     bad: list[tuple[Loc, str]] = []
+    computed: list[str] = []
     judged = 0
     for server in _http_servers(config):
         if _redirect_only(server):
             continue
-        wanted = [h for h in p["headers"] if _tls(server) is not False or h.lower() != "strict-transport-security"]
+        wanted = [h for h in p["headers"] if _tls(server) is not False or h.lower() != _STS]
         server_headers = _effective(server, http_headers)
         stack: list[tuple[Directive, list[Directive], str]] = [(server, server_headers, "server")]
         leaves: list[tuple[Directive, list[Directive], str]] = []
@@ -255,13 +291,18 @@ def nginx_security_headers(ctx: Any, p: dict[str, Any]) -> Verdict:
             if _redirect_only(block) or (block is server and server.children("location")):
                 continue
             judged += 1
-            missing = _missing(headers, wanted, p["always"])
+            missing = _missing(headers, wanted, p)
             if missing:
                 dropped = " (its own add_header drops the server's)" if block.children("add_header") and \
-                    block is not server and not _missing(server_headers, wanted, p["always"]) else ""
+                    block is not server and not _missing(server_headers, wanted, p) else ""
                 bad.append((_at(block), f"{what} lacks {', '.join(missing)}{dropped}"))
+            elif _computed_hsts(headers, wanted):
+                computed.append(what)
     if bad:
         return failed(findings_text(bad), **evidence(bad, blocks=judged))
+    if computed:  # never a pass on a value the file does not hold
+        return undecided(f"the Strict-Transport-Security value of {', '.join(computed[:3])} comes from a variable "
+                         "nginx computes: network.security-headers judges what is sent", locations=[])
     if judged == 0:
         return undecided("no server of this nginx configuration serves pages (every one redirects, or none is "
                          "defined): nothing to judge", locations=[])

@@ -164,3 +164,24 @@ def test_an_upstream_named_in_another_case_or_a_unix_socket_never_passes(tmp_pat
     assert result["files.nginx-proxy-targets"].status == "fail", result["files.nginx-proxy-targets"].message
     socket = run(tmp_path, LANGSIGHT % (HEADERS, "    location / { proxy_pass http://unix:/tmp/api.sock:/; }\n"))
     assert socket["files.nginx-proxy-targets"].status == "error", socket["files.nginx-proxy-targets"].message
+
+
+@pytest.mark.parametrize("value, why", [
+    ('"max-age=0; includeSubDomains"', "HSTS max-age 0 (below 31536000)"),
+    ('"max-age=31536000"', "HSTS without includeSubDomains"),
+    ('"max-age=31536000; max-age=0; includeSubDomains"', "browsers ignore"),
+    ('"max-age=1e9; includeSubDomains"', "browsers ignore"),
+    ("always", "browsers ignore"),  # no value at all: `add_header Strict-Transport-Security always;`
+])
+def test_an_hsts_header_browsers_ignore_or_that_protects_less_fails(tmp_path: Path, value: str, why: str) -> None:
+    # the header was only looked for: `max-age=0` (HSTS switched off) passed; the live item reads the value
+    headers = HEADERS.replace('"max-age=31536000; includeSubDomains" always', f"{value} always").replace(
+        "always always", "always")
+    result = run(tmp_path, LANGSIGHT % (headers, DASHBOARD))["files.nginx-security-headers"]
+    assert result.status == "fail" and why in result.message, result.message
+
+
+def test_an_hsts_value_nginx_computes_is_never_a_pass(tmp_path: Path) -> None:
+    headers = HEADERS.replace('"max-age=31536000; includeSubDomains"', "$hsts_value")
+    result = run(tmp_path, LANGSIGHT % (headers, DASHBOARD))["files.nginx-security-headers"]
+    assert result.status == "error" and "network.security-headers judges what is sent" in result.message
