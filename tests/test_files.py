@@ -397,6 +397,23 @@ def test_secrets_hook_feeds_the_scrubber(tmp_path: Path) -> None:
     assert shown == "postgres.reachable on postgres"  # published placeholders are not masked as if secret
 
 
+def test_an_escaped_quote_in_an_env_value_is_read_as_compose_reads_it(tmp_path: Path) -> None:
+    # compose (compose-spec/godotenv extractVarValue, expandEscapes): a quote after a backslash does not end the
+    # value, and in double quotes \X is X. A secret read cut at its escaped quote ("ab\\") was masked in part only
+    from readiness.clients.dotenv import parse_env
+    from readiness.targets import load_targets
+
+    text = 'PW="Pa\\"ss-9f2c\\\\x"\nA=\'it\\\'s\'\nN="one\\ntwo" # note\n'
+    got = {k: v.value for k, v in parse_env(text, "x.env", "x.env").items()}
+    assert got == {"PW": 'Pa"ss-9f2c\\x', "A": "it\\'s", "N": "one\ntwo"}
+    targets = targets_for(tmp_path, "langfuse-hardened")
+    env = tmp_path / "langfuse-hardened" / ".env"
+    env.write_text(env.read_text() + 'NEXTAUTH_SECRET="nx-4c1f\\"8e0b-escaped"\n')
+    write_yaml(tmp_path / "targets.yaml", targets)
+    scrub = load_targets(tmp_path / "targets.yaml", env={}).scrubber()
+    assert scrub.text('secret nx-4c1f"8e0b-escaped') == "secret ***"
+
+
 def test_service_env_files_are_read_too(tmp_path: Path) -> None:
     (tmp_path / "api.env").write_text("LANGSIGHT_WORKERS=3\nLANGSIGHT_METRICS_TOKEN=mt-77c1e0a94d\n")
     compose = tmp_path / "docker-compose.yml"

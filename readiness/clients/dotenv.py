@@ -17,6 +17,23 @@ from readiness.yamlsrc import map_strings
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*$")
 _VAR = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{|\$([A-Za-z_][A-Za-z0-9_]*)")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _closing(text: str, quote: str) -> int:
+    """Where the quoted value ends: compose's rule (compose-spec/godotenv parser.go, extractVarValue) is the first
+    quote that does not follow a backslash, in single and double quotes alike."""
+    at = text.find(quote, 1)
+    while at != -1 and text[at - 1] == "\\":
+        at = text.find(quote, at + 1)
+    return at
+
+
+def _unescape(m: re.Match[str]) -> str:
+    """A backslash escape in a double-quoted value, as compose expands it (expandEscapes, then expandVariables for
+    \\$): \\n and \\r are line breaks, any other \\X is X (so \\" is a quote and \\\\ a backslash)."""
+    c = m.group(1)
+    return {"n": "\n", "r": "\r"}.get(c, c)
 
 
 @dataclass(frozen=True)
@@ -70,18 +87,18 @@ def parse_env(text: str, path: str, shown: str) -> dict[str, Setting]:
         col += lead
         if value_text[:1] in ("'", '"'):
             quote = value_text[0]
-            closing = value_text.find(quote, 1)
+            closing = _closing(value_text, quote)
             # a double-quoted value may run over several lines
             while closing == -1 and quote == '"' and i < len(lines) and i - lineno < 1000:
                 value_text += "\n" + lines[i]
                 i += 1
-                closing = value_text.find(quote, 1)
+                closing = _closing(value_text, quote)
             if closing == -1:
                 problems.append(Problem(path, lineno, col, f"unterminated {quote} quote"))
                 continue
             value = value_text[1:closing]
             if quote == '"':
-                value = value.replace("\\n", "\n").replace('\\"', '"')
+                value = _ESCAPE.sub(_unescape, value)
             col += 1
         else:
             value = re.split(r"\s+#", value_text, maxsplit=1)[0].rstrip()
