@@ -36,14 +36,20 @@ def _path(text: str) -> list[str | int]:
     return steps
 
 
+# A named step that meets a list (``containers.image``): not "absent", since the elements may well have the field.
+INTO_LIST: Any = object()
+
+
 def values_at(obj: Any, steps: list[str | int]) -> list[Any]:
     """Every value the path reaches (``[*]`` fans out); an element of a ``[*]`` list where the rest of the path
     reaches nothing gives ``MISSING`` (a sidecar without the field fails "every container has ..."), and so does a
-    path that reaches nothing at all."""
+    path that reaches nothing at all.  A named step into a list gives ``INTO_LIST``."""
     def walk(node: Any, at: int) -> list[Any]:
         if at == len(steps):
             return [node] if node is not None else [MISSING]
         step = steps[at]
+        if isinstance(step, str) and isinstance(node, list):
+            return [INTO_LIST]
         if step == -1:
             if not isinstance(node, list):
                 return [MISSING]
@@ -167,6 +173,9 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
     good, bad, odd = [], [], []
     for obj in chosen:
         values = values_at(obj, steps)
+        if INTO_LIST in values:
+            return undecided(f"{kf.ref(obj)}: {p['field']} names a field of a list: write [*] for every element "
+                             "or [0] for one (spec.containers[*].image)")
         results = [expect.test(v) for v in values]
         shown = [None if v is MISSING else v for v in values]
         entry = (kf.ref(obj), shown[0] if len(shown) == 1 else shown)
