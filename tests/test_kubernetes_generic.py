@@ -129,3 +129,26 @@ def test_a_named_step_into_a_list_is_undecided_never_absent(tmp_path: Path) -> N
         r = _run(cluster, tmp_path / "star", kind="Deployment", name="langsmith-backend",
                  field="spec.template.spec.containers[*].securityContext.privileged", expect={"absent": True})
     assert r.status == "fail", r.message
+
+
+def test_a_quantity_bound_compares_quantities_not_versions(tmp_path: Path) -> None:
+    """expect {min: "1Gi"} on a 512Mi limit: compared as versions, 512 >= 1 passed."""
+    objects = load("good.yaml")
+    backend = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "langsmith-backend")
+    backend["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "512Mi", "cpu": "500m"}}
+    field = "spec.template.spec.containers[0].resources.limits"
+    cases = [(".memory", {"min": "1Gi"}, "fail"), (".memory", {"min": "0.5Gi"}, "pass"),
+             (".memory", {"max": "1Gi", "present": True}, "pass"), (".cpu", {"min": "1000m"}, "fail"),
+             (".cpu", {"above": "100m"}, "pass")]
+    with FakeCluster(objects) as cluster:
+        for n, (leaf, expect, status) in enumerate(cases):
+            (tmp_path / str(n)).mkdir()
+            r = _run(cluster, tmp_path / str(n), kind="Deployment", name="langsmith-backend", field=field + leaf,
+                     expect=expect)
+            assert r.status == status, (expect, r.message)
+    (tmp_path / "odd").mkdir()
+    backend["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "lots"}}
+    with FakeCluster(objects) as cluster:
+        r = _run(cluster, tmp_path / "odd", kind="Deployment", name="langsmith-backend", field=field + ".memory",
+                 expect={"min": "1Gi"})
+    assert r.status == "error" and "cannot be compared" in r.message, r.message
