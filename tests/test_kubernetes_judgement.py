@@ -370,3 +370,17 @@ def test_discovery_lists_the_served_groups_and_versions(tmp_path: Path) -> None:
             k8s.close(api)
     assert served is not None
     assert served["keda.sh"] == {"v1alpha1"} and served[""] == {"v1"} and "policy" not in served
+
+
+@pytest.mark.parametrize("most", ["20", True, 0, None])
+def test_a_scaler_maximum_that_is_no_count_leaves_the_demand_uncounted(most: Any, tmp_path: Path) -> None:
+    """The backend's HPA says maxReplicas "20" (or true, 0, null): the peak is unknown, and the demand counted the
+    Deployment's own replicas (1) instead, so a budget 20 replicas would break passed."""
+    objects = edited(lambda o: find(o, "HorizontalPodAutoscaler", "langsmith-backend")["spec"].update(
+        maxReplicas=most))
+    with FakeCluster(objects) as cluster:
+        known, unknown = kf.connection_demand(context(live_targets(cluster, tmp_path)["kubernetes"]),
+                                              ["backend", "queue"])
+    assert known == []
+    assert unknown == [f"langsmith/langsmith-backend (HorizontalPodAutoscaler langsmith-backend: maxReplicas "
+                       f"{most!r} is not a count)"]
