@@ -99,6 +99,7 @@ class FakeCluster:
     cut: set[str] = field(default_factory=set)  # one item and remainingItemCount, but no continue token (cut short)
     cycling: set[str] = field(default_factory=set)  # continue tokens a -> b -> a ... (a loop, never the same twice)
     shapeless: set[str] = field(default_factory=set)  # one more item that is not an object with metadata
+    vanishing: set[str] = field(default_factory=set)  # 404 on every page after the first (deleted mid-listing)
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
     discovery_denied: set[str] = field(default_factory=set)  # group versions ("*": every discovery path) -> 403
     max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
@@ -267,6 +268,8 @@ class FakeCluster:
         if name in self.looping:
             return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"continue": "c2FtZQ=="},
                          "items": []}
+        if name in self.vanishing and params.get("continue"):
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
         if name in self.cycling:
             nxt_token = "Yg==" if params.get("continue") == "YQ==" else "YQ=="
             return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"continue": nxt_token},

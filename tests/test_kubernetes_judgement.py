@@ -384,3 +384,17 @@ def test_a_scaler_maximum_that_is_no_count_leaves_the_demand_uncounted(most: Any
     assert known == []
     assert unknown == [f"langsmith/langsmith-backend (HorizontalPodAutoscaler langsmith-backend: maxReplicas "
                        f"{most!r} is not a count)"]
+
+
+def test_a_listing_that_vanishes_after_its_first_page_is_an_error_not_keda_uninstalled(tmp_path: Path) -> None:
+    """The ScaledObjects' second page answers 404: that read as NotServed, so KEDA was "not installed" and
+    hpa-keda-conflict passed while the HPA and ScaledObject of langsmith-queue fight."""
+    objects = load("bad.yaml")
+    first = copy.deepcopy(find(objects, "ScaledObject", "langsmith-queue"))
+    first["metadata"]["name"] = "aaa-harmless"
+    first["spec"]["scaleTargetRef"] = {"name": "langsmith-nothing"}
+    with FakeCluster([first, *objects], max_page=1, vanishing={"scaledobjects"}) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-keda-conflict"])
+    r = results["k8s.hpa-keda-conflict"]
+    assert r.status == "error", r.message
+    assert r.message == "listing scaledobjects: a later page answered 404 (the listing was cut short)"

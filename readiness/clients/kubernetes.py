@@ -264,7 +264,14 @@ class LiveCluster(Cluster):
             query: dict[str, Any] = {"limit": self.page_size}
             if cont:
                 query["continue"] = cont
-            page = self._get(path, query, kind)
+            try:
+                page = self._get(path, query, kind)
+            except NotServed:
+                if not cont:
+                    raise
+                # its first page was served: a 404 now is a listing cut short, not an API that is not installed
+                raise KubernetesError(f"listing {kind.plural}: a later page answered 404 (the listing was cut "
+                                      "short)") from None
             # The API server always sends items; an answer without it ({} from a proxy) is not an empty list.
             if "items" not in page:
                 raise KubernetesError(f"listing {kind.plural}: the answer has no items (not a list answer)")
