@@ -13,17 +13,24 @@ from readiness.checks._k8s_products import find_components
 
 def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
     """Per deployed service: {"component", "workload", "replicas", "max_replicas" (the HPA's or ScaledObject's, else
-    the replicas), "env": {name: literal value} of its containers (valueFrom entries are left out)}."""
+    the replicas; None when a scaler's maximum is no count, "scaler_problem" says which), "env": {name: literal
+    value} of its containers (valueFrom entries are left out)}."""
     found = find_components(ctx, "deployments", components)
     scalers: dict[tuple[str, str], int] = {}
+    unreadable: dict[tuple[str, str], str] = {}  # a maximum that is no count: the peak is unknown, not the replicas
     keda = scaled_objects(ctx) or []
     for obj, field in [(h, "spec.maxReplicas") for h in objects(ctx, "horizontalpodautoscalers")] + [
             (s, "spec.maxReplicaCount") for s in keda]:
         target = get(obj, "spec.scaleTargetRef.name")
         most = get(obj, field, 100 if field == "spec.maxReplicaCount" else None)
-        if target and isinstance(most, int):
-            key = (str(get(obj, "metadata.namespace", "")), str(target))
+        if not target:
+            continue
+        key = (str(get(obj, "metadata.namespace", "")), str(target))
+        if isinstance(most, int) and not isinstance(most, bool) and most >= 1:
             scalers[key] = max(scalers.get(key, 0), most)
+        else:
+            unreadable.setdefault(key, f"{get(obj, 'kind', 'scaler')} {name(obj)}: {field.split('.')[-1]} "
+                                       f"{most!r} is not a count")
     out = []
     for comp, dep in found.items():
         if dep is None:
@@ -33,7 +40,8 @@ def service_scale(ctx: Any, components: Iterable[str]) -> list[dict[str, Any]]:
         env_names = sorted(set(env) | {n for n in hidden if not n.endswith("*")})
         key = (str(get(dep, "metadata.namespace", "")), name(dep))
         out.append({"component": comp, "workload": ref(dep), "replicas": replicas,
-                    "max_replicas": scalers.get(key, replicas), "env": env, "env_names": env_names,
+                    "max_replicas": None if key in unreadable else scalers.get(key, replicas),
+                    "scaler_problem": unreadable.get(key), "env": env, "env_names": env_names,
                     "hidden": hidden})
     return out
 

@@ -55,7 +55,9 @@ def connection_demand(ctx: Any, components: Iterable[str]) -> tuple[list[dict[st
                 n.endswith("*") for n in hidden):
             continue  # no database setting at all: a service that does not talk to PostgreSQL (the frontend)
         size, why = counted_pool(svc["env"], hidden)
-        if size is None:
+        if svc.get("scaler_problem"):
+            unknown.append(f"{svc['workload']} ({svc['scaler_problem']})")
+        elif size is None:
             unknown.append(f"{svc['workload']} ({why})" if why else svc["workload"])
         else:
             known.append({"name": svc["workload"], "replicas": svc["max_replicas"], "pool_size": size})

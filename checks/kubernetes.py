@@ -12,7 +12,7 @@ from typing import Any
 from readiness.checks import _kubernetes_facts as kf
 from readiness.checks._common import listing
 
-from readiness.matchers import MISSING
+from readiness.matchers import MISSING, Expect
 from readiness.probe import Param, Verdict, failed, not_applicable, passed, probe, undecided
 
 _TOKEN = re.compile(r"""\.?([^.\[\]"']+)|\[(\*|\d+)\]|\[["']([^"']+)["']\]""")
@@ -36,14 +36,20 @@ def _path(text: str) -> list[str | int]:
     return steps
 
 
+# A named step that meets a list (``containers.image``): not "absent", since the elements may well have the field.
+INTO_LIST: Any = object()
+
+
 def values_at(obj: Any, steps: list[str | int]) -> list[Any]:
     """Every value the path reaches (``[*]`` fans out); an element of a ``[*]`` list where the rest of the path
     reaches nothing gives ``MISSING`` (a sidecar without the field fails "every container has ..."), and so does a
-    path that reaches nothing at all."""
+    path that reaches nothing at all.  A named step into a list gives ``INTO_LIST``."""
     def walk(node: Any, at: int) -> list[Any]:
         if at == len(steps):
             return [node] if node is not None else [MISSING]
         step = steps[at]
+        if isinstance(step, str) and isinstance(node, list):
+            return [INTO_LIST]
         if step == -1:
             if not isinstance(node, list):
                 return [MISSING]
@@ -53,6 +59,29 @@ def values_at(obj: Any, steps: list[str | int]) -> list[Any]:
         return walk(node[step], at + 1) if isinstance(node, Mapping) and step in node else [MISSING]
 
     return walk(obj, 0) or [MISSING]
+
+
+def _unit_quantity(value: Any) -> bool:
+    """A Kubernetes quantity written with its unit ("1Gi", "500m"), which only a quantity reader orders right."""
+    return isinstance(value, str) and bool(value.strip()) and value.strip()[-1].isalpha() and kf.quantity(
+        value) is not None
+
+
+def _tester(expect: Expect) -> Any:
+    """``expect.test``, but min/max/above/below with a quantity bound ("1Gi") compare quantities: as versions
+    "512Mi" >= "1Gi" held (512 > 1).  A value that is no quantity stays as it is: not comparable, never a pass."""
+    ordered = {k: v for k, v in expect.spec.items() if k in ("min", "max", "above", "below") and _unit_quantity(v)}
+    if not ordered:
+        return expect.test
+    by_number = Expect({k: kf.quantity(v) for k, v in ordered.items()})
+    rest = Expect({k: v for k, v in expect.spec.items() if k not in ordered})
+
+    def test(value: Any) -> bool | None:
+        amount = kf.quantity(value) if value is not MISSING else None
+        results = [by_number.test(value if amount is None else amount)] + ([rest.test(value)] if rest.spec else [])
+        return False if False in results else None if None in results else True
+
+    return test
 
 
 def _selector(text: str) -> list[tuple[str, str, set[str]]]:
@@ -164,10 +193,14 @@ def k8s_object(ctx: Any, p: dict[str, Any]) -> Verdict:
         where = ", ".join(n or "every namespace" for n in spaces)
         return undecided(f"no {what} in {where}: nothing to judge (check the kind, selector and namespace)")
     expect = p["expect"]
+    test = _tester(expect)
     good, bad, odd = [], [], []
     for obj in chosen:
         values = values_at(obj, steps)
-        results = [expect.test(v) for v in values]
+        if INTO_LIST in values:
+            return undecided(f"{kf.ref(obj)}: {p['field']} names a field of a list: write [*] for every element "
+                             "or [0] for one (spec.containers[*].image)")
+        results = [test(v) for v in values]
         shown = [None if v is MISSING else v for v in values]
         entry = (kf.ref(obj), shown[0] if len(shown) == 1 else shown)
         if any(r is None for r in results):

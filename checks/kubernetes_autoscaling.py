@@ -32,12 +32,14 @@ EVIDENCE_SAMPLE = 50  # objects named in the evidence, besides their count
 _SCALABLE = ("Deployment", "Rollout", "StatefulSet", "ReplicaSet", "ReplicationController")
 
 
-def _target(obj: Any) -> tuple[str, str] | None:
-    """(namespace, Deployment or Argo Rollout name) an HPA or ScaledObject scales; None for other kinds."""
+def _target(obj: Any) -> tuple[str, str, str] | None:
+    """(namespace, kind, name) of the Deployment or Argo Rollout an HPA or ScaledObject scales; None for other
+    kinds.  The kind is part of it: an HPA of Rollout x scales no Deployment x (its scale subresource is another)."""
     ref = kf.mapping(obj, "spec.scaleTargetRef")
-    if ref.get("kind", "Deployment") not in ("Deployment", "Rollout") or not ref.get("name"):
+    kind = ref.get("kind", "Deployment")
+    if kind not in ("Deployment", "Rollout") or not ref.get("name"):
         return None
-    return str(kf.get(obj, "metadata.namespace", "")), str(ref["name"])
+    return str(kf.get(obj, "metadata.namespace", "")), str(kind), str(ref["name"])
 
 
 def _unreadable_targets(objs: list[Any]) -> list[str]:
@@ -56,15 +58,25 @@ def _key(obj: Any) -> tuple[str, str]:
     return str(kf.get(obj, "metadata.namespace", "")), kf.name(obj)
 
 
-def _hpa_targets(ctx: Any) -> dict[tuple[str, str], list[str]]:
+def _scaled_key(workload: Any) -> tuple[str, str, str]:
+    """A Deployment's or Rollout's key among the scalers' targets (``_target``)."""
+    return str(kf.get(workload, "metadata.namespace", "")), str(kf.get(workload, "kind", "Deployment")), \
+        kf.name(workload)
+
+
+def _shown(key: tuple[str, str, str]) -> str:
+    return f"{key[0]}/{key[2]}" if key[1] == "Deployment" else f"{key[0]}/{key[2]} ({key[1]})"
+
+
+def _hpa_targets(ctx: Any) -> dict[tuple[str, str, str], list[str]]:
     """{(namespace, Deployment): [HPA]} of the HPAs KEDA does not own; built once per audit (three items ask).
     Shared: never changed in place."""
     hpas = kf.objects(ctx, "horizontalpodautoscalers")
     return kf.derived(ctx, ("hpa-targets",), [hpas], lambda: _hpa_index(hpas))  # type: ignore[no-any-return]
 
 
-def _hpa_index(hpas: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
-    out: dict[tuple[str, str], list[str]] = {}
+def _hpa_index(hpas: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[str]]:
+    out: dict[tuple[str, str, str], list[str]] = {}
     for hpa in hpas:
         t = _target(hpa)
         if t and not _keda_owned(hpa):
@@ -72,11 +84,11 @@ def _hpa_index(hpas: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def _so_targets(ctx: Any) -> dict[tuple[str, str], list[str]] | None:
+def _so_targets(ctx: Any) -> dict[tuple[str, str, str], list[str]] | None:
     found = kf.scaled_objects(ctx)
     if found is None:
         return None
-    out: dict[tuple[str, str], list[str]] = {}
+    out: dict[tuple[str, str, str], list[str]] = {}
     for so in found:
         t = _target(so)
         if t:
@@ -100,7 +112,8 @@ def _pinned(ctx: Any, deployments: list[dict[str, Any]], keda: bool) -> tuple[di
     scalers += (kf.scaled_objects(ctx) or []) if keda else []
     pinned, odd = {}, {}
     for dep in deployments:
-        spans = {f"{kf.get(s, 'kind', 'HPA')} {kf.name(s)}": _span(s) for s in scalers if _target(s) == _key(dep)}
+        key = _scaled_key(dep)
+        spans = {f"{kf.get(s, 'kind', 'HPA')} {kf.name(s)}": _span(s) for s in scalers if _target(s) == key}
         if any(sp is not None and sp[0] < sp[1] for sp in spans.values()):
             continue
         bad = [n for n, sp in spans.items() if sp is None]
@@ -134,12 +147,12 @@ def hpa_coverage(ctx: Any, p: dict[str, Any]) -> Verdict:
         return gap
     off, absent = kf.not_deployed(ctx, missing)
     hpas = _hpa_targets(ctx)
-    uncovered = [d for d in found if _key(d) not in hpas]
+    uncovered = [d for d in found if _scaled_key(d) not in hpas]
     scaled = _so_targets(ctx) if uncovered else {}  # ScaledObjects only read when some Deployment needs them
-    keda = {_key(d): scaled[_key(d)] for d in uncovered if scaled and _key(d) in scaled}
-    bare = sorted(kf.ref(d) for d in uncovered if _key(d) not in keda)
-    by_hpa = {kf.ref(d): hpas[_key(d)] for d in found if _key(d) in hpas}
-    evidence = {"hpa": by_hpa, "scaledobject": {"/".join(k): v for k, v in keda.items()}, "not_deployed": list(off),
+    keda = {_scaled_key(d): scaled[_scaled_key(d)] for d in uncovered if scaled and _scaled_key(d) in scaled}
+    bare = sorted(kf.ref(d) for d in uncovered if _scaled_key(d) not in keda)
+    by_hpa = {kf.ref(d): hpas[_scaled_key(d)] for d in found if _scaled_key(d) in hpas}
+    evidence = {"hpa": by_hpa, "scaledobject": {_shown(k): v for k, v in keda.items()}, "not_deployed": list(off),
                 "not_deployed_because": off, "missing": absent,
                 "keda_installed": None if not uncovered else scaled is not None}
     gone = (f"no Deployment for {listing(absent)}, which the chart deploys unless its values switch it off: "
@@ -209,7 +222,7 @@ def resource_requests(ctx: Any, p: dict[str, Any]) -> Verdict:
     scaled |= set(so or {})
     judged = {_key(d): d for d in found}
     for dep in kf.workloads(ctx, "deployments"):
-        if _key(dep) in scaled and ident.holds(dep):  # the release's namespaces, not the whole cluster
+        if _scaled_key(dep) in scaled and ident.holds(dep):  # the release's namespaces, not the whole cluster
             judged[_key(dep)] = dep
     hollow = sorted(kf.ref(d) for d in judged.values() if not kf.containers(d))
     if hollow:
@@ -242,11 +255,11 @@ def hpa_keda_conflict(ctx: Any, p: dict[str, Any]) -> Verdict:
         return kf.absent(ctx, "HPA or ScaledObject")  # nothing observed at all: the namespace may be wrong
     unreadable = _unreadable_targets([h for h in kf.objects(ctx, "horizontalpodautoscalers") if not _keda_owned(h)]
                                      + (kf.scaled_objects(ctx) or []))
-    both = sorted("/".join(k) for k in set(hpas) & set(so or {}))
-    if both and so is not None:
-        key = tuple(both[0].split("/", 1))
-        return failed(f"Deployment {both[0]} is scaled by HPA {listing(hpas[key])} and ScaledObject "  # type: ignore
-                      f"{listing(so[key])}: they fight over its replica count", conflicts=both)  # type: ignore
+    keys = sorted(set(hpas) & set(so or {}))
+    both = [_shown(k) for k in keys]
+    if keys and so is not None:
+        return failed(f"Deployment {both[0]} is scaled by HPA {listing(hpas[keys[0]])} and ScaledObject "
+                      f"{listing(so[keys[0]])}: they fight over its replica count", conflicts=both)
     if unreadable:
         return undecided(f"cannot read what {listing(unreadable)} scale(s) (spec.scaleTargetRef): a conflict cannot "
                          "be ruled out", unreadable=unreadable)

@@ -301,10 +301,37 @@ def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
     return passed(f"{len(pvcs)} PVCs Bound", phases=phases)
 
 
+def _missing_pods(ctx: Any, p: dict[str, Any]) -> list[str] | Verdict:
+    """The pods (<name>-<ordinal>) the matched StatefulSets want that do not exist in their namespace."""
+    sets = kf.picked(ctx, "statefulsets", p["match"], p["within_release"])
+    if isinstance(sets, Verdict):
+        return sets
+    have = {(kf.get(x, "metadata.namespace"), kf.name(x)) for x in kf.objects(ctx, "pods")}
+    out: list[str] = []
+    for sts in sets:
+        want = kf.get(sts, "spec.replicas", 1)
+        if isinstance(want, bool) or not isinstance(want, int) or want < 0:
+            return undecided(f"StatefulSet {kf.ref(sts)}: spec.replicas {want!r} is not a count")
+        ns = kf.get(sts, "metadata.namespace")
+        present = {n for n in range(min(want, len(have) + 1)) if (ns, f"{kf.name(sts)}-{n}") in have}
+        gone = [n for n in range(min(want, len(present) + 1)) if n not in present]  # the first missing, at least
+        if len(present) < want:
+            out.append(kf.ref({"metadata": {"namespace": ns, "name": f"{kf.name(sts)}-{gone[0]}"}})
+                       + (f" (and {want - len(present) - 1} more)" if want - len(present) > 1 else ""))
+    return out
+
+
 @probe("kubernetes.pods-ready", target="kubernetes", reads=("pods", "statefulsets", "deployments"),
        params={"match": _CLICKHOUSE, "within_release": kf.WITHIN_RELEASE})
 def pods_ready(ctx: Any, p: dict[str, Any]) -> Verdict:
-    """Every pod of the matched datastore has the Ready condition True (live clusters only)."""
+    """Every pod of the matched datastore has the Ready condition True (live clusters only), and every pod its
+    StatefulSets want exists (a replica the controller could not create is no Ready pod)."""
+    missing = _missing_pods(ctx, p) if kf.live(ctx) else []
+    if isinstance(missing, Verdict):
+        return missing
+    if missing:
+        return failed(f"pod {listing(missing)} does not exist: its StatefulSet wants it (spec.replicas) but it was "
+                      "not created", missing=missing)
     pods = _picked_live(ctx, p, "pods", "pod")
     if isinstance(pods, Verdict):
         return pods

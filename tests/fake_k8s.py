@@ -96,6 +96,10 @@ class FakeCluster:
     garbage: set[str] = field(default_factory=set)  # answer 200 with items that are not a list
     looping: set[str] = field(default_factory=set)  # answer the same continue token for ever
     itemless: set[str] = field(default_factory=set)  # answer 200 with {} (a proxy's empty object, not a list)
+    cut: set[str] = field(default_factory=set)  # one item and remainingItemCount, but no continue token (cut short)
+    cycling: set[str] = field(default_factory=set)  # continue tokens a -> b -> a ... (a loop, never the same twice)
+    shapeless: set[str] = field(default_factory=set)  # one more item that is not an object with metadata
+    vanishing: set[str] = field(default_factory=set)  # 404 on every page after the first (deleted mid-listing)
     extra: list[tuple[str, str]] = field(default_factory=list)  # (apiVersion, Kind) served without objects
     discovery_denied: set[str] = field(default_factory=set)  # group versions ("*": every discovery path) -> 403
     max_page: int | None = None  # cap on a page's size, whatever limit the client asks (to force pagination)
@@ -264,8 +268,17 @@ class FakeCluster:
         if name in self.looping:
             return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"continue": "c2FtZQ=="},
                          "items": []}
+        if name in self.vanishing and params.get("continue"):
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        if name in self.cycling:
+            nxt_token = "Yg==" if params.get("continue") == "YQ==" else "YQ=="
+            return 200, {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"continue": nxt_token},
+                         "items": []}
         items = [o for o in self.objects if o["kind"] == kind and o["apiVersion"].rpartition("/")[0] == group
                  and (namespace is None or o["metadata"].get("namespace") == namespace)]
+        if name in self.cut and len(items) > 1:
+            return 200, {"kind": f"{kind}List", "apiVersion": "v1", "items": [items[0]],
+                         "metadata": {"resourceVersion": "12345", "remainingItemCount": len(items) - 1}}
         try:
             start = int(base64.b64decode(params["continue"]).decode()) if params.get("continue") else 0
         except ValueError:
@@ -279,7 +292,9 @@ class FakeCluster:
         if nxt < len(items):
             meta["continue"] = base64.b64encode(str(nxt).encode()).decode()
             meta["remainingItemCount"] = len(items) - nxt
-        stripped = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page]
+        stripped: list[Any] = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page]
+        if name in self.shapeless and "continue" not in meta:
+            stripped.append({"spec": {}})
         return 200, {"kind": f"{kind}List", "apiVersion": f"{group}/{version}".lstrip("/"), "metadata": meta,
                      "items": stripped}
 

@@ -195,6 +195,14 @@ sections:
          with: {sql: "SELECT count(*) FROM pg_stat_activity", label: sessions, expect: {max: 10}}}
       - {id: g.object, title: t, level: required, rationale: r, probe: kubernetes.object,
          with: {kind: Deployment, field: spec.template.spec.securityContext.runAsNonRoot, expect: {equals: true}}}
+      # a quantity bound: the values are compared as quantities, and junk that is none is never a pass
+      - {id: g.object-quantity, title: t, level: required, rationale: r, probe: kubernetes.object,
+         with: {kind: Deployment, field: "spec.template.spec.containers[*].resources.limits.memory",
+                expect: {min: 1Gi}}}
+      # a named step into a list (no [*]): undecided, not "absent"
+      - {id: g.object-into-list, title: t, level: required, rationale: r, probe: kubernetes.object,
+         with: {kind: Deployment, field: spec.template.spec.containers.securityContext.privileged,
+                expect: {absent: true}}}
       # a kind outside the built-in table: resolved through discovery (a hostile resource list) on a live cluster
       - {id: g.object-crd, title: t, level: required, rationale: r, probe: kubernetes.object,
          with: {kind: ScaledJob, api_version: keda.sh/v1alpha1, field: spec.maxReplicaCount, expect: {max: 10}}}

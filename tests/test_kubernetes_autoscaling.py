@@ -157,3 +157,18 @@ def test_hpa_health_evidence_names_the_failing_hpa_among_hundreds(tmp_path: Path
     assert next(iter(r.evidence["hpas"])) == "langsmith/zzz-broken"
     assert len(r.evidence["hpas"]) == 50
     assert r.evidence["count"] == sum(o["kind"] == "HorizontalPodAutoscaler" for o in objs)
+
+
+def test_an_hpa_of_a_rollout_does_not_scale_the_deployment_of_that_name(tmp_path: Path) -> None:
+    """The HPA's scaleTargetRef names kind Rollout (rollout.enabled switched back off, the HPA left behind): the
+    Deployment langsmith-backend that runs has no autoscaler, and hpa-coverage counted it as scaled."""
+    objects = load(*GOOD)
+    hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler"
+               and o["spec"]["scaleTargetRef"]["name"] == "langsmith-backend")
+    hpa["spec"]["scaleTargetRef"] = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                     "name": "langsmith-backend"}
+    with FakeCluster(objects) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-coverage"])
+    r = results["k8s.hpa-coverage"]
+    assert r.status == "fail", r.message
+    assert r.message.startswith("Deployment langsmith/langsmith-backend has no HPA or ScaledObject"), r.message

@@ -57,6 +57,12 @@ def test_lists_every_page_with_the_kubeconfig_token(tmp_path: Path) -> None:
      "listing storageclasses: the answer's items is not a list"),
     ({"looping": {"storageclasses"}}, "k8s.default-storageclass",
      "listing storageclasses: the API server repeated its continue token"),
+    ({"cycling": {"storageclasses"}}, "k8s.default-storageclass",
+     "listing storageclasses: the API server repeated its continue token"),
+    ({"cut": {"storageclasses"}}, "k8s.default-storageclass",
+     "listing storageclasses was cut short: 1 more item(s) but no continue token"),
+    ({"shapeless": {"storageclasses"}}, "k8s.default-storageclass",
+     "listing storageclasses: an item is not an object with metadata"),
 ])
 def test_a_refused_or_failing_list_is_an_error_not_a_crash(fault: dict, item: str, message: str,
                                                            tmp_path: Path) -> None:

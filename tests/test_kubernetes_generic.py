@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 from checklists import generic_item
-from fake_k8s import FakeCluster, k8s_checklist, live_targets, offline_targets, served
+from fake_k8s import FakeCluster, k8s_checklist, live_targets, load, offline_targets, served
 from helpers import audit
 
 HEADING = "### Writing Kubernetes checks without Python"
@@ -111,3 +111,44 @@ def test_secrets_are_never_read(tmp_path: Path) -> None:
     targets = offline_targets(tmp_path, "good.yaml")
     r = _run(targets, tmp_path, kind="Secret", api_version="v1", field="data.password", expect={"present": True})
     assert r.status == "error" and "does not read Secrets" in r.message
+
+
+def test_a_named_step_into_a_list_is_undecided_never_absent(tmp_path: Path) -> None:
+    """``containers.securityContext.privileged`` (no [*]) reached no value on the list, so "absent" passed although
+    a container runs privileged."""
+    objects = load("good.yaml")
+    backend = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "langsmith-backend")
+    backend["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    with FakeCluster(objects) as cluster:
+        r = _run(cluster, tmp_path, kind="Deployment", name="langsmith-backend",
+                 field="spec.template.spec.containers.securityContext.privileged", expect={"absent": True})
+    assert r.status == "error", r.message
+    assert "names a field of a list: write [*]" in r.message
+    (tmp_path / "star").mkdir()
+    with FakeCluster(objects) as cluster:
+        r = _run(cluster, tmp_path / "star", kind="Deployment", name="langsmith-backend",
+                 field="spec.template.spec.containers[*].securityContext.privileged", expect={"absent": True})
+    assert r.status == "fail", r.message
+
+
+def test_a_quantity_bound_compares_quantities_not_versions(tmp_path: Path) -> None:
+    """expect {min: "1Gi"} on a 512Mi limit: compared as versions, 512 >= 1 passed."""
+    objects = load("good.yaml")
+    backend = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "langsmith-backend")
+    backend["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "512Mi", "cpu": "500m"}}
+    field = "spec.template.spec.containers[0].resources.limits"
+    cases = [(".memory", {"min": "1Gi"}, "fail"), (".memory", {"min": "0.5Gi"}, "pass"),
+             (".memory", {"max": "1Gi", "present": True}, "pass"), (".cpu", {"min": "1000m"}, "fail"),
+             (".cpu", {"above": "100m"}, "pass")]
+    with FakeCluster(objects) as cluster:
+        for n, (leaf, expect, status) in enumerate(cases):
+            (tmp_path / str(n)).mkdir()
+            r = _run(cluster, tmp_path / str(n), kind="Deployment", name="langsmith-backend", field=field + leaf,
+                     expect=expect)
+            assert r.status == status, (expect, r.message)
+    (tmp_path / "odd").mkdir()
+    backend["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "lots"}}
+    with FakeCluster(objects) as cluster:
+        r = _run(cluster, tmp_path / "odd", kind="Deployment", name="langsmith-backend", field=field + ".memory",
+                 expect={"min": "1Gi"})
+    assert r.status == "error" and "cannot be compared" in r.message, r.message

@@ -370,3 +370,31 @@ def test_discovery_lists_the_served_groups_and_versions(tmp_path: Path) -> None:
             k8s.close(api)
     assert served is not None
     assert served["keda.sh"] == {"v1alpha1"} and served[""] == {"v1"} and "policy" not in served
+
+
+@pytest.mark.parametrize("most", ["20", True, 0, None])
+def test_a_scaler_maximum_that_is_no_count_leaves_the_demand_uncounted(most: Any, tmp_path: Path) -> None:
+    """The backend's HPA says maxReplicas "20" (or true, 0, null): the peak is unknown, and the demand counted the
+    Deployment's own replicas (1) instead, so a budget 20 replicas would break passed."""
+    objects = edited(lambda o: find(o, "HorizontalPodAutoscaler", "langsmith-backend")["spec"].update(
+        maxReplicas=most))
+    with FakeCluster(objects) as cluster:
+        known, unknown = kf.connection_demand(context(live_targets(cluster, tmp_path)["kubernetes"]),
+                                              ["backend", "queue"])
+    assert known == []
+    assert unknown == [f"langsmith/langsmith-backend (HorizontalPodAutoscaler langsmith-backend: maxReplicas "
+                       f"{most!r} is not a count)"]
+
+
+def test_a_listing_that_vanishes_after_its_first_page_is_an_error_not_keda_uninstalled(tmp_path: Path) -> None:
+    """The ScaledObjects' second page answers 404: that read as NotServed, so KEDA was "not installed" and
+    hpa-keda-conflict passed while the HPA and ScaledObject of langsmith-queue fight."""
+    objects = load("bad.yaml")
+    first = copy.deepcopy(find(objects, "ScaledObject", "langsmith-queue"))
+    first["metadata"]["name"] = "aaa-harmless"
+    first["spec"]["scaleTargetRef"] = {"name": "langsmith-nothing"}
+    with FakeCluster([first, *objects], max_page=1, vanishing={"scaledobjects"}) as cluster:
+        results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.hpa-keda-conflict"])
+    r = results["k8s.hpa-keda-conflict"]
+    assert r.status == "error", r.message
+    assert r.message == "listing scaledobjects: a later page answered 404 (the listing was cut short)"

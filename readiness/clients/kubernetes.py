@@ -259,28 +259,40 @@ class LiveCluster(Cluster):
         path = kind.path(namespace)
         items: list[dict[str, Any]] = []
         cont = ""
+        seen: set[str] = set()
         for _ in range(MAX_PAGES):
             query: dict[str, Any] = {"limit": self.page_size}
             if cont:
                 query["continue"] = cont
-            page = self._get(path, query, kind)
+            try:
+                page = self._get(path, query, kind)
+            except NotServed:
+                if not cont:
+                    raise
+                # its first page was served: a 404 now is a listing cut short, not an API that is not installed
+                raise KubernetesError(f"listing {kind.plural}: a later page answered 404 (the listing was cut "
+                                      "short)") from None
             # The API server always sends items; an answer without it ({} from a proxy) is not an empty list.
             if "items" not in page:
                 raise KubernetesError(f"listing {kind.plural}: the answer has no items (not a list answer)")
             if not isinstance(page["items"], list) and page["items"] is not None:
                 raise KubernetesError(f"listing {kind.plural}: the answer's items is not a list")
             for item in page.get("items") or []:
-                if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
-                    item.setdefault("apiVersion", kind.api_version)
-                    item.setdefault("kind", kind.kind)
-                    items.append(item)
+                # an object the audit cannot read is not one to leave out: "every object ..." would pass without it
+                if not (isinstance(item, dict) and isinstance(item.get("metadata"), dict)):
+                    raise KubernetesError(f"listing {kind.plural}: an item is not an object with metadata")
+                item.setdefault("apiVersion", kind.api_version)
+                item.setdefault("kind", kind.kind)
+                items.append(item)
             raw_meta = page.get("metadata")
             meta = raw_meta if isinstance(raw_meta, dict) else {}
             nxt = str(meta.get("continue") or "")
             if not nxt:
+                _check_complete(kind, meta)
                 return items
-            if nxt == cont:
+            if nxt == cont or nxt in seen:
                 raise KubernetesError(f"listing {kind.plural}: the API server repeated its continue token")
+            seen.add(cont)
             cont = nxt
         raise KubernetesError(f"listing {kind.plural} did not end after {MAX_PAGES} pages")
 
@@ -374,6 +386,17 @@ class LiveCluster(Cluster):
         if not isinstance(body, dict):
             raise KubernetesError(f"listing {what}: the API server's answer is not an object")
         return body
+
+
+def _check_complete(kind: Kind, meta: Mapping[str, Any]) -> None:
+    """A last page (no continue token) that still counts items after it was cut short (a proxy that dropped the
+    token): what it left out could be the one object that fails."""
+    left = meta.get("remainingItemCount")
+    if left is None or left == 0:
+        return
+    if isinstance(left, bool) or not isinstance(left, int) or left < 0:
+        raise KubernetesError(f"listing {kind.plural}: the answer's remainingItemCount is not a count")
+    raise KubernetesError(f"listing {kind.plural} was cut short: {left} more item(s) but no continue token")
 
 
 def _why(exc: BaseException) -> str:
