@@ -302,22 +302,26 @@ def pvcs_bound(ctx: Any, p: dict[str, Any]) -> Verdict:
 
 
 def _missing_pods(ctx: Any, p: dict[str, Any]) -> list[str] | Verdict:
-    """The pods (<name>-<ordinal>) the matched StatefulSets want that do not exist in their namespace."""
+    """The pods the matched StatefulSets want that do not exist: <name>-<ordinal> for ``spec.replicas`` ordinals
+    from ``spec.ordinals.start`` (0 unless set)."""
     sets = kf.picked(ctx, "statefulsets", p["match"], p["within_release"])
     if isinstance(sets, Verdict):
         return sets
-    have = {(kf.get(x, "metadata.namespace"), kf.name(x)) for x in kf.objects(ctx, "pods")}
+    pods = [(kf.get(x, "metadata.namespace"), kf.name(x)) for x in kf.objects(ctx, "pods")]
     out: list[str] = []
     for sts in sets:
-        want = kf.get(sts, "spec.replicas", 1)
-        if isinstance(want, bool) or not isinstance(want, int) or want < 0:
-            return undecided(f"StatefulSet {kf.ref(sts)}: spec.replicas {want!r} is not a count")
-        ns = kf.get(sts, "metadata.namespace")
-        present = {n for n in range(min(want, len(have) + 1)) if (ns, f"{kf.name(sts)}-{n}") in have}
-        gone = [n for n in range(min(want, len(present) + 1)) if n not in present]  # the first missing, at least
+        want, start = kf.get(sts, "spec.replicas", 1), kf.get(sts, "spec.ordinals.start", 0)
+        for what, n in (("spec.replicas", want), ("spec.ordinals.start", start)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                return undecided(f"StatefulSet {kf.ref(sts)}: {what} {n!r} is not a count")
+        ns, prefix = kf.get(sts, "metadata.namespace"), f"{kf.name(sts)}-"
+        ordinals = [name[len(prefix):] for pns, name in pods if pns == ns and name.startswith(prefix)]
+        present = {int(o) for o in ordinals if o.isascii() and o.isdigit() and start <= int(o) < start + want}
         if len(present) < want:
-            out.append(kf.ref({"metadata": {"namespace": ns, "name": f"{kf.name(sts)}-{gone[0]}"}})
-                       + (f" (and {want - len(present) - 1} more)" if want - len(present) > 1 else ""))
+            first = next(o for o in range(start, start + want) if o not in present)
+            more = want - len(present) - 1
+            out.append(kf.ref({"metadata": {"namespace": ns, "name": f"{prefix}{first}"}})
+                       + (f" (and {more} more)" if more else ""))
     return out
 
 

@@ -208,11 +208,15 @@ def test_offline_manifests_without_the_storageclass_are_skipped(tmp_path: Path) 
     assert "the manifests hold no StorageClass" in results["k8s.storage-performance"].message
 
 
-@pytest.mark.parametrize(("replicas", "status", "message"), [
-    (3, "fail", "pod langsmith/chi-traces-main-0-0-1 (and 1 more) does not exist: its StatefulSet wants it"),
-    ("3", "error", "StatefulSet langsmith/chi-traces-main-0-0: spec.replicas '3' is not a count"),
+@pytest.mark.parametrize(("replicas", "start", "status", "message"), [
+    (3, None, "fail", "pod langsmith/chi-traces-main-0-0-1 (and 1 more) does not exist: its StatefulSet wants it"),
+    ("3", None, "error", "StatefulSet langsmith/chi-traces-main-0-0: spec.replicas '3' is not a count"),
+    # spec.ordinals.start (Kubernetes 1.27+) numbers the pods from there: -0 is not the one wanted
+    (1, 5, "fail", "pod langsmith/chi-traces-main-0-0-5 does not exist"),
+    (1, "5", "error", "StatefulSet langsmith/chi-traces-main-0-0: spec.ordinals.start '5' is not a count"),
+    (1, 0, "pass", ""),
 ])
-def test_a_replica_whose_pod_was_never_created_is_not_ready(replicas: Any, status: str, message: str,
+def test_a_replica_whose_pod_was_never_created_is_not_ready(replicas: Any, start: Any, status: str, message: str,
                                                              tmp_path: Path) -> None:
     """The StatefulSet wants 3 pods and only -0 exists (the controller could not create -1: a quota, an admission
     webhook): "1 pods Ready" passed."""
@@ -221,6 +225,8 @@ def test_a_replica_whose_pod_was_never_created_is_not_ready(replicas: Any, statu
     objects = load("good.yaml")
     sts = next(o for o in objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "chi-traces-main-0-0")
     sts["spec"]["replicas"] = replicas
+    if start is not None:
+        sts["spec"]["ordinals"] = {"start": start}
     with FakeCluster(objects) as cluster:
         results, _ = audit_k8s(tmp_path, live_targets(cluster, tmp_path), ["k8s.clickhouse-pods-ready"])
     r = results["k8s.clickhouse-pods-ready"]
