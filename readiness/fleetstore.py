@@ -181,7 +181,8 @@ def _width(byte: int) -> int:
 
 
 def _escaped(code: int) -> int:
-    """Bytes per character a ``\\uXXXX`` escape makes its string take (a surrogate half pairs outside the BMP)."""
+    """Bytes per character a ``\\u`` escape (six characters) makes its string take (a surrogate half pairs outside
+    the BMP)."""
     return 4 if 0xD800 <= code < 0xE000 else 2 if code > 0xFF else 1
 
 

@@ -315,33 +315,33 @@ def test_a_server_that_answers_garbage_is_an_error_never_a_pass(reply: bytes, tm
 
 
 def test_conflicting_repeated_security_headers_fail(web_stack: WebStack, tmp_path: Path) -> None:
-    from readiness.demo.nginx import GOOD_HEADERS, NginxSpec, make_cert, start_nginx
+    from readiness.demo.nginx import GOOD_HEADERS
 
-    cert = make_cert(web_stack.ca, tmp_path, "twice", ("127.0.0.1",), 90)
-    spec = NginxSpec(cert, web_stack.healthy.url, headers=(*GOOD_HEADERS, ("X-Frame-Options", "SAMEORIGIN")))
-    nginx = start_nginx(spec, tmp_path / "nginx-twice")
+    r = _security_headers(web_stack, tmp_path, "twice", (*GOOD_HEADERS, ("X-Frame-Options", "SAMEORIGIN")))
+    assert r.status == "fail" and "x-frame-options is 'DENY, SAMEORIGIN'" in r.message, r.message
+
+
+def _security_headers(web_stack: WebStack, tmp_path: Path, name: str, headers: tuple[tuple[str, str], ...]) -> Any:
+    """network.security-headers against a real nginx in front of the healthy app, sending ``headers``."""
+    from readiness.demo.nginx import NginxSpec, make_cert, start_nginx
+
+    cert = make_cert(web_stack.ca, tmp_path, name, ("127.0.0.1",), 90)
+    nginx = start_nginx(NginxSpec(cert, web_stack.healthy.url, headers=headers), tmp_path / f"nginx-{name}")
     try:
-        r = one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/",
-                                    "ca_file": str(web_stack.ca.cert)}}, "network.security-headers", preset="langsight")
+        return one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/",
+                                       "ca_file": str(web_stack.ca.cert)}}, "network.security-headers",
+                   preset="langsight")
     finally:
         nginx.stop()
-    assert r.status == "fail" and "x-frame-options is 'DENY, SAMEORIGIN'" in r.message, r.message
 
 
 @pytest.mark.parametrize("first", ["max-age=31536000", "max-age=31536000; max-age=0; includeSubDomains"])
 def test_a_second_hsts_header_cannot_lend_the_first_what_browsers_read(first: str, web_stack: WebStack,
                                                                          tmp_path: Path) -> None:
     # browsers read the first header only (RFC 6797 8.1) and ignore one with a repeated directive (6.1)
-    from readiness.demo.nginx import GOOD_HEADERS, NginxSpec, make_cert, start_nginx
+    from readiness.demo.nginx import GOOD_HEADERS
 
-    cert = make_cert(web_stack.ca, tmp_path, "hsts", ("127.0.0.1",), 90)
-    spec = NginxSpec(cert, web_stack.healthy.url, headers=(("Strict-Transport-Security", f'"{first}"'), *GOOD_HEADERS))
-    nginx = start_nginx(spec, tmp_path / "nginx-hsts")
-    try:
-        r = one(tmp_path, {"http": {"base_url": f"https://127.0.0.1:{nginx.https_port}/",
-                                    "ca_file": str(web_stack.ca.cert)}}, "network.security-headers", preset="langsight")
-    finally:
-        nginx.stop()
+    r = _security_headers(web_stack, tmp_path, "hsts", (("Strict-Transport-Security", f'"{first}"'), *GOOD_HEADERS))
     assert r.evidence["headers"]["strict-transport-security"].startswith(first + ", "), r.evidence
     assert r.status == "fail", r.message
     assert "HSTS lacks includeSubDomains" in r.message or "appears twice" in r.message, r.message
